@@ -1,0 +1,80 @@
+//! `cargo xtask`: Warren's project tasks.
+
+mod apt;
+mod deps;
+mod pins;
+mod run;
+mod test;
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "cargo xtask", about = "Warren's project tasks")]
+struct Cli {
+    #[command(subcommand)]
+    task: Task,
+}
+
+#[derive(Subcommand)]
+enum Task {
+    /// Fetch the pinned containerd, runc, registry and busybox builds into target/warren-deps.
+    Deps {
+        /// Which containerd line: 1.6, 1.7, 2.1 or all.
+        #[arg(long, default_value = "all")]
+        containerd: String,
+    },
+    /// Everything CI runs: fmt, clippy, unit tests, integration tests on every containerd line.
+    Test {
+        /// Limit the integration tests to one containerd line (default: all).
+        #[arg(long, default_value = "all")]
+        containerd: String,
+    },
+    /// The integration tests against one containerd line (or all).
+    Integration {
+        #[arg(long, default_value = "all")]
+        containerd: String,
+    },
+}
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives in the workspace")
+        .to_path_buf()
+}
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    let ws = workspace();
+    match cli.task {
+        Task::Deps { containerd } => {
+            let lines = pins::Pins::load(&ws)?.select(&containerd)?;
+            deps::fetch(&ws, &lines)?;
+        }
+        Task::Test { containerd } => {
+            let lines = pins::Pins::load(&ws)?.select(&containerd)?;
+            let deps = deps::fetch(&ws, &lines)?;
+            test::lint(&ws)?;
+            let mut rows = vec![("unit tests".to_string(), test::unit(&ws, &deps)?, true)];
+            for line in &lines {
+                let (counts, ok) = test::integration(&ws, &deps, line)?;
+                rows.push((format!("containerd {line}"), counts, ok));
+            }
+            test::report(&rows)?;
+        }
+        Task::Integration { containerd } => {
+            let lines = pins::Pins::load(&ws)?.select(&containerd)?;
+            let deps = deps::fetch(&ws, &lines)?;
+            let mut rows = Vec::new();
+            for line in &lines {
+                let (counts, ok) = test::integration(&ws, &deps, line)?;
+                rows.push((format!("containerd {line}"), counts, ok));
+            }
+            test::report(&rows)?;
+        }
+    }
+    Ok(())
+}
