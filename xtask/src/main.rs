@@ -1,6 +1,7 @@
 //! `cargo xtask`: Warren's project tasks.
 
 mod apt;
+mod bench;
 mod deps;
 mod pins;
 mod run;
@@ -36,6 +37,17 @@ enum Task {
     Integration {
         #[arg(long, default_value = "all")]
         containerd: String,
+    },
+    /// Benchmarks, ours beside containerd's own tools: supervisor, spec.
+    Bench {
+        /// Which bench.
+        what: String,
+        /// Which containerd line: 1.6, 1.7, 2.1 or all.
+        #[arg(long, default_value = "all")]
+        containerd: String,
+        /// Repetitions per measurement.
+        #[arg(long, default_value_t = 15)]
+        runs: u32,
     },
 }
 
@@ -74,6 +86,15 @@ fn main() -> Result<()> {
                 rows.push((format!("containerd {line}"), counts, ok));
             }
             test::report(&rows)?;
+        }
+        Task::Bench {
+            what,
+            containerd,
+            runs,
+        } => {
+            let lines = pins::Pins::load(&ws)?.select(&containerd)?;
+            let deps = deps::fetch(&ws, &lines)?;
+            bench::run(&ws, &deps, &what, &lines, runs)?;
         }
     }
     Ok(())

@@ -1,0 +1,22 @@
+#![doc = include_str!("../README.md")]
+
+mod channel;
+mod clients;
+mod error;
+
+pub mod any;
+pub mod namespace;
+
+pub use channel::{connect, connect_lazy, MAX_MESSAGE_SIZE};
+pub use clients::{Clients, NsChannel};
+pub use error::Error;
+pub use namespace::{Namespace, NamespaceInterceptor};
+
+/// The encoded `FileDescriptorSet` of every `.proto` this crate compiles, for reflection and
+/// for checking which services and messages the bindings cover.
+pub const FILE_DESCRIPTOR_SET: &[u8] =
+    include_bytes!(concat!(env!("OUT_DIR"), "/file_descriptor_set.bin"));
+
+// The generated module tree follows the proto packages: `containerd::services::tasks::v1`,
+// `containerd::events`, `grpc::health::v1`, `io::containerd::cgroups::v1`, ...
+include!(concat!(env!("OUT_DIR"), "/warren_proto.rs"));

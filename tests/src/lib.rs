@@ -1,0 +1,24 @@
+//! Harness for Warren's integration tests.
+//!
+//! The tests in `tests/tests/` run against real containerd daemons, real runc and (later) a
+//! real registry. `cargo xtask integration --containerd <line>` fetches the pinned binaries and
+//! runs this crate's tests once per containerd line, telling them which line through
+//! environment variables (see [`deps`]). Each test binary shares one private daemon
+//! ([`daemon::shared`]); each test works in its own containerd namespace ([`unique_namespace`]).
+
+pub mod cleanup;
+pub mod daemon;
+pub mod deps;
+pub mod root;
+
+use std::sync::atomic::{AtomicU32, Ordering};
+
+/// A containerd namespace no other test of this run uses: `<prefix>-<pid>-<n>`.
+pub fn unique_namespace(prefix: &str) -> String {
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    format!(
+        "{prefix}-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    )
+}

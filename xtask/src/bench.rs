@@ -1,0 +1,47 @@
+//! `cargo xtask bench <what>`: benchmarks that compare us with containerd's own tools, run
+//! side by side on the same machine in one run.
+
+use std::path::Path;
+use std::process::Command;
+
+use anyhow::{bail, Result};
+
+use crate::run::status;
+
+/// What `cargo xtask bench` knows how to measure.
+pub const BENCHES: &[&str] = &["supervisor", "spec"];
+
+/// Run bench `what` against each containerd line in `lines`.
+pub fn run(workspace: &Path, deps: &Path, what: &str, lines: &[String], runs: u32) -> Result<()> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    match what {
+        "supervisor" => {
+            for line in lines {
+                eprintln!("xtask: bench supervisor against containerd {line}");
+                let bin_dir = deps.join(format!("containerd-{line}")).join("bin");
+                status(
+                    Command::new(&cargo)
+                        .current_dir(workspace)
+                        .args(["run", "--quiet", "--release", "-p", "warren-supervisor"])
+                        .args(["--example", "restart_bench", "--"])
+                        .arg(&bin_dir)
+                        .arg(runs.to_string())
+                        .env("WARREN_DEPS_DIR", deps)
+                        .env("WARREN_CONTAINERD_LINE", line),
+                )?;
+            }
+            Ok(())
+        }
+        "spec" => {
+            status(
+                Command::new(&cargo)
+                    .current_dir(workspace)
+                    .args(["bench", "-p", "warren-spec"]),
+            )
+        }
+        other => bail!(
+            "no bench named `{other}`: choose one of {}",
+            BENCHES.join(", ")
+        ),
+    }
+}
