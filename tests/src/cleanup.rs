@@ -131,3 +131,36 @@ pub fn unmount_under(dir: &Path) {
         let _ = nix::mount::umount2(p.as_str(), nix::mount::MntFlags::MNT_DETACH);
     }
 }
+
+/// SIGKILL every process in the cgroups of containerd namespace `ns` (cgroupsPath
+/// `/<ns>/<id>`, on every v1 controller and the unified hierarchy), then remove those cgroups.
+pub fn remove_cgroups(ns: &str) {
+    let Ok(mounts) = std::fs::read_dir("/sys/fs/cgroup") else {
+        return;
+    };
+    let roots: Vec<std::path::PathBuf> = mounts
+        .flatten()
+        .map(|e| e.path().join(ns))
+        .chain([std::path::PathBuf::from("/sys/fs/cgroup").join(ns)])
+        .filter(|p| p.is_dir())
+        .collect();
+    for root in &roots {
+        for child in std::fs::read_dir(root).into_iter().flatten().flatten() {
+            if let Ok(procs) = std::fs::read_to_string(child.path().join("cgroup.procs")) {
+                for pid in procs.lines().filter_map(|l| l.trim().parse::<i32>().ok()) {
+                    let _ = nix::sys::signal::kill(
+                        nix::unistd::Pid::from_raw(pid),
+                        nix::sys::signal::Signal::SIGKILL,
+                    );
+                }
+            }
+        }
+    }
+    std::thread::sleep(Duration::from_millis(100));
+    for root in &roots {
+        for child in std::fs::read_dir(root).into_iter().flatten().flatten() {
+            let _ = std::fs::remove_dir(child.path());
+        }
+        let _ = std::fs::remove_dir(root);
+    }
+}

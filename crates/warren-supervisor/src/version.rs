@@ -1,0 +1,74 @@
+//! Which containerd line a binary is, from `containerd --version`.
+
+use std::path::Path;
+
+use tokio::process::Command;
+
+use crate::Error;
+
+/// A containerd release line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct DaemonVersion {
+    pub major: u32,
+    pub minor: u32,
+}
+
+impl DaemonVersion {
+    /// The config file format this line reads: 2 for 1.x, 3 for 2.x.
+    pub fn config_version(self) -> u32 {
+        if self.major >= 2 {
+            3
+        } else {
+            2
+        }
+    }
+}
+
+/// Parse `containerd github.com/containerd/containerd 1.6.20~ds1 <rev>` (or `v1.7.24`).
+pub fn parse(output: &str) -> Option<DaemonVersion> {
+    let word = output.split_whitespace().nth(2)?;
+    let mut parts = word.trim_start_matches('v').split(['.', '~', '+', '-']);
+    let major = parts.next()?.parse().ok()?;
+    let minor = parts.next()?.parse().ok()?;
+    Some(DaemonVersion { major, minor })
+}
+
+/// Run `binary --version` and parse it.
+pub async fn detect(binary: &Path) -> Result<DaemonVersion, Error> {
+    let out = Command::new(binary)
+        .arg("--version")
+        .output()
+        .await
+        .map_err(|e| Error::Binary {
+            binary: binary.to_path_buf(),
+            reason: e.to_string(),
+        })?;
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    parse(&text).ok_or_else(|| Error::UnknownVersion {
+        binary: binary.to_path_buf(),
+        output: text.trim().to_string(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines() {
+        let v = |s| parse(s).unwrap();
+        assert_eq!(
+            v("containerd github.com/containerd/containerd 1.6.20~ds1 1.6.20~ds1-1"),
+            DaemonVersion { major: 1, minor: 6 }
+        );
+        assert_eq!(
+            v("containerd github.com/containerd/containerd/v2 2.1.9+unknown ").config_version(),
+            3
+        );
+        assert_eq!(
+            v("containerd github.com/containerd/containerd v1.7.24 abc").minor,
+            7
+        );
+        assert!(parse("nonsense").is_none());
+    }
+}
