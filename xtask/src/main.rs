@@ -2,6 +2,7 @@
 
 mod apt;
 mod bench;
+mod demo;
 mod deps;
 mod pins;
 mod run;
@@ -35,6 +36,13 @@ enum Task {
     },
     /// The integration tests against one containerd line (or all).
     Integration {
+        #[arg(long, default_value = "all")]
+        containerd: String,
+    },
+    /// The smoke run: fetch containerd, start each line through our supervisor, print its
+    /// version through our bindings.
+    Demo {
+        /// Which containerd line: 1.6, 1.7, 2.1 or all.
         #[arg(long, default_value = "all")]
         containerd: String,
     },
@@ -86,6 +94,11 @@ fn main() -> Result<()> {
                 rows.push((format!("containerd {line}"), counts, ok));
             }
             test::report(&rows)?;
+        }
+        Task::Demo { containerd } => {
+            let lines = pins::Pins::load(&ws)?.select(&containerd)?;
+            let deps = deps::fetch(&ws, &lines)?;
+            demo::run(&ws, &deps, &lines)?;
         }
         Task::Bench {
             what,

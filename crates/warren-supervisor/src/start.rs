@@ -82,9 +82,11 @@ impl Ctx {
         }
     }
 
-    /// Poll the health check every 20 ms until SERVING, but fail at once if the daemon exits.
+    /// Poll the health check until SERVING (every 5 ms for the first half second, when a
+    /// healthy start normally lands, then every 20 ms), but fail at once if the daemon exits.
     pub async fn wait_ready(&self, daemon: &mut Daemon) -> Result<(), Error> {
-        let deadline = Instant::now() + self.opts.startup_timeout;
+        let started = Instant::now();
+        let deadline = started + self.opts.startup_timeout;
         loop {
             let probe = health::serving(&self.paths.socket, self.opts.health_timeout);
             tokio::select! {
@@ -109,9 +111,17 @@ impl Ctx {
                     tokio::time::sleep(Duration::from_millis(50)).await;
                     return Err(Error::ExitedDuringStart { status, stderr_tail: self.tail.text() });
                 }
-                _ = tokio::time::sleep(Duration::from_millis(20)) => {}
+                _ = tokio::time::sleep(poll_interval(started.elapsed())) => {}
             }
         }
+    }
+}
+
+fn poll_interval(elapsed: Duration) -> Duration {
+    if elapsed < Duration::from_millis(500) {
+        Duration::from_millis(5)
+    } else {
+        Duration::from_millis(20)
     }
 }
 
