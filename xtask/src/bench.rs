@@ -32,13 +32,13 @@ pub fn run(workspace: &Path, deps: &Path, what: &str, lines: &[String], runs: u3
             }
             Ok(())
         }
-        "spec" => {
-            status(
-                Command::new(&cargo)
-                    .current_dir(workspace)
-                    .args(["bench", "-p", "warren-spec"]),
-            )
-        }
+        "spec" => status(Command::new(&cargo).current_dir(workspace).args([
+            "bench",
+            "-p",
+            "warren-spec",
+            "--bench",
+            "spec",
+        ])),
         other => bail!(
             "no bench named `{other}`: choose one of {}",
             BENCHES.join(", ")

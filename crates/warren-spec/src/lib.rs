@@ -1,1 +1,24 @@
 #![doc = include_str!("../README.md")]
+
+mod defaults;
+mod error;
+mod image_config;
+mod mounts;
+mod request;
+mod resources;
+mod user;
+mod validate;
+
+pub mod host;
+
+pub use defaults::{Network, CAPABILITIES, MASKED_PATHS, READONLY_PATHS};
+pub use error::SpecError;
+pub use image_config::{args, env, stop_signal, ImageConfig, DEFAULT_PATH};
+pub use mounts::{Mounts, Tmpfs, Volume, SECRETS_DESTINATION};
+pub use request::{BuildContext, ContainerSpec, SpecRequest};
+pub use resources::{cpu_mapping, Resources, CPU_PERIOD_US, MIN_CPUS, MIN_MEMORY_BYTES};
+pub use user::{resolve as resolve_user, ResolvedUser};
+
+/// The spec types this crate produces, re-exported so callers need no direct `oci-spec`
+/// dependency.
+pub use oci_spec;

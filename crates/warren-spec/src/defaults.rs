@@ -1,0 +1,192 @@
+//! The secure Linux default every container starts from: containerd's default spec, plus
+//! `noNewPrivileges` and a read-only cgroup mount.
+
+use oci_spec::runtime::{
+    Capability, LinuxCapabilitiesBuilder, LinuxNamespace, LinuxNamespaceBuilder,
+    LinuxNamespaceType, Mount, MountBuilder, PosixRlimit, PosixRlimitBuilder, PosixRlimitType,
+};
+
+use crate::SpecError;
+
+/// The capabilities a container process keeps (bounding, effective and permitted; never
+/// inheritable or ambient): containerd's and Docker's default set.
+pub const CAPABILITIES: &[Capability] = &[
+    Capability::Chown,
+    Capability::DacOverride,
+    Capability::Fsetid,
+    Capability::Fowner,
+    Capability::Mknod,
+    Capability::NetRaw,
+    Capability::Setgid,
+    Capability::Setuid,
+    Capability::Setfcap,
+    Capability::Setpcap,
+    Capability::NetBindService,
+    Capability::SysChroot,
+    Capability::Kill,
+    Capability::AuditWrite,
+];
+
+/// Paths hidden from the container (kernel internals and hardware interfaces).
+pub const MASKED_PATHS: &[&str] = &[
+    "/proc/acpi",
+    "/proc/asound",
+    "/proc/kcore",
+    "/proc/keys",
+    "/proc/latency_stats",
+    "/proc/timer_list",
+    "/proc/timer_stats",
+    "/proc/sched_debug",
+    "/proc/scsi",
+    "/sys/firmware",
+    "/sys/devices/virtual/powercap",
+];
+
+/// Paths the container may read but never write.
+pub const READONLY_PATHS: &[&str] = &[
+    "/proc/bus",
+    "/proc/fs",
+    "/proc/irq",
+    "/proc/sys",
+    "/proc/sysrq-trigger",
+];
+
+/// Open files per process (soft and hard).
+pub const NOFILE: u64 = 1024;
+
+pub fn capabilities() -> Result<oci_spec::runtime::LinuxCapabilities, SpecError> {
+    let set: oci_spec::runtime::Capabilities = CAPABILITIES.iter().copied().collect();
+    Ok(LinuxCapabilitiesBuilder::default()
+        .bounding(set.clone())
+        .effective(set.clone())
+        .permitted(set)
+        .inheritable(oci_spec::runtime::Capabilities::new())
+        .ambient(oci_spec::runtime::Capabilities::new())
+        .build()?)
+}
+
+pub fn rlimits() -> Result<Vec<PosixRlimit>, SpecError> {
+    Ok(vec![PosixRlimitBuilder::default()
+        .typ(PosixRlimitType::RlimitNofile)
+        .soft(NOFILE)
+        .hard(NOFILE)
+        .build()?])
+}
+
+fn mount(dest: &str, typ: &str, source: &str, options: &[&str]) -> Result<Mount, SpecError> {
+    Ok(MountBuilder::default()
+        .destination(dest)
+        .typ(typ)
+        .source(source)
+        .options(options.iter().map(|o| o.to_string()).collect::<Vec<_>>())
+        .build()?)
+}
+
+/// The standard mounts. With the host's network namespace the kernel refuses a fresh sysfs
+/// mount, so the host's /sys is bound read-only instead (as Docker does).
+pub fn mounts(host_network: bool) -> Result<Vec<Mount>, SpecError> {
+    let sys = if host_network {
+        mount(
+            "/sys",
+            "bind",
+            "/sys",
+            &["rbind", "nosuid", "noexec", "nodev", "ro"],
+        )?
+    } else {
+        mount(
+            "/sys",
+            "sysfs",
+            "sysfs",
+            &["nosuid", "noexec", "nodev", "ro"],
+        )?
+    };
+    Ok(vec![
+        mount("/proc", "proc", "proc", &["nosuid", "noexec", "nodev"])?,
+        mount(
+            "/dev",
+            "tmpfs",
+            "tmpfs",
+            &["nosuid", "strictatime", "mode=755", "size=65536k"],
+        )?,
+        mount(
+            "/dev/pts",
+            "devpts",
+            "devpts",
+            &[
+                "nosuid",
+                "noexec",
+                "newinstance",
+                "ptmxmode=0666",
+                "mode=0620",
+                "gid=5",
+            ],
+        )?,
+        mount(
+            "/dev/shm",
+            "tmpfs",
+            "shm",
+            &["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"],
+        )?,
+        mount(
+            "/dev/mqueue",
+            "mqueue",
+            "mqueue",
+            &["nosuid", "noexec", "nodev"],
+        )?,
+        sys,
+        mount(
+            "/sys/fs/cgroup",
+            "cgroup",
+            "cgroup",
+            &["nosuid", "noexec", "nodev", "relatime", "ro"],
+        )?,
+        mount(
+            "/run",
+            "tmpfs",
+            "tmpfs",
+            &["nosuid", "strictatime", "mode=755", "size=65536k"],
+        )?,
+    ])
+}
+
+/// How the container's network namespace is set up.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Network {
+    /// A new, empty namespace (loopback only).
+    #[default]
+    New,
+    /// Join an existing namespace, e.g. one a CNI plugin configured (`/var/run/netns/x`).
+    Path(std::path::PathBuf),
+    /// Share the host's network.
+    Host,
+}
+
+pub fn namespaces(network: &Network) -> Result<Vec<LinuxNamespace>, SpecError> {
+    let mut out = Vec::with_capacity(5);
+    for typ in [
+        LinuxNamespaceType::Pid,
+        LinuxNamespaceType::Ipc,
+        LinuxNamespaceType::Uts,
+        LinuxNamespaceType::Mount,
+    ] {
+        out.push(LinuxNamespaceBuilder::default().typ(typ).build()?);
+    }
+    match network {
+        Network::Host => {}
+        Network::New => out.push(
+            LinuxNamespaceBuilder::default()
+                .typ(LinuxNamespaceType::Network)
+                .build()?,
+        ),
+        Network::Path(p) => {
+            crate::validate::absolute("network namespace", p)?;
+            out.push(
+                LinuxNamespaceBuilder::default()
+                    .typ(LinuxNamespaceType::Network)
+                    .path(p)
+                    .build()?,
+            )
+        }
+    }
+    Ok(out)
+}

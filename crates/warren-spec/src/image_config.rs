@@ -1,0 +1,194 @@
+//! The image's run configuration and how a request overrides it, with Docker's semantics.
+
+use std::collections::BTreeMap;
+
+use crate::validate::no_nul;
+use crate::SpecError;
+
+/// The `PATH` a container gets when neither the image nor the request sets one.
+pub const DEFAULT_PATH: &str = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// What an image says about running it (the `config` of an OCI image config).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ImageConfig {
+    pub entrypoint: Vec<String>,
+    pub cmd: Vec<String>,
+    pub env: Vec<String>,
+    pub working_dir: Option<String>,
+    pub user: Option<String>,
+    pub stop_signal: Option<String>,
+    pub labels: BTreeMap<String, String>,
+}
+
+impl From<&oci_spec::image::Config> for ImageConfig {
+    fn from(c: &oci_spec::image::Config) -> Self {
+        ImageConfig {
+            entrypoint: c.entrypoint().clone().unwrap_or_default(),
+            cmd: c.cmd().clone().unwrap_or_default(),
+            env: c.env().clone().unwrap_or_default(),
+            working_dir: c.working_dir().clone().filter(|w| !w.is_empty()),
+            user: c.user().clone().filter(|u| !u.is_empty()),
+            stop_signal: c.stop_signal().clone().filter(|s| !s.is_empty()),
+            labels: c
+                .labels()
+                .clone()
+                .map(|l| l.into_iter().collect())
+                .unwrap_or_default(),
+        }
+    }
+}
+
+/// The process arguments: an overriding entrypoint clears the image's cmd (as Docker does);
+/// an overriding cmd replaces the image's cmd after the image's entrypoint.
+pub fn args(
+    image: &ImageConfig,
+    entrypoint: Option<&[String]>,
+    cmd: Option<&[String]>,
+) -> Result<Vec<String>, SpecError> {
+    let (entry, cmd): (&[String], &[String]) = match (entrypoint, cmd) {
+        (Some(e), c) => (e, c.unwrap_or(&[])),
+        (None, Some(c)) => (&image.entrypoint, c),
+        (None, None) => (&image.entrypoint, &image.cmd),
+    };
+    let args: Vec<String> = entry.iter().chain(cmd).cloned().collect();
+    if args.is_empty() || args[0].is_empty() {
+        return Err(SpecError::NoCommand);
+    }
+    for a in &args {
+        no_nul("argument", a)?;
+    }
+    Ok(args)
+}
+
+/// The environment: the image's, then the request's (same name replaces, order kept), and a
+/// default `PATH` if neither sets one. Every entry must be `NAME=value` with a non-empty name.
+pub fn env(image: &[String], request: &[String]) -> Result<Vec<String>, SpecError> {
+    let mut out: Vec<String> = Vec::with_capacity(image.len() + request.len() + 1);
+    for entry in image.iter().chain(request) {
+        no_nul("env", entry)?;
+        let Some((name, _)) = entry.split_once('=') else {
+            return Err(SpecError::value("env", entry, "must be NAME=value"));
+        };
+        if name.is_empty() {
+            return Err(SpecError::value("env", entry, "the name must not be empty"));
+        }
+        let prefix_len = name.len() + 1;
+        match out
+            .iter_mut()
+            .find(|e| e.len() >= prefix_len && e[..prefix_len] == entry[..prefix_len])
+        {
+            Some(existing) => *existing = entry.clone(),
+            None => out.push(entry.clone()),
+        }
+    }
+    if !out.iter().any(|e| e.starts_with("PATH=")) {
+        out.push(DEFAULT_PATH.to_string());
+    }
+    Ok(out)
+}
+
+/// A stop signal by name (`SIGTERM`, `TERM`) or number (`15`); default SIGTERM.
+pub fn stop_signal(value: Option<&str>) -> Result<i32, SpecError> {
+    let Some(value) = value else {
+        return Ok(libc::SIGTERM);
+    };
+    if let Ok(n) = value.parse::<i32>() {
+        if (1..=64).contains(&n) {
+            return Ok(n);
+        }
+    }
+    let name = value.to_ascii_uppercase();
+    let name = if name.starts_with("SIG") {
+        name
+    } else {
+        format!("SIG{name}")
+    };
+    name.parse::<nix::sys::signal::Signal>()
+        .map(|s| s as i32)
+        .map_err(|_| {
+            SpecError::value(
+                "stop signal",
+                value,
+                "a signal name like SIGTERM or a number 1-64",
+            )
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn s(v: &[&str]) -> Vec<String> {
+        v.iter().map(|x| x.to_string()).collect()
+    }
+
+    fn image() -> ImageConfig {
+        ImageConfig {
+            entrypoint: s(&["/entry"]),
+            cmd: s(&["--serve"]),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn override_rules() {
+        let img = image();
+        assert_eq!(args(&img, None, None).unwrap(), s(&["/entry", "--serve"]));
+        assert_eq!(
+            args(&img, None, Some(&s(&["-v"]))).unwrap(),
+            s(&["/entry", "-v"])
+        );
+        assert_eq!(args(&img, Some(&s(&["/sh"])), None).unwrap(), s(&["/sh"]));
+        assert_eq!(
+            args(&img, Some(&s(&["/sh"])), Some(&s(&["-c", "x"]))).unwrap(),
+            s(&["/sh", "-c", "x"])
+        );
+        assert!(matches!(
+            args(&ImageConfig::default(), None, None),
+            Err(SpecError::NoCommand)
+        ));
+        assert!(args(&img, None, Some(&s(&["a\0b"]))).is_err());
+    }
+
+    #[test]
+    fn env_merge() {
+        let e = env(&s(&["PATH=/bin", "A=1", "B=2"]), &s(&["A=3", "C="])).unwrap();
+        assert_eq!(e, s(&["PATH=/bin", "A=3", "B=2", "C="]));
+        assert_eq!(env(&[], &[]).unwrap(), s(&[DEFAULT_PATH]));
+        assert!(env(&[], &s(&["NOEQUALS"])).is_err());
+        assert!(env(&[], &s(&["=x"])).is_err());
+        // A name that is a prefix of another is a different variable.
+        let e = env(&s(&["AB=1"]), &s(&["A=2"])).unwrap();
+        assert!(e.contains(&"AB=1".to_string()) && e.contains(&"A=2".to_string()));
+    }
+
+    #[test]
+    fn signals() {
+        assert_eq!(stop_signal(None).unwrap(), 15);
+        assert_eq!(stop_signal(Some("SIGKILL")).unwrap(), 9);
+        assert_eq!(stop_signal(Some("quit")).unwrap(), 3);
+        assert_eq!(stop_signal(Some("2")).unwrap(), 2);
+        assert!(stop_signal(Some("SIGNOPE")).is_err());
+        assert!(stop_signal(Some("99")).is_err());
+    }
+
+    proptest! {
+        #[test]
+        fn request_env_always_wins(name in "[A-Z_]{1,8}", a in "[a-z0-9]{0,8}", b in "[a-z0-9]{0,8}") {
+            let out = env(&[format!("{name}={a}")], &[format!("{name}={b}")]).unwrap();
+            let mine: Vec<_> = out.iter().filter(|e| e.starts_with(&format!("{name}="))).collect();
+            prop_assert_eq!(mine.len(), 1);
+            prop_assert_eq!(mine[0], &format!("{name}={b}"));
+        }
+
+        #[test]
+        fn entrypoint_override_drops_image_cmd(cmd in proptest::collection::vec("[a-z]{1,5}", 0..4)) {
+            let img = ImageConfig { entrypoint: s(&["/e"]), cmd: cmd.clone(), ..Default::default() };
+            prop_assert_eq!(args(&img, Some(&s(&["/x"])), None).unwrap(), s(&["/x"]));
+            let mut expect = s(&["/e"]);
+            expect.extend(cmd.clone());
+            prop_assert_eq!(args(&img, None, None).unwrap(), expect);
+        }
+    }
+}

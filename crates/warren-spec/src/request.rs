@@ -1,0 +1,220 @@
+//! A request to run an image, and the spec it becomes.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use oci_spec::runtime::{
+    LinuxBuilder, ProcessBuilder, RootBuilder, Spec, SpecBuilder, UserBuilder,
+};
+
+use crate::defaults::{self, Network};
+use crate::image_config::{self, ImageConfig};
+use crate::mounts::Mounts;
+use crate::resources::Resources;
+use crate::validate::{identifier, no_nul};
+use crate::{user, SpecError};
+
+/// Everything needed to run one container. Plain data with `Default`: fill what you need.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SpecRequest {
+    /// Container id (containerd's identifier rule). Required.
+    pub id: String,
+    /// containerd namespace, used for the cgroup path `/<namespace>/<id>` (default `warren`).
+    pub namespace: Option<String>,
+    /// The image's run configuration.
+    pub image: ImageConfig,
+    /// Replaces the image's entrypoint (and drops its cmd).
+    pub entrypoint: Option<Vec<String>>,
+    /// Replaces the image's cmd.
+    pub cmd: Option<Vec<String>>,
+    /// `NAME=value` entries merged over the image's.
+    pub env: Vec<String>,
+    /// Replaces the image's working dir (absolute; default `/`).
+    pub working_dir: Option<String>,
+    /// Replaces the image's user: `uid`, `uid:gid`, `name` or `name:group`.
+    pub user: Option<String>,
+    /// Default: the container id, cut to 63 characters.
+    pub hostname: Option<String>,
+    pub resources: Resources,
+    pub mounts: Mounts,
+    pub network: Network,
+    /// `root.path`: default `rootfs` (relative to the bundle, where containerd's shim mounts
+    /// the snapshot); an absolute path runs a prepared rootfs directly.
+    pub root_path: Option<PathBuf>,
+    pub readonly_rootfs: bool,
+    pub terminal: bool,
+    pub annotations: BTreeMap<String, String>,
+}
+
+/// What building needs to know about the host and the image's files.
+#[derive(Debug, Clone)]
+pub struct BuildContext {
+    /// CPUs of this host: the upper bound of a CPU limit.
+    pub host_cpus: usize,
+    /// The image's unpacked rootfs, to resolve user and group names (optional).
+    pub rootfs: Option<PathBuf>,
+}
+
+impl BuildContext {
+    /// This host's CPU count, no rootfs.
+    pub fn host() -> BuildContext {
+        BuildContext {
+            host_cpus: crate::host::cpu_count(),
+            rootfs: None,
+        }
+    }
+
+    /// Resolve user names against `rootfs`.
+    pub fn with_rootfs(mut self, rootfs: impl Into<PathBuf>) -> Self {
+        self.rootfs = Some(rootfs.into());
+        self
+    }
+}
+
+/// A generated spec plus what the runtime needs beside it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ContainerSpec {
+    pub spec: Spec,
+    /// The signal that asks the container to stop (from the image; default SIGTERM).
+    pub stop_signal: i32,
+}
+
+impl ContainerSpec {
+    /// The spec as a JSON value, deterministic: oci-spec keeps capabilities in hash sets, so
+    /// their lists are sorted here (the same request always gives the same bytes).
+    pub fn to_value(&self) -> Result<serde_json::Value, SpecError> {
+        let mut v = serde_json::to_value(&self.spec)
+            .map_err(|e| SpecError::value("spec", "", e.to_string()))?;
+        if let Some(caps) = v
+            .pointer_mut("/process/capabilities")
+            .and_then(|c| c.as_object_mut())
+        {
+            for list in caps.values_mut() {
+                if let Some(items) = list.as_array_mut() {
+                    items.sort_by(|a, b| a.as_str().cmp(&b.as_str()));
+                }
+            }
+        }
+        Ok(v)
+    }
+
+    /// The spec as containerd and runc read it.
+    pub fn to_json(&self) -> Result<Vec<u8>, SpecError> {
+        serde_json::to_vec(&self.to_value()?)
+            .map_err(|e| SpecError::value("spec", "", e.to_string()))
+    }
+}
+
+fn hostname(req: &SpecRequest) -> Result<String, SpecError> {
+    let name = match &req.hostname {
+        Some(h) => h.clone(),
+        None => req.id.chars().take(63).collect(),
+    };
+    let ok = !name.is_empty()
+        && name.len() <= 63
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.');
+    if !ok {
+        return Err(SpecError::value(
+            "hostname",
+            &name,
+            "1 to 63 ASCII letters, digits, '-' or '.'",
+        ));
+    }
+    Ok(name)
+}
+
+impl SpecRequest {
+    /// Validate everything, then generate the spec. Nothing is created either way.
+    pub fn build(&self, ctx: &BuildContext) -> Result<ContainerSpec, SpecError> {
+        identifier("container id", &self.id)?;
+        let namespace = self.namespace.as_deref().unwrap_or("warren");
+        identifier("namespace", namespace)?;
+        let args =
+            image_config::args(&self.image, self.entrypoint.as_deref(), self.cmd.as_deref())?;
+        let env = image_config::env(&self.image.env, &self.env)?;
+        let cwd = self
+            .working_dir
+            .as_deref()
+            .or(self.image.working_dir.as_deref())
+            .unwrap_or("/");
+        no_nul("working dir", cwd)?;
+        if !cwd.starts_with('/') {
+            return Err(SpecError::path(
+                "working dir",
+                cwd,
+                "must be an absolute path",
+            ));
+        }
+        let stop_signal = image_config::stop_signal(self.image.stop_signal.as_deref())?;
+        let user_spec = self.user.as_deref().or(self.image.user.as_deref());
+        let u = user::resolve(user_spec, ctx.rootfs.as_deref())?;
+        let hostname = hostname(self)?;
+        let resources = self.resources.to_linux(ctx.host_cpus)?;
+        let extra_mounts = self.mounts.to_oci()?;
+        for (k, v) in &self.annotations {
+            no_nul("annotation", k)?;
+            no_nul("annotation", v)?;
+        }
+        let root_path = self
+            .root_path
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("rootfs"));
+        no_nul("root path", &root_path.to_string_lossy())?;
+
+        let mut user = UserBuilder::default().uid(u.uid).gid(u.gid);
+        if !u.additional_gids.is_empty() {
+            user = user.additional_gids(u.additional_gids);
+        }
+        let process = ProcessBuilder::default()
+            .terminal(self.terminal)
+            .user(user.build()?)
+            .args(args)
+            .env(env)
+            .cwd(cwd)
+            .capabilities(defaults::capabilities()?)
+            .rlimits(defaults::rlimits()?)
+            .no_new_privileges(true)
+            .build()?;
+        let host_network = self.network == Network::Host;
+        let mut mounts = defaults::mounts(host_network)?;
+        mounts.extend(extra_mounts);
+        let linux = LinuxBuilder::default()
+            .cgroups_path(Path::new("/").join(namespace).join(&self.id))
+            .resources(resources)
+            .namespaces(defaults::namespaces(&self.network)?)
+            .masked_paths(
+                defaults::MASKED_PATHS
+                    .iter()
+                    .map(|p| p.to_string())
+                    .collect::<Vec<_>>(),
+            )
+            .readonly_paths(
+                defaults::READONLY_PATHS
+                    .iter()
+                    .map(|p| p.to_string())
+                    .collect::<Vec<_>>(),
+            )
+            .build()?;
+        let mut spec = SpecBuilder::default()
+            .version("1.0.2")
+            .process(process)
+            .root(
+                RootBuilder::default()
+                    .path(root_path)
+                    .readonly(self.readonly_rootfs)
+                    .build()?,
+            )
+            .hostname(hostname)
+            .mounts(mounts)
+            .linux(linux)
+            .build()?;
+        if !self.annotations.is_empty() {
+            spec.set_annotations(Some(self.annotations.clone().into_iter().collect()));
+        } else {
+            spec.set_annotations(None);
+        }
+        Ok(ContainerSpec { spec, stop_signal })
+    }
+}

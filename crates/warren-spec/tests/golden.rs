@@ -1,0 +1,111 @@
+//! Golden files of the JSON generated for typical requests: a change in the spec shows up in
+//! review as a change of these files. `WARREN_BLESS=1 cargo test -p warren-spec --test golden`
+//! rewrites them.
+
+use std::path::{Path, PathBuf};
+
+use warren_spec::{
+    BuildContext, ImageConfig, Mounts, Network, Resources, SpecRequest, Tmpfs, Volume,
+};
+
+fn ctx() -> BuildContext {
+    BuildContext {
+        host_cpus: 4,
+        rootfs: None,
+    }
+}
+
+fn check(name: &str, req: &SpecRequest) {
+    let spec = req.build(&ctx()).expect("valid request");
+    let json = serde_json::to_string_pretty(&spec.to_value().unwrap()).unwrap() + "\n";
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/golden")
+        .join(format!("{name}.json"));
+    if std::env::var_os("WARREN_BLESS").is_some() {
+        std::fs::write(&path, &json).unwrap();
+        return;
+    }
+    let want = std::fs::read_to_string(&path)
+        .unwrap_or_else(|_| panic!("{} missing: run with WARREN_BLESS=1", path.display()));
+    assert!(
+        want == json,
+        "{name}: the generated spec changed; review and bless it\n{json}"
+    );
+}
+
+fn busybox_image() -> ImageConfig {
+    ImageConfig {
+        cmd: vec!["sh".into()],
+        env: vec!["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".into()],
+        ..Default::default()
+    }
+}
+
+#[test]
+fn plain_busybox() {
+    check(
+        "plain",
+        &SpecRequest {
+            id: "web-1".into(),
+            image: busybox_image(),
+            ..Default::default()
+        },
+    );
+}
+
+#[test]
+fn limited_with_secrets_and_volume() {
+    check(
+        "limited",
+        &SpecRequest {
+            id: "api-7".into(),
+            image: ImageConfig {
+                entrypoint: vec!["/bin/server".into()],
+                cmd: vec!["--port".into(), "8080".into()],
+                working_dir: Some("/srv".into()),
+                stop_signal: Some("SIGINT".into()),
+                ..busybox_image()
+            },
+            env: vec!["MODE=prod".into()],
+            user: Some("1000:1000".into()),
+            resources: Resources {
+                cpus: Some(0.5),
+                memory_bytes: Some(256 << 20),
+                pids: Some(100),
+                ..Default::default()
+            },
+            mounts: Mounts {
+                secrets_dir: Some(PathBuf::from("/tmp")),
+                volumes: vec![Volume {
+                    source: PathBuf::from("/tmp"),
+                    destination: PathBuf::from("/var/lib/app"),
+                    read_only: false,
+                }],
+                tmpfs: vec![Tmpfs {
+                    destination: PathBuf::from("/scratch"),
+                    size_bytes: Some(64 << 20),
+                    mode: None,
+                }],
+                ..Default::default()
+            },
+            network: Network::Path(PathBuf::from("/run/warren/netns/api-7")),
+            ..Default::default()
+        },
+    );
+}
+
+#[test]
+fn host_network_read_only_rootfs() {
+    check(
+        "host-network",
+        &SpecRequest {
+            id: "probe".into(),
+            namespace: Some("edge".into()),
+            image: busybox_image(),
+            cmd: Some(vec!["sleep".into(), "3600".into()]),
+            network: Network::Host,
+            readonly_rootfs: true,
+            ..Default::default()
+        },
+    );
+}
