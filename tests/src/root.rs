@@ -4,7 +4,12 @@
 pub fn is_root_or_skip(test: &str) -> bool {
     let root = nix::unistd::geteuid().is_root();
     if !root {
-        eprintln!("SKIPPED {test}: needs root (containerd, runc and mounts)");
+        // Straight to stderr, past the test harness's output capture, so the skip is seen.
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stderr(),
+            "SKIPPED {test}: needs root (containerd, runc and mounts)"
+        );
     }
     root
 }
@@ -13,7 +18,10 @@ pub fn is_root_or_skip(test: &str) -> bool {
 #[macro_export]
 macro_rules! require_root {
     () => {
-        if !$crate::root::is_root_or_skip(module_path!()) {
+        fn __here() {}
+        let name = std::any::type_name_of_val(&__here);
+        let name = name.strip_suffix("::__here").unwrap_or(name);
+        if !$crate::root::is_root_or_skip(name.trim_end_matches("::{{closure}}")) {
             return;
         }
     };

@@ -26,7 +26,9 @@ fn tool(name: &str) -> PathBuf {
 pub fn root_or_skip(test: &str) -> bool {
     let root = nix::unistd::geteuid().is_root();
     if !root {
-        eprintln!("SKIPPED {test}: runc needs root");
+        // Straight to stderr, past the test harness's output capture, so the skip is seen.
+        use std::io::Write;
+        let _ = writeln!(std::io::stderr(), "SKIPPED {test}: runc needs root");
     }
     root
 }
