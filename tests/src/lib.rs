@@ -10,6 +10,8 @@ pub mod busybox;
 pub mod cleanup;
 pub mod daemon;
 pub mod deps;
+pub mod images;
+pub mod registry;
 pub mod root;
 
 use std::sync::atomic::{AtomicU32, Ordering};

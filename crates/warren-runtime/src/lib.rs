@@ -1,1 +1,12 @@
 #![doc = include_str!("../README.md")]
+
+mod client;
+mod error;
+
+pub mod images;
+
+pub use client::{ContainerdRuntime, RuntimeOptions, DEFAULT_NAMESPACE, DEFAULT_SOCKET};
+pub use error::RuntimeError;
+pub use images::platform::Platform;
+pub use images::registry::RegistryOptions;
+pub use images::{Image, PullOptions};

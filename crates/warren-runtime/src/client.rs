@@ -1,0 +1,159 @@
+//! `ContainerdRuntime`: the one handle callers keep.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use warren_proto::{Clients, Namespace};
+
+use crate::images::registry::RegistryOptions;
+use crate::RuntimeError;
+
+/// containerd's default socket.
+pub const DEFAULT_SOCKET: &str = "/run/containerd/containerd.sock";
+/// The namespace Warren works in unless told otherwise.
+pub const DEFAULT_NAMESPACE: &str = "warren";
+
+/// A handle to one containerd namespace. Cheap to clone, `Send + Sync`; all clones share
+/// one connection, which reconnects by itself after a daemon restart.
+#[derive(Clone)]
+pub struct ContainerdRuntime {
+    pub(crate) inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    pub socket: PathBuf,
+    pub namespace: Namespace,
+    pub clients: Clients,
+    pub reconnect_deadline: Duration,
+    pub registry: RegistryOptions,
+    pub snapshotter: String,
+    /// One registry client per registry host: building one (TLS roots, connection pool) costs
+    /// tens of milliseconds, and its auth tokens are worth keeping.
+    pub registry_clients: Mutex<HashMap<String, oci_client::Client>>,
+}
+
+impl std::fmt::Debug for ContainerdRuntime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ContainerdRuntime")
+            .field("socket", &self.inner.socket)
+            .field("namespace", &self.inner.namespace)
+            .finish()
+    }
+}
+
+/// Options of a [`ContainerdRuntime`].
+#[derive(Debug, Clone)]
+pub struct RuntimeOptions {
+    /// The containerd socket (default `/run/containerd/containerd.sock`).
+    pub socket: PathBuf,
+    /// The namespace every call works in (default `warren`).
+    pub namespace: String,
+    /// How long a call waits for an unavailable daemon to come back (default 15 s).
+    pub reconnect_deadline: Duration,
+    /// Registry settings: plain-HTTP hosts and credentials.
+    pub registry: RegistryOptions,
+    /// The snapshotter images are unpacked into (default `overlayfs`).
+    pub snapshotter: String,
+}
+
+impl Default for RuntimeOptions {
+    fn default() -> Self {
+        RuntimeOptions {
+            socket: PathBuf::from(DEFAULT_SOCKET),
+            namespace: DEFAULT_NAMESPACE.into(),
+            reconnect_deadline: Duration::from_secs(15),
+            registry: RegistryOptions::default(),
+            snapshotter: "overlayfs".into(),
+        }
+    }
+}
+
+impl ContainerdRuntime {
+    /// A handle with default options for the daemon at `socket`. Does not connect yet: the
+    /// first call does, so a handle can be made before the daemon is up.
+    pub fn new(socket: impl AsRef<Path>) -> Result<Self, RuntimeError> {
+        Self::with_options(RuntimeOptions {
+            socket: socket.as_ref().to_path_buf(),
+            ..Default::default()
+        })
+    }
+
+    /// A handle with `options`; the namespace is validated here.
+    pub fn with_options(options: RuntimeOptions) -> Result<Self, RuntimeError> {
+        let namespace = Namespace::new(options.namespace)?;
+        let channel = warren_proto::connect_lazy(&options.socket);
+        Ok(ContainerdRuntime {
+            inner: Arc::new(Inner {
+                clients: Clients::new(channel, &namespace),
+                socket: options.socket,
+                namespace,
+                reconnect_deadline: options.reconnect_deadline,
+                registry: options.registry,
+                snapshotter: options.snapshotter,
+                registry_clients: Mutex::new(HashMap::new()),
+            }),
+        })
+    }
+
+    /// The namespace this handle works in.
+    pub fn namespace(&self) -> &str {
+        self.inner.namespace.as_str()
+    }
+
+    /// The socket this handle talks to.
+    pub fn socket(&self) -> &Path {
+        &self.inner.socket
+    }
+
+    /// The (cached) registry client for `reference`'s registry.
+    pub(crate) fn registry_client(&self, reference: &oci_client::Reference) -> oci_client::Client {
+        let mut cache = self
+            .inner
+            .registry_clients
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        cache
+            .entry(reference.registry().to_string())
+            .or_insert_with(|| self.inner.registry.client(reference))
+            .clone()
+    }
+
+    pub(crate) fn clients(&self) -> &Clients {
+        &self.inner.clients
+    }
+
+    /// Run `call`, retrying while the daemon is unavailable (restarting, socket gone) until
+    /// the reconnect deadline; other errors are returned at once.
+    pub(crate) async fn retry<T, F, Fut>(
+        &self,
+        op: &'static str,
+        mut call: F,
+    ) -> Result<T, RuntimeError>
+    where
+        F: FnMut(Clients) -> Fut,
+        Fut: Future<Output = Result<T, tonic::Status>>,
+    {
+        let started = Instant::now();
+        let mut delay = Duration::from_millis(20);
+        loop {
+            match call(self.inner.clients.clone()).await {
+                Ok(v) => return Ok(v),
+                Err(s) if s.code() == tonic::Code::Unavailable => {
+                    if started.elapsed() >= self.inner.reconnect_deadline {
+                        return Err(RuntimeError::Unavailable {
+                            socket: self.inner.socket.display().to_string(),
+                            waited_ms: started.elapsed().as_millis(),
+                            message: s.message().to_string(),
+                        });
+                    }
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(Duration::from_millis(500));
+                }
+                Err(s) => return Err(RuntimeError::daemon(op, s)),
+            }
+        }
+    }
+}

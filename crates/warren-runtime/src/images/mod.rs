@@ -1,0 +1,122 @@
+//! Images: pull from registries, list, inspect and remove.
+
+mod config;
+mod content;
+mod lease;
+pub mod platform;
+mod pull;
+pub mod registry;
+mod unpack;
+
+pub use pull::PullOptions;
+pub use unpack::chain_ids;
+
+use warren_proto::containerd::services::images::v1::{
+    DeleteImageRequest, GetImageRequest, ListImagesRequest,
+};
+use warren_proto::containerd::types::Descriptor;
+
+use crate::{ContainerdRuntime, RuntimeError};
+
+/// An image in this namespace, with how to run it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Image {
+    /// The fully qualified reference it was pulled as.
+    pub name: String,
+    /// Its root descriptor (an index for multi-platform images).
+    pub target: Descriptor,
+    /// Entrypoint, cmd, env, working dir, user, stop signal, labels.
+    pub config: warren_spec::ImageConfig,
+    /// The chain ID of its top layer: the parent of a container's snapshot.
+    pub top_chain_id: String,
+}
+
+pub(crate) fn pull_is_index(media_type: &str) -> bool {
+    media_type.ends_with("index.v1+json") || media_type.ends_with("manifest.list.v2+json")
+}
+
+impl ContainerdRuntime {
+    /// The names of the images in this namespace.
+    pub async fn list_images(&self) -> Result<Vec<String>, RuntimeError> {
+        let reply = self
+            .retry("Images.List", |c| async move {
+                c.images().list(ListImagesRequest::default()).await
+            })
+            .await?;
+        let mut names: Vec<String> = reply
+            .into_inner()
+            .images
+            .into_iter()
+            .map(|i| i.name)
+            .collect();
+        names.sort();
+        Ok(names)
+    }
+
+    /// One image, with its run configuration.
+    pub async fn get_image(&self, reference: &str) -> Result<Image, RuntimeError> {
+        let name = registry::image_name(&registry::normalize(reference)?);
+        let n = name.clone();
+        let record = self
+            .retry("Images.Get", |c| {
+                let n = n.clone();
+                async move { c.images().get(GetImageRequest { name: n }).await }
+            })
+            .await
+            .map_err(|e| match e {
+                RuntimeError::Daemon {
+                    code: tonic::Code::NotFound,
+                    ..
+                } => RuntimeError::NotFound {
+                    kind: "image",
+                    id: name.clone(),
+                },
+                e => e,
+            })?
+            .into_inner()
+            .image
+            .ok_or(RuntimeError::NotFound {
+                kind: "image",
+                id: name.clone(),
+            })?;
+        let target = record.target.unwrap_or_default();
+        let (config, _, _) =
+            config::resolve_config(self.clients(), &name, &target.digest, &target.media_type)
+                .await?;
+        let diff_ids = config.rootfs().diff_ids().to_vec();
+        Ok(Image {
+            name,
+            target,
+            config: config::run_config(&config),
+            top_chain_id: chain_ids(&diff_ids).last().cloned().unwrap_or_default(),
+        })
+    }
+
+    /// Remove an image record; its content and snapshots are freed by containerd's garbage
+    /// collector (synchronously, before this returns). Removing a missing image succeeds.
+    pub async fn remove_image(&self, reference: &str) -> Result<(), RuntimeError> {
+        let name = registry::image_name(&registry::normalize(reference)?);
+        let result = self
+            .retry("Images.Delete", |c| {
+                let name = name.clone();
+                async move {
+                    c.images()
+                        .delete(DeleteImageRequest {
+                            name,
+                            sync: true,
+                            target: None,
+                        })
+                        .await
+                }
+            })
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(RuntimeError::Daemon {
+                code: tonic::Code::NotFound,
+                ..
+            }) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+}

@@ -1,0 +1,167 @@
+//! Unpacking layers into snapshots, in order, keyed by chain ID, labelled as containerd's
+//! own unpacker does (so `ctr` and nerdctl see the image as unpacked).
+
+use std::collections::HashMap;
+
+use sha2::{Digest, Sha256};
+use warren_proto::containerd::services::diff::v1::ApplyRequest;
+use warren_proto::containerd::services::snapshots::v1::{
+    CommitSnapshotRequest, PrepareSnapshotRequest, RemoveSnapshotRequest, StatSnapshotRequest,
+};
+use warren_proto::containerd::types::Descriptor;
+use warren_proto::Clients;
+
+use crate::RuntimeError;
+
+/// Chain IDs of a layer stack: `c0 = d0`, `ci = sha256(c(i-1) + " " + di)`.
+pub fn chain_ids(diff_ids: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::with_capacity(diff_ids.len());
+    for d in diff_ids {
+        let next = match out.last() {
+            None => d.clone(),
+            Some(prev) => format!(
+                "sha256:{}",
+                hex::encode(Sha256::digest(format!("{prev} {d}")))
+            ),
+        };
+        out.push(next);
+    }
+    out
+}
+
+/// Apply `layers` (with their uncompressed `diff_ids`) into `snapshotter`; returns the top
+/// chain ID. Layers already unpacked are skipped.
+pub async fn unpack(
+    clients: &Clients,
+    snapshotter: &str,
+    reference: &str,
+    layers: &[Descriptor],
+    diff_ids: &[String],
+) -> Result<String, RuntimeError> {
+    if layers.len() != diff_ids.len() {
+        return Err(RuntimeError::BadImage {
+            reference: reference.to_string(),
+            reason: format!(
+                "{} layers but {} diff ids in the config",
+                layers.len(),
+                diff_ids.len()
+            ),
+        });
+    }
+    let chains = chain_ids(diff_ids);
+    for (i, layer) in layers.iter().enumerate() {
+        let chain = &chains[i];
+        let exists = clients
+            .snapshots()
+            .stat(StatSnapshotRequest {
+                snapshotter: snapshotter.into(),
+                key: chain.clone(),
+            })
+            .await
+            .is_ok();
+        if exists {
+            continue;
+        }
+        let parent = if i == 0 {
+            String::new()
+        } else {
+            chains[i - 1].clone()
+        };
+        let key = format!("extract-{:016x} {chain}", rand::random::<u64>());
+        let labels: HashMap<String, String> =
+            [("containerd.io/snapshot.ref".to_string(), chain.clone())].into();
+        let mounts = clients
+            .snapshots()
+            .prepare(PrepareSnapshotRequest {
+                snapshotter: snapshotter.into(),
+                key: key.clone(),
+                parent,
+                labels: labels.clone(),
+            })
+            .await
+            .map_err(|s| RuntimeError::daemon("Snapshots.Prepare", s))?
+            .into_inner()
+            .mounts;
+        let applied = clients
+            .diff()
+            .apply(ApplyRequest {
+                diff: Some(layer.clone()),
+                mounts,
+                ..Default::default()
+            })
+            .await;
+        let result = match applied {
+            Ok(r) => {
+                let got = r.into_inner().applied.map(|d| d.digest).unwrap_or_default();
+                if got == diff_ids[i] {
+                    Ok(())
+                } else {
+                    Err(RuntimeError::BadImage {
+                        reference: reference.to_string(),
+                        reason: format!(
+                            "layer {} unpacks to {got}, the config says {}",
+                            layer.digest, diff_ids[i]
+                        ),
+                    })
+                }
+            }
+            Err(s) => Err(RuntimeError::daemon("Diff.Apply", s)),
+        };
+        let committed = match result {
+            Ok(()) => clients
+                .snapshots()
+                .commit(CommitSnapshotRequest {
+                    snapshotter: snapshotter.into(),
+                    name: chain.clone(),
+                    key: key.clone(),
+                    labels,
+                    ..Default::default()
+                })
+                .await
+                .map(|_| ())
+                .or_else(|s| {
+                    // Someone else unpacked the same layer meanwhile: theirs is as good.
+                    if s.code() == tonic::Code::AlreadyExists {
+                        Ok(())
+                    } else {
+                        Err(RuntimeError::daemon("Snapshots.Commit", s))
+                    }
+                }),
+            Err(e) => Err(e),
+        };
+        if let Err(e) = committed {
+            let _ = clients
+                .snapshots()
+                .remove(RemoveSnapshotRequest {
+                    snapshotter: snapshotter.into(),
+                    key,
+                })
+                .await;
+            return Err(e);
+        }
+        // A committed extract key is gone; an ALREADY_EXISTS one must be removed.
+        let _ = clients
+            .snapshots()
+            .remove(RemoveSnapshotRequest {
+                snapshotter: snapshotter.into(),
+                key,
+            })
+            .await;
+    }
+    Ok(chains.last().cloned().unwrap_or_default())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chain_id_rule() {
+        let a = format!("sha256:{}", "a".repeat(64));
+        let b = format!("sha256:{}", "b".repeat(64));
+        let c = chain_ids(&[a.clone(), b.clone()]);
+        assert_eq!(c[0], a);
+        let want = format!("sha256:{}", hex::encode(Sha256::digest(format!("{a} {b}"))));
+        assert_eq!(c[1], want);
+    }
+}

@@ -1,0 +1,100 @@
+//! A real registry (Debian's `docker-registry`) on 127.0.0.1, private to one test.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::deps;
+
+/// A running registry; stopped and its storage removed on drop.
+pub struct Registry {
+    child: Child,
+    dir: tempfile::TempDir,
+    port: u16,
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free loopback port")
+}
+
+fn get_status(port: u16, path: &str) -> Option<u16> {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+    write!(s, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").ok()?;
+    let mut buf = [0u8; 64];
+    let n = s.read(&mut buf).ok()?;
+    let head = String::from_utf8_lossy(&buf[..n]);
+    head.split_whitespace().nth(1)?.parse().ok()
+}
+
+impl Registry {
+    /// Start a plain-HTTP registry on a free loopback port.
+    pub fn start() -> Registry {
+        let dir = tempfile::Builder::new()
+            .prefix("wreg-")
+            .tempdir_in("/tmp")
+            .unwrap();
+        let port = free_port();
+        let config = format!(
+            "version: 0.1\nlog:\n  level: info\n  formatter: text\n  accesslog:\n    disabled: false\n\
+             storage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\n\
+             http:\n  addr: 127.0.0.1:{port}\n",
+            dir.path().join("data").display()
+        );
+        std::fs::write(dir.path().join("config.yml"), config).unwrap();
+        let log = std::fs::File::create(dir.path().join("registry.log")).unwrap();
+        let child = Command::new(deps::require(deps::tools_bin_dir().join("docker-registry")))
+            .arg("serve")
+            .arg(dir.path().join("config.yml"))
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect("start docker-registry");
+        let reg = Registry { child, dir, port };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while get_status(port, "/v2/") != Some(200) {
+            assert!(
+                Instant::now() < deadline,
+                "registry did not start: {}",
+                reg.log()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        reg
+    }
+
+    /// `127.0.0.1:PORT`.
+    pub fn addr(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    /// The registry's log (access log included).
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("registry.log")).unwrap_or_default()
+    }
+
+    /// How many blob downloads (`GET .../blobs/...`) the registry has served.
+    pub fn blob_gets(&self) -> usize {
+        self.log()
+            .lines()
+            .filter(|l| l.contains("\"GET /v2/") && l.contains("/blobs/"))
+            .count()
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

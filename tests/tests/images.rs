@@ -1,0 +1,231 @@
+//! Pulling images from a real registry into the containerd line under test.
+
+use std::time::Instant;
+
+use warren_proto::containerd::services::content::v1::ListContentRequest;
+use warren_proto::containerd::services::leases::v1::ListRequest;
+use warren_proto::containerd::services::namespaces::v1::DeleteNamespaceRequest;
+use warren_proto::containerd::services::snapshots::v1::{
+    ListSnapshotsRequest, StatSnapshotRequest,
+};
+use warren_proto::{Clients, Namespace};
+use warren_runtime::{ContainerdRuntime, PullOptions, RuntimeError, RuntimeOptions};
+use warren_tests::images::{busybox_layer, push};
+use warren_tests::registry::Registry;
+use warren_tests::{daemon, deps, require_root, unique_namespace};
+
+/// A runtime handle in a namespace of its own, and that namespace's raw clients.
+struct Ns {
+    rt: ContainerdRuntime,
+    clients: Clients,
+    name: String,
+}
+
+impl Ns {
+    async fn new(prefix: &str) -> Ns {
+        let name = unique_namespace(prefix);
+        let rt = ContainerdRuntime::with_options(RuntimeOptions {
+            socket: daemon::shared().socket().to_path_buf(),
+            namespace: name.clone(),
+            ..Default::default()
+        })
+        .unwrap();
+        let clients = Clients::new(
+            daemon::shared().channel().await,
+            &Namespace::new(&name).unwrap(),
+        );
+        Ns { rt, clients, name }
+    }
+
+    /// (leases, content blobs, snapshots, images) in the namespace.
+    async fn objects(&self) -> (usize, usize, usize, usize) {
+        let leases = self
+            .clients
+            .leases()
+            .list(ListRequest::default())
+            .await
+            .unwrap()
+            .into_inner()
+            .leases
+            .len();
+        let mut content = 0;
+        let mut s = self
+            .clients
+            .content()
+            .list(ListContentRequest::default())
+            .await
+            .unwrap()
+            .into_inner();
+        while let Some(m) = s.message().await.unwrap() {
+            content += m.info.len();
+        }
+        let mut snaps = 0;
+        let mut s = self
+            .clients
+            .snapshots()
+            .list(ListSnapshotsRequest {
+                snapshotter: "overlayfs".into(),
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        while let Some(m) = s.message().await.unwrap() {
+            snaps += m.info.len();
+        }
+        let images = self.rt.list_images().await.unwrap().len();
+        (leases, content, snaps, images)
+    }
+
+    /// Remove every image, then the namespace itself.
+    async fn cleanup(self) {
+        for name in self.rt.list_images().await.unwrap_or_default() {
+            let _ = self.rt.remove_image(&name).await;
+        }
+        let ns = Namespace::new(&self.name).unwrap();
+        let req = warren_proto::namespace::with_namespace(
+            &ns,
+            DeleteNamespaceRequest {
+                name: self.name.clone(),
+            },
+        );
+        let _ = self.clients.namespaces().delete(req).await;
+    }
+}
+
+#[tokio::test]
+async fn pull_unpack_inspect_and_remove() {
+    require_root!();
+    let reg = Registry::start();
+    let reference = format!("{}/warren/busybox:v1", reg.addr());
+    push(&reference, &[busybox_layer()], &["sh"]).await;
+    let ns = Ns::new("img").await;
+
+    let image = ns
+        .rt
+        .pull_image(&reference, &PullOptions::default())
+        .await
+        .expect("pull");
+    assert_eq!(image.name, reference);
+    assert_eq!(image.config.cmd, vec!["sh".to_string()]);
+    assert!(image.top_chain_id.starts_with("sha256:"));
+    ns.clients
+        .snapshots()
+        .stat(StatSnapshotRequest {
+            snapshotter: "overlayfs".into(),
+            key: image.top_chain_id.clone(),
+        })
+        .await
+        .expect("the top layer is unpacked");
+    assert_eq!(ns.rt.list_images().await.unwrap(), vec![reference.clone()]);
+    let got = ns.rt.get_image(&reference).await.unwrap();
+    assert_eq!(got.config.env, vec!["PATH=/bin".to_string()]);
+    assert_eq!(got.top_chain_id, image.top_chain_id);
+
+    // Pulled once, the image is complete: a second pull fetches no blob.
+    let before = reg.blob_gets();
+    let started = Instant::now();
+    ns.rt
+        .pull_image(&reference, &PullOptions::default())
+        .await
+        .expect("second pull");
+    eprintln!("second pull of a present image: {:?}", started.elapsed());
+    assert_eq!(reg.blob_gets(), before, "no blob downloaded again");
+    let (leases, content, snaps, images) = ns.objects().await;
+    assert_eq!((leases, images), (0, 1), "the pull's lease is gone");
+    assert_eq!(
+        (content, snaps),
+        (3, 1),
+        "manifest, config, layer; one snapshot"
+    );
+
+    ns.rt.remove_image(&reference).await.unwrap();
+    assert_eq!(
+        ns.objects().await,
+        (0, 0, 0, 0),
+        "removing the image freed everything"
+    );
+    ns.rt
+        .remove_image(&reference)
+        .await
+        .expect("removing a missing image succeeds");
+    ns.cleanup().await;
+}
+
+#[tokio::test]
+async fn ctr_runs_what_we_pulled() {
+    require_root!();
+    let reg = Registry::start();
+    let reference = format!("{}/warren/busybox:ctr", reg.addr());
+    push(&reference, &[busybox_layer()], &["sh"]).await;
+    let ns = Ns::new("ctr").await;
+    ns.rt
+        .pull_image(&reference, &PullOptions::default())
+        .await
+        .expect("pull");
+    let out = std::process::Command::new(deps::containerd_bin_dir().join("ctr"))
+        .arg("--address")
+        .arg(daemon::shared().socket())
+        .args([
+            "-n",
+            &ns.name,
+            "run",
+            "--rm",
+            &reference,
+            "ctr-run-1",
+            "echo",
+            "hello-from-ctr",
+        ])
+        .env("PATH", deps::daemon_path_env())
+        .output()
+        .expect("ctr runs");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.status.success() && text.contains("hello-from-ctr"),
+        "ctr run: {text}"
+    );
+    ns.cleanup().await;
+}
+
+#[tokio::test]
+async fn failures_are_typed_and_leave_nothing_behind() {
+    require_root!();
+    let reg = Registry::start();
+    let ns = Ns::new("fail").await;
+
+    let err = ns
+        .rt
+        .pull_image("Not A Reference", &PullOptions::default())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, RuntimeError::InvalidReference { .. }),
+        "{err}"
+    );
+
+    let missing = format!("{}/warren/none:nope", reg.addr());
+    let err = ns
+        .rt
+        .pull_image(&missing, &PullOptions::default())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, RuntimeError::Registry { .. }), "{err}");
+
+    let addr = reg.addr();
+    drop(reg);
+    let down = format!("{addr}/warren/busybox:v1");
+    let err = ns
+        .rt
+        .pull_image(&down, &PullOptions::default())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, RuntimeError::Registry { .. }), "{err}");
+
+    let (leases, content, snaps, images) = ns.objects().await;
+    assert_eq!((leases, content, snaps, images), (0, 0, 0, 0));
+    ns.cleanup().await;
+}
