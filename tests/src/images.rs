@@ -83,15 +83,54 @@ pub fn busybox_layer() -> Layer {
     layer(&entries)
 }
 
-/// Push an image of `layers` as `reference` (`host:port/repo:tag`); returns the manifest digest.
-pub async fn push(reference: &str, layers: &[Layer], cmd: &[&str]) -> String {
-    let client = Client::new(ClientConfig {
+fn client() -> Client {
+    Client::new(ClientConfig {
         protocol: ClientProtocol::Http,
         ..Default::default()
+    })
+}
+
+/// Push an image of `layers` as `reference` (`host:port/repo:tag`); returns the manifest digest.
+pub async fn push(reference: &str, layers: &[Layer], cmd: &[&str]) -> String {
+    push_for(reference, layers, cmd, "amd64").await.0
+}
+
+/// Push an index of already pushed manifests `(digest, size, architecture)` as `reference`.
+pub async fn push_index(reference: &str, manifests: &[(String, usize, &str)]) -> String {
+    let index = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.index.v1+json",
+        "manifests": manifests.iter().map(|(d, size, arch)| serde_json::json!({
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "digest": d,
+            "size": size,
+            "platform": {"os": "linux", "architecture": arch},
+        })).collect::<Vec<_>>(),
     });
+    let bytes = serde_json::to_vec(&index).unwrap();
+    let digest = sha(&bytes);
+    client()
+        .push_manifest_raw(
+            &reference.parse().unwrap(),
+            bytes,
+            "application/vnd.oci.image.index.v1+json".parse().unwrap(),
+        )
+        .await
+        .expect("push index");
+    digest
+}
+
+/// Push an image for `architecture`; returns the manifest's digest and size.
+pub async fn push_for(
+    reference: &str,
+    layers: &[Layer],
+    cmd: &[&str],
+    architecture: &str,
+) -> (String, usize) {
+    let client = client();
     let r: Reference = reference.parse().unwrap();
     let config = serde_json::json!({
-        "architecture": "amd64",
+        "architecture": architecture,
         "os": "linux",
         "config": {"Cmd": cmd, "Env": ["PATH=/bin"], "WorkingDir": "/"},
         "rootfs": {"type": "layers", "diff_ids": layers.iter().map(|l| l.diff_id.clone()).collect::<Vec<_>>()},
@@ -123,6 +162,7 @@ pub async fn push(reference: &str, layers: &[Layer], cmd: &[&str]) -> String {
     });
     let manifest = serde_json::to_vec(&manifest).unwrap();
     let digest = sha(&manifest);
+    let size = manifest.len();
     client
         .push_manifest_raw(
             &r,
@@ -133,5 +173,27 @@ pub async fn push(reference: &str, layers: &[Layer], cmd: &[&str]) -> String {
         )
         .await
         .expect("push manifest");
-    digest
+    (digest, size)
+}
+
+/// A second and third layer over [`busybox_layer`]: the third deletes a file of the second
+/// (whiteout), replaces another, and makes a directory opaque.
+pub fn whiteout_layers() -> [Layer; 2] {
+    [
+        layer(&[
+            Entry::Dir("data"),
+            Entry::File("data/a.txt", b"a1", 0o644),
+            Entry::File("data/b.txt", b"b1", 0o644),
+            Entry::Dir("opq"),
+            Entry::File("opq/x", b"x", 0o644),
+        ]),
+        layer(&[
+            Entry::Dir("data"),
+            Entry::File("data/.wh.a.txt", b"", 0o644),
+            Entry::File("data/b.txt", b"b2", 0o644),
+            Entry::Dir("opq"),
+            Entry::File("opq/.wh..wh..opq", b"", 0o644),
+            Entry::File("opq/y", b"y", 0o644),
+        ]),
+    ]
 }

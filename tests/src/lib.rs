@@ -13,6 +13,7 @@ pub mod deps;
 pub mod images;
 pub mod registry;
 pub mod root;
+pub mod snapshot_view;
 
 use std::sync::atomic::{AtomicU32, Ordering};
 

@@ -229,3 +229,155 @@ async fn failures_are_typed_and_leave_nothing_behind() {
     assert_eq!((leases, content, snaps, images), (0, 0, 0, 0));
     ns.cleanup().await;
 }
+
+#[tokio::test]
+async fn whiteouts_and_opaque_dirs_unpack_exactly() {
+    require_root!();
+    let reg = Registry::start();
+    let reference = format!("{}/warren/layered:v1", reg.addr());
+    let [l2, l3] = warren_tests::images::whiteout_layers();
+    push(&reference, &[busybox_layer(), l2, l3], &["sh"]).await;
+    let ns = Ns::new("layers").await;
+    let image = ns
+        .rt
+        .pull_image(&reference, &PullOptions::default())
+        .await
+        .expect("pull");
+    let tree = warren_tests::snapshot_view::tree(&ns.clients, &image.top_chain_id).await;
+    assert_eq!(
+        tree.get("data/b.txt"),
+        Some(&Some("b2".to_string())),
+        "replaced file"
+    );
+    assert!(
+        !tree.contains_key("data/a.txt"),
+        "whiteout removed a.txt: {tree:?}"
+    );
+    assert!(
+        !tree.contains_key("opq/x"),
+        "opaque dir hides the lower x: {tree:?}"
+    );
+    assert_eq!(tree.get("opq/y"), Some(&Some("y".to_string())));
+    assert!(tree.contains_key("bin/busybox"));
+    assert!(
+        !tree.keys().any(|k| k.contains(".wh.")),
+        "no whiteout files leak: {tree:?}"
+    );
+    let (_, content, snaps, _) = ns.objects().await;
+    assert_eq!(
+        (content, snaps),
+        (5, 3),
+        "manifest, config, 3 layers; 3 snapshots"
+    );
+    ns.cleanup().await;
+}
+
+#[tokio::test]
+async fn an_index_pulls_this_hosts_platform_only() {
+    require_root!();
+    let reg = Registry::start();
+    let repo = format!("{}/warren/multi", reg.addr());
+    let amd = warren_tests::images::push_for(
+        &format!("{repo}:amd64"),
+        &[busybox_layer()],
+        &["sh"],
+        "amd64",
+    )
+    .await;
+    let dummy =
+        warren_tests::images::layer(&[warren_tests::images::Entry::File("arm", b"arm", 0o644)]);
+    let arm =
+        warren_tests::images::push_for(&format!("{repo}:arm64"), &[dummy], &["sh"], "arm64").await;
+    let reference = format!("{repo}:multi");
+    warren_tests::images::push_index(
+        &reference,
+        &[
+            (arm.0.clone(), arm.1, "arm64"),
+            (amd.0.clone(), amd.1, "amd64"),
+        ],
+    )
+    .await;
+    let ns = Ns::new("index").await;
+    let before = reg.blob_gets();
+    let image = ns
+        .rt
+        .pull_image(&reference, &PullOptions::default())
+        .await
+        .expect("pull");
+    assert!(
+        image.target.media_type.contains("index"),
+        "{:?}",
+        image.target
+    );
+    assert_eq!(
+        reg.blob_gets() - before,
+        2,
+        "config and one layer: the arm64 image is not fetched"
+    );
+    let (_, content, snaps, _) = ns.objects().await;
+    assert_eq!((content, snaps), (4, 1), "index, manifest, config, layer");
+    let got = ns.rt.get_image(&reference).await.unwrap();
+    assert_eq!(got.top_chain_id, image.top_chain_id);
+
+    let arm_only = warren_runtime::Platform {
+        os: "linux".into(),
+        architecture: "s390x".into(),
+        variant: None,
+    };
+    let err = ns
+        .rt
+        .pull_image(
+            &reference,
+            &PullOptions {
+                platform: Some(arm_only),
+            },
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("linux/arm64, linux/amd64"),
+        "{err}"
+    );
+    ns.cleanup().await;
+}
+
+#[tokio::test]
+async fn an_image_ctr_pulled_is_usable_by_us() {
+    require_root!();
+    let reg = Registry::start();
+    let reference = format!("{}/warren/busybox:byctr", reg.addr());
+    push(&reference, &[busybox_layer()], &["sh"]).await;
+    let ns = Ns::new("byctr").await;
+    let out = std::process::Command::new(deps::containerd_bin_dir().join("ctr"))
+        .arg("--address")
+        .arg(daemon::shared().socket())
+        .args(["-n", &ns.name, "images", "pull", "--plain-http", &reference])
+        .output()
+        .expect("ctr runs");
+    assert!(
+        out.status.success(),
+        "ctr pull: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let image = ns
+        .rt
+        .get_image(&reference)
+        .await
+        .expect("we see ctr's image");
+    assert_eq!(image.config.cmd, vec!["sh".to_string()]);
+    ns.clients
+        .snapshots()
+        .stat(StatSnapshotRequest {
+            snapshotter: "overlayfs".into(),
+            key: image.top_chain_id.clone(),
+        })
+        .await
+        .expect("ctr unpacked it under the same chain ID");
+    let before = reg.blob_gets();
+    ns.rt
+        .pull_image(&reference, &PullOptions::default())
+        .await
+        .expect("our pull over ctr's");
+    assert_eq!(reg.blob_gets(), before, "ctr's blobs are ours too");
+    ns.cleanup().await;
+}

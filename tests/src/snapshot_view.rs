@@ -1,0 +1,85 @@
+//! Looking inside an unpacked image: a read-only view snapshot, mounted in a temp dir.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use nix::mount::{mount, umount2, MntFlags, MsFlags};
+use warren_proto::containerd::services::snapshots::v1::{
+    RemoveSnapshotRequest, ViewSnapshotRequest,
+};
+use warren_proto::Clients;
+
+/// Every path under the image's rootfs (relative) with the content of small regular files.
+pub async fn tree(clients: &Clients, chain_id: &str) -> BTreeMap<String, Option<String>> {
+    let key = format!("view-{}", std::process::id());
+    let mounts = clients
+        .snapshots()
+        .view(ViewSnapshotRequest {
+            snapshotter: "overlayfs".into(),
+            key: key.clone(),
+            parent: chain_id.into(),
+            ..Default::default()
+        })
+        .await
+        .expect("Snapshots/View")
+        .into_inner()
+        .mounts;
+    let dir = tempfile::Builder::new()
+        .prefix("wview-")
+        .tempdir_in("/tmp")
+        .unwrap();
+    let m = &mounts[0];
+    let (flags, data): (MsFlags, Vec<&str>) = if m.r#type == "bind" {
+        (
+            MsFlags::MS_BIND | MsFlags::MS_REC | MsFlags::MS_RDONLY,
+            vec![],
+        )
+    } else {
+        let data = m
+            .options
+            .iter()
+            .map(String::as_str)
+            .filter(|o| *o != "ro")
+            .collect();
+        (MsFlags::MS_RDONLY, data)
+    };
+    let data = data.join(",");
+    mount(
+        Some(m.source.as_str()),
+        dir.path(),
+        Some(m.r#type.as_str()),
+        flags,
+        Some(data.as_str()),
+    )
+    .expect("mount the view");
+    let mut out = BTreeMap::new();
+    walk(dir.path(), dir.path(), &mut out);
+    umount2(dir.path(), MntFlags::MNT_DETACH).expect("unmount the view");
+    clients
+        .snapshots()
+        .remove(RemoveSnapshotRequest {
+            snapshotter: "overlayfs".into(),
+            key,
+        })
+        .await
+        .expect("remove the view");
+    out
+}
+
+fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, Option<String>>) {
+    let mut entries: Vec<_> = std::fs::read_dir(dir).unwrap().flatten().collect();
+    entries.sort_by_key(|e| e.path());
+    for e in entries {
+        let p = e.path();
+        let rel = p.strip_prefix(root).unwrap().display().to_string();
+        let meta = std::fs::symlink_metadata(&p).unwrap();
+        if meta.is_dir() {
+            out.insert(format!("{rel}/"), None);
+            walk(root, &p, out);
+        } else if meta.is_file() && meta.len() < 64 {
+            out.insert(rel, std::fs::read_to_string(&p).ok());
+        } else {
+            out.insert(rel, None);
+        }
+    }
+}
