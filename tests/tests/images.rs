@@ -381,3 +381,22 @@ async fn an_image_ctr_pulled_is_usable_by_us() {
     assert_eq!(reg.blob_gets(), before, "ctr's blobs are ours too");
     ns.cleanup().await;
 }
+
+#[tokio::test]
+async fn concurrent_pulls_of_one_image_download_once() {
+    require_root!();
+    let reg = Registry::start();
+    let reference = format!("{}/warren/busybox:twice", reg.addr());
+    push(&reference, &[busybox_layer()], &["sh"]).await;
+    let ns = Ns::new("twice").await;
+    let before = reg.blob_gets();
+    let rt2 = ns.rt.clone();
+    let opts = PullOptions::default();
+    let (a, b) = tokio::join!(
+        ns.rt.pull_image(&reference, &opts),
+        rt2.pull_image(&reference, &opts)
+    );
+    assert_eq!(a.unwrap().top_chain_id, b.unwrap().top_chain_id);
+    assert_eq!(reg.blob_gets() - before, 2, "config and layer fetched once");
+    ns.cleanup().await;
+}

@@ -11,6 +11,17 @@ use warren_proto::{Clients, Namespace};
 use crate::images::registry::RegistryOptions;
 use crate::RuntimeError;
 
+/// True for errors that mean "no daemon to talk to right now": UNAVAILABLE (nothing listens
+/// on the socket), and the UNKNOWN "transport error" tonic reports when the connection broke
+/// under a call (the daemon died). Only idempotent calls are retried on these.
+fn daemon_unreachable(status: &tonic::Status) -> bool {
+    match status.code() {
+        tonic::Code::Unavailable => true,
+        tonic::Code::Unknown => status.message() == "transport error",
+        _ => false,
+    }
+}
+
 /// containerd's default socket.
 pub const DEFAULT_SOCKET: &str = "/run/containerd/containerd.sock";
 /// The namespace Warren works in unless told otherwise.
@@ -33,6 +44,9 @@ pub(crate) struct Inner {
     /// One registry client per registry host: building one (TLS roots, connection pool) costs
     /// tens of milliseconds, and its auth tokens are worth keeping.
     pub registry_clients: Mutex<HashMap<String, oci_client::Client>>,
+    /// One lock per image name: a second pull of an image being pulled waits for the first,
+    /// then finds everything in place (no download, no unpack).
+    pub pull_locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 impl std::fmt::Debug for ContainerdRuntime {
@@ -94,6 +108,7 @@ impl ContainerdRuntime {
                 registry: options.registry,
                 snapshotter: options.snapshotter,
                 registry_clients: Mutex::new(HashMap::new()),
+                pull_locks: Mutex::new(HashMap::new()),
             }),
         })
     }
@@ -121,6 +136,17 @@ impl ContainerdRuntime {
             .clone()
     }
 
+    /// The pull lock of image `name`.
+    pub(crate) fn pull_lock(&self, name: &str) -> Arc<tokio::sync::Mutex<()>> {
+        let mut locks = self
+            .inner
+            .pull_locks
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        locks.retain(|_, l| Arc::strong_count(l) > 1);
+        locks.entry(name.to_string()).or_default().clone()
+    }
+
     pub(crate) fn clients(&self) -> &Clients {
         &self.inner.clients
     }
@@ -141,7 +167,7 @@ impl ContainerdRuntime {
         loop {
             match call(self.inner.clients.clone()).await {
                 Ok(v) => return Ok(v),
-                Err(s) if s.code() == tonic::Code::Unavailable => {
+                Err(s) if daemon_unreachable(&s) => {
                     if started.elapsed() >= self.inner.reconnect_deadline {
                         return Err(RuntimeError::Unavailable {
                             socket: self.inner.socket.display().to_string(),

@@ -72,6 +72,8 @@ impl ContainerdRuntime {
         options: &PullOptions,
     ) -> Result<Image, RuntimeError> {
         let r = normalize(reference)?;
+        let lock = self.pull_lock(&image_name(&r));
+        let _pulling = lock.lock().await;
         let base = self.clients().clone();
         let lease = Lease::create(&base, "pull").await?;
         let result = self.pull_under(&r, options, &lease.clients).await;

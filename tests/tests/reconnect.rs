@@ -1,0 +1,59 @@
+//! A runtime handle rides out a daemon restart, and fails clearly when the daemon stays away.
+
+use std::time::Duration;
+
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+use warren_runtime::{ContainerdRuntime, RuntimeError, RuntimeOptions};
+use warren_supervisor::Supervisor;
+use warren_tests::{cleanup, deps, require_root};
+
+#[tokio::test]
+async fn calls_wait_for_a_restarting_daemon_then_fail_clearly() {
+    require_root!();
+    let dir = tempfile::Builder::new()
+        .prefix("wrc-")
+        .tempdir_in("/tmp")
+        .unwrap();
+    let sup = Supervisor::builder(dir.path().join("root"), dir.path().join("state"))
+        .binary(deps::containerd())
+        .env("PATH", deps::daemon_path_env())
+        .start()
+        .await
+        .expect("start");
+    let rt = ContainerdRuntime::with_options(RuntimeOptions {
+        socket: sup.address().to_path_buf(),
+        namespace: "reconnect".into(),
+        reconnect_deadline: Duration::from_secs(10),
+        ..Default::default()
+    })
+    .unwrap();
+    assert!(rt.list_images().await.unwrap().is_empty());
+
+    // Killed under the handle: the next call waits for the restart and succeeds.
+    kill(Pid::from_raw(sup.pid().unwrap() as i32), Signal::SIGKILL).unwrap();
+    assert!(rt
+        .list_images()
+        .await
+        .expect("answered after the restart")
+        .is_empty());
+    assert_eq!(sup.status().restarts, 1);
+
+    // Gone for good: the call gives up at its deadline with an error naming the socket.
+    let socket = sup.address().to_path_buf();
+    sup.shutdown().await.unwrap();
+    let quick = ContainerdRuntime::with_options(RuntimeOptions {
+        socket: socket.clone(),
+        namespace: "reconnect".into(),
+        reconnect_deadline: Duration::from_millis(300),
+        ..Default::default()
+    })
+    .unwrap();
+    let err = quick.list_images().await.unwrap_err();
+    assert!(matches!(err, RuntimeError::Unavailable { .. }), "{err}");
+    assert!(
+        err.to_string().contains(&socket.display().to_string()),
+        "{err}"
+    );
+    cleanup::unmount_under(dir.path());
+}
