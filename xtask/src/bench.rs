@@ -9,7 +9,7 @@ use anyhow::{bail, Result};
 use crate::run::status;
 
 /// What `cargo xtask bench` knows how to measure.
-pub const BENCHES: &[&str] = &["supervisor", "spec"];
+pub const BENCHES: &[&str] = &["supervisor", "spec", "pull"];
 
 /// Run bench `what` against each containerd line in `lines`.
 pub fn run(workspace: &Path, deps: &Path, what: &str, lines: &[String], runs: u32) -> Result<()> {
@@ -25,6 +25,21 @@ pub fn run(workspace: &Path, deps: &Path, what: &str, lines: &[String], runs: u3
                         .args(["run", "--quiet", "--release", "-p", "warren-supervisor"])
                         .args(["--example", "restart_bench", "--"])
                         .arg(&bin_dir)
+                        .arg(runs.to_string())
+                        .env("WARREN_DEPS_DIR", deps)
+                        .env("WARREN_CONTAINERD_LINE", line),
+                )?;
+            }
+            Ok(())
+        }
+        "pull" => {
+            for line in lines {
+                eprintln!("xtask: bench pull against containerd {line}");
+                status(
+                    Command::new(&cargo)
+                        .current_dir(workspace)
+                        .args(["run", "--quiet", "--release", "-p", "warren-tests"])
+                        .args(["--example", "pull_bench", "--"])
                         .arg(runs.to_string())
                         .env("WARREN_DEPS_DIR", deps)
                         .env("WARREN_CONTAINERD_LINE", line),

@@ -73,73 +73,80 @@ where
         Err(s) if s.code() == tonic::Code::AlreadyExists => return Ok(false),
         Err(s) => return Err(RuntimeError::daemon("Content.Write", s)),
     };
-    // An interrupted ingest under the same ref resumes; we restart it from zero unless the
-    // caller's stream starts there (simple and always correct: offset 0 truncates).
+    // An interrupted ingest under the same ref would resume at `stat.offset`; we restart it
+    // from zero instead (offset 0 truncates), which is always correct.
     let _ = stat;
+    // Replies are drained by a task of their own, so chunks stream without a round trip each.
+    let reader = tokio::spawn(async move {
+        let mut last = None;
+        loop {
+            match replies.message().await {
+                Ok(Some(m)) => last = Some(m),
+                Ok(None) => return Ok(last),
+                Err(s) => return Err(s),
+            }
+        }
+    });
+    let closed = || RuntimeError::daemon("Content.Write", tonic::Status::unknown("stream closed"));
     let mut offset: i64 = 0;
     let mut data = data;
     let mut pending: Vec<u8> = Vec::with_capacity(CHUNK);
+    let mut send_failed = false;
     loop {
         let next = data.next().await;
         let done = next.is_none();
         if let Some(chunk) = next {
-            let chunk = chunk.map_err(|e| RuntimeError::Registry {
-                op: "downloading",
-                reference: digest.to_string(),
-                message: e.to_string(),
-            })?;
+            let chunk = match chunk {
+                Ok(c) => c,
+                Err(e) => {
+                    reader.abort();
+                    return Err(RuntimeError::Registry {
+                        op: "downloading",
+                        reference: digest.to_string(),
+                        message: e.to_string(),
+                    });
+                }
+            };
             pending.extend_from_slice(&chunk);
         }
-        while pending.len() >= CHUNK || (done && !pending.is_empty()) {
+        while !send_failed && (pending.len() >= CHUNK || (done && !pending.is_empty())) {
             let n = pending.len().min(CHUNK);
             let piece: Vec<u8> = pending.drain(..n).collect();
             let len = piece.len() as i64;
-            tx.send(WriteContentRequest {
+            let req = WriteContentRequest {
                 action: WriteAction::Write as i32,
                 r#ref: reference.to_string(),
                 offset,
                 data: piece,
                 ..Default::default()
-            })
-            .await
-            .map_err(|_| {
-                RuntimeError::daemon("Content.Write", tonic::Status::unknown("stream closed"))
-            })?;
-            match replies.message().await {
-                Ok(Some(_)) => {}
-                Ok(None) => {
-                    return Err(RuntimeError::daemon(
-                        "Content.Write",
-                        tonic::Status::unknown("stream closed"),
-                    ))
-                }
-                Err(s) => return Err(RuntimeError::daemon("Content.Write", s)),
-            }
+            };
+            send_failed = tx.send(req).await.is_err();
             offset += len;
         }
-        if done {
+        if done || send_failed {
             break;
         }
     }
-    tx.send(WriteContentRequest {
-        action: WriteAction::Commit as i32,
-        r#ref: reference.to_string(),
-        total: size,
-        offset,
-        expected: digest.to_string(),
-        labels,
-        ..Default::default()
-    })
-    .await
-    .map_err(|_| RuntimeError::daemon("Content.Write", tonic::Status::unknown("stream closed")))?;
-    match replies.message().await {
-        Ok(Some(_)) => Ok(true),
-        Ok(None) => Err(RuntimeError::daemon(
-            "Content.Write",
-            tonic::Status::unknown("no commit reply"),
-        )),
-        Err(s) if s.code() == tonic::Code::AlreadyExists => Ok(false),
-        Err(s) => Err(RuntimeError::daemon("Content.Write commit", s)),
+    if !send_failed {
+        let commit = WriteContentRequest {
+            action: WriteAction::Commit as i32,
+            r#ref: reference.to_string(),
+            total: size,
+            offset,
+            expected: digest.to_string(),
+            labels,
+            ..Default::default()
+        };
+        let _ = tx.send(commit).await;
+    }
+    // Half-close: the server answers the commit, repeats its last reply, and ends.
+    drop(tx);
+    match reader.await {
+        Ok(Ok(Some(last))) if last.action == WriteAction::Commit as i32 => Ok(true),
+        Ok(Ok(_)) => Err(closed()),
+        Ok(Err(s)) if s.code() == tonic::Code::AlreadyExists => Ok(false),
+        Ok(Err(s)) => Err(RuntimeError::daemon("Content.Write", s)),
+        Err(_) => Err(closed()),
     }
 }
 

@@ -3,9 +3,12 @@
 
 use std::collections::HashMap;
 
-use futures::{StreamExt, TryStreamExt};
+use std::sync::Arc;
+
+use futures::TryStreamExt;
 use oci_client::Reference;
 use oci_spec::image::{ImageConfiguration, ImageIndex, ImageManifest};
+use tokio::sync::Semaphore;
 use warren_proto::containerd::services::images::v1::{
     CreateImageRequest, Image as ImageRecord, UpdateImageRequest,
 };
@@ -183,7 +186,8 @@ impl ContainerdRuntime {
         };
         store_bytes(clients, "config", &config_d, config_bytes, HashMap::new()).await?;
 
-        // Layers: download in parallel, only those not already stored.
+        // Layers download in parallel (bounded) in tasks of their own, and are unpacked in
+        // order as soon as each has arrived: unpacking overlaps the remaining downloads.
         let layers: Vec<Descriptor> = manifest
             .layers()
             .iter()
@@ -194,35 +198,52 @@ impl ContainerdRuntime {
                 annotations: HashMap::new(),
             })
             .collect();
-        futures::stream::iter(layers.iter().map(|layer| {
-            let registry = &registry;
-            async move {
-                if content::exists(clients, &layer.digest).await? {
-                    return Ok::<(), RuntimeError>(());
-                }
-                let blob = registry
-                    .pull_blob_stream(r, layer.digest.as_str())
-                    .await
-                    .map_err(|e| registry_err("fetching layer", r, e))?;
-                content::write(
-                    clients,
-                    &format!("layer-{}", layer.digest),
-                    &layer.digest,
-                    layer.size,
-                    HashMap::new(),
-                    blob.stream.map_err(|e| e.to_string()),
-                )
-                .await?;
-                Ok(())
-            }
-        }))
-        .buffer_unordered(PARALLEL_LAYERS)
-        .try_collect::<Vec<()>>()
-        .await?;
-
         let diff_ids: Vec<String> = config.rootfs().diff_ids().to_vec();
+        if layers.len() != diff_ids.len() {
+            return Err(bad(
+                r,
+                format!(
+                    "{} layers but {} diff ids in the config",
+                    layers.len(),
+                    diff_ids.len()
+                ),
+            ));
+        }
+        let chains = unpack::chain_ids(&diff_ids);
+        let permits = Arc::new(Semaphore::new(PARALLEL_LAYERS));
+        let downloads: Vec<_> = layers
+            .iter()
+            .cloned()
+            .map(|layer| {
+                let (clients, registry, r, permits) = (
+                    clients.clone(),
+                    registry.clone(),
+                    r.clone(),
+                    permits.clone(),
+                );
+                AbortOnDrop(tokio::spawn(async move {
+                    let _permit = permits.acquire_owned().await;
+                    fetch_layer(&clients, &registry, &r, &layer).await
+                }))
+            })
+            .collect();
         let snapshotter = &self.inner.snapshotter;
-        let top = unpack::unpack(clients, snapshotter, &r.whole(), &layers, &diff_ids).await?;
+        for (i, mut download) in downloads.into_iter().enumerate() {
+            (&mut download.0)
+                .await
+                .map_err(|e| bad(r, format!("layer download task failed: {e}")))??;
+            unpack::unpack_layer(
+                clients,
+                snapshotter,
+                &r.whole(),
+                i,
+                &layers[i],
+                &diff_ids,
+                &chains,
+            )
+            .await?;
+        }
+        let top = chains.last().cloned().unwrap_or_default();
         for (layer, diff) in layers.iter().zip(&diff_ids) {
             let l = [("containerd.io/uncompressed".to_string(), diff.clone())].into();
             content::label(clients, &layer.digest, l).await?;
@@ -243,6 +264,41 @@ impl ContainerdRuntime {
             top_chain_id: top,
         })
     }
+}
+
+/// Aborts a spawned download when the pull fails or is dropped.
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Download one layer into the content store, unless it is there already.
+async fn fetch_layer(
+    clients: &Clients,
+    registry: &oci_client::Client,
+    r: &Reference,
+    layer: &Descriptor,
+) -> Result<(), RuntimeError> {
+    if content::exists(clients, &layer.digest).await? {
+        return Ok(());
+    }
+    let blob = registry
+        .pull_blob_stream(r, layer.digest.as_str())
+        .await
+        .map_err(|e| registry_err("fetching layer", r, e))?;
+    content::write(
+        clients,
+        &format!("layer-{}", layer.digest),
+        &layer.digest,
+        layer.size,
+        HashMap::new(),
+        blob.stream.map_err(|e| e.to_string()),
+    )
+    .await?;
+    Ok(())
 }
 
 /// Store a small blob we already hold in memory.

@@ -29,27 +29,18 @@ pub fn chain_ids(diff_ids: &[String]) -> Vec<String> {
     out
 }
 
-/// Apply `layers` (with their uncompressed `diff_ids`) into `snapshotter`; returns the top
-/// chain ID. Layers already unpacked are skipped.
-pub async fn unpack(
+/// Apply layer `i` of an image (`diff_ids` are the uncompressed digests of all its layers,
+/// `chains` their chain IDs) on top of layer `i - 1`. A layer already unpacked is skipped.
+pub async fn unpack_layer(
     clients: &Clients,
     snapshotter: &str,
     reference: &str,
-    layers: &[Descriptor],
+    i: usize,
+    layer: &Descriptor,
     diff_ids: &[String],
-) -> Result<String, RuntimeError> {
-    if layers.len() != diff_ids.len() {
-        return Err(RuntimeError::BadImage {
-            reference: reference.to_string(),
-            reason: format!(
-                "{} layers but {} diff ids in the config",
-                layers.len(),
-                diff_ids.len()
-            ),
-        });
-    }
-    let chains = chain_ids(diff_ids);
-    for (i, layer) in layers.iter().enumerate() {
+    chains: &[String],
+) -> Result<(), RuntimeError> {
+    {
         let chain = &chains[i];
         let exists = clients
             .snapshots()
@@ -60,7 +51,7 @@ pub async fn unpack(
             .await
             .is_ok();
         if exists {
-            continue;
+            return Ok(());
         }
         let parent = if i == 0 {
             String::new()
@@ -148,7 +139,7 @@ pub async fn unpack(
             })
             .await;
     }
-    Ok(chains.last().cloned().unwrap_or_default())
+    Ok(())
 }
 
 #[cfg(test)]

@@ -1,0 +1,100 @@
+//! `cargo xtask bench pull`: pull + unpack of a 5-layer, ~120 MB image from a local registry,
+//! ours against `ctr images pull` on the same daemon, alternating, each run into a fresh
+//! namespace (an empty content store). Prints the medians and their ratio.
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use warren_runtime::{ContainerdRuntime, PullOptions, RuntimeOptions};
+use warren_supervisor::Supervisor;
+use warren_tests::images::{busybox_layer, layer, push, Entry};
+use warren_tests::registry::Registry;
+use warren_tests::{cleanup, deps};
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+/// A layer of `mib` MiB of incompressible bytes.
+fn random_layer(name: &str, mib: usize) -> warren_tests::images::Layer {
+    let data: Vec<u8> = (0..mib * 1024 * 1024)
+        .map(|_| rand::random::<u8>())
+        .collect();
+    layer(&[Entry::File(name, &data, 0o644)])
+}
+
+#[tokio::main]
+async fn main() {
+    let runs: usize = std::env::args()
+        .nth(1)
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(5);
+    let dir = tempfile::Builder::new()
+        .prefix("wpb-")
+        .tempdir_in("/tmp")
+        .unwrap();
+    let sup = Supervisor::builder(dir.path().join("root"), dir.path().join("state"))
+        .binary(deps::containerd())
+        .env("PATH", deps::daemon_path_env())
+        .start()
+        .await
+        .expect("start containerd");
+    let reg = Registry::start();
+    let reference = format!("{}/bench/big:v1", reg.addr());
+    let mut layers = vec![busybox_layer()];
+    for i in 0..4 {
+        layers.push(random_layer(&format!("blob{i}"), 30));
+    }
+    let total: usize = layers.iter().map(|l| l.gz.len()).sum();
+    push(&reference, &layers, &["sh"]).await;
+
+    let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+    for i in 0..runs {
+        let ns = format!("bench-ours-{i}");
+        let rt = ContainerdRuntime::with_options(RuntimeOptions {
+            socket: sup.address().to_path_buf(),
+            namespace: ns,
+            ..Default::default()
+        })
+        .unwrap();
+        let t = Instant::now();
+        rt.pull_image(&reference, &PullOptions::default())
+            .await
+            .expect("our pull");
+        ours.push(t.elapsed());
+        rt.remove_image(&reference).await.unwrap();
+
+        let ns = format!("bench-ctr-{i}");
+        let t = Instant::now();
+        let out = Command::new(deps::containerd_bin_dir().join("ctr"))
+            .arg("--address")
+            .arg(sup.address())
+            .args(["-n", &ns, "images", "pull", "--plain-http", &reference])
+            .output()
+            .expect("ctr");
+        theirs.push(t.elapsed());
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let _ = Command::new(deps::containerd_bin_dir().join("ctr"))
+            .arg("--address")
+            .arg(sup.address())
+            .args(["-n", &ns, "images", "rm", "--sync", &reference])
+            .output();
+    }
+    let (o, c) = (median(ours), median(theirs));
+    println!(
+        "containerd {}: pull+unpack of {:.0} MB in 5 layers, median of {runs}: ours {:.0} ms, ctr {:.0} ms, ratio {:.2} (goal <= 0.80)",
+        deps::line(),
+        total as f64 / 1e6,
+        o.as_secs_f64() * 1e3,
+        c.as_secs_f64() * 1e3,
+        o.as_secs_f64() / c.as_secs_f64()
+    );
+    drop(reg);
+    sup.shutdown().await.unwrap();
+    cleanup::unmount_under(dir.path());
+}
