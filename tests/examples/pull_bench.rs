@@ -6,7 +6,6 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use warren_runtime::{ContainerdRuntime, PullOptions, RuntimeOptions};
-use warren_supervisor::Supervisor;
 use warren_tests::images::{busybox_layer, layer, push, Entry};
 use warren_tests::registry::Registry;
 use warren_tests::{cleanup, deps};
@@ -34,9 +33,7 @@ async fn main() {
         .prefix("wpb-")
         .tempdir_in("/tmp")
         .unwrap();
-    let sup = Supervisor::builder(dir.path().join("root"), dir.path().join("state"))
-        .binary(deps::containerd())
-        .env("PATH", deps::daemon_path_env())
+    let sup = warren_tests::daemon::private(dir.path())
         .start()
         .await
         .expect("start containerd");

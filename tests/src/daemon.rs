@@ -19,6 +19,14 @@ use warren_supervisor::Supervisor;
 use crate::cleanup;
 use crate::deps;
 
+/// A supervisor for a private daemon of the line under test in `dir` (for tests that kill or
+/// stop their daemon, and for benches), with the line's shim and runc first in `PATH`.
+pub fn private(dir: &Path) -> warren_supervisor::SupervisorBuilder {
+    Supervisor::builder(dir.join("root"), dir.join("state"))
+        .binary(deps::containerd())
+        .env("PATH", deps::daemon_path_env())
+}
+
 /// A running private containerd.
 pub struct TestDaemon {
     dir: PathBuf,
@@ -57,9 +65,7 @@ impl TestDaemon {
             .enable_all()
             .build()
             .map_err(|e| e.to_string())?;
-        let builder = Supervisor::builder(dir.join("root"), dir.join("state"))
-            .binary(deps::containerd())
-            .env("PATH", deps::daemon_path_env())
+        let builder = private(&dir)
             .log_file(dir.join("containerd.log"))
             .shutdown_timeout(Duration::from_secs(10));
         let handle = runtime.handle().clone();

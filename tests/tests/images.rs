@@ -93,13 +93,30 @@ impl Ns {
     }
 }
 
+/// A registry holding a busybox image tagged `tag`, and a fresh namespace.
+async fn busybox_fixture(tag: &str, prefix: &str) -> (Registry, String, Ns) {
+    let reg = Registry::start();
+    let reference = format!("{}/warren/busybox:{tag}", reg.addr());
+    push(&reference, &[busybox_layer()], &["sh"]).await;
+    (reg, reference, Ns::new(prefix).await)
+}
+
+/// Run the line's `ctr` against the test daemon in `ns`.
+fn ctr(ns: &Ns, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(deps::containerd_bin_dir().join("ctr"))
+        .arg("--address")
+        .arg(daemon::shared().socket())
+        .args(["-n", &ns.name])
+        .args(args)
+        .env("PATH", deps::daemon_path_env())
+        .output()
+        .expect("ctr runs")
+}
+
 #[tokio::test]
 async fn pull_unpack_inspect_and_remove() {
     require_root!();
-    let reg = Registry::start();
-    let reference = format!("{}/warren/busybox:v1", reg.addr());
-    push(&reference, &[busybox_layer()], &["sh"]).await;
-    let ns = Ns::new("img").await;
+    let (reg, reference, ns) = busybox_fixture("v1", "img").await;
 
     let image = ns
         .rt
@@ -155,30 +172,22 @@ async fn pull_unpack_inspect_and_remove() {
 #[tokio::test]
 async fn ctr_runs_what_we_pulled() {
     require_root!();
-    let reg = Registry::start();
-    let reference = format!("{}/warren/busybox:ctr", reg.addr());
-    push(&reference, &[busybox_layer()], &["sh"]).await;
-    let ns = Ns::new("ctr").await;
+    let (_reg, reference, ns) = busybox_fixture("ctr", "ctr").await;
     ns.rt
         .pull_image(&reference, &PullOptions::default())
         .await
         .expect("pull");
-    let out = std::process::Command::new(deps::containerd_bin_dir().join("ctr"))
-        .arg("--address")
-        .arg(daemon::shared().socket())
-        .args([
-            "-n",
-            &ns.name,
+    let out = ctr(
+        &ns,
+        &[
             "run",
             "--rm",
             &reference,
             "ctr-run-1",
             "echo",
             "hello-from-ctr",
-        ])
-        .env("PATH", deps::daemon_path_env())
-        .output()
-        .expect("ctr runs");
+        ],
+    );
     let text = format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),
@@ -344,16 +353,8 @@ async fn an_index_pulls_this_hosts_platform_only() {
 #[tokio::test]
 async fn an_image_ctr_pulled_is_usable_by_us() {
     require_root!();
-    let reg = Registry::start();
-    let reference = format!("{}/warren/busybox:byctr", reg.addr());
-    push(&reference, &[busybox_layer()], &["sh"]).await;
-    let ns = Ns::new("byctr").await;
-    let out = std::process::Command::new(deps::containerd_bin_dir().join("ctr"))
-        .arg("--address")
-        .arg(daemon::shared().socket())
-        .args(["-n", &ns.name, "images", "pull", "--plain-http", &reference])
-        .output()
-        .expect("ctr runs");
+    let (reg, reference, ns) = busybox_fixture("byctr", "byctr").await;
+    let out = ctr(&ns, &["images", "pull", "--plain-http", &reference]);
     assert!(
         out.status.success(),
         "ctr pull: {}",
@@ -385,10 +386,7 @@ async fn an_image_ctr_pulled_is_usable_by_us() {
 #[tokio::test]
 async fn concurrent_pulls_of_one_image_download_once() {
     require_root!();
-    let reg = Registry::start();
-    let reference = format!("{}/warren/busybox:twice", reg.addr());
-    push(&reference, &[busybox_layer()], &["sh"]).await;
-    let ns = Ns::new("twice").await;
+    let (reg, reference, ns) = busybox_fixture("twice", "twice").await;
     let before = reg.blob_gets();
     let rt2 = ns.rt.clone();
     let opts = PullOptions::default();

@@ -5,8 +5,7 @@ use std::time::Duration;
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use warren_runtime::{ContainerdRuntime, RuntimeError, RuntimeOptions};
-use warren_supervisor::Supervisor;
-use warren_tests::{cleanup, deps, require_root};
+use warren_tests::{cleanup, require_root};
 
 #[tokio::test]
 async fn calls_wait_for_a_restarting_daemon_then_fail_clearly() {
@@ -15,9 +14,7 @@ async fn calls_wait_for_a_restarting_daemon_then_fail_clearly() {
         .prefix("wrc-")
         .tempdir_in("/tmp")
         .unwrap();
-    let sup = Supervisor::builder(dir.path().join("root"), dir.path().join("state"))
-        .binary(deps::containerd())
-        .env("PATH", deps::daemon_path_env())
+    let sup = warren_tests::daemon::private(dir.path())
         .start()
         .await
         .expect("start");
