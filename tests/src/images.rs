@@ -95,6 +95,17 @@ pub async fn push(reference: &str, layers: &[Layer], cmd: &[&str]) -> String {
     push_for(reference, layers, cmd, "amd64").await.0
 }
 
+/// The same, to a registry that wants basic auth.
+pub async fn push_as(reference: &str, layers: &[Layer], user: &str, password: &str) -> String {
+    let r: Reference = reference.parse().unwrap();
+    let auth = oci_client::secrets::RegistryAuth::Basic(user.into(), password.into());
+    let c = client();
+    c.auth(&r, &auth, oci_client::RegistryOperation::Push)
+        .await
+        .expect("registry login");
+    push_with(&c, reference, layers, &["sh"], "amd64").await.0
+}
+
 /// Push an index of already pushed manifests `(digest, size, architecture)` as `reference`.
 pub async fn push_index(reference: &str, manifests: &[(String, usize, &str)]) -> String {
     let index = serde_json::json!({
@@ -127,7 +138,16 @@ pub async fn push_for(
     cmd: &[&str],
     architecture: &str,
 ) -> (String, usize) {
-    let client = client();
+    push_with(&client(), reference, layers, cmd, architecture).await
+}
+
+async fn push_with(
+    client: &Client,
+    reference: &str,
+    layers: &[Layer],
+    cmd: &[&str],
+    architecture: &str,
+) -> (String, usize) {
     let r: Reference = reference.parse().unwrap();
     let config = serde_json::json!({
         "architecture": architecture,

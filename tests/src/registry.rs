@@ -35,6 +35,15 @@ fn get_status(port: u16, path: &str) -> Option<u16> {
 impl Registry {
     /// Start a plain-HTTP registry on a free loopback port.
     pub fn start() -> Registry {
+        Registry::start_with(None)
+    }
+
+    /// Start one that wants HTTP basic auth as `user`/`password` (htpasswd, bcrypt).
+    pub fn start_with_auth(user: &str, password: &str) -> Registry {
+        Registry::start_with(Some((user, password)))
+    }
+
+    fn start_with(auth: Option<(&str, &str)>) -> Registry {
         let dir = tempfile::Builder::new()
             .prefix("wreg-")
             .tempdir_in("/tmp")
@@ -46,6 +55,18 @@ impl Registry {
              http:\n  addr: 127.0.0.1:{port}\n",
             dir.path().join("data").display()
         );
+        let config = match auth {
+            None => config,
+            Some((user, password)) => {
+                let hash = bcrypt::hash(password, 4).expect("bcrypt");
+                let htpasswd = dir.path().join("htpasswd");
+                std::fs::write(&htpasswd, format!("{user}:{hash}\n")).unwrap();
+                format!(
+                    "{config}auth:\n  htpasswd:\n    realm: warren-test\n    path: {}\n",
+                    htpasswd.display()
+                )
+            }
+        };
         std::fs::write(dir.path().join("config.yml"), config).unwrap();
         let log = std::fs::File::create(dir.path().join("registry.log")).unwrap();
         let child = Command::new(deps::require(deps::tools_bin_dir().join("docker-registry")))
@@ -58,7 +79,7 @@ impl Registry {
             .expect("start docker-registry");
         let reg = Registry { child, dir, port };
         let deadline = Instant::now() + Duration::from_secs(10);
-        while get_status(port, "/v2/") != Some(200) {
+        while !matches!(get_status(port, "/v2/"), Some(200 | 401)) {
             assert!(
                 Instant::now() < deadline,
                 "registry did not start: {}",

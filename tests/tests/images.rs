@@ -398,3 +398,55 @@ async fn concurrent_pulls_of_one_image_download_once() {
     assert_eq!(reg.blob_gets() - before, 2, "config and layer fetched once");
     ns.cleanup().await;
 }
+
+#[tokio::test]
+async fn basic_auth_credentials_are_used_and_required() {
+    require_root!();
+    let reg = Registry::start_with_auth("warren", "s3cret");
+    let reference = format!("{}/private/busybox:v1", reg.addr());
+    warren_tests::images::push_as(&reference, &[busybox_layer()], "warren", "s3cret").await;
+
+    let ns = Ns::new("auth").await;
+    let err = ns
+        .rt
+        .pull_image(&reference, &PullOptions::default())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, RuntimeError::Registry { .. }),
+        "no credentials: {err}"
+    );
+
+    let with = |password: &str| {
+        let mut registry = warren_runtime::RegistryOptions::default();
+        registry
+            .credentials
+            .insert(reg.addr(), ("warren".to_string(), password.to_string()));
+        ContainerdRuntime::with_options(RuntimeOptions {
+            socket: daemon::shared().socket().to_path_buf(),
+            namespace: ns.name.clone(),
+            registry,
+            ..Default::default()
+        })
+        .unwrap()
+    };
+    let err = with("wrong")
+        .pull_image(&reference, &PullOptions::default())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, RuntimeError::Registry { .. }),
+        "bad credentials: {err}"
+    );
+    assert_eq!(
+        ns.objects().await,
+        (0, 0, 0, 0),
+        "failed pulls left nothing"
+    );
+
+    with("s3cret")
+        .pull_image(&reference, &PullOptions::default())
+        .await
+        .expect("pull with credentials");
+    ns.cleanup().await;
+}
