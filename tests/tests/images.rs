@@ -339,6 +339,7 @@ async fn an_index_pulls_this_hosts_platform_only() {
             &reference,
             &PullOptions {
                 platform: Some(arm_only),
+                ..Default::default()
             },
         )
         .await
@@ -448,5 +449,38 @@ async fn basic_auth_credentials_are_used_and_required() {
         .pull_image(&reference, &PullOptions::default())
         .await
         .expect("pull with credentials");
+    ns.cleanup().await;
+}
+
+#[tokio::test]
+async fn progress_reports_every_layer_to_completion() {
+    require_root!();
+    let (_reg, reference, ns) = busybox_fixture("progress", "progress").await;
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let opts = PullOptions {
+        progress: Some(tx),
+        ..Default::default()
+    };
+    ns.rt.pull_image(&reference, &opts).await.expect("pull");
+    drop(opts);
+    let mut events = Vec::new();
+    while let Some(e) = rx.recv().await {
+        events.push(e);
+    }
+    let Some(warren_runtime::PullProgress::Resolved { layers }) = events.first().cloned() else {
+        panic!("first event resolves the image: {events:?}");
+    };
+    assert_eq!(layers.len(), 1);
+    let (digest, size) = &layers[0];
+    assert!(events.iter().any(|e| matches!(e,
+        warren_runtime::PullProgress::Downloading { digest: d, done, total }
+            if d == digest && *done == *size as u64 && *total == *size as u64)));
+    assert!(events
+        .iter()
+        .any(|e| matches!(e, warren_runtime::PullProgress::Unpacked { digest: d } if d == digest)));
+    assert!(matches!(
+        events.last(),
+        Some(warren_runtime::PullProgress::Done { .. })
+    ));
     ns.cleanup().await;
 }

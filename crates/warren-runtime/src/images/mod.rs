@@ -4,10 +4,12 @@ mod config;
 mod content;
 mod lease;
 pub mod platform;
+mod progress;
 mod pull;
 pub mod registry;
 mod unpack;
 
+pub use progress::PullProgress;
 pub use pull::PullOptions;
 pub use unpack::chain_ids;
 

@@ -17,6 +17,7 @@ use warren_proto::Clients;
 
 use super::lease::Lease;
 use super::platform::Platform;
+use super::progress::{ProgressSink, PullProgress, REPORT_EVERY};
 use super::registry::{image_name, normalize};
 use super::{content, unpack, Image};
 use crate::{ContainerdRuntime, RuntimeError};
@@ -36,6 +37,8 @@ const PARALLEL_LAYERS: usize = 3;
 pub struct PullOptions {
     /// The platform to pull from a multi-platform image (default: this host's).
     pub platform: Option<Platform>,
+    /// Where to send progress events (default: nowhere).
+    pub progress: Option<tokio::sync::mpsc::UnboundedSender<PullProgress>>,
 }
 
 fn media_type(json: &serde_json::Value) -> String {
@@ -210,20 +213,25 @@ impl ContainerdRuntime {
             ));
         }
         let chains = unpack::chain_ids(&diff_ids);
+        let progress = ProgressSink(options.progress.clone());
+        progress.send(PullProgress::Resolved {
+            layers: layers.iter().map(|l| (l.digest.clone(), l.size)).collect(),
+        });
         let permits = Arc::new(Semaphore::new(PARALLEL_LAYERS));
         let downloads: Vec<_> = layers
             .iter()
             .cloned()
             .map(|layer| {
-                let (clients, registry, r, permits) = (
+                let (clients, registry, r, permits, progress) = (
                     clients.clone(),
                     registry.clone(),
                     r.clone(),
                     permits.clone(),
+                    progress.clone(),
                 );
                 AbortOnDrop(tokio::spawn(async move {
                     let _permit = permits.acquire_owned().await;
-                    fetch_layer(&clients, &registry, &r, &layer).await
+                    fetch_layer(&clients, &registry, &r, &layer, &progress).await
                 }))
             })
             .collect();
@@ -242,6 +250,9 @@ impl ContainerdRuntime {
                 &chains,
             )
             .await?;
+            progress.send(PullProgress::Unpacked {
+                digest: layers[i].digest.clone(),
+            });
         }
         let top = chains.last().cloned().unwrap_or_default();
         for (layer, diff) in layers.iter().zip(&diff_ids) {
@@ -257,6 +268,7 @@ impl ContainerdRuntime {
 
         let name = image_name(r);
         record(clients, &name, &root).await?;
+        progress.send(PullProgress::Done { name: name.clone() });
         Ok(Image {
             name,
             target: root,
@@ -281,23 +293,46 @@ async fn fetch_layer(
     registry: &oci_client::Client,
     r: &Reference,
     layer: &Descriptor,
+    progress: &ProgressSink,
 ) -> Result<(), RuntimeError> {
-    if content::exists(clients, &layer.digest).await? {
+    let digest = layer.digest.clone();
+    if content::exists(clients, &digest).await? {
+        progress.send(PullProgress::Downloaded {
+            digest,
+            cached: true,
+        });
         return Ok(());
     }
     let blob = registry
         .pull_blob_stream(r, layer.digest.as_str())
         .await
         .map_err(|e| registry_err("fetching layer", r, e))?;
+    let total = layer.size.max(0) as u64;
+    let (mut done, mut reported) = (0u64, 0u64);
+    let counted = blob.stream.map_err(|e| e.to_string()).inspect_ok(|chunk| {
+        done += chunk.len() as u64;
+        if done - reported >= REPORT_EVERY || done == total {
+            reported = done;
+            progress.send(PullProgress::Downloading {
+                digest: digest.clone(),
+                done,
+                total,
+            });
+        }
+    });
     content::write(
         clients,
         &format!("layer-{}", layer.digest),
         &layer.digest,
         layer.size,
         HashMap::new(),
-        blob.stream.map_err(|e| e.to_string()),
+        Box::pin(counted),
     )
     .await?;
+    progress.send(PullProgress::Downloaded {
+        digest: layer.digest.clone(),
+        cached: false,
+    });
     Ok(())
 }
 

@@ -1,0 +1,38 @@
+//! Pull progress, as events a CLI can turn into one progress bar per layer.
+
+use tokio::sync::mpsc::UnboundedSender;
+
+/// One step of a pull.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PullProgress {
+    /// The image is resolved: these layers (digest, compressed size) will be pulled.
+    Resolved { layers: Vec<(String, i64)> },
+    /// Bytes of one layer downloaded so far.
+    Downloading {
+        digest: String,
+        done: u64,
+        total: u64,
+    },
+    /// A layer is in the content store (`cached`: it was there already).
+    Downloaded { digest: String, cached: bool },
+    /// A layer is unpacked into its snapshot.
+    Unpacked { digest: String },
+    /// The image record is written: the pull is complete.
+    Done { name: String },
+}
+
+/// Where a pull reports progress; a closed or absent receiver is fine.
+#[derive(Debug, Clone, Default)]
+pub struct ProgressSink(pub(crate) Option<UnboundedSender<PullProgress>>);
+
+impl ProgressSink {
+    pub(crate) fn send(&self, event: PullProgress) {
+        if let Some(tx) = &self.0 {
+            let _ = tx.send(event);
+        }
+    }
+}
+
+/// Report at most every this many bytes per layer.
+pub(crate) const REPORT_EVERY: u64 = 256 * 1024;
