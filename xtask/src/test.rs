@@ -91,6 +91,22 @@ pub fn lint(workspace: &Path) -> Result<()> {
         "--",
         "-D",
         "warnings",
+    ]))?;
+    // The library crates must package (README, metadata, proto files included).
+    eprintln!("xtask: cargo package (library crates)");
+    status(cargo().current_dir(workspace).args([
+        "package",
+        "--quiet",
+        "--no-verify",
+        "--allow-dirty",
+        "-p",
+        "warren-proto",
+        "-p",
+        "warren-spec",
+        "-p",
+        "warren-supervisor",
+        "-p",
+        "warren-runtime",
     ]))
 }
 
