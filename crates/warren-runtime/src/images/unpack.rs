@@ -120,17 +120,8 @@ pub async fn unpack_layer(
                 }),
             Err(e) => Err(e),
         };
-        if let Err(e) = committed {
-            let _ = clients
-                .snapshots()
-                .remove(RemoveSnapshotRequest {
-                    snapshotter: snapshotter.into(),
-                    key,
-                })
-                .await;
-            return Err(e);
-        }
-        // A committed extract key is gone; an ALREADY_EXISTS one must be removed.
+        // The extract key is gone once committed; after a failure, or when someone else
+        // committed first, it must be removed (NOT_FOUND otherwise, which is fine).
         let _ = clients
             .snapshots()
             .remove(RemoveSnapshotRequest {
@@ -138,8 +129,8 @@ pub async fn unpack_layer(
                 key,
             })
             .await;
+        committed
     }
-    Ok(())
 }
 
 #[cfg(test)]
