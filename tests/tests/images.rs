@@ -90,6 +90,8 @@ impl Ns {
             },
         );
         let _ = self.clients.namespaces().delete(req).await;
+        // Containers run in the namespace (by ctr) leave its parent cgroup behind.
+        warren_tests::cleanup::remove_cgroups(&self.name);
     }
 }
 
