@@ -1,5 +1,6 @@
 //! A tonic channel over containerd's unix socket.
 
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -14,19 +15,26 @@ use crate::Error;
 /// its Go client uses. tonic's own default (4 MiB) is too small for large `List` replies.
 pub const MAX_MESSAGE_SIZE: usize = 16 * 1024 * 1024;
 
+/// The longest unix socket path the kernel accepts (`sun_path` is 108 bytes, NUL included).
+pub const MAX_SOCKET_PATH_LEN: usize = 107;
+
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+const KEEP_ALIVE_INTERVAL: Duration = Duration::from_secs(10);
+const KEEP_ALIVE_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// containerd ignores `:authority`; tonic needs some URI to build requests against.
 fn endpoint() -> Endpoint {
     Endpoint::from_static("http://containerd.invalid")
         .connect_timeout(CONNECT_TIMEOUT)
         // Keep-alive pings notice a daemon that died or hung under an idle connection.
-        .http2_keep_alive_interval(Duration::from_secs(10))
-        .keep_alive_timeout(Duration::from_secs(20))
+        .http2_keep_alive_interval(KEEP_ALIVE_INTERVAL)
+        .keep_alive_timeout(KEEP_ALIVE_TIMEOUT)
         .keep_alive_while_idle(true)
-        .tcp_nodelay(true)
 }
 
+/// Opens a new connection to `path` each time tonic asks for one (first use and every
+/// reconnect). I/O errors name the socket, so failed calls on a lazy channel say where they
+/// tried to go.
 fn connector(
     path: PathBuf,
 ) -> impl tower::Service<
@@ -39,16 +47,46 @@ fn connector(
        + 'static {
     service_fn(move |_: Uri| {
         let path = path.clone();
-        async move { Ok::<_, std::io::Error>(TokioIo::new(UnixStream::connect(path).await?)) }
+        async move {
+            match UnixStream::connect(&path).await {
+                Ok(stream) => {
+                    tracing::debug!(socket = %path.display(), "connected to containerd");
+                    Ok(TokioIo::new(stream))
+                }
+                Err(e) => Err(std::io::Error::new(
+                    e.kind(),
+                    format!("containerd socket {}: {e}", path.display()),
+                )),
+            }
+        }
     })
 }
 
+fn check_length(path: &Path) -> Result<(), Error> {
+    let len = path.as_os_str().as_bytes().len();
+    if len > MAX_SOCKET_PATH_LEN {
+        return Err(Error::SocketPathTooLong {
+            path: path.to_path_buf(),
+            len,
+            max: MAX_SOCKET_PATH_LEN,
+        });
+    }
+    Ok(())
+}
+
 /// Connect to the containerd gRPC socket at `path` now, so that a missing or dead daemon is
-/// reported at once. The channel reconnects by itself if the daemon restarts later.
+/// reported at once (within 5 s at worst). The channel reconnects by itself when a later call
+/// finds the connection broken, e.g. after the daemon restarted.
+///
+/// The channel is cheap to clone; clones share the connection. Wrap it in
+/// [`Clients`](crate::Clients) to get clients with a namespace and containerd's 16 MiB limits.
 pub async fn connect(path: impl AsRef<Path>) -> Result<Channel, Error> {
     let path = path.as_ref().to_path_buf();
-    if !path.exists() {
-        return Err(Error::NoSocket { path });
+    check_length(&path)?;
+    if let Err(e) = tokio::fs::symlink_metadata(&path).await {
+        if e.kind() == std::io::ErrorKind::NotFound {
+            return Err(Error::NoSocket { path });
+        }
     }
     endpoint()
         .connect_with_connector(connector(path.clone()))
@@ -56,8 +94,18 @@ pub async fn connect(path: impl AsRef<Path>) -> Result<Channel, Error> {
         .map_err(|source| Error::Connect { path, source })
 }
 
-/// A channel to `path` that connects on first use (and again after any failure): for
-/// long-lived handles that must survive the daemon being down when they are created.
+/// A channel to `path` that connects on first use, and again on the next call after any
+/// failure: for long-lived handles that must survive the daemon being down when they are
+/// created or restarting later. Calls made while the daemon is unreachable fail with
+/// UNAVAILABLE (or UNKNOWN for a connection that broke mid-call) naming the socket path;
+/// retrying idempotent calls is the caller's choice.
+///
+/// A path longer than [`MAX_SOCKET_PATH_LEN`] can never connect; this is logged here and
+/// every call reports it.
 pub fn connect_lazy(path: impl AsRef<Path>) -> Channel {
-    endpoint().connect_with_connector_lazy(connector(path.as_ref().to_path_buf()))
+    let path = path.as_ref().to_path_buf();
+    if let Err(e) = check_length(&path) {
+        tracing::warn!("{e}");
+    }
+    endpoint().connect_with_connector_lazy(connector(path))
 }

@@ -7,7 +7,7 @@ mod error;
 pub mod any;
 pub mod namespace;
 
-pub use channel::{connect, connect_lazy, MAX_MESSAGE_SIZE};
+pub use channel::{connect, connect_lazy, MAX_MESSAGE_SIZE, MAX_SOCKET_PATH_LEN};
 pub use clients::{Clients, NsChannel};
 pub use error::Error;
 pub use namespace::{Namespace, NamespaceInterceptor};

@@ -31,10 +31,10 @@ pub fn validate_identifier(what: &'static str, value: &str) -> Result<(), Error>
         })
     };
     if value.is_empty() {
-        return fail("must not be empty");
+        return fail("empty");
     }
     if value.len() > MAX_IDENTIFIER_LEN {
-        return fail("must be at most 76 characters");
+        return fail("too long");
     }
     let mut prev_sep = true;
     for c in value.chars() {
@@ -42,15 +42,15 @@ pub fn validate_identifier(what: &'static str, value: &str) -> Result<(), Error>
             prev_sep = false;
         } else if matches!(c, '.' | '_' | '-') {
             if prev_sep {
-                return fail("letters and digits, joined by single '.', '_' or '-'");
+                return fail("a separator at the start or next to another separator");
             }
             prev_sep = true;
         } else {
-            return fail("only ASCII letters, digits, '.', '_' and '-' are allowed");
+            return fail("a character other than a letter, digit, '.', '_' or '-'");
         }
     }
     if prev_sep {
-        return fail("must end with a letter or digit");
+        return fail("a separator at the end");
     }
     Ok(())
 }
@@ -82,6 +82,26 @@ impl fmt::Display for Namespace {
 impl fmt::Debug for Namespace {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "Namespace({:?})", self.0)
+    }
+}
+
+impl AsRef<str> for Namespace {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for Namespace {
+    type Error = Error;
+    fn try_from(name: String) -> Result<Self, Error> {
+        Namespace::new(name)
+    }
+}
+
+impl TryFrom<&str> for Namespace {
+    type Error = Error;
+    fn try_from(name: &str) -> Result<Self, Error> {
+        Namespace::new(name)
     }
 }
 

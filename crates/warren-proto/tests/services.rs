@@ -9,21 +9,88 @@ use warren_proto::containerd::services::tasks::v1::CreateTaskRequest;
 use warren_proto::containerd::types::Mount;
 use warren_proto::{any, FILE_DESCRIPTOR_SET};
 
-const SERVICES: &[&str] = &[
-    "containerd.services.containers.v1.Containers",
-    "containerd.services.content.v1.Content",
-    "containerd.services.diff.v1.Diff",
-    "containerd.services.events.v1.Events",
-    "containerd.services.images.v1.Images",
-    "containerd.services.introspection.v1.Introspection",
-    "containerd.services.leases.v1.Leases",
-    "containerd.services.namespaces.v1.Namespaces",
-    "containerd.services.snapshots.v1.Snapshots",
-    "containerd.services.streaming.v1.Streaming",
-    "containerd.services.tasks.v1.Tasks",
-    "containerd.services.transfer.v1.Transfer",
-    "containerd.services.version.v1.Version",
-    "grpc.health.v1.Health",
+/// Every service Warren uses, with its methods in declaration order: the wire contract
+/// (checked against containerd's `api/` protos when they were written).
+const SERVICES: &[(&str, &[&str])] = &[
+    (
+        "containerd.services.containers.v1.Containers",
+        &["Get", "List", "ListStream", "Create", "Update", "Delete"],
+    ),
+    (
+        "containerd.services.content.v1.Content",
+        &[
+            "Info",
+            "Update",
+            "List",
+            "Delete",
+            "Read",
+            "Status",
+            "ListStatuses",
+            "Write",
+            "Abort",
+        ],
+    ),
+    ("containerd.services.diff.v1.Diff", &["Apply", "Diff"]),
+    (
+        "containerd.services.events.v1.Events",
+        &["Publish", "Forward", "Subscribe"],
+    ),
+    (
+        "containerd.services.images.v1.Images",
+        &["Get", "List", "Create", "Update", "Delete"],
+    ),
+    (
+        "containerd.services.introspection.v1.Introspection",
+        &["Plugins", "Server", "PluginInfo"],
+    ),
+    (
+        "containerd.services.leases.v1.Leases",
+        &[
+            "Create",
+            "Delete",
+            "List",
+            "AddResource",
+            "DeleteResource",
+            "ListResources",
+        ],
+    ),
+    (
+        "containerd.services.namespaces.v1.Namespaces",
+        &["Get", "List", "Create", "Update", "Delete"],
+    ),
+    (
+        "containerd.services.snapshots.v1.Snapshots",
+        &[
+            "Prepare", "View", "Mounts", "Commit", "Remove", "Stat", "Update", "List", "Usage",
+            "Cleanup",
+        ],
+    ),
+    ("containerd.services.streaming.v1.Streaming", &["Stream"]),
+    (
+        "containerd.services.tasks.v1.Tasks",
+        &[
+            "Create",
+            "Start",
+            "Delete",
+            "DeleteProcess",
+            "Get",
+            "List",
+            "Kill",
+            "Exec",
+            "ResizePty",
+            "CloseIO",
+            "Pause",
+            "Resume",
+            "ListPids",
+            "Checkpoint",
+            "Update",
+            "Metrics",
+            "Wait",
+        ],
+    ),
+    ("containerd.services.transfer.v1.Transfer", &["Transfer"]),
+    ("containerd.services.version.v1.Version", &["Version"]),
+    ("grpc.health.v1.Health", &["Check", "Watch"]),
 ];
 
 fn descriptors() -> FileDescriptorSet {
@@ -33,21 +100,28 @@ fn descriptors() -> FileDescriptorSet {
 #[test]
 fn every_service_is_compiled() {
     let fds = descriptors();
-    let mut found: Vec<String> = fds
+    let found: Vec<(String, Vec<String>)> = fds
         .file
         .iter()
         .flat_map(|f| {
             let pkg = f.package().to_string();
-            f.service.iter().map(move |s| format!("{pkg}.{}", s.name()))
+            f.service.iter().map(move |s| {
+                let methods = s.method.iter().map(|m| m.name().to_string()).collect();
+                (format!("{pkg}.{}", s.name()), methods)
+            })
         })
         .collect();
-    found.sort();
-    for s in SERVICES {
-        assert!(
-            found.iter().any(|f| f == s),
-            "missing service {s}; have {found:?}"
-        );
+    for (service, methods) in SERVICES {
+        let Some((_, have)) = found.iter().find(|(name, _)| name == service) else {
+            panic!("missing service {service}");
+        };
+        assert_eq!(have, methods, "methods of {service}");
     }
+    assert_eq!(
+        found.len(),
+        SERVICES.len(),
+        "unexpected services: {found:?}"
+    );
     // The generated clients exist for each of them (compile-time check).
     let _ = [
         std::any::type_name::<warren_proto::containerd::services::containers::v1::containers_client::ContainersClient<()>>(),
@@ -150,4 +224,68 @@ fn messages_round_trip() {
     let packed = any::pack(&exit);
     assert_eq!(packed.type_url, "containerd.events.TaskExit");
     assert_eq!(any::unpack::<TaskExit>(&packed).unwrap(), exit);
+}
+
+#[test]
+fn payloads_pack_with_containerd_type_urls() {
+    use warren_proto::containerd::services::streaming::v1::StreamInit;
+    use warren_proto::containerd::types::transfer::{
+        ImageStore, OciRegistry, RegistryResolver, UnpackConfiguration,
+    };
+    use warren_proto::containerd::types::Platform;
+    use warren_proto::io::containerd::cgroups::{v1, v2};
+
+    let v1_metrics = v1::Metrics {
+        memory: Some(v1::MemoryStat {
+            usage: Some(v1::MemoryEntry {
+                usage: 4096,
+                limit: 1 << 20,
+                ..Default::default()
+            }),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let packed = any::pack(&v1_metrics);
+    assert_eq!(packed.type_url, "io.containerd.cgroups.v1.Metrics");
+    assert_eq!(any::unpack::<v1::Metrics>(&packed).unwrap(), v1_metrics);
+    assert!(any::unpack::<v2::Metrics>(&packed).is_err());
+    assert_eq!(
+        any::pack(&v2::Metrics::default()).type_url,
+        "io.containerd.cgroups.v2.Metrics"
+    );
+
+    let source = OciRegistry {
+        reference: "localhost:5000/busybox:latest".into(),
+        resolver: Some(RegistryResolver {
+            default_scheme: "http".into(),
+            ..Default::default()
+        }),
+    };
+    let packed = any::pack(&source);
+    assert_eq!(packed.type_url, "containerd.types.transfer.OCIRegistry");
+    assert_eq!(any::unpack::<OciRegistry>(&packed).unwrap(), source);
+
+    let platform = Platform {
+        os: "linux".into(),
+        architecture: "amd64".into(),
+        ..Default::default()
+    };
+    let store = ImageStore {
+        name: "localhost:5000/busybox:latest".into(),
+        platforms: vec![platform.clone()],
+        unpacks: vec![UnpackConfiguration {
+            platform: Some(platform),
+            snapshotter: "overlayfs".into(),
+        }],
+        ..Default::default()
+    };
+    assert_eq!(
+        any::pack(&store).type_url,
+        "containerd.types.transfer.ImageStore"
+    );
+    assert_eq!(
+        any::pack(&StreamInit { id: "s1".into() }).type_url,
+        "containerd.services.streaming.v1.StreamInit"
+    );
 }
