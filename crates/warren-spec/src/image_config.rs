@@ -8,15 +8,23 @@ use crate::SpecError;
 /// The `PATH` a container gets when neither the image nor the request sets one.
 pub const DEFAULT_PATH: &str = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
-/// What an image says about running it (the `config` of an OCI image config).
+/// What an image says about running it: the `config` object of an OCI image configuration
+/// (convert one with `ImageConfig::from(&config)`), or filled by hand.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ImageConfig {
+    /// `Entrypoint`: the executable and its first arguments.
     pub entrypoint: Vec<String>,
+    /// `Cmd`: arguments after the entrypoint (or the whole command when there is none).
     pub cmd: Vec<String>,
+    /// `Env`: `NAME=value` entries.
     pub env: Vec<String>,
+    /// `WorkingDir` (default `/`).
     pub working_dir: Option<String>,
+    /// `User`: `uid`, `uid:gid`, `name` or `name:group` (default root).
     pub user: Option<String>,
+    /// `StopSignal`: `SIGTERM`, `TERM` or `15` (default SIGTERM).
     pub stop_signal: Option<String>,
+    /// `Labels`.
     pub labels: BTreeMap<String, String>,
 }
 
@@ -87,31 +95,51 @@ pub fn env(image: &[String], request: &[String]) -> Result<Vec<String>, SpecErro
     Ok(out)
 }
 
-/// A stop signal by name (`SIGTERM`, `TERM`) or number (`15`); default SIGTERM.
+/// A stop signal by name (`SIGTERM`, `TERM`, `sigquit`, `RTMIN+3`) or number (`15`);
+/// default SIGTERM. Returned as the signal number the runtime sends.
 pub fn stop_signal(value: Option<&str>) -> Result<i32, SpecError> {
-    let Some(value) = value else {
+    let Some(value) = value.filter(|v| !v.is_empty()) else {
         return Ok(libc::SIGTERM);
     };
-    if let Ok(n) = value.parse::<i32>() {
-        if (1..=64).contains(&n) {
-            return Ok(n);
-        }
-    }
-    let name = value.to_ascii_uppercase();
-    let name = if name.starts_with("SIG") {
-        name
-    } else {
-        format!("SIG{name}")
+    let bad = || {
+        SpecError::value(
+            "stop signal",
+            value,
+            format!(
+                "a signal name like SIGTERM, TERM or SIGRTMIN+3, or a number 1-{}",
+                libc::SIGRTMAX()
+            ),
+        )
     };
-    name.parse::<nix::sys::signal::Signal>()
+    let in_range = |n: i32| (1..=libc::SIGRTMAX()).contains(&n).then_some(n);
+    if value.bytes().all(|b| b.is_ascii_digit()) {
+        return value.parse().ok().and_then(in_range).ok_or_else(bad);
+    }
+    let upper = value.to_ascii_uppercase();
+    let name = upper.strip_prefix("SIG").unwrap_or(&upper);
+    // Real-time signals have no fixed numbers in nix: RTMIN+n / RTMAX-n, as Docker parses them.
+    let offset = |rest: &str, sign: char| -> Option<i32> {
+        if rest.is_empty() {
+            return Some(0);
+        }
+        rest.strip_prefix(sign)?.parse().ok()
+    };
+    if let Some(rest) = name.strip_prefix("RTMIN") {
+        let n = offset(rest, '+').ok_or_else(bad)?;
+        return in_range(libc::SIGRTMIN() + n)
+            .filter(|s| *s <= libc::SIGRTMAX())
+            .ok_or_else(bad);
+    }
+    if let Some(rest) = name.strip_prefix("RTMAX") {
+        let n = offset(rest, '-').ok_or_else(bad)?;
+        return in_range(libc::SIGRTMAX() - n)
+            .filter(|s| *s >= libc::SIGRTMIN())
+            .ok_or_else(bad);
+    }
+    format!("SIG{name}")
+        .parse::<nix::sys::signal::Signal>()
         .map(|s| s as i32)
-        .map_err(|_| {
-            SpecError::value(
-                "stop signal",
-                value,
-                "a signal name like SIGTERM or a number 1-64",
-            )
-        })
+        .map_err(|_| bad())
 }
 
 #[cfg(test)]
@@ -169,8 +197,19 @@ mod tests {
         assert_eq!(stop_signal(Some("SIGKILL")).unwrap(), 9);
         assert_eq!(stop_signal(Some("quit")).unwrap(), 3);
         assert_eq!(stop_signal(Some("2")).unwrap(), 2);
-        assert!(stop_signal(Some("SIGNOPE")).is_err());
-        assert!(stop_signal(Some("99")).is_err());
+        assert_eq!(stop_signal(Some("")).unwrap(), 15);
+        assert_eq!(
+            stop_signal(Some("SIGRTMIN+3")).unwrap(),
+            libc::SIGRTMIN() + 3
+        );
+        assert_eq!(stop_signal(Some("rtmax")).unwrap(), libc::SIGRTMAX());
+        assert_eq!(stop_signal(Some("RTMAX-1")).unwrap(), libc::SIGRTMAX() - 1);
+        for bad in [
+            "SIGNOPE", "99", "0", "-1", "RTMIN+99", "RTMIN-1", "RTMAX+1", "SIG",
+        ] {
+            let err = stop_signal(Some(bad)).unwrap_err().to_string();
+            assert!(err.starts_with("invalid stop signal"), "{bad}: {err}");
+        }
     }
 
     proptest! {

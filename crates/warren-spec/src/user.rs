@@ -1,17 +1,28 @@
 //! `user` strings (`uid`, `uid:gid`, `name`, `name:group`) resolved against the image's
-//! `/etc/passwd` and `/etc/group`, as Docker and containerd do.
+//! `/etc/passwd` and `/etc/group`, as Docker and containerd do: a numeric uid needs no entry
+//! (its gid is then the entry's if there is one, else 0), a name must have one, and the
+//! user's supplementary groups are every group of /etc/group that lists it.
 
-use std::path::Path;
+use std::collections::VecDeque;
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
 
 use crate::SpecError;
 
 /// A resolved user: ids plus the supplementary groups the image's /etc/group gives it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ResolvedUser {
+    /// The process's user id.
     pub uid: u32,
+    /// The process's primary group id.
     pub gid: u32,
+    /// Supplementary groups, sorted, without the primary group.
     pub additional_gids: Vec<u32>,
 }
+
+/// The largest uid or gid runc accepts (it stores them as `int32`; containerd enforces the
+/// same bound).
+pub const MAX_ID: u32 = i32::MAX as u32;
 
 struct Passwd {
     name: String,
@@ -25,9 +36,52 @@ struct Group {
     members: Vec<String>,
 }
 
+/// `rel` inside `root`, with every symlink on the way resolved as if `root` were `/`: an
+/// image's `/etc/passwd -> /somewhere` or `../../..` never reaches the host's files (the
+/// same confinement containerd gets from `os.OpenRoot`). `None` if it does not exist.
+fn confined(root: &Path, rel: &str) -> Option<PathBuf> {
+    const MAX_LINKS: usize = 40;
+    let mut todo: VecDeque<OsString> = Path::new(rel)
+        .components()
+        .map(|c| c.as_os_str().to_os_string())
+        .collect();
+    let mut cur = PathBuf::new();
+    let mut links = 0;
+    while let Some(part) = todo.pop_front() {
+        match part.to_str() {
+            Some("/") | Some(".") => continue,
+            Some("..") => {
+                cur.pop();
+                continue;
+            }
+            _ => {}
+        }
+        let next = cur.join(&part);
+        let meta = std::fs::symlink_metadata(root.join(&next)).ok()?;
+        if !meta.file_type().is_symlink() {
+            cur = next;
+            continue;
+        }
+        links += 1;
+        if links > MAX_LINKS {
+            return None;
+        }
+        let target = std::fs::read_link(root.join(&next)).ok()?;
+        if target.is_absolute() {
+            cur = PathBuf::new();
+        }
+        for c in target.components().rev() {
+            todo.push_front(c.as_os_str().to_os_string());
+        }
+    }
+    Some(root.join(cur))
+}
+
+/// The text of `file` in the image, empty when there is no rootfs or no such file.
 fn read(rootfs: Option<&Path>, file: &str) -> String {
     rootfs
-        .and_then(|r| std::fs::read_to_string(r.join(file)).ok())
+        .and_then(|r| confined(r, file))
+        .and_then(|p| std::fs::read_to_string(p).ok())
         .unwrap_or_default()
 }
 
@@ -65,12 +119,32 @@ fn groups(text: &str) -> Vec<Group> {
         .collect()
 }
 
-/// Resolve `spec` (default root) using the passwd/group files under `rootfs`, if given.
+fn id(kind: &'static str, text: &str, spec: &str) -> Result<Option<u32>, SpecError> {
+    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return Ok(None);
+    }
+    match text.parse::<u32>() {
+        Ok(n) if n <= MAX_ID => Ok(Some(n)),
+        _ => Err(SpecError::value(
+            "user",
+            spec,
+            format!("the {kind} id must be at most {MAX_ID}"),
+        )),
+    }
+}
+
+/// Resolve `spec` (default: root, uid 0) using the passwd/group files under `rootfs`, if
+/// given. Without a rootfs only numeric forms work and there are no supplementary groups.
 pub fn resolve(spec: Option<&str>, rootfs: Option<&Path>) -> Result<ResolvedUser, SpecError> {
-    let Some(spec) = spec.filter(|s| !s.is_empty()) else {
-        return Ok(ResolvedUser::default());
-    };
+    let spec = spec.filter(|s| !s.is_empty()).unwrap_or("0");
     crate::validate::no_nul("user", spec)?;
+    if spec.split(':').count() > 2 || spec.starts_with(':') || spec.ends_with(':') {
+        return Err(SpecError::value(
+            "user",
+            spec,
+            "one of uid, uid:gid, name, name:group, uid:group or name:gid",
+        ));
+    }
     let (user, group) = match spec.split_once(':') {
         Some((u, g)) => (u, Some(g)),
         None => (spec, None),
@@ -84,12 +158,12 @@ pub fn resolve(spec: Option<&str>, rootfs: Option<&Path>) -> Result<ResolvedUser
     };
 
     let (uid, passwd_gid, name) =
-        match user.parse::<u32>() {
-            Ok(uid) => {
+        match id("user", user, spec)? {
+            Some(uid) => {
                 let entry = users.iter().find(|p| p.uid == uid);
-                (uid, entry.map(|p| p.gid), entry.map(|p| p.name.clone()))
+                (uid, entry.map(|p| p.gid), entry.map(|p| p.name.as_str()))
             }
-            Err(_) => {
+            None => {
                 let entry = users.iter().find(|p| p.name == user).ok_or_else(|| {
                     SpecError::UnknownUser {
                         kind: "user",
@@ -97,14 +171,21 @@ pub fn resolve(spec: Option<&str>, rootfs: Option<&Path>) -> Result<ResolvedUser
                         reason: no_file.into(),
                     }
                 })?;
-                (entry.uid, Some(entry.gid), Some(entry.name.clone()))
+                if entry.uid > MAX_ID || entry.gid > MAX_ID {
+                    return Err(SpecError::value(
+                        "user",
+                        spec,
+                        format!("the image gives it ids above {MAX_ID}"),
+                    ));
+                }
+                (entry.uid, Some(entry.gid), Some(entry.name.as_str()))
             }
         };
     let gid = match group {
-        None => passwd_gid.unwrap_or(0),
-        Some(g) => match g.parse::<u32>() {
-            Ok(gid) => gid,
-            Err(_) => groups
+        None => passwd_gid.filter(|g| *g <= MAX_ID).unwrap_or(0),
+        Some(g) => match id("group", g, spec)? {
+            Some(gid) => gid,
+            None => groups
                 .iter()
                 .find(|x| x.name == g)
                 .map(|x| x.gid)
@@ -115,10 +196,15 @@ pub fn resolve(spec: Option<&str>, rootfs: Option<&Path>) -> Result<ResolvedUser
                 })?,
         },
     };
-    let mut additional_gids: Vec<u32> = match &name {
+    let mut additional_gids: Vec<u32> = match name {
         Some(name) => groups
             .iter()
-            .filter(|g| g.members.iter().any(|m| m == name) && g.gid != gid)
+            .filter(|g| {
+                g.members.iter().any(|m| m == name)
+                    && g.gid != gid
+                    && g.name != name
+                    && g.gid <= MAX_ID
+            })
             .map(|g| g.gid)
             .collect(),
         None => Vec::new(),
@@ -146,7 +232,7 @@ mod tests {
         .unwrap();
         std::fs::write(
             d.path().join("etc/group"),
-            "root:x:0:\nwww:x:33:\nlogs:x:40:www,other\nadm:x:4:www\n",
+            "root:x:0:\nwww:x:33:www\nlogs:x:40:www,other\nadm:x:4:www\nwheel:x:10:root\n",
         )
         .unwrap();
         d
@@ -156,7 +242,16 @@ mod tests {
     fn forms() {
         let d = rootfs();
         let r = Some(d.path());
-        assert_eq!(resolve(None, r).unwrap(), ResolvedUser::default());
+        // No user: root, with the groups /etc/group lists root in (as containerd does).
+        assert_eq!(
+            resolve(None, r).unwrap(),
+            ResolvedUser {
+                uid: 0,
+                gid: 0,
+                additional_gids: vec![10]
+            }
+        );
+        assert_eq!(resolve(None, None).unwrap(), ResolvedUser::default());
         assert_eq!(
             resolve(Some("1000"), r).unwrap(),
             ResolvedUser {
@@ -174,6 +269,40 @@ mod tests {
         assert_eq!(resolve(Some("33"), r).unwrap().gid, 33);
         assert_eq!(resolve(Some("www:logs"), r).unwrap().gid, 40);
         assert_eq!(resolve(Some("0:adm"), r).unwrap().gid, 4);
+    }
+
+    #[test]
+    fn bad_forms_and_ranges() {
+        for bad in ["1:2:3", ":1", "1:", "2147483648", "0:4294967295", "a\0b"] {
+            let err = resolve(Some(bad), None).unwrap_err().to_string();
+            assert!(err.starts_with("invalid user"), "{bad}: {err}");
+        }
+        assert_eq!(resolve(Some("2147483647"), None).unwrap().uid, MAX_ID);
+    }
+
+    #[test]
+    fn symlinks_stay_inside_the_rootfs() {
+        let d = rootfs();
+        let etc = d.path().join("etc");
+        std::fs::rename(etc.join("passwd"), etc.join("passwd.real")).unwrap();
+        std::os::unix::fs::symlink("/etc/passwd.real", etc.join("passwd")).unwrap();
+        assert_eq!(resolve(Some("www"), Some(d.path())).unwrap().uid, 33);
+        // An escape attempt resolves inside the rootfs (where there is no such file), never
+        // to the host's /etc/passwd.
+        std::fs::remove_file(etc.join("passwd")).unwrap();
+        std::os::unix::fs::symlink("../../../../../../etc/passwd", etc.join("passwd")).unwrap();
+        assert_eq!(
+            confined(d.path(), "etc/passwd"),
+            None,
+            "a loop back to the same link"
+        );
+        std::fs::remove_file(etc.join("passwd")).unwrap();
+        std::os::unix::fs::symlink("../../../../../../etc/group", etc.join("passwd")).unwrap();
+        assert_eq!(
+            confined(d.path(), "etc/passwd"),
+            Some(d.path().join("etc/group"))
+        );
+        assert!(resolve(Some("root"), Some(d.path())).is_err());
     }
 
     #[test]

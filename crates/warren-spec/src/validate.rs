@@ -1,4 +1,5 @@
-//! Checks shared by every part of a request.
+//! Checks shared by every part of a request. Each returns a [`SpecError`] naming the field,
+//! the value and what is allowed.
 
 use std::path::{Component, Path};
 
