@@ -10,9 +10,10 @@ use crate::Error;
 /// Whether the daemon's life is tied to the supervisor's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
-    /// Stopped when the supervisor shuts down or its last handle is dropped (default).
+    /// Stopped when the supervisor shuts down or its last handle is dropped, and killed by
+    /// the kernel if our process dies (default).
     Managed,
-    /// Outlives the supervisor; a later supervisor on the same dirs adopts it.
+    /// Outlives the supervisor and our process; a later supervisor on the same dirs adopts it.
     Detached,
 }
 
@@ -67,14 +68,18 @@ impl SupervisorBuilder {
         self
     }
 
-    /// Set an environment variable for the daemon (e.g. `PATH`, so it finds the right shim
-    /// and runc first). `PATH` set here is also where a bare binary name is looked up.
+    /// Set an environment variable for the daemon, over what it inherits from us (e.g.
+    /// `PATH`, so it finds the right shim and runc first). `PATH` set here is also where a
+    /// bare binary name is looked up. `NOTIFY_SOCKET`, `LISTEN_*` and `WATCHDOG_*` are never
+    /// inherited (containerd would answer our service manager as if it were the service),
+    /// but can be set here on purpose.
     pub fn env(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
         self.env.push((key.into(), value.into()));
         self
     }
 
-    /// containerd's log level (default `info`).
+    /// containerd's log level (default `info`): trace, debug, info, warn, error, fatal or
+    /// panic.
     pub fn log_level(mut self, level: impl Into<String>) -> Self {
         self.log_level = level.into();
         self
@@ -98,13 +103,14 @@ impl SupervisorBuilder {
         self
     }
 
-    /// containerd's OOM score adjustment (its `oom_score` setting; default unchanged).
+    /// containerd's OOM score adjustment, -1000 to 1000 (its `oom_score` setting; default
+    /// unchanged). containerd.service uses -999 so the kernel kills containers first.
     pub fn oom_score_adj(mut self, adj: i32) -> Self {
         self.oom_score_adj = Some(adj);
         self
     }
 
-    /// Managed (default) or detached.
+    /// Managed (default) or detached: whether the daemon dies with the supervisor.
     pub fn mode(mut self, mode: Mode) -> Self {
         self.mode = mode;
         self
@@ -146,15 +152,65 @@ impl SupervisorBuilder {
         self
     }
 
-    /// Also append the daemon's output to this file (managed mode; a detached daemon always
-    /// writes to `<state>/containerd.log`).
+    /// Also append the daemon's output to this file (mode 0600). A detached daemon cannot
+    /// write into a pipe of ours (it would die of SIGPIPE once we exit), so its output goes
+    /// only to this file, `<state>/containerd.log` by default.
     pub fn log_file(mut self, path: impl Into<PathBuf>) -> Self {
         self.log_file = Some(path.into());
         self
     }
 
+    /// Reject options out of range, before anything is created.
+    pub(crate) fn validate(&self) -> Result<(), Error> {
+        let bad = |option, value: String, allowed| {
+            Err(Error::InvalidOption {
+                option,
+                value,
+                allowed,
+            })
+        };
+        const LEVELS: [&str; 8] = [
+            "trace", "debug", "info", "warn", "warning", "error", "fatal", "panic",
+        ];
+        if !LEVELS.contains(&self.log_level.as_str()) {
+            return bad(
+                "log_level",
+                self.log_level.clone(),
+                "one of trace, debug, info, warn, error, fatal, panic",
+            );
+        }
+        if let Some(adj) = self.oom_score_adj.filter(|a| !(-1000..=1000).contains(a)) {
+            return bad("oom_score_adj", adj.to_string(), "-1000 to 1000");
+        }
+        for (option, value) in [
+            ("startup_timeout", self.startup_timeout),
+            ("health_timeout", self.health_timeout),
+            ("health_interval", self.health_interval),
+            ("shutdown_timeout", self.shutdown_timeout),
+        ] {
+            if value.is_zero() {
+                return bad(option, format!("{value:?}"), "more than zero");
+            }
+        }
+        if self.backoff.initial > self.backoff.max {
+            return bad(
+                "backoff",
+                format!("{:?}", self.backoff),
+                "initial no longer than max",
+            );
+        }
+        for (k, _) in &self.env {
+            if k.is_empty() || k.contains('=') || k.contains('\0') {
+                return bad("env", k.clone(), "a variable name without '=' or NUL");
+            }
+        }
+        Ok(())
+    }
+
     /// Preflight, then adopt our still-running daemon or start a new one, and return once it
     /// answers its health check.
+    ///
+    /// Dropping the returned future before it completes kills a daemon it spawned.
     pub async fn start(self) -> Result<Supervisor, Error> {
         crate::start::start(self).await
     }

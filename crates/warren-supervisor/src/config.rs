@@ -31,6 +31,18 @@ pub struct Paths {
 }
 
 impl Paths {
+    /// The sockets the daemon binds: gRPC, ttrpc and, if enabled, debug.
+    pub fn sockets(&self) -> impl Iterator<Item = &Path> {
+        [
+            Some(&self.socket),
+            Some(&self.ttrpc_socket),
+            self.debug_socket.as_ref(),
+        ]
+        .into_iter()
+        .flatten()
+        .map(PathBuf::as_path)
+    }
+
     /// Where everything goes for `root_dir` and `state_dir`. containerd's own state lives in
     /// `<state_dir>/containerd`, next to our socket, pid, lock and config files.
     pub fn new(root_dir: &Path, state_dir: &Path, debug_socket: bool) -> Paths {
@@ -98,31 +110,66 @@ pub struct Settings {
     pub extra: Option<Table>,
 }
 
+/// Keys of the config that the supervisor owns: it must know where the daemon listens and
+/// keeps its state, and which format the daemon reads.
+const OWNED_KEYS: [&[&str]; 5] = [
+    &["version"],
+    &["root"],
+    &["state"],
+    &["grpc", "address"],
+    &["ttrpc", "address"],
+];
+
 /// Parse the caller's extra TOML early, so a typo is reported before anything starts.
 pub fn parse_extra(text: &str) -> Result<Table, Error> {
-    text.parse::<Table>().map_err(|e| Error::ExtraConfig {
+    let table = text.parse::<Table>().map_err(|e| Error::ExtraConfig {
         reason: e.to_string(),
-    })
+    })?;
+    for key in OWNED_KEYS {
+        let mut at = Some(&table);
+        for (i, part) in key.iter().enumerate() {
+            match at.and_then(|t| t.get(*part)) {
+                Some(toml::Value::Table(t)) if i + 1 < key.len() => at = Some(t),
+                Some(_) if i + 1 == key.len() => {
+                    return Err(Error::ExtraConfig {
+                        reason: format!(
+                            "it sets `{}`, which the supervisor owns (choose the dirs with \
+                             Supervisor::builder instead)",
+                            key.join(".")
+                        ),
+                    })
+                }
+                _ => break,
+            }
+        }
+    }
+    Ok(table)
+}
+
+/// The plugins we disable. Measured with CRI off: 1.6 loads the devmapper snapshotter anyway
+/// and logs two warnings because it has no pool (1.7 skips it quietly); 2.x needs only its
+/// CRI gRPC service off (disabling `cri.v1.images` or `cri.v1.runtime` too leaves the
+/// podsandbox controller and the sandbox-controllers service in an error state, with
+/// warnings, and the Sandbox API unusable).
+fn disabled_plugins(version: DaemonVersion, cri: bool) -> Vec<&'static str> {
+    let mut off = Vec::new();
+    if !cri {
+        off.push("io.containerd.grpc.v1.cri");
+    }
+    if version < (DaemonVersion { major: 1, minor: 7 }) {
+        off.push("io.containerd.snapshotter.v1.devmapper");
+    }
+    off
 }
 
 /// Render the config for `version` of containerd.
 pub fn render(paths: &Paths, version: DaemonVersion, settings: &Settings) -> Result<String, Error> {
-    let disabled_plugins = match (settings.cri, version.major >= 2) {
-        (true, _) => vec![],
-        (false, false) => vec!["io.containerd.grpc.v1.cri"],
-        // 2.x splits CRI into an image and a runtime plugin behind the gRPC service.
-        (false, true) => vec![
-            "io.containerd.grpc.v1.cri",
-            "io.containerd.cri.v1.images",
-            "io.containerd.cri.v1.runtime",
-        ],
-    };
     let base = Base {
         version: version.config_version(),
         root: &paths.root,
         state: &paths.state,
         oom_score: settings.oom_score_adj,
-        disabled_plugins,
+        disabled_plugins: disabled_plugins(version, settings.cri),
         grpc: Grpc {
             address: &paths.socket,
             max_recv_message_size: MAX_MESSAGE_SIZE,
@@ -136,24 +183,24 @@ pub fn render(paths: &Paths, version: DaemonVersion, settings: &Settings) -> Res
             level: &settings.log_level,
         },
     };
-    let mut table = Table::try_from(base).map_err(|e| Error::ExtraConfig {
-        reason: e.to_string(),
-    })?;
+    // Only non-UTF-8 paths can fail here, and preflight refuses those.
+    let encoding = |e: &dyn std::fmt::Display| Error::Directory {
+        what: "path",
+        path: paths.root.clone(),
+        reason: format!("cannot be written into containerd's config: {e}"),
+    };
+    let mut table = Table::try_from(base).map_err(|e| encoding(&e))?;
     // Without this, containerd creates /opt/containerd on the host.
     let mut plugins = Table::new();
     plugins.insert(
         "io.containerd.internal.v1.opt".into(),
-        toml::Value::try_from(OptPlugin { path: &paths.opt }).map_err(|e| Error::ExtraConfig {
-            reason: e.to_string(),
-        })?,
+        toml::Value::try_from(OptPlugin { path: &paths.opt }).map_err(|e| encoding(&e))?,
     );
     table.insert("plugins".into(), toml::Value::Table(plugins));
     if let Some(extra) = &settings.extra {
         merge(&mut table, extra);
     }
-    toml::to_string(&table).map_err(|e| Error::ExtraConfig {
-        reason: e.to_string(),
-    })
+    toml::to_string(&table).map_err(|e| encoding(&e))
 }
 
 /// Deep-merge `over` into `base`: tables merge key by key, anything else replaces.
@@ -168,9 +215,12 @@ pub fn merge(base: &mut Table, over: &Table) {
     }
 }
 
-/// Write `text` to `path` atomically (temp file, fsync, rename), mode 0600.
-pub fn write_atomic(path: &Path, text: &str) -> Result<(), Error> {
-    let tmp = path.with_extension("toml.tmp");
+/// Write `text` to `path` atomically (temp file, fsync, rename, fsync of the dir), mode
+/// 0600: a reader sees the old file or the new one, never a torn one.
+pub fn write_atomic(what: &'static str, path: &Path, text: &str) -> Result<(), Error> {
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let tmp = PathBuf::from(tmp);
     let result = (|| {
         let mut f = std::fs::OpenOptions::new()
             .write(true)
@@ -180,9 +230,16 @@ pub fn write_atomic(path: &Path, text: &str) -> Result<(), Error> {
             .open(&tmp)?;
         f.write_all(text.as_bytes())?;
         f.sync_all()?;
-        std::fs::rename(&tmp, path)
+        std::fs::rename(&tmp, path)?;
+        if let Some(dir) = path.parent() {
+            std::fs::File::open(dir)?.sync_all()?;
+        }
+        Ok(())
     })();
-    result.map_err(|e| Error::io("writing config", path, e))
+    result.map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        Error::io(what, path, e)
+    })
 }
 
 #[cfg(test)]
@@ -230,7 +287,42 @@ mod tests {
             .parse()
             .unwrap();
         assert_eq!(t["version"].as_integer(), Some(3));
-        assert_eq!(t["disabled_plugins"].as_array().unwrap().len(), 3);
+        assert_eq!(t["disabled_plugins"].as_array().unwrap().len(), 1);
+        let mut with_cri = settings(None);
+        with_cri.cri = true;
+        let t: Table = render(&paths, v21, &with_cri).unwrap().parse().unwrap();
+        assert!(t["disabled_plugins"].as_array().unwrap().is_empty());
+    }
+
+    #[test]
+    fn extra_may_not_move_what_we_own() {
+        for extra in [
+            "version = 1",
+            "root = '/elsewhere'",
+            "[grpc]\naddress = '/x.sock'",
+            "ttrpc = { address = '/x' }",
+        ] {
+            let err = parse_extra(extra).unwrap_err();
+            assert!(err.to_string().contains("owns"), "{extra}: {err}");
+        }
+        parse_extra("[grpc]\nuid = 0\n[ttrpc]\nuid = 0").unwrap();
+    }
+
+    #[test]
+    fn write_is_atomic_and_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("containerd.toml");
+        write_atomic("t", &path, "a = 1\n").unwrap();
+        write_atomic("t", &path, "a = 2\n").unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "a = 2\n");
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "no temp file left"
+        );
     }
 
     #[test]

@@ -30,34 +30,59 @@ pub fn write(path: &Path, id: &Identity, config: &Path) -> Result<(), Error> {
         path: path.to_path_buf(),
         source: std::io::Error::other(e),
     })?;
-    crate::config::write_atomic(path, &text)
+    crate::config::write_atomic("writing pid file", path, &text)
 }
 
-/// The pid recorded in `path`, if it names a live process that is really our daemon: same
-/// pid, start time, boot, executable and `--config`. Anything else is stale and ignored.
-pub fn adoptable(path: &Path, binary: &Path, config: &Path) -> Option<Identity> {
+/// A pid file that names our daemon, still running.
+#[derive(Debug)]
+pub struct Ours {
+    /// The live process.
+    pub id: Identity,
+    /// Its binary was replaced on disk since it started (an upgrade): restart it.
+    pub upgraded: bool,
+}
+
+/// The daemon recorded in `path`, if it is live and really ours: same pid, start time, boot,
+/// executable and `--config`. Anything else (no file, a bare pid as dockerd writes, a pid
+/// reused by another process, a thread id, a zombie) is stale: ignored, never signalled.
+pub fn ours(path: &Path, binary: &Path, config: &Path) -> Option<Ours> {
     let text = std::fs::read_to_string(path).ok()?;
     let rec: Record = match toml::from_str(&text) {
         Ok(r) => r,
         Err(_) => {
-            tracing::info!(pid_file = %path.display(), "ignoring unreadable pid file");
+            tracing::info!(pid_file = %path.display(), "ignoring an unreadable pid file");
             return None;
         }
     };
-    let live = proc_info::identity(rec.pid)?;
-    let same = live.start_time == rec.start_time
-        && live.boot_id == rec.boot_id
-        && rec.exe == binary
-        && rec.config == config
-        && proc_info::runs(&live, binary, config);
-    if !same {
-        tracing::info!(
-            pid = rec.pid,
-            "pid file names another process; not adopting it"
-        );
-        return None;
+    let live = proc_info::identity(rec.pid);
+    let ours = live.filter(|live| {
+        live.start_time == rec.start_time
+            && live.boot_id == rec.boot_id
+            && rec.exe == binary
+            && rec.config == config
+            && proc_info::runs(live, binary, config).is_some()
+    });
+    match ours {
+        Some(id) => Some(Ours {
+            upgraded: proc_info::runs(&id, binary, config) == Some(true),
+            id,
+        }),
+        None => {
+            tracing::info!(
+                pid = rec.pid,
+                "the pid file names no daemon of ours (gone, or the pid was reused); ignoring it"
+            );
+            None
+        }
     }
-    Some(live)
+}
+
+/// True if the pid file records `pid`.
+pub fn names(path: &Path, pid: u32) -> bool {
+    std::fs::read_to_string(path)
+        .ok()
+        .and_then(|text| toml::from_str::<Record>(&text).ok())
+        .is_some_and(|rec| rec.pid == pid as i32)
 }
 
 /// Remove the pid file (missing is fine).

@@ -1,6 +1,6 @@
 //! Checks made before anything is spawned, so that mistakes fail fast and clearly.
 
-use std::os::unix::fs::PermissionsExt;
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use crate::Error;
@@ -45,14 +45,24 @@ pub fn resolve_binary(binary: &Path, path_env: Option<&str>) -> Result<PathBuf, 
     })
 }
 
-/// Create `dir` (mode 0711 for new ones) and prove we can write in it.
+/// Create `dir` (mode 0711 for new ones) and prove we can write in it: an unwritable dir
+/// fails here with the system's own message, before containerd would fail on it.
 pub fn usable_dir(what: &'static str, dir: &Path) -> Result<(), Error> {
     let fail = |reason: String| Error::Directory {
         what,
         path: dir.to_path_buf(),
         reason,
     };
-    std::fs::create_dir_all(dir).map_err(|e| fail(e.to_string()))?;
+    if dir.to_str().is_none() {
+        return Err(fail(
+            "is not UTF-8, which containerd's TOML config cannot hold".into(),
+        ));
+    }
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o711)
+        .create(dir)
+        .map_err(|e| fail(e.to_string()))?;
     let probe = dir.join(format!(".warren-probe-{}", std::process::id()));
     std::fs::write(&probe, b"").map_err(|e| fail(format!("cannot write: {e}")))?;
     let _ = std::fs::remove_file(&probe);
@@ -88,14 +98,41 @@ pub fn clear_stale_socket(path: &Path) -> Result<(), Error> {
             reason: "exists and is not a socket".into(),
         });
     }
+    // Only a refused connection proves that nobody listens (a stopped daemon still accepts
+    // into its backlog, so it counts as alive).
     match std::os::unix::net::UnixStream::connect(path) {
         Ok(_) => Err(Error::SocketInUse {
             path: path.to_path_buf(),
         }),
-        Err(_) => {
-            tracing::debug!(path = %path.display(), "removing stale socket");
-            std::fs::remove_file(path).map_err(|e| Error::io("removing stale socket", path, e))
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) if e.raw_os_error() == Some(libc::ECONNREFUSED) => {
+            tracing::debug!(path = %path.display(), "removing a stale socket");
+            match std::fs::remove_file(path) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    Err(Error::io("removing stale socket", path, e))
+                }
+                _ => Ok(()),
+            }
         }
+        Err(e) => Err(Error::io("probing socket", path, e)),
+    }
+}
+
+/// Refuse a root whose metadata database another process holds. containerd takes an
+/// exclusive `flock` on it and a second daemon waits for that forever, without ever
+/// serving: better a clear error now than a start-up timeout.
+pub fn root_unused(root: &Path) -> Result<(), Error> {
+    let db = root.join("io.containerd.metadata.v1.bolt").join("meta.db");
+    let file = match std::fs::File::open(&db) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(Error::io("opening", db, e)),
+    };
+    match nix::fcntl::Flock::lock(file, nix::fcntl::FlockArg::LockSharedNonblock) {
+        // Released at once when the guard drops.
+        Ok(_probe) => Ok(()),
+        Err((_, nix::errno::Errno::EWOULDBLOCK)) => Err(Error::RootInUse { path: db }),
+        Err((_, e)) => Err(Error::io("probing the lock of", db, e.into())),
     }
 }
 
@@ -138,5 +175,24 @@ mod tests {
         std::fs::write(&file, b"x").unwrap();
         assert!(clear_stale_socket(&file).is_err());
         assert!(file.exists());
+    }
+
+    #[test]
+    fn a_locked_metadata_db_means_the_root_is_in_use() {
+        let root = tempfile::tempdir().unwrap();
+        root_unused(root.path()).unwrap();
+        let dir = root.path().join("io.containerd.metadata.v1.bolt");
+        std::fs::create_dir_all(&dir).unwrap();
+        let db = std::fs::File::create(dir.join("meta.db")).unwrap();
+        root_unused(root.path()).unwrap();
+        let held = nix::fcntl::Flock::lock(db, nix::fcntl::FlockArg::LockExclusiveNonblock)
+            .map_err(|(_, e)| e)
+            .unwrap();
+        assert!(matches!(
+            root_unused(root.path()),
+            Err(Error::RootInUse { .. })
+        ));
+        drop(held);
+        root_unused(root.path()).unwrap();
     }
 }

@@ -63,14 +63,24 @@ pub fn identity(pid: i32) -> Option<Identity> {
     })
 }
 
-/// True if `id` runs `binary` with `--config <config>`.
-pub fn runs(id: &Identity, binary: &Path, config: &Path) -> bool {
+/// If `id` runs `binary` with `--config <config>`: `Some(false)`, or `Some(true)` if the
+/// binary has been replaced on disk since it started (the kernel then shows the old inode
+/// as `<path> (deleted)`); `None` if it is some other program.
+pub fn runs(id: &Identity, binary: &Path, config: &Path) -> Option<bool> {
     let config = config.to_string_lossy();
     let has_config = id
         .args
         .windows(2)
         .any(|w| w[0] == "--config" && w[1] == config.as_ref());
-    id.exe == binary && has_config
+    if !has_config {
+        return None;
+    }
+    if id.exe == binary {
+        return Some(false);
+    }
+    let mut replaced = binary.as_os_str().to_owned();
+    replaced.push(" (deleted)");
+    (id.exe.as_os_str() == replaced).then_some(true)
 }
 
 #[cfg(test)]
@@ -92,5 +102,40 @@ mod tests {
         assert!(identity(tid).is_none());
         t.join().unwrap();
         assert!(identity(0).is_none());
+    }
+
+    #[test]
+    fn rejects_zombies() {
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let pid = child.id() as i32;
+        // Not reaped yet: a zombie once it has exited.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while identity(pid).is_some() && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+        assert!(stat.contains(") Z "), "{stat}");
+        assert!(identity(pid).is_none());
+        child.wait().unwrap();
+    }
+
+    #[test]
+    fn recognises_our_daemon_and_an_upgraded_binary() {
+        let id = Identity {
+            pid: 1,
+            start_time: 1,
+            boot_id: "b".into(),
+            exe: "/bin/containerd".into(),
+            args: vec!["containerd".into(), "--config".into(), "/s/c.toml".into()],
+        };
+        let (bin, cfg) = (Path::new("/bin/containerd"), Path::new("/s/c.toml"));
+        assert_eq!(runs(&id, bin, cfg), Some(false));
+        assert_eq!(runs(&id, bin, Path::new("/other.toml")), None);
+        assert_eq!(runs(&id, Path::new("/bin/sleep"), cfg), None);
+        let upgraded = Identity {
+            exe: "/bin/containerd (deleted)".into(),
+            ..id
+        };
+        assert_eq!(runs(&upgraded, bin, cfg), Some(true));
     }
 }

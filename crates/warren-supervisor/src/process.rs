@@ -1,151 +1,205 @@
-//! The daemon process: one we spawned (a tokio child, reaped by us) or one we adopted from
-//! a pid file (watched through a pidfd, so its exit is noticed at once without polling).
+//! The daemon process, watched and signalled through a pidfd whether we spawned it or adopted
+//! it: its exit wakes us at once (no polling), and a signal can never reach another process
+//! that reused its pid.
 
-use std::os::fd::{FromRawFd, OwnedFd};
+use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
 
-use nix::sys::signal::{kill, Signal};
-use nix::unistd::Pid;
+use nix::sys::signal::Signal;
 use tokio::io::unix::AsyncFd;
-use tokio::process::{Child, Command};
 
+use crate::exit::ExitStatus;
 use crate::output::{self, Tail};
-use crate::Error;
-
-/// Variables that must not reach containerd: systemd's notify and socket-activation
-/// protocol would make it talk to *our* service manager as if it were the service.
-const SCRUBBED_ENV: &[&str] = &[
-    "NOTIFY_SOCKET",
-    "LISTEN_PID",
-    "LISTEN_FDS",
-    "LISTEN_FDNAMES",
-    "WATCHDOG_PID",
-    "WATCHDOG_USEC",
-];
+use crate::{isolation, pidfd, proc_info, spawner, Error};
 
 /// A running (or just exited) containerd.
 #[derive(Debug)]
-pub enum Daemon {
-    Spawned(Child),
-    Adopted { pid: i32, pidfd: AsyncFd<OwnedFd> },
+pub(crate) struct Daemon {
+    pid: i32,
+    pidfd: AsyncFd<Arc<OwnedFd>>,
+    /// Set when we spawned it: we reap it, and so learn its exit status.
+    child: Option<Child>,
+    exit: Option<ExitStatus>,
+    /// SIGKILL it if this value is dropped while it runs (a managed daemon, or any daemon
+    /// whose start-up was abandoned).
+    kill_on_drop: bool,
 }
 
 /// How to spawn the daemon.
-pub struct SpawnSpec<'a> {
+pub(crate) struct SpawnSpec<'a> {
     pub binary: &'a Path,
     pub config: &'a Path,
     pub env: &'a [(String, String)],
-    /// Managed: output piped to tracing and the daemon killed if we vanish. Detached: output
-    /// to `log_file` only (a pipe would SIGPIPE the daemon once we exit), survives us.
+    /// Managed: output piped to tracing (and `log_file` if set), SIGKILLed by the kernel if
+    /// our process dies. Detached: output appended to `log_file` only (a pipe would SIGPIPE
+    /// the daemon once we exit), and it outlives us.
     pub managed: bool,
     pub log_file: Option<PathBuf>,
-    pub detached_log: &'a Path,
     pub tail: Tail,
 }
 
 impl Daemon {
-    /// Start containerd in a session of its own with a scrubbed environment.
-    pub fn spawn(spec: SpawnSpec<'_>) -> Result<Daemon, Error> {
+    /// Start containerd in a session of its own, stdin `/dev/null`, working directory `/`
+    /// (containerd looks for shims in its working directory first), environment scrubbed.
+    pub async fn spawn(spec: SpawnSpec<'_>) -> Result<Daemon, Error> {
         let mut cmd = Command::new(spec.binary);
-        cmd.arg("--config").arg(spec.config).stdin(Stdio::null());
-        for k in SCRUBBED_ENV {
-            cmd.env_remove(k);
-        }
+        cmd.arg("--config")
+            .arg(spec.config)
+            .stdin(Stdio::null())
+            .current_dir("/");
+        isolation::scrub_env(&mut cmd);
         for (k, v) in spec.env {
             cmd.env(k, v);
         }
-        if spec.managed {
-            cmd.stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .kill_on_drop(true);
-        } else {
-            let open = |p: &Path| {
-                std::fs::OpenOptions::new()
-                    .create(true)
-                    .append(true)
-                    .open(p)
-                    .map_err(|e| Error::io("opening daemon log", p, e))
-            };
-            let log = open(spec.detached_log)?;
-            let log2 = log
-                .try_clone()
-                .map_err(|e| Error::io("opening daemon log", spec.detached_log, e))?;
-            cmd.stdout(log).stderr(log2).kill_on_drop(false);
+        match (&spec.log_file, spec.managed) {
+            (_, true) => {
+                cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+            }
+            (Some(path), false) => {
+                let log = output::open_log(path)?;
+                let log2 = log
+                    .try_clone()
+                    .map_err(|e| Error::io("opening daemon log", path, e))?;
+                cmd.stdout(log).stderr(log2);
+            }
+            (None, false) => {
+                cmd.stdout(Stdio::null()).stderr(Stdio::null());
+            }
         }
-        // SAFETY: setsid is async-signal-safe and touches no memory of the parent.
-        unsafe {
-            cmd.pre_exec(|| {
-                nix::unistd::setsid().map_err(std::io::Error::from)?;
-                Ok(())
-            });
-        }
-        let mut child = cmd.spawn().map_err(|e| Error::Binary {
+        let managed = spec.managed;
+        isolation::set_apart(&mut cmd, managed);
+        let mut child = spawner::spawn(cmd).await.map_err(|source| Error::Spawn {
             binary: spec.binary.to_path_buf(),
-            reason: e.to_string(),
+            source,
         })?;
-        if spec.managed {
+        let pid = child.id() as i32;
+        // The child is not reaped until we wait for it, so its pid cannot be reused here.
+        let pidfd = match pidfd::open(pid) {
+            Ok(fd) => fd,
+            Err(e) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(e);
+            }
+        };
+        if managed {
             if let Some(out) = child.stdout.take() {
-                output::forward(out, "stdout", spec.tail.clone(), spec.log_file.clone());
+                output::forward_std(out, "stdout", spec.tail.clone(), spec.log_file.clone());
             }
             if let Some(err) = child.stderr.take() {
-                output::forward(err, "stderr", spec.tail, spec.log_file);
+                output::forward_std(err, "stderr", spec.tail, spec.log_file);
             }
         }
-        Ok(Daemon::Spawned(child))
+        Ok(Daemon {
+            pid,
+            pidfd,
+            child: Some(child),
+            exit: None,
+            kill_on_drop: true,
+        })
     }
 
-    /// Watch a process we did not spawn.
-    pub fn adopt(pid: i32) -> Result<Daemon, Error> {
-        // SAFETY: pidfd_open takes plain integers; a non-negative result is a new fd we own.
-        let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
-        if fd < 0 {
-            return Err(Error::io(
-                "pidfd_open",
+    /// Watch a process we did not spawn, provided it still started at `start_time` once we
+    /// hold its pidfd (it may have died and its pid been reused since it was checked).
+    pub fn adopt(pid: i32, start_time: u64, kill_on_drop: bool) -> Result<Daemon, Error> {
+        let pidfd = pidfd::open(pid)?;
+        match proc_info::identity(pid) {
+            Some(id) if id.start_time == start_time => Ok(Daemon {
+                pid,
+                pidfd,
+                child: None,
+                exit: None,
+                kill_on_drop,
+            }),
+            _ => Err(Error::io(
+                "adopting",
                 format!("/proc/{pid}"),
-                std::io::Error::last_os_error(),
-            ));
+                std::io::Error::from_raw_os_error(libc::ESRCH),
+            )),
         }
-        // SAFETY: `fd` was just returned by pidfd_open and is owned by nobody else.
-        let owned = unsafe { OwnedFd::from_raw_fd(fd as i32) };
-        // SAFETY: we own `owned` and never close or reuse it while the AsyncFd holds it.
-        let pidfd = unsafe { AsyncFd::register(owned) }
-            .map_err(|e| Error::io("watching pidfd", format!("/proc/{pid}"), e.into()))?;
-        Ok(Daemon::Adopted { pid, pidfd })
     }
 
     /// The daemon's pid.
-    pub fn pid(&self) -> Option<i32> {
-        match self {
-            Daemon::Spawned(c) => c.id().map(|p| p as i32),
-            Daemon::Adopted { pid, .. } => Some(*pid),
-        }
+    pub fn pid(&self) -> u32 {
+        self.pid as u32
     }
 
-    /// Wait for the daemon to exit; describe how. Cancel-safe.
-    pub async fn wait(&mut self) -> String {
-        match self {
-            Daemon::Spawned(c) => match c.wait().await {
-                Ok(status) => status.to_string(),
-                Err(e) => format!("unknown status ({e})"),
-            },
-            Daemon::Adopted { pidfd, .. } => {
-                // A pidfd becomes readable when the process exits.
-                match pidfd.readable().await {
-                    Ok(mut guard) => {
-                        guard.retain_ready();
-                        "exited (adopted process: status not available)".to_string()
-                    }
-                    Err(e) => format!("unknown status ({e})"),
+    /// A shared handle on the pidfd, to signal this very process from elsewhere.
+    pub fn pidfd(&self) -> Arc<OwnedFd> {
+        self.pidfd.get_ref().clone()
+    }
+
+    /// Whether dropping this value SIGKILLs a still-running daemon.
+    pub fn set_kill_on_drop(&mut self, on: bool) {
+        self.kill_on_drop = on;
+    }
+
+    /// The exit status, once [`wait`](Self::wait) has seen the exit.
+    pub fn exited(&self) -> Option<ExitStatus> {
+        self.exit
+    }
+
+    /// Wait for the daemon to exit (and reap it if it is our child). Cancel-safe.
+    pub async fn wait(&mut self) -> ExitStatus {
+        if let Some(status) = self.exit {
+            return status;
+        }
+        // A pidfd turns readable when the process has exited.
+        if self.pidfd.readable().await.is_err() {
+            // Only when the runtime is shutting down: we cannot tell, so claim nothing.
+            return ExitStatus::default();
+        }
+        let status = match &mut self.child {
+            Some(child) => loop {
+                match child.try_wait() {
+                    Ok(Some(status)) => break status.into(),
+                    // Readable means exited, so the zombie is there to reap; a retry only
+                    // covers the thread-group teardown that may still be in flight.
+                    Ok(None) => tokio::time::sleep(Duration::from_millis(1)).await,
+                    Err(_) => break ExitStatus::default(),
                 }
-            }
+            },
+            None => ExitStatus::default(),
+        };
+        self.exit = Some(status);
+        status
+    }
+
+    /// Send `signal` to the daemon's pid only, never its group: shims must survive. Does
+    /// nothing once it has exited.
+    pub fn signal(&self, signal: Signal) {
+        if self.exit.is_none() {
+            let _ = pidfd::send_signal(self.pidfd.get_ref(), signal);
         }
     }
 
-    /// Send `signal` to the daemon's pid only, never its group: shims must survive.
-    pub fn signal(&self, signal: Signal) {
-        if let Some(pid) = self.pid() {
-            let _ = kill(Pid::from_raw(pid), signal);
+    /// SIGKILL the daemon and wait until it is gone.
+    pub async fn kill(&mut self) -> ExitStatus {
+        self.signal(Signal::SIGKILL);
+        self.wait().await
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        if self.exit.is_some() {
+            return;
+        }
+        if self.kill_on_drop {
+            self.signal(Signal::SIGKILL);
+        }
+        // Never leave a zombie: reap our child once it exits, without blocking here.
+        if let Some(mut child) = self.child.take() {
+            if !matches!(child.try_wait(), Ok(Some(_))) {
+                let _ = std::thread::Builder::new()
+                    .name("containerd-reaper".into())
+                    .spawn(move || {
+                        let _ = child.wait();
+                    });
+            }
         }
     }
 }

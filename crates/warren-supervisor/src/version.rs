@@ -1,16 +1,26 @@
 //! Which containerd line a binary is, from `containerd --version`.
 
 use std::path::Path;
+use std::process::Stdio;
+use std::time::Duration;
 
 use tokio::process::Command;
 
 use crate::Error;
 
-/// A containerd release line.
+/// A containerd release line, from `containerd --version`: it decides the config format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct DaemonVersion {
+    /// 1 or 2.
     pub major: u32,
+    /// 6, 7, 1, ...
     pub minor: u32,
+}
+
+impl std::fmt::Display for DaemonVersion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{}", self.major, self.minor)
+    }
 }
 
 impl DaemonVersion {
@@ -26,23 +36,39 @@ impl DaemonVersion {
 
 /// Parse `containerd github.com/containerd/containerd 1.6.20~ds1 <rev>` (or `v1.7.24`).
 pub fn parse(output: &str) -> Option<DaemonVersion> {
-    let word = output.split_whitespace().nth(2)?;
+    let mut words = output.split_whitespace();
+    if !words.nth(1)?.contains("containerd") {
+        return None;
+    }
+    let word = words.next()?;
     let mut parts = word.trim_start_matches('v').split(['.', '~', '+', '-']);
     let major = parts.next()?.parse().ok()?;
     let minor = parts.next()?.parse().ok()?;
     Some(DaemonVersion { major, minor })
 }
 
-/// Run `binary --version` and parse it.
-pub async fn detect(binary: &Path) -> Result<DaemonVersion, Error> {
-    let out = Command::new(binary)
+/// Run `binary --version` (killed after `timeout`) and parse it.
+pub async fn detect(binary: &Path, timeout: Duration) -> Result<DaemonVersion, Error> {
+    let run = Command::new(binary)
         .arg("--version")
-        .output()
-        .await
-        .map_err(|e| Error::Binary {
-            binary: binary.to_path_buf(),
-            reason: e.to_string(),
-        })?;
+        .stdin(Stdio::null())
+        .kill_on_drop(true)
+        .output();
+    let out = match tokio::time::timeout(timeout, run).await {
+        Ok(Ok(out)) => out,
+        Ok(Err(e)) => {
+            return Err(Error::Binary {
+                binary: binary.to_path_buf(),
+                reason: format!("cannot run it: {e}"),
+            })
+        }
+        Err(_) => {
+            return Err(Error::Binary {
+                binary: binary.to_path_buf(),
+                reason: format!("`--version` did not finish within {timeout:?}"),
+            })
+        }
+    };
     let text = String::from_utf8_lossy(&out.stdout).to_string();
     parse(&text).ok_or_else(|| Error::UnknownVersion {
         binary: binary.to_path_buf(),
@@ -70,5 +96,6 @@ mod tests {
             7
         );
         assert!(parse("nonsense").is_none());
+        assert!(parse("sleep (GNU coreutils) 9.1").is_none());
     }
 }
