@@ -1,5 +1,5 @@
-//! Test images built in Rust from the static busybox (no docker, no skopeo), pushed to a
-//! test registry with oci-client.
+//! Test images built in Rust from the static busybox (no docker, no skopeo): pushed to a
+//! test registry with oci-client, or written as OCI image layouts and `docker save` tarballs.
 
 use std::io::Write;
 
@@ -14,9 +14,12 @@ fn sha(data: &[u8]) -> String {
 }
 
 /// One layer: a tar archive, gzipped.
+#[derive(Clone)]
 pub struct Layer {
     pub gz: Vec<u8>,
     pub diff_id: String,
+    /// The uncompressed tar (its digest is `diff_id`).
+    pub tar: Vec<u8>,
 }
 
 /// What goes into a layer: files, symlinks, directories, whiteouts.
@@ -60,15 +63,21 @@ pub fn layer(entries: &[Entry<'_>]) -> Layer {
     Layer {
         gz: gz.finish().unwrap(),
         diff_id: sha(&tar),
+        tar,
     }
 }
 
-/// The busybox base layer: /bin/busybox with applet links, /etc/passwd and /etc/group.
+/// The busybox base layer: /bin/busybox with applet links, /etc/passwd and /etc/group, and
+/// `/etc/warren-layer-id` holding a random id, so that every call makes a layer no other
+/// test has: containerd shares blobs between namespaces, and a blob some other test already
+/// stored would never be fetched from the registry.
 pub fn busybox_layer() -> Layer {
     let busybox = std::fs::read(deps::require(deps::tools_bin_dir().join("busybox"))).unwrap();
+    let id = format!("{:016x}\n", rand::random::<u64>());
     let mut entries = vec![
         Entry::Dir("bin"),
         Entry::Dir("etc"),
+        Entry::File("etc/warren-layer-id", id.as_bytes(), 0o644),
         Entry::Dir("tmp"),
         Entry::File("bin/busybox", &busybox, 0o755),
         Entry::File("etc/passwd", b"root:x:0:0:root:/root:/bin/sh\n", 0o644),
@@ -148,52 +157,208 @@ async fn push_with(
     cmd: &[&str],
     architecture: &str,
 ) -> (String, usize) {
-    let r: Reference = reference.parse().unwrap();
+    let built = build(layers, cmd, architecture, Flavor::Oci, true);
+    push_built(client, reference, &built).await
+}
+
+/// Which media types an image uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flavor {
+    /// OCI manifest, config and layer types.
+    Oci,
+    /// Docker schema-2 manifest, config and layer types.
+    Docker,
+}
+
+/// An image's blobs, ready to push or to write as a layout.
+pub struct Built {
+    pub manifest: Vec<u8>,
+    pub manifest_type: &'static str,
+    pub config: Vec<u8>,
+    pub config_type: &'static str,
+    /// (blob, media type, diff id) per layer, bottom first.
+    pub layers: Vec<(Vec<u8>, &'static str, String)>,
+    pub architecture: String,
+}
+
+impl Built {
+    pub fn digest(&self) -> String {
+        sha(&self.manifest)
+    }
+}
+
+/// Build an image of `layers` (gzipped if `gzip`, else plain tar) running `cmd`.
+pub fn build(
+    layers: &[Layer],
+    cmd: &[&str],
+    architecture: &str,
+    flavor: Flavor,
+    gzip: bool,
+) -> Built {
+    let (manifest_type, config_type, gz_type, tar_type) = match flavor {
+        Flavor::Oci => (
+            "application/vnd.oci.image.manifest.v1+json",
+            "application/vnd.oci.image.config.v1+json",
+            "application/vnd.oci.image.layer.v1.tar+gzip",
+            "application/vnd.oci.image.layer.v1.tar",
+        ),
+        Flavor::Docker => (
+            "application/vnd.docker.distribution.manifest.v2+json",
+            "application/vnd.docker.container.image.v1+json",
+            "application/vnd.docker.image.rootfs.diff.tar.gzip",
+            "application/vnd.docker.image.rootfs.diff.tar",
+        ),
+    };
     let config = serde_json::json!({
         "architecture": architecture,
         "os": "linux",
-        "config": {"Cmd": cmd, "Env": ["PATH=/bin"], "WorkingDir": "/"},
+        "config": {"Cmd": cmd, "Env": ["PATH=/bin"], "WorkingDir": "/", "StopSignal": "SIGQUIT"},
         "rootfs": {"type": "layers", "diff_ids": layers.iter().map(|l| l.diff_id.clone()).collect::<Vec<_>>()},
     });
     let config = serde_json::to_vec(&config).unwrap();
-    let config_digest = sha(&config);
-    client
-        .push_blob(&r, config.clone(), &config_digest)
-        .await
-        .expect("push config");
-    let mut descs = Vec::new();
-    for l in layers {
-        let d = sha(&l.gz);
-        client
-            .push_blob(&r, l.gz.clone(), &d)
-            .await
-            .expect("push layer");
-        descs.push(serde_json::json!({
-            "mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
-            "digest": d,
-            "size": l.gz.len(),
-        }));
-    }
+    let blobs: Vec<(Vec<u8>, &'static str, String)> = layers
+        .iter()
+        .map(|l| {
+            if gzip {
+                (l.gz.clone(), gz_type, l.diff_id.clone())
+            } else {
+                (l.tar.clone(), tar_type, l.diff_id.clone())
+            }
+        })
+        .collect();
     let manifest = serde_json::json!({
         "schemaVersion": 2,
-        "mediaType": "application/vnd.oci.image.manifest.v1+json",
-        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": config_digest, "size": config.len()},
-        "layers": descs,
+        "mediaType": manifest_type,
+        "config": {"mediaType": config_type, "digest": sha(&config), "size": config.len()},
+        "layers": blobs.iter().map(|(b, t, _)| serde_json::json!({
+            "mediaType": t, "digest": sha(b), "size": b.len(),
+        })).collect::<Vec<_>>(),
     });
-    let manifest = serde_json::to_vec(&manifest).unwrap();
-    let digest = sha(&manifest);
-    let size = manifest.len();
+    Built {
+        manifest: serde_json::to_vec(&manifest).unwrap(),
+        manifest_type,
+        config,
+        config_type,
+        layers: blobs,
+        architecture: architecture.to_string(),
+    }
+}
+
+/// Push a built image as `reference`; returns the manifest's digest and size.
+pub async fn push_built(client: &Client, reference: &str, built: &Built) -> (String, usize) {
+    let r: Reference = reference.parse().unwrap();
+    client
+        .push_blob(&r, built.config.clone(), &sha(&built.config))
+        .await
+        .expect("push config");
+    for (blob, _, _) in &built.layers {
+        client
+            .push_blob(&r, blob.clone(), &sha(blob))
+            .await
+            .expect("push layer");
+    }
     client
         .push_manifest_raw(
             &r,
-            manifest,
-            "application/vnd.oci.image.manifest.v1+json"
-                .parse()
-                .unwrap(),
+            built.manifest.clone(),
+            built.manifest_type.parse().unwrap(),
         )
         .await
         .expect("push manifest");
-    (digest, size)
+    (built.digest(), built.manifest.len())
+}
+
+/// Push a built image to a plain-HTTP registry without credentials.
+pub async fn push_plain(reference: &str, built: &Built) -> (String, usize) {
+    push_built(&client(), reference, built).await
+}
+
+/// Write `images` (full name → image) as an OCI image layout in `dir`, each entry of
+/// `index.json` annotated with its name as containerd and `ctr export` do.
+pub fn write_layout(dir: &std::path::Path, images: &[(&str, &Built)]) {
+    let blobs = dir.join("blobs/sha256");
+    std::fs::create_dir_all(&blobs).unwrap();
+    let put = |data: &[u8]| {
+        let d = sha(data);
+        std::fs::write(blobs.join(d.trim_start_matches("sha256:")), data).unwrap();
+    };
+    let mut manifests = Vec::new();
+    for (name, built) in images {
+        put(&built.config);
+        for (b, _, _) in &built.layers {
+            put(b);
+        }
+        put(&built.manifest);
+        let tag = name.rsplit_once(':').map(|(_, t)| t).unwrap_or("latest");
+        manifests.push(serde_json::json!({
+            "mediaType": built.manifest_type,
+            "digest": built.digest(),
+            "size": built.manifest.len(),
+            "annotations": {"io.containerd.image.name": name, "org.opencontainers.image.ref.name": tag},
+            "platform": {"os": "linux", "architecture": built.architecture},
+        }));
+    }
+    let index = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.index.v1+json",
+        "manifests": manifests,
+    });
+    std::fs::write(dir.join("index.json"), serde_json::to_vec(&index).unwrap()).unwrap();
+    std::fs::write(dir.join("oci-layout"), br#"{"imageLayoutVersion":"1.0.0"}"#).unwrap();
+}
+
+/// Tar the directory `dir` into `out` (entries named `./...` as `tar -C dir .` does).
+pub fn tar_dir(dir: &std::path::Path, out: &std::path::Path) {
+    let mut b = tar::Builder::new(std::fs::File::create(out).unwrap());
+    b.append_dir_all(".", dir).unwrap();
+    b.finish().unwrap();
+}
+
+/// Write a legacy `docker save` tarball of one image tagged `tags`: `manifest.json`,
+/// `<id>.json` config, `<id>/layer.tar` layers (plus docker's `json`/`VERSION` leftovers
+/// and, for a repeated layer, a symlink as docker writes).
+pub fn write_docker_save(out: &std::path::Path, tags: &[&str], built: &Built) {
+    let mut b = tar::Builder::new(std::fs::File::create(out).unwrap());
+    let mut add = |name: &str, data: &[u8]| {
+        let mut h = tar::Header::new_gnu();
+        h.set_size(data.len() as u64);
+        h.set_mode(0o644);
+        h.set_mtime(0);
+        h.set_entry_type(tar::EntryType::Regular);
+        b.append_data(&mut h, name, data).unwrap();
+    };
+    let config_hex = sha(&built.config).trim_start_matches("sha256:").to_string();
+    add(&format!("{config_hex}.json"), &built.config);
+    let mut layer_paths = Vec::new();
+    let mut links = Vec::new();
+    for (blob, _, _) in &built.layers {
+        let id = sha(blob).trim_start_matches("sha256:").to_string();
+        let path = format!("{id}/layer.tar");
+        if layer_paths.contains(&path) {
+            let alias = format!("{id}-again/layer.tar");
+            links.push((alias.clone(), format!("../{id}/layer.tar")));
+            layer_paths.push(alias);
+            continue;
+        }
+        add(&format!("{id}/VERSION"), b"1.0");
+        add(&format!("{id}/json"), b"{}");
+        add(&path, blob);
+        layer_paths.push(path);
+    }
+    let manifest = serde_json::json!([{
+        "Config": format!("{config_hex}.json"),
+        "RepoTags": tags,
+        "Layers": layer_paths,
+    }]);
+    add("manifest.json", &serde_json::to_vec(&manifest).unwrap());
+    for (alias, target) in links {
+        let mut h = tar::Header::new_gnu();
+        h.set_entry_type(tar::EntryType::Symlink);
+        h.set_size(0);
+        h.set_mode(0o777);
+        b.append_link(&mut h, &alias, &target).unwrap();
+    }
+    b.finish().unwrap();
 }
 
 /// A second and third layer over [`busybox_layer`]: the third deletes a file of the second
@@ -215,5 +380,48 @@ pub fn whiteout_layers() -> [Layer; 2] {
             Entry::File("opq/.wh..wh..opq", b"", 0o644),
             Entry::File("opq/y", b"y", 0o644),
         ]),
+    ]
+}
+
+/// The images `warren-build-images` writes: (short name, full name, image). `busybox`: one
+/// gzip layer; `layered`: three layers whose upper ones delete (whiteout) and replace files of
+/// lower ones and make a directory opaque; `docker`: Docker schema-2 types, an uncompressed
+/// and a gzip layer; `arm64`: the dummy arm64 image of the multi-platform index the registry
+/// tests push.
+pub fn standard_set() -> Vec<(String, String, Built)> {
+    let [l2, l3] = whiteout_layers();
+    let extra = layer(&[
+        Entry::Dir("etc"),
+        Entry::File("etc/motd", b"docker\n", 0o644),
+    ]);
+    let dummy = layer(&[Entry::File("arm", b"arm", 0o644)]);
+    let base = busybox_layer();
+    vec![
+        (
+            "busybox".into(),
+            "warren.test/busybox:v1".into(),
+            build(
+                std::slice::from_ref(&base),
+                &["sh"],
+                "amd64",
+                Flavor::Oci,
+                true,
+            ),
+        ),
+        (
+            "layered".into(),
+            "warren.test/layered:v1".into(),
+            build(&[base.clone(), l2, l3], &["sh"], "amd64", Flavor::Oci, true),
+        ),
+        (
+            "docker".into(),
+            "warren.test/docker:v1".into(),
+            build(&[base, extra], &["sh"], "amd64", Flavor::Docker, false),
+        ),
+        (
+            "arm64".into(),
+            "warren.test/arm64:v1".into(),
+            build(&[dummy], &["sh"], "arm64", Flavor::Oci, true),
+        ),
     ]
 }

@@ -100,12 +100,31 @@ impl Registry {
         std::fs::read_to_string(self.dir.path().join("registry.log")).unwrap_or_default()
     }
 
-    /// How many blob downloads (`GET .../blobs/...`) the registry has served.
+    /// How many blob downloads (`GET .../blobs/...`) the registry has served. The registry
+    /// logs a request once its handler returns, which can be a moment after the client has
+    /// read the last byte: wait until the log has been still for 100 ms.
     pub fn blob_gets(&self) -> usize {
+        self.settle();
         self.log()
             .lines()
             .filter(|l| l.contains("\"GET /v2/") && l.contains("/blobs/"))
             .count()
+    }
+
+    /// Wait (up to 2 s) until the log stops growing for 100 ms.
+    pub fn settle(&self) {
+        let path = self.dir.path().join("registry.log");
+        let len = || std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+        let deadline = Instant::now() + Duration::from_secs(2);
+        let mut last = len();
+        while Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(100));
+            let now = len();
+            if now == last {
+                break;
+            }
+            last = now;
+        }
     }
 
     pub fn data_dir(&self) -> PathBuf {

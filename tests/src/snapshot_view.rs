@@ -11,14 +11,19 @@ use warren_proto::Clients;
 
 /// Every path under the image's rootfs (relative) with the content of small regular files.
 pub async fn tree(clients: &Clients, chain_id: &str) -> BTreeMap<String, Option<String>> {
-    let key = format!("view-{}", std::process::id());
+    // Unique per call: tests of one binary look at trees concurrently.
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let key = format!("view-{}-{n}", std::process::id());
     let mounts = clients
         .snapshots()
         .view(ViewSnapshotRequest {
             snapshotter: "overlayfs".into(),
             key: key.clone(),
             parent: chain_id.into(),
-            ..Default::default()
+            // Without a lease, an active snapshot is fair game for a GC that another test's
+            // image removal triggers; a root label keeps it until we remove it.
+            labels: [("containerd.io/gc.root".to_string(), "view".to_string())].into(),
         })
         .await
         .expect("Snapshots/View")

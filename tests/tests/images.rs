@@ -2,7 +2,7 @@
 
 use std::time::Instant;
 
-use warren_proto::containerd::services::content::v1::ListContentRequest;
+use warren_proto::containerd::services::content::v1::{ListContentRequest, ListStatusesRequest};
 use warren_proto::containerd::services::leases::v1::ListRequest;
 use warren_proto::containerd::services::namespaces::v1::DeleteNamespaceRequest;
 use warren_proto::containerd::services::snapshots::v1::{
@@ -77,6 +77,28 @@ impl Ns {
         (leases, content, snaps, images)
     }
 
+    /// Ingests (unfinished blob writes) in the namespace.
+    async fn ingests(&self) -> usize {
+        self.clients
+            .content()
+            .list_statuses(ListStatusesRequest::default())
+            .await
+            .unwrap()
+            .into_inner()
+            .statuses
+            .len()
+    }
+
+    /// Nothing at all: no lease, blob, ingest, snapshot or image.
+    async fn assert_empty(&self, what: &str) {
+        assert_eq!(
+            self.objects().await,
+            (0, 0, 0, 0),
+            "{what}: leases, content, snapshots, images"
+        );
+        assert_eq!(self.ingests().await, 0, "{what}: ingests");
+    }
+
     /// Remove every image, then the namespace itself.
     async fn cleanup(self) {
         for name in self.rt.list_images().await.unwrap_or_default() {
@@ -148,7 +170,12 @@ async fn pull_unpack_inspect_and_remove() {
         .pull_image(&reference, &PullOptions::default())
         .await
         .expect("second pull");
-    eprintln!("second pull of a present image: {:?}", started.elapsed());
+    let took = started.elapsed();
+    eprintln!("second pull of a present image: {took:?}");
+    assert!(
+        took.as_millis() < 100,
+        "a present image pulls in well under 100 ms: {took:?}"
+    );
     assert_eq!(reg.blob_gets(), before, "no blob downloaded again");
     let (leases, content, snaps, images) = ns.objects().await;
     assert_eq!((leases, images), (0, 1), "the pull's lease is gone");
@@ -224,7 +251,20 @@ async fn failures_are_typed_and_leave_nothing_behind() {
         .pull_image(&missing, &PullOptions::default())
         .await
         .unwrap_err();
-    assert!(matches!(err, RuntimeError::Registry { .. }), "{err}");
+    assert!(matches!(err, RuntimeError::UnknownImage { .. }), "{err}");
+    push(
+        &format!("{}/warren/busybox:v1", reg.addr()),
+        &[busybox_layer()],
+        &["sh"],
+    )
+    .await;
+    let unknown_tag = format!("{}/warren/busybox:nope", reg.addr());
+    let err = ns
+        .rt
+        .pull_image(&unknown_tag, &PullOptions::default())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, RuntimeError::UnknownImage { .. }), "{err}");
 
     let addr = reg.addr();
     drop(reg);
@@ -234,10 +274,12 @@ async fn failures_are_typed_and_leave_nothing_behind() {
         .pull_image(&down, &PullOptions::default())
         .await
         .unwrap_err();
-    assert!(matches!(err, RuntimeError::Registry { .. }), "{err}");
+    assert!(
+        matches!(err, RuntimeError::RegistryUnreachable { .. }),
+        "{err}"
+    );
 
-    let (leases, content, snaps, images) = ns.objects().await;
-    assert_eq!((leases, content, snaps, images), (0, 0, 0, 0));
+    ns.assert_empty("after failed pulls").await;
     ns.cleanup().await;
 }
 
@@ -416,7 +458,7 @@ async fn basic_auth_credentials_are_used_and_required() {
         .await
         .unwrap_err();
     assert!(
-        matches!(err, RuntimeError::Registry { .. }),
+        matches!(err, RuntimeError::Unauthorized { .. }),
         "no credentials: {err}"
     );
 
@@ -438,14 +480,10 @@ async fn basic_auth_credentials_are_used_and_required() {
         .await
         .unwrap_err();
     assert!(
-        matches!(err, RuntimeError::Registry { .. }),
+        matches!(err, RuntimeError::Unauthorized { .. }),
         "bad credentials: {err}"
     );
-    assert_eq!(
-        ns.objects().await,
-        (0, 0, 0, 0),
-        "failed pulls left nothing"
-    );
+    ns.assert_empty("failed pulls").await;
 
     with("s3cret")
         .pull_image(&reference, &PullOptions::default())
@@ -484,5 +522,355 @@ async fn progress_reports_every_layer_to_completion() {
         events.last(),
         Some(warren_runtime::PullProgress::Done { .. })
     ));
+    ns.cleanup().await;
+}
+
+/// The registry's file holding blob `digest`.
+fn registry_blob(reg: &Registry, digest: &str) -> std::path::PathBuf {
+    let hex = digest.trim_start_matches("sha256:");
+    reg.data_dir()
+        .join("docker/registry/v2/blobs/sha256")
+        .join(&hex[..2])
+        .join(hex)
+        .join("data")
+}
+
+#[tokio::test]
+async fn a_wrong_digest_served_is_refused_and_leaves_nothing() {
+    require_root!();
+    let reg = Registry::start();
+    let reference = format!("{}/warren/corrupt:v1", reg.addr());
+    // A big layer still downloading when the small corrupt one fails: its download is
+    // cancelled mid-write, and its ingest must go too.
+    let small = || {
+        let id = format!("{:x}", rand::random::<u64>());
+        warren_tests::images::layer(&[warren_tests::images::Entry::File(
+            "id",
+            id.as_bytes(),
+            0o644,
+        )])
+    };
+    let (l2, layer) = (small(), small());
+    let layer_digest = format!("sha256:{}", hex_sha(&layer.gz));
+    push(&reference, &[busybox_layer(), l2, layer], &["sh"]).await;
+    // Same size, other bytes: only the digest can tell.
+    let path = registry_blob(&reg, &layer_digest);
+    let mut data = std::fs::read(&path).unwrap();
+    let mid = data.len() / 2;
+    data[mid] ^= 0xff;
+    std::fs::write(&path, data).unwrap();
+
+    let ns = Ns::new("corrupt").await;
+    let err = ns
+        .rt
+        .pull_image(&reference, &PullOptions::default())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, RuntimeError::DigestMismatch { digest, .. } if *digest == layer_digest),
+        "{err}"
+    );
+    ns.assert_empty("after a corrupt layer").await;
+    ns.cleanup().await;
+}
+
+fn hex_sha(data: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(data))
+}
+
+#[tokio::test]
+async fn an_interrupted_blob_resumes_with_a_range_request() {
+    require_root!();
+    use warren_proto::containerd::services::content::v1::{WriteAction, WriteContentRequest};
+    let reg = Registry::start();
+    let reference = format!("{}/warren/resume:v1", reg.addr());
+    let layer = busybox_layer();
+    let digest = format!("sha256:{}", hex_sha(&layer.gz));
+    let half = layer.gz.len() / 2;
+    push(&reference, &[layer], &["sh"]).await;
+    let data = std::fs::read(registry_blob(&reg, &digest)).unwrap();
+
+    // An earlier pull died half way through the layer: its ingest holds the first half.
+    let ns = Ns::new("resume").await;
+    let (tx, rx) = tokio::sync::mpsc::channel(4);
+    tx.send(WriteContentRequest {
+        action: WriteAction::Write as i32,
+        r#ref: format!("layer-{digest}"),
+        total: data.len() as i64,
+        expected: digest.clone(),
+        offset: 0,
+        data: data[..half].to_vec(),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    drop(tx);
+    let mut replies = ns
+        .clients
+        .content()
+        .write(tokio_stream::wrappers::ReceiverStream::new(rx))
+        .await
+        .unwrap()
+        .into_inner();
+    while replies.message().await.unwrap().is_some() {}
+    assert_eq!(ns.ingests().await, 1);
+
+    ns.rt
+        .pull_image(&reference, &PullOptions::default())
+        .await
+        .expect("pull resumes");
+    reg.settle();
+    // Access log: `"GET /v2/.../blobs/<digest> HTTP/1.1" 206 <bytes sent> ...`.
+    let sent: Vec<usize> = reg
+        .log()
+        .lines()
+        .filter(|l| l.contains("\"GET /v2/") && l.contains(&format!("/blobs/{digest}")))
+        .filter_map(|l| l.split("\" ").nth(1)?.split(' ').nth(1)?.parse().ok())
+        .collect();
+    assert_eq!(
+        sent,
+        vec![data.len() - half],
+        "one range request for the missing half: {}",
+        reg.log()
+    );
+    assert_eq!(ns.ingests().await, 0, "the ingest was committed");
+    ns.cleanup().await;
+}
+
+#[tokio::test]
+async fn docker_schema2_with_an_uncompressed_layer() {
+    require_root!();
+    use warren_tests::images::{build, layer, push_plain, Entry, Flavor};
+    let reg = Registry::start();
+    let reference = format!("{}/warren/docker:v1", reg.addr());
+    let extra = layer(&[
+        Entry::Dir("etc"),
+        Entry::File("etc/motd", b"docker\n", 0o644),
+    ]);
+    let built = build(
+        &[busybox_layer(), extra],
+        &["sh"],
+        "amd64",
+        Flavor::Docker,
+        false,
+    );
+    push_plain(&reference, &built).await;
+    let ns = Ns::new("docker").await;
+    let image = ns
+        .rt
+        .pull_image(&reference, &PullOptions::default())
+        .await
+        .expect("pull");
+    assert_eq!(
+        image.target.media_type,
+        "application/vnd.docker.distribution.manifest.v2+json"
+    );
+    assert_eq!(image.config.stop_signal.as_deref(), Some("SIGQUIT"));
+    let tree = warren_tests::snapshot_view::tree(&ns.clients, &image.top_chain_id).await;
+    assert_eq!(tree.get("etc/motd"), Some(&Some("docker\n".to_string())));
+    assert!(tree.contains_key("bin/busybox"));
+    let out = ctr(
+        &ns,
+        &[
+            "run",
+            "--rm",
+            &reference,
+            "docker-run-1",
+            "cat",
+            "/etc/motd",
+        ],
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("docker"),
+        "ctr run: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    ns.cleanup().await;
+}
+
+#[tokio::test]
+async fn import_an_oci_layout_tarball_plain_and_gzipped() {
+    require_root!();
+    use warren_tests::images::{standard_set, tar_dir, write_layout};
+    let set = standard_set();
+    let dir = tempfile::tempdir().unwrap();
+    let layout = dir.path().join("layout");
+    let images: Vec<(&str, &warren_tests::images::Built)> = set
+        .iter()
+        .filter(|(s, _, _)| s == "busybox" || s == "layered")
+        .map(|(_, n, b)| (n.as_str(), b))
+        .collect();
+    write_layout(&layout, &images);
+    let tarball = dir.path().join("images.tar");
+    tar_dir(&layout, &tarball);
+
+    let ns = Ns::new("import").await;
+    let started = Instant::now();
+    let got = ns
+        .rt
+        .import_archive(&tarball, &Default::default())
+        .await
+        .expect("import");
+    eprintln!("import of 2 images: {:?}", started.elapsed());
+    let mut names: Vec<String> = got.iter().map(|i| i.name.clone()).collect();
+    names.sort();
+    assert_eq!(
+        names,
+        vec!["warren.test/busybox:v1", "warren.test/layered:v1"]
+    );
+    let layered = got.iter().find(|i| i.name.contains("layered")).unwrap();
+    let tree = warren_tests::snapshot_view::tree(&ns.clients, &layered.top_chain_id).await;
+    assert!(
+        !tree.contains_key("data/a.txt") && !tree.contains_key("opq/x"),
+        "{tree:?}"
+    );
+    assert_eq!(tree.get("data/b.txt"), Some(&Some("b2".to_string())));
+    let (leases, content, snaps, imgs) = ns.objects().await;
+    // busybox layer shared: 2 manifests + 2 configs + 3 layers; 3 snapshots.
+    assert_eq!((leases, content, snaps, imgs), (0, 7, 3, 2));
+    let out = ctr(
+        &ns,
+        &[
+            "run",
+            "--rm",
+            "warren.test/busybox:v1",
+            "import-run-1",
+            "echo",
+            "imported",
+        ],
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("imported"),
+        "ctr run: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // The same, gzipped, into a fresh namespace.
+    let gz = dir.path().join("images.tar.gz");
+    let mut enc = flate2::write::GzEncoder::new(
+        std::fs::File::create(&gz).unwrap(),
+        flate2::Compression::fast(),
+    );
+    std::io::copy(&mut std::fs::File::open(&tarball).unwrap(), &mut enc).unwrap();
+    enc.finish().unwrap();
+    let ns2 = Ns::new("importgz").await;
+    let got = ns2
+        .rt
+        .import_archive(&gz, &Default::default())
+        .await
+        .expect("import gz");
+    assert_eq!(got.len(), 2);
+    ns.cleanup().await;
+    ns2.cleanup().await;
+}
+
+#[tokio::test]
+async fn import_a_docker_save_tarball() {
+    require_root!();
+    use warren_tests::images::{standard_set, write_docker_save};
+    let set = standard_set();
+    let (_, name, built) = set.iter().find(|(s, _, _)| s == "docker").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let tarball = dir.path().join("save.tar");
+    write_docker_save(&tarball, &[name.as_str(), "warren-docker"], built);
+    let ns = Ns::new("dsave").await;
+    let got = ns
+        .rt
+        .import_archive(&tarball, &Default::default())
+        .await
+        .expect("import");
+    let names: Vec<&str> = got.iter().map(|i| i.name.as_str()).collect();
+    assert_eq!(
+        names,
+        vec![
+            "warren.test/docker:v1",
+            "docker.io/library/warren-docker:latest"
+        ]
+    );
+    assert_eq!(got[0].config.cmd, vec!["sh".to_string()]);
+    let tree = warren_tests::snapshot_view::tree(&ns.clients, &got[0].top_chain_id).await;
+    assert_eq!(tree.get("etc/motd"), Some(&Some("docker\n".to_string())));
+    let out = ctr(
+        &ns,
+        &[
+            "run",
+            "--rm",
+            "docker.io/library/warren-docker:latest",
+            "dsave-run-1",
+            "cat",
+            "/etc/motd",
+        ],
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("docker"),
+        "ctr run: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    ns.cleanup().await;
+}
+
+#[tokio::test]
+async fn import_what_ctr_exported() {
+    require_root!();
+    let (_reg, reference, ns) = busybox_fixture("export", "export").await;
+    let image = ns
+        .rt
+        .pull_image(&reference, &PullOptions::default())
+        .await
+        .expect("pull");
+    let dir = tempfile::tempdir().unwrap();
+    let tarball = dir.path().join("export.tar");
+    let out = ctr(
+        &ns,
+        &["images", "export", tarball.to_str().unwrap(), &reference],
+    );
+    assert!(
+        out.status.success(),
+        "ctr export: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    ns.rt.remove_image(&reference).await.unwrap();
+    ns.assert_empty("after remove").await;
+    let got = ns
+        .rt
+        .import_archive(&tarball, &Default::default())
+        .await
+        .expect("import ctr's export");
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].name, reference);
+    assert_eq!(got[0].top_chain_id, image.top_chain_id);
+    ns.cleanup().await;
+}
+
+#[tokio::test]
+async fn a_bad_archive_is_a_typed_error_and_leaves_nothing() {
+    require_root!();
+    let dir = tempfile::tempdir().unwrap();
+    let ns = Ns::new("badarc").await;
+    let missing = dir.path().join("missing.tar");
+    let err = ns
+        .rt
+        .import_archive(&missing, &Default::default())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, RuntimeError::Io { .. }), "{err}");
+
+    let junk = dir.path().join("junk.tar");
+    let mut b = tar::Builder::new(std::fs::File::create(&junk).unwrap());
+    let mut h = tar::Header::new_gnu();
+    h.set_size(5);
+    h.set_mode(0o644);
+    h.set_entry_type(tar::EntryType::Regular);
+    b.append_data(&mut h, "hello.txt", &b"hello"[..]).unwrap();
+    b.finish().unwrap();
+    drop(b);
+    let err = ns
+        .rt
+        .import_archive(&junk, &Default::default())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, RuntimeError::Archive { .. }), "{err}");
+    ns.assert_empty("after failed imports").await;
     ns.cleanup().await;
 }

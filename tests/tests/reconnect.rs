@@ -34,6 +34,15 @@ async fn calls_wait_for_a_restarting_daemon_then_fail_clearly() {
         .await
         .expect("answered after the restart")
         .is_empty());
+    // The supervisor may publish the restart a moment after the daemon answers.
+    let mut status = sup.watch_status();
+    tokio::time::timeout(
+        Duration::from_secs(10),
+        status.wait_for(|s| s.restarts >= 1),
+    )
+    .await
+    .expect("the supervisor reports the restart")
+    .unwrap();
     assert_eq!(sup.status().restarts, 1);
 
     // Gone for good: the call gives up at its deadline with an error naming the socket.

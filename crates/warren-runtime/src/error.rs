@@ -1,10 +1,10 @@
 //! The one error type of this crate.
 
-/// What can go wrong in a runtime call. Every variant says what was being done.
+/// What can go wrong in a runtime call. Every variant says what was being done, and with what.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum RuntimeError {
-    /// An image reference that cannot be parsed.
+    /// An image reference that cannot be parsed. Nothing was created.
     #[error("invalid image reference {reference:?}: {reason}")]
     InvalidReference { reference: String, reason: String },
 
@@ -28,7 +28,38 @@ pub enum RuntimeError {
         message: String,
     },
 
-    /// The registry refused or failed a request.
+    /// The registry could not be reached at all (connection refused, DNS, TLS, timeout).
+    #[error("registry {registry} is unreachable while {op}: {message}")]
+    RegistryUnreachable {
+        op: &'static str,
+        registry: String,
+        message: String,
+    },
+
+    /// The registry refused our credentials, or wants some and we have none for it
+    /// (set them in `RegistryOptions::credentials`).
+    #[error(
+        "registry {registry} refused access while {op} (credentials missing or wrong): {message}"
+    )]
+    Unauthorized {
+        op: &'static str,
+        registry: String,
+        message: String,
+    },
+
+    /// The registry does not have this image (unknown repository, tag or digest).
+    #[error("image {reference} is not in its registry: {message}")]
+    UnknownImage { reference: String, message: String },
+
+    /// A blob's bytes do not hash to the digest its descriptor names (or have another size).
+    #[error("blob {digest} of {reference} does not match its digest: {message}")]
+    DigestMismatch {
+        reference: String,
+        digest: String,
+        message: String,
+    },
+
+    /// The registry refused or failed a request in another way.
     #[error("registry error while {op} {reference}: {message}")]
     Registry {
         op: &'static str,
@@ -46,6 +77,20 @@ pub enum RuntimeError {
         reference: String,
         platform: String,
         available: String,
+    },
+
+    /// An image archive that is neither an OCI image layout nor a `docker save` tarball, or
+    /// is damaged.
+    #[error("image archive {path}: {reason}")]
+    Archive { path: String, reason: String },
+
+    /// Reading a local file failed.
+    #[error("{op} {path}: {source}")]
+    Io {
+        op: &'static str,
+        path: String,
+        #[source]
+        source: std::io::Error,
     },
 
     /// Something asked for does not exist.

@@ -9,4 +9,4 @@ pub use client::{ContainerdRuntime, RuntimeOptions, DEFAULT_NAMESPACE, DEFAULT_S
 pub use error::RuntimeError;
 pub use images::platform::Platform;
 pub use images::registry::RegistryOptions;
-pub use images::{Image, PullOptions, PullProgress};
+pub use images::{Image, ImportOptions, PullOptions, PullProgress};

@@ -46,16 +46,17 @@ pub async fn resolve_config(
     name: &str,
     target_digest: &str,
     target_media_type: &str,
+    platform: &Platform,
 ) -> Result<(ImageConfiguration, String, Vec<String>), RuntimeError> {
     let bad = |reason: String| RuntimeError::BadImage {
         reference: name.to_string(),
         reason,
     };
     let mut digest = target_digest.to_string();
-    if super::pull_is_index(target_media_type) {
+    if super::is_index(target_media_type) {
         let index: ImageIndex = serde_json::from_slice(&read_blob(clients, &digest).await?)
             .map_err(|e| bad(format!("bad index: {e}")))?;
-        let chosen = Platform::host()
+        let chosen = platform
             .choose(index.manifests())
             .ok_or_else(|| bad("no manifest for this host's platform".into()))?;
         digest = chosen.digest().to_string();
@@ -72,4 +73,28 @@ pub async fn resolve_config(
         .map(|l| l.digest().to_string())
         .collect();
     Ok((config, config_digest, layers))
+}
+
+/// The first `n` bytes of a blob (fewer if it is shorter).
+pub async fn read_prefix(clients: &Clients, digest: &str, n: i64) -> Result<Vec<u8>, RuntimeError> {
+    let mut stream = clients
+        .content()
+        .read(ReadContentRequest {
+            digest: digest.to_string(),
+            offset: 0,
+            size: n,
+        })
+        .await
+        .map_err(|s| RuntimeError::daemon("Content.Read", s))?
+        .into_inner();
+    let mut out = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        out.extend(
+            chunk
+                .map_err(|s| RuntimeError::daemon("Content.Read", s))?
+                .data,
+        );
+    }
+    out.truncate(n.max(0) as usize);
+    Ok(out)
 }

@@ -2,12 +2,14 @@
 //! containerd against the expected digest and size) and labelling them for the GC.
 
 use std::collections::HashMap;
+use std::time::Duration;
 
-use futures::{Stream, StreamExt};
 use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
 use tokio_stream::wrappers::ReceiverStream;
 use warren_proto::containerd::services::content::v1::{
-    Info, InfoRequest, UpdateRequest, WriteAction, WriteContentRequest,
+    AbortRequest, Info, InfoRequest, UpdateRequest, WriteAction, WriteContentRequest,
+    WriteContentResponse,
 };
 use warren_proto::Clients;
 
@@ -31,123 +33,243 @@ pub async fn exists(clients: &Clients, digest: &str) -> Result<bool, RuntimeErro
     }
 }
 
-/// Write a blob from `data` (an in-order stream of chunks). `labels` go on the committed
-/// blob. Returns false if the blob was already there (nothing was read from `data`).
-pub async fn write<S, E>(
-    clients: &Clients,
-    reference: &str,
-    digest: &str,
+type Replies = JoinHandle<Result<Option<WriteContentResponse>, tonic::Status>>;
+
+/// One open `Content.Write` stream. Chunks are sent without waiting for each reply (a task
+/// drains the replies), so a blob streams at the speed of the socket.
+pub struct BlobWriter {
+    clients: Clients,
+    tx: mpsc::Sender<WriteContentRequest>,
+    replies: Replies,
+    reference: String,
     size: i64,
-    labels: HashMap<String, String>,
-    data: S,
-) -> Result<bool, RuntimeError>
-where
-    S: Stream<Item = Result<bytes::Bytes, E>> + Unpin,
-    E: std::fmt::Display,
-{
-    let (tx, rx) = mpsc::channel::<WriteContentRequest>(4);
-    // The server only answers (and tonic only returns the call) once the first message is
-    // in: queue STAT before awaiting the call.
-    let _ = tx
-        .send(WriteContentRequest {
-            action: WriteAction::Stat as i32,
-            r#ref: reference.to_string(),
-            total: size,
-            expected: digest.to_string(),
-            ..Default::default()
-        })
-        .await;
-    let mut replies = match clients.content().write(ReceiverStream::new(rx)).await {
-        Ok(r) => r.into_inner(),
-        Err(s) if s.code() == tonic::Code::AlreadyExists => return Ok(false),
-        Err(s) => return Err(RuntimeError::daemon("Content.Write", s)),
-    };
-    let stat = match replies.message().await {
-        Ok(Some(m)) => m,
-        Ok(None) => {
-            return Err(RuntimeError::daemon(
-                "Content.Write",
-                tonic::Status::unknown("stream closed"),
-            ))
-        }
-        Err(s) if s.code() == tonic::Code::AlreadyExists => return Ok(false),
-        Err(s) => return Err(RuntimeError::daemon("Content.Write", s)),
-    };
-    // An interrupted ingest under the same ref would resume at `stat.offset`; we restart it
-    // from zero instead (offset 0 truncates), which is always correct.
-    let _ = stat;
-    // Replies are drained by a task of their own, so chunks stream without a round trip each.
-    let reader = tokio::spawn(async move {
-        let mut last = None;
+    /// Bytes sent to the ingest so far: where the next WRITE message starts.
+    offset: i64,
+    pending: Vec<u8>,
+    failed: bool,
+}
+
+impl BlobWriter {
+    /// Open the ingest `reference` for a blob of `size` bytes (`digest` if known, else "").
+    /// `None` means the blob is already in the store: nothing needs writing. An ingest left
+    /// by an interrupted write under the same `reference` resumes: see [`BlobWriter::offset`].
+    pub async fn open(
+        clients: &Clients,
+        reference: &str,
+        digest: &str,
+        size: i64,
+    ) -> Result<Option<BlobWriter>, RuntimeError> {
+        let mut delay = Duration::from_millis(10);
         loop {
-            match replies.message().await {
-                Ok(Some(m)) => last = Some(m),
-                Ok(None) => return Ok(last),
-                Err(s) => return Err(s),
+            let (tx, rx) = mpsc::channel::<WriteContentRequest>(8);
+            // The server answers (and tonic returns the call) only once the first message
+            // is in: queue STAT before awaiting the call.
+            let _ = tx
+                .send(WriteContentRequest {
+                    action: WriteAction::Stat as i32,
+                    r#ref: reference.to_string(),
+                    total: size,
+                    expected: digest.to_string(),
+                    ..Default::default()
+                })
+                .await;
+            let status = match clients.content().write(ReceiverStream::new(rx)).await {
+                Ok(r) => {
+                    let mut replies = r.into_inner();
+                    match replies.message().await {
+                        Ok(Some(stat)) => {
+                            let replies = tokio::spawn(async move {
+                                let mut last = None;
+                                loop {
+                                    match replies.message().await {
+                                        Ok(Some(m)) => last = Some(m),
+                                        Ok(None) => return Ok(last),
+                                        Err(s) => return Err(s),
+                                    }
+                                }
+                            });
+                            // A stale ingest longer than the blob cannot be resumed.
+                            let offset = if stat.offset <= size || size < 0 {
+                                stat.offset
+                            } else {
+                                0
+                            };
+                            return Ok(Some(BlobWriter {
+                                clients: clients.clone(),
+                                tx,
+                                replies,
+                                reference: reference.to_string(),
+                                size,
+                                offset,
+                                pending: Vec::with_capacity(CHUNK),
+                                failed: false,
+                            }));
+                        }
+                        Ok(None) => tonic::Status::unknown("write stream closed before STAT"),
+                        Err(s) => s,
+                    }
+                }
+                Err(s) => s,
+            };
+            match status.code() {
+                tonic::Code::AlreadyExists => return Ok(None),
+                // Another writer holds the ref (a concurrent pull of the same blob): wait for
+                // it, as containerd's Go client does, with a growing random delay.
+                tonic::Code::Unavailable
+                    if status.message().contains("locked") && delay < Duration::from_secs(60) =>
+                {
+                    let jitter = rand::random::<u64>() % (delay.as_millis() as u64 + 1);
+                    tokio::time::sleep(delay + Duration::from_millis(jitter)).await;
+                    delay = (delay * 2).min(Duration::from_secs(2));
+                    if digest.is_empty() {
+                        continue;
+                    }
+                    // The other writer may have committed meanwhile.
+                    if exists(clients, digest).await? {
+                        return Ok(None);
+                    }
+                }
+                _ => return Err(RuntimeError::daemon("Content.Write", status)),
             }
         }
-    });
-    let closed = || RuntimeError::daemon("Content.Write", tonic::Status::unknown("stream closed"));
-    let mut offset: i64 = 0;
-    let mut data = data;
-    let mut pending: Vec<u8> = Vec::with_capacity(CHUNK);
-    let mut send_failed = false;
-    loop {
-        let next = data.next().await;
-        let done = next.is_none();
-        if let Some(chunk) = next {
-            let chunk = match chunk {
-                Ok(c) => c,
-                Err(e) => {
-                    reader.abort();
-                    return Err(RuntimeError::Registry {
-                        op: "downloading",
-                        reference: digest.to_string(),
-                        message: e.to_string(),
-                    });
-                }
-            };
-            pending.extend_from_slice(&chunk);
+    }
+
+    /// The resume point: bytes of this blob the ingest already holds. The caller sends the
+    /// rest, starting at this offset, or calls [`BlobWriter::restart`].
+    pub fn offset(&self) -> u64 {
+        (self.offset.max(0) as u64) + self.pending.len() as u64
+    }
+
+    /// Start over from byte 0 (the next write truncates the ingest).
+    pub fn restart(&mut self) {
+        self.offset = 0;
+        self.pending.clear();
+    }
+
+    /// Append `data` (sent in 1 MiB messages).
+    pub async fn write(&mut self, data: &[u8]) -> Result<(), RuntimeError> {
+        self.pending.extend_from_slice(data);
+        while self.pending.len() >= CHUNK {
+            self.flush_chunk().await?;
         }
-        while !send_failed && (pending.len() >= CHUNK || (done && !pending.is_empty())) {
-            let n = pending.len().min(CHUNK);
-            let piece: Vec<u8> = pending.drain(..n).collect();
-            let len = piece.len() as i64;
-            let req = WriteContentRequest {
-                action: WriteAction::Write as i32,
-                r#ref: reference.to_string(),
-                offset,
-                data: piece,
-                ..Default::default()
-            };
-            send_failed = tx.send(req).await.is_err();
-            offset += len;
+        Ok(())
+    }
+
+    async fn flush_chunk(&mut self) -> Result<(), RuntimeError> {
+        let n = self.pending.len().min(CHUNK);
+        // Hand the first CHUNK bytes over without copying them; only the tail moves.
+        let rest = if self.pending.len() > n {
+            let mut rest = Vec::with_capacity(CHUNK + 64 * 1024);
+            rest.extend_from_slice(&self.pending[n..]);
+            self.pending.truncate(n);
+            rest
+        } else {
+            Vec::with_capacity(CHUNK + 64 * 1024)
+        };
+        let piece = std::mem::replace(&mut self.pending, rest);
+        let req = WriteContentRequest {
+            action: WriteAction::Write as i32,
+            r#ref: self.reference.clone(),
+            offset: self.offset,
+            data: piece,
+            ..Default::default()
+        };
+        self.offset += n as i64;
+        if self.tx.send(req).await.is_err() {
+            // The server ended the stream: its status says why (see `commit`).
+            self.failed = true;
+            return Err(self.fail().await);
         }
-        if done || send_failed {
-            break;
+        Ok(())
+    }
+
+    async fn fail(&mut self) -> RuntimeError {
+        let (dummy, _) = mpsc::channel(1);
+        let tx = std::mem::replace(&mut self.tx, dummy);
+        drop(tx);
+        match (&mut self.replies).await {
+            Ok(Err(s)) => RuntimeError::daemon("Content.Write", s),
+            _ => RuntimeError::daemon(
+                "Content.Write",
+                tonic::Status::unknown("write stream closed"),
+            ),
         }
     }
-    if !send_failed {
+
+    /// Commit the blob as `expected` (verified by containerd with the size given at open),
+    /// with `labels` on it. Returns false if it turned out to be in the store already.
+    pub async fn commit(
+        mut self,
+        expected: &str,
+        labels: HashMap<String, String>,
+    ) -> Result<bool, RuntimeError> {
+        while !self.pending.is_empty() {
+            self.flush_chunk().await?;
+        }
         let commit = WriteContentRequest {
             action: WriteAction::Commit as i32,
-            r#ref: reference.to_string(),
-            total: size,
-            offset,
-            expected: digest.to_string(),
+            r#ref: self.reference.clone(),
+            total: self.size,
+            offset: self.offset,
+            expected: expected.to_string(),
             labels,
             ..Default::default()
         };
-        let _ = tx.send(commit).await;
+        let _ = self.tx.send(commit).await;
+        // Half-close: the server answers the commit, repeats its last reply, and ends.
+        drop(self.tx);
+        match self.replies.await {
+            Ok(Ok(Some(last))) if last.action == WriteAction::Commit as i32 => Ok(true),
+            Ok(Ok(_)) => Err(RuntimeError::daemon(
+                "Content.Write",
+                tonic::Status::unknown("write stream ended without a COMMIT reply"),
+            )),
+            Ok(Err(s)) if s.code() == tonic::Code::AlreadyExists => Ok(false),
+            Ok(Err(s)) => Err(RuntimeError::daemon("Content.Write", s)),
+            Err(e) => Err(RuntimeError::daemon(
+                "Content.Write",
+                tonic::Status::unknown(format!("reply task failed: {e}")),
+            )),
+        }
     }
-    // Half-close: the server answers the commit, repeats its last reply, and ends.
-    drop(tx);
-    match reader.await {
-        Ok(Ok(Some(last))) if last.action == WriteAction::Commit as i32 => Ok(true),
-        Ok(Ok(_)) => Err(closed()),
-        Ok(Err(s)) if s.code() == tonic::Code::AlreadyExists => Ok(false),
-        Ok(Err(s)) => Err(RuntimeError::daemon("Content.Write", s)),
-        Err(_) => Err(closed()),
+
+    /// Give up: close the stream and remove the ingest (whatever it holds is discarded).
+    pub async fn abort(mut self) {
+        if !self.failed {
+            drop(std::mem::replace(&mut self.tx, mpsc::channel(1).0));
+        }
+        self.replies.abort();
+        abort(&self.clients, &self.reference).await;
     }
+}
+
+/// Remove the ingest `reference` (missing is fine).
+pub async fn abort(clients: &Clients, reference: &str) {
+    let req = AbortRequest {
+        r#ref: reference.to_string(),
+    };
+    if let Err(s) = clients.content().abort(req).await {
+        if s.code() != tonic::Code::NotFound {
+            tracing::debug!(reference, error = %s, "could not abort ingest");
+        }
+    }
+}
+
+/// Store a small blob held in memory (with `labels`). Returns false if it was there already.
+pub async fn store(
+    clients: &Clients,
+    reference: &str,
+    digest: &str,
+    bytes: &[u8],
+    labels: HashMap<String, String>,
+) -> Result<bool, RuntimeError> {
+    let Some(mut w) = BlobWriter::open(clients, reference, digest, bytes.len() as i64).await?
+    else {
+        return Ok(false);
+    };
+    w.restart();
+    w.write(bytes).await?;
+    w.commit(digest, labels).await
 }
 
 /// Set `labels` on a blob, naming each key in the update mask (an empty mask would replace

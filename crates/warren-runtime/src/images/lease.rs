@@ -1,48 +1,78 @@
-//! Leases: everything a pull writes is protected from garbage collection until the image
-//! record (and the config's snapshot label) references it; the lease is then deleted.
+//! Leases: everything a pull or import writes is protected from garbage collection until the
+//! image record (and the config's snapshot label) references it; the lease is then deleted.
 
 use std::collections::HashMap;
 
 use warren_proto::containerd::services::leases::v1::{CreateRequest, DeleteRequest};
 use warren_proto::Clients;
 
-use crate::RuntimeError;
+use crate::{ContainerdRuntime, RuntimeError};
 
-/// A lease created for one operation. Call [`Lease::release`] on success and on failure.
+/// A lease created for one operation. Released by [`Lease::release`], or in the background
+/// when dropped unreleased (a cancelled pull); containerd expires it after 24 h regardless.
 pub struct Lease {
     pub id: String,
+    /// Clients that make every call under this lease.
     pub clients: Clients,
+    base: Clients,
+    released: bool,
 }
 
 impl Lease {
-    /// Create a lease that containerd expires by itself after 24 h if we never delete it.
-    pub async fn create(base: &Clients, purpose: &str) -> Result<Lease, RuntimeError> {
+    /// Create a lease (waiting for a restarting daemon, like every first call of an
+    /// operation) that containerd expires by itself after 24 h if we never delete it.
+    pub async fn create(rt: &ContainerdRuntime, purpose: &str) -> Result<Lease, RuntimeError> {
         let id = format!("warren-{purpose}-{:016x}", rand::random::<u64>());
         let expire = (chrono::Utc::now() + chrono::Duration::hours(24))
             .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
         let labels: HashMap<String, String> =
             [("containerd.io/gc.expire".to_string(), expire)].into();
-        base.leases()
-            .create(CreateRequest {
+        rt.retry("Leases.Create", |c| {
+            let req = CreateRequest {
                 id: id.clone(),
-                labels,
-            })
-            .await
-            .map_err(|s| RuntimeError::daemon("Leases.Create", s))?;
+                labels: labels.clone(),
+            };
+            async move { c.leases().create(req).await }
+        })
+        .await?;
+        let base = rt.clients().clone();
         let clients = base.with_lease(&id)?;
-        Ok(Lease { id, clients })
+        Ok(Lease {
+            id,
+            clients,
+            base,
+            released: false,
+        })
     }
 
-    /// Delete the lease; what nothing else references becomes garbage.
-    pub async fn release(self, base: &Clients) {
-        let req = DeleteRequest {
-            id: self.id.clone(),
-            sync: false,
-        };
-        if let Err(e) = base.leases().delete(req).await {
-            if e.code() != tonic::Code::NotFound {
-                tracing::warn!(lease = %self.id, error = %e, "could not delete lease");
-            }
+    /// Delete the lease; what nothing else references becomes garbage. With `sync` (after a
+    /// failure) containerd collects it before answering, so nothing is left when we return.
+    pub async fn release(mut self, sync: bool) {
+        self.released = true;
+        delete(&self.base, &self.id, sync).await;
+    }
+}
+
+async fn delete(base: &Clients, id: &str, sync: bool) {
+    let req = DeleteRequest {
+        id: id.to_string(),
+        sync,
+    };
+    if let Err(e) = base.leases().delete(req).await {
+        if e.code() != tonic::Code::NotFound {
+            tracing::warn!(lease = %id, error = %e, "could not delete lease");
+        }
+    }
+}
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        if self.released {
+            return;
+        }
+        if let Ok(handle) = tokio::runtime::Handle::try_current() {
+            let (base, id) = (self.base.clone(), self.id.clone());
+            handle.spawn(async move { delete(&base, &id, false).await });
         }
     }
 }

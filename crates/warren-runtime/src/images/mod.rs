@@ -2,13 +2,19 @@
 
 mod config;
 mod content;
+mod download;
+mod import;
 mod lease;
+mod local;
 pub mod platform;
 mod progress;
 mod pull;
+mod record;
+pub mod reference;
 pub mod registry;
 mod unpack;
 
+pub use import::ImportOptions;
 pub use progress::PullProgress;
 pub use pull::PullOptions;
 pub use unpack::chain_ids;
@@ -33,12 +39,21 @@ pub struct Image {
     pub top_chain_id: String,
 }
 
-pub(crate) fn pull_is_index(media_type: &str) -> bool {
+/// True for an OCI image index or a Docker manifest list.
+pub(crate) fn is_index(media_type: &str) -> bool {
     media_type.ends_with("index.v1+json") || media_type.ends_with("manifest.list.v2+json")
 }
 
 impl ContainerdRuntime {
-    /// The names of the images in this namespace.
+    /// The names of the images in this namespace, sorted.
+    ///
+    /// ```no_run
+    /// # async fn f(rt: warren_runtime::ContainerdRuntime) -> Result<(), warren_runtime::RuntimeError> {
+    /// for name in rt.list_images().await? {
+    ///     println!("{name}");
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub async fn list_images(&self) -> Result<Vec<String>, RuntimeError> {
         let reply = self
             .retry("Images.List", |c| async move {
@@ -55,9 +70,18 @@ impl ContainerdRuntime {
         Ok(names)
     }
 
-    /// One image, with its run configuration.
+    /// One image, with its run configuration (entrypoint, cmd, env, working dir, user, stop
+    /// signal, labels) and the top snapshot a container's rootfs is prepared from.
+    /// `NotFound` if this namespace has no such image.
+    ///
+    /// ```no_run
+    /// # async fn f(rt: warren_runtime::ContainerdRuntime) -> Result<(), warren_runtime::RuntimeError> {
+    /// let image = rt.get_image("busybox").await?;
+    /// println!("{:?} {:?}", image.config.entrypoint, image.config.cmd);
+    /// # Ok(()) }
+    /// ```
     pub async fn get_image(&self, reference: &str) -> Result<Image, RuntimeError> {
-        let name = registry::image_name(&registry::normalize(reference)?);
+        let name = reference::image_name(&reference::normalize(reference)?);
         let n = name.clone();
         let record = self
             .retry("Images.Get", |c| {
@@ -82,9 +106,14 @@ impl ContainerdRuntime {
                 id: name.clone(),
             })?;
         let target = record.target.unwrap_or_default();
-        let (config, _, _) =
-            config::resolve_config(self.clients(), &name, &target.digest, &target.media_type)
-                .await?;
+        let (config, _, _) = config::resolve_config(
+            self.clients(),
+            &name,
+            &target.digest,
+            &target.media_type,
+            &platform::Platform::host(),
+        )
+        .await?;
         let diff_ids = config.rootfs().diff_ids().to_vec();
         Ok(Image {
             name,
@@ -96,8 +125,14 @@ impl ContainerdRuntime {
 
     /// Remove an image record; its content and snapshots are freed by containerd's garbage
     /// collector (synchronously, before this returns). Removing a missing image succeeds.
+    ///
+    /// ```no_run
+    /// # async fn f(rt: warren_runtime::ContainerdRuntime) -> Result<(), warren_runtime::RuntimeError> {
+    /// rt.remove_image("busybox").await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn remove_image(&self, reference: &str) -> Result<(), RuntimeError> {
-        let name = registry::image_name(&registry::normalize(reference)?);
+        let name = reference::image_name(&reference::normalize(reference)?);
         let result = self
             .retry("Images.Delete", |c| {
                 let name = name.clone();

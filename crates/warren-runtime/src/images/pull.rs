@@ -2,26 +2,26 @@
 //! lease with GC labels, unpack, record the image, release the lease.
 
 use std::collections::HashMap;
-
 use std::sync::Arc;
 
-use futures::TryStreamExt;
 use oci_client::Reference;
 use oci_spec::image::{ImageConfiguration, ImageIndex, ImageManifest};
 use tokio::sync::Semaphore;
-use warren_proto::containerd::services::images::v1::{
-    CreateImageRequest, Image as ImageRecord, UpdateImageRequest,
-};
+use warren_proto::containerd::services::content::v1::InfoRequest;
+use warren_proto::containerd::services::images::v1::GetImageRequest;
+use warren_proto::containerd::services::snapshots::v1::StatSnapshotRequest;
 use warren_proto::containerd::types::Descriptor;
 use warren_proto::Clients;
 
 use super::lease::Lease;
 use super::platform::Platform;
-use super::progress::{ProgressSink, PullProgress, REPORT_EVERY};
-use super::registry::{image_name, normalize};
-use super::{content, unpack, Image};
+use super::progress::{ProgressSink, PullProgress};
+use super::reference::{image_name, normalize};
+use super::registry::classify;
+use super::{content, download, record, unpack, Image};
 use crate::{ContainerdRuntime, RuntimeError};
 
+/// What we accept when resolving a reference: every manifest and index type we can pull.
 const MANIFEST_TYPES: &[&str] = &[
     "application/vnd.oci.image.index.v1+json",
     "application/vnd.docker.distribution.manifest.list.v2+json",
@@ -41,23 +41,12 @@ pub struct PullOptions {
     pub progress: Option<tokio::sync::mpsc::UnboundedSender<PullProgress>>,
 }
 
+/// The media type of a manifest or index, from its `mediaType` field or its shape.
 fn media_type(json: &serde_json::Value) -> String {
     match json.get("mediaType").and_then(|m| m.as_str()) {
         Some(m) => m.to_string(),
         None if json.get("manifests").is_some() => MANIFEST_TYPES[0].to_string(),
         None => MANIFEST_TYPES[2].to_string(),
-    }
-}
-
-fn is_index(media_type: &str) -> bool {
-    media_type.ends_with("index.v1+json") || media_type.ends_with("manifest.list.v2+json")
-}
-
-fn registry_err(op: &'static str, r: &Reference, e: impl std::fmt::Display) -> RuntimeError {
-    RuntimeError::Registry {
-        op,
-        reference: r.whole(),
-        message: e.to_string(),
     }
 }
 
@@ -68,10 +57,78 @@ fn bad(r: &Reference, reason: impl Into<String>) -> RuntimeError {
     }
 }
 
+/// A containerd descriptor for an OCI one (annotations dropped: containerd's client does not
+/// carry them into child descriptors either).
+pub(crate) fn descriptor(d: &oci_spec::image::Descriptor) -> Descriptor {
+    Descriptor {
+        media_type: d.media_type().to_string(),
+        digest: d.digest().to_string(),
+        size: d.size() as i64,
+        annotations: HashMap::new(),
+    }
+}
+
+/// GC references of an index to all its manifests (every platform, fetched or not).
+pub(crate) fn index_labels(index: &ImageIndex) -> HashMap<String, String> {
+    index
+        .manifests()
+        .iter()
+        .enumerate()
+        .map(|(i, m)| {
+            (
+                format!("containerd.io/gc.ref.content.m.{i}"),
+                m.digest().to_string(),
+            )
+        })
+        .collect()
+}
+
+/// GC references of a manifest to its config and layers.
+pub(crate) fn manifest_labels(manifest: &ImageManifest) -> HashMap<String, String> {
+    let mut labels: HashMap<String, String> = HashMap::new();
+    labels.insert(
+        "containerd.io/gc.ref.content.config".into(),
+        manifest.config().digest().to_string(),
+    );
+    for (i, l) in manifest.layers().iter().enumerate() {
+        labels.insert(
+            format!("containerd.io/gc.ref.content.l.{i}"),
+            l.digest().to_string(),
+        );
+    }
+    labels
+}
+
+/// Store a small blob held in memory, making sure it carries `labels` even if it was there.
+pub(crate) async fn store_bytes(
+    clients: &Clients,
+    kind: &str,
+    desc: &Descriptor,
+    bytes: &[u8],
+    labels: HashMap<String, String>,
+) -> Result<(), RuntimeError> {
+    let reference = format!("{kind}-{}", desc.digest);
+    let written = content::store(clients, &reference, &desc.digest, bytes, labels.clone()).await?;
+    if !written {
+        // Already there (maybe from another pull): make sure it carries our GC references.
+        content::label(clients, &desc.digest, labels).await?;
+    }
+    Ok(())
+}
+
 impl ContainerdRuntime {
     /// Pull `reference` (normalised: `busybox` is `docker.io/library/busybox:latest`) into
     /// this namespace and unpack it. A pull of an image that is already complete makes no
-    /// blob requests.
+    /// blob requests; two concurrent pulls of one image through this handle (or its clones)
+    /// do the work once. A malformed reference fails before anything is created; a failed
+    /// pull leaves no lease, blob, ingest or snapshot behind.
+    ///
+    /// ```no_run
+    /// # async fn f(rt: warren_runtime::ContainerdRuntime) -> Result<(), warren_runtime::RuntimeError> {
+    /// let image = rt.pull_image("busybox", &Default::default()).await?;
+    /// assert_eq!(image.name, "docker.io/library/busybox:latest");
+    /// # Ok(()) }
+    /// ```
     pub async fn pull_image(
         &self,
         reference: &str,
@@ -80,11 +137,93 @@ impl ContainerdRuntime {
         let r = normalize(reference)?;
         let lock = self.pull_lock(&image_name(&r));
         let _pulling = lock.lock().await;
-        let base = self.clients().clone();
-        let lease = Lease::create(&base, "pull").await?;
-        let result = self.pull_under(&r, options, &lease.clients).await;
-        lease.release(&base).await;
+        let registry = self.registry_client(&r);
+        let auth = self.inner.registry.auth(&r);
+        let (root_bytes, root_digest) = registry
+            .pull_manifest_raw(&r, &auth, MANIFEST_TYPES)
+            .await
+            .map_err(|e| classify("resolving", &r, e))?;
+        let platform = options.platform.clone().unwrap_or_else(Platform::host);
+        if let Some(image) = self.already_complete(&r, &root_digest, &platform).await? {
+            ProgressSink(options.progress.clone()).send(PullProgress::Done {
+                name: image.name.clone(),
+            });
+            return Ok(image);
+        }
+        let lease = Lease::create(self, "pull").await?;
+        let result = self
+            .pull_under(&r, options, &lease.clients, &root_bytes, root_digest)
+            .await;
+        lease.release(result.is_err()).await;
         result
+    }
+
+    /// The image, if its record already points at `root_digest` and it is unpacked for
+    /// `platform` (the config carries the snapshot label and the top snapshot exists): then
+    /// a pull has nothing to do, and does it with a handful of reads.
+    async fn already_complete(
+        &self,
+        r: &Reference,
+        root_digest: &str,
+        platform: &Platform,
+    ) -> Result<Option<Image>, RuntimeError> {
+        let clients = self.clients();
+        let name = image_name(r);
+        let get = GetImageRequest { name: name.clone() };
+        let Ok(record) = clients.images().get(get).await else {
+            return Ok(None);
+        };
+        let Some(target) = record.into_inner().image.and_then(|i| i.target) else {
+            return Ok(None);
+        };
+        if target.digest != root_digest {
+            return Ok(None);
+        }
+        let Ok((config, config_digest, _)) = super::config::resolve_config(
+            clients,
+            &name,
+            &target.digest,
+            &target.media_type,
+            platform,
+        )
+        .await
+        else {
+            return Ok(None);
+        };
+        let top = unpack::chain_ids(config.rootfs().diff_ids())
+            .last()
+            .cloned()
+            .unwrap_or_default();
+        let snapshotter = &self.inner.snapshotter;
+        let labelled = clients
+            .content()
+            .info(InfoRequest {
+                digest: config_digest,
+            })
+            .await
+            .ok()
+            .and_then(|i| i.into_inner().info)
+            .and_then(|i| {
+                i.labels
+                    .get(&format!("containerd.io/gc.ref.snapshot.{snapshotter}"))
+                    .cloned()
+            })
+            == Some(top.clone());
+        let unpacked = labelled
+            && clients
+                .snapshots()
+                .stat(StatSnapshotRequest {
+                    snapshotter: snapshotter.clone(),
+                    key: top.clone(),
+                })
+                .await
+                .is_ok();
+        Ok(unpacked.then(|| Image {
+            name,
+            target,
+            config: super::config::run_config(&config),
+            top_chain_id: top,
+        }))
     }
 
     async fn pull_under(
@@ -92,14 +231,12 @@ impl ContainerdRuntime {
         r: &Reference,
         options: &PullOptions,
         clients: &Clients,
+        root_bytes: &[u8],
+        root_digest: String,
     ) -> Result<Image, RuntimeError> {
         let registry = self.registry_client(r);
         let auth = self.inner.registry.auth(r);
-        let (root_bytes, root_digest) = registry
-            .pull_manifest_raw(r, &auth, MANIFEST_TYPES)
-            .await
-            .map_err(|e| registry_err("resolving", r, e))?;
-        let root_json: serde_json::Value = serde_json::from_slice(&root_bytes)
+        let root_json: serde_json::Value = serde_json::from_slice(root_bytes)
             .map_err(|e| bad(r, format!("manifest is not JSON: {e}")))?;
         let root = Descriptor {
             media_type: media_type(&root_json),
@@ -108,9 +245,10 @@ impl ContainerdRuntime {
             annotations: HashMap::new(),
         };
         let platform = options.platform.clone().unwrap_or_else(Platform::host);
+        let root_bytes = root_bytes.to_vec();
 
         // An index: store it with a GC reference to every manifest, then follow ours.
-        let (manifest_bytes, manifest_desc) = if is_index(&root.media_type) {
+        let (manifest_bytes, manifest_desc) = if super::is_index(&root.media_type) {
             let index: ImageIndex = serde_json::from_slice(&root_bytes)
                 .map_err(|e| bad(r, format!("bad index: {e}")))?;
             let chosen = platform.choose(index.manifests()).ok_or_else(|| {
@@ -120,87 +258,51 @@ impl ContainerdRuntime {
                     available: Platform::list(index.manifests()),
                 }
             })?;
-            let labels = index
-                .manifests()
-                .iter()
-                .enumerate()
-                .map(|(i, m)| {
-                    (
-                        format!("containerd.io/gc.ref.content.m.{i}"),
-                        m.digest().to_string(),
-                    )
-                })
-                .collect();
-            store_bytes(clients, "index", &root, root_bytes.to_vec(), labels).await?;
-            let digest = chosen.digest().to_string();
+            store_bytes(clients, "index", &root, &root_bytes, index_labels(&index)).await?;
+            let desc = descriptor(chosen);
             let by_digest = Reference::with_digest(
                 r.registry().to_string(),
                 r.repository().to_string(),
-                digest.clone(),
+                desc.digest.clone(),
             );
             let (bytes, _) = registry
                 .pull_manifest_raw(&by_digest, &auth, MANIFEST_TYPES)
                 .await
-                .map_err(|e| registry_err("fetching manifest", r, e))?;
-            let desc = Descriptor {
-                media_type: chosen.media_type().to_string(),
-                digest,
-                size: chosen.size() as i64,
-                annotations: HashMap::new(),
-            };
+                .map_err(|e| classify("fetching manifest", r, e))?;
             (bytes.to_vec(), desc)
         } else {
             (root_bytes.to_vec(), root.clone())
         };
         let manifest: ImageManifest = serde_json::from_slice(&manifest_bytes)
             .map_err(|e| bad(r, format!("bad manifest: {e}")))?;
-        let config_desc = manifest.config();
-        let mut labels: HashMap<String, String> = HashMap::new();
-        labels.insert(
-            "containerd.io/gc.ref.content.config".into(),
-            config_desc.digest().to_string(),
-        );
-        for (i, l) in manifest.layers().iter().enumerate() {
-            labels.insert(
-                format!("containerd.io/gc.ref.content.l.{i}"),
-                l.digest().to_string(),
-            );
-        }
-        store_bytes(clients, "manifest", &manifest_desc, manifest_bytes, labels).await?;
+        store_bytes(
+            clients,
+            "manifest",
+            &manifest_desc,
+            &manifest_bytes,
+            manifest_labels(&manifest),
+        )
+        .await?;
 
         // The config: small, needed for the diff IDs; read locally when we have it.
-        let config_bytes = if content::exists(clients, config_desc.digest().as_ref()).await? {
-            super::config::read_blob(clients, config_desc.digest().as_ref()).await?
+        let config_d = descriptor(manifest.config());
+        let config_bytes = if content::exists(clients, &config_d.digest).await? {
+            super::config::read_blob(clients, &config_d.digest).await?
         } else {
             let mut bytes = Vec::new();
             registry
-                .pull_blob(r, config_desc.digest().as_ref(), &mut bytes)
+                .pull_blob(r, config_d.digest.as_str(), &mut bytes)
                 .await
-                .map_err(|e| registry_err("fetching config", r, e))?;
+                .map_err(|e| classify("fetching config", r, e))?;
             bytes
         };
         let config: ImageConfiguration = serde_json::from_slice(&config_bytes)
             .map_err(|e| bad(r, format!("bad config: {e}")))?;
-        let config_d = Descriptor {
-            media_type: config_desc.media_type().to_string(),
-            digest: config_desc.digest().to_string(),
-            size: config_desc.size() as i64,
-            annotations: HashMap::new(),
-        };
-        store_bytes(clients, "config", &config_d, config_bytes, HashMap::new()).await?;
+        store_bytes(clients, "config", &config_d, &config_bytes, HashMap::new()).await?;
 
         // Layers download in parallel (bounded) in tasks of their own, and are unpacked in
         // order as soon as each has arrived: unpacking overlaps the remaining downloads.
-        let layers: Vec<Descriptor> = manifest
-            .layers()
-            .iter()
-            .map(|l| Descriptor {
-                media_type: l.media_type().to_string(),
-                digest: l.digest().to_string(),
-                size: l.size() as i64,
-                annotations: HashMap::new(),
-            })
-            .collect();
+        let layers: Vec<Descriptor> = manifest.layers().iter().map(descriptor).collect();
         let diff_ids: Vec<String> = config.rootfs().diff_ids().to_vec();
         if layers.len() != diff_ids.len() {
             return Err(bad(
@@ -231,7 +333,7 @@ impl ContainerdRuntime {
                 );
                 AbortOnDrop(tokio::spawn(async move {
                     let _permit = permits.acquire_owned().await;
-                    fetch_layer(&clients, &registry, &r, &layer, &progress).await
+                    download::fetch_layer(&clients, &registry, &r, &layer, &progress).await
                 }))
             })
             .collect();
@@ -254,20 +356,12 @@ impl ContainerdRuntime {
                 digest: layers[i].digest.clone(),
             });
         }
-        let top = chains.last().cloned().unwrap_or_default();
-        for (layer, diff) in layers.iter().zip(&diff_ids) {
-            let l = [("containerd.io/uncompressed".to_string(), diff.clone())].into();
-            content::label(clients, &layer.digest, l).await?;
-        }
-        let snap = [(
-            format!("containerd.io/gc.ref.snapshot.{snapshotter}"),
-            top.clone(),
-        )]
-        .into();
-        content::label(clients, &config_d.digest, snap).await?;
+        let top =
+            unpack::label_unpacked(clients, snapshotter, &layers, &diff_ids, &config_d.digest)
+                .await?;
 
         let name = image_name(r);
-        record(clients, &name, &root).await?;
+        record::record(clients, &name, &root).await?;
         progress.send(PullProgress::Done { name: name.clone() });
         Ok(Image {
             name,
@@ -285,116 +379,4 @@ impl<T> Drop for AbortOnDrop<T> {
     fn drop(&mut self) {
         self.0.abort();
     }
-}
-
-/// Download one layer into the content store, unless it is there already.
-async fn fetch_layer(
-    clients: &Clients,
-    registry: &oci_client::Client,
-    r: &Reference,
-    layer: &Descriptor,
-    progress: &ProgressSink,
-) -> Result<(), RuntimeError> {
-    let digest = layer.digest.clone();
-    if content::exists(clients, &digest).await? {
-        progress.send(PullProgress::Downloaded {
-            digest,
-            cached: true,
-        });
-        return Ok(());
-    }
-    let blob = registry
-        .pull_blob_stream(r, layer.digest.as_str())
-        .await
-        .map_err(|e| registry_err("fetching layer", r, e))?;
-    let total = layer.size.max(0) as u64;
-    let (mut done, mut reported) = (0u64, 0u64);
-    let counted = blob.stream.map_err(|e| e.to_string()).inspect_ok(|chunk| {
-        done += chunk.len() as u64;
-        if done - reported >= REPORT_EVERY || done == total {
-            reported = done;
-            progress.send(PullProgress::Downloading {
-                digest: digest.clone(),
-                done,
-                total,
-            });
-        }
-    });
-    content::write(
-        clients,
-        &format!("layer-{}", layer.digest),
-        &layer.digest,
-        layer.size,
-        HashMap::new(),
-        Box::pin(counted),
-    )
-    .await?;
-    progress.send(PullProgress::Downloaded {
-        digest: layer.digest.clone(),
-        cached: false,
-    });
-    Ok(())
-}
-
-/// Store a small blob we already hold in memory.
-async fn store_bytes(
-    clients: &Clients,
-    kind: &str,
-    desc: &Descriptor,
-    bytes: Vec<u8>,
-    labels: HashMap<String, String>,
-) -> Result<(), RuntimeError> {
-    let written = content::write(
-        clients,
-        &format!("{kind}-{}", desc.digest),
-        &desc.digest,
-        desc.size,
-        labels.clone(),
-        futures::stream::iter([Ok::<_, std::convert::Infallible>(bytes::Bytes::from(bytes))]),
-    )
-    .await?;
-    if !written {
-        // Already there (maybe from another pull): make sure it carries our GC references.
-        content::label(clients, &desc.digest, labels).await?;
-    }
-    Ok(())
-}
-
-/// Create the image record, or point an existing one at `target`.
-async fn record(clients: &Clients, name: &str, target: &Descriptor) -> Result<(), RuntimeError> {
-    let image = ImageRecord {
-        name: name.to_string(),
-        target: Some(target.clone()),
-        ..Default::default()
-    };
-    for _ in 0..3 {
-        match clients
-            .images()
-            .create(CreateImageRequest {
-                image: Some(image.clone()),
-                ..Default::default()
-            })
-            .await
-        {
-            Ok(_) => return Ok(()),
-            Err(s) if s.code() == tonic::Code::AlreadyExists => {}
-            Err(s) => return Err(RuntimeError::daemon("Images.Create", s)),
-        }
-        match clients
-            .images()
-            .update(UpdateImageRequest {
-                image: Some(image.clone()),
-                ..Default::default()
-            })
-            .await
-        {
-            Ok(_) => return Ok(()),
-            Err(s) if s.code() == tonic::Code::NotFound => continue,
-            Err(s) => return Err(RuntimeError::daemon("Images.Update", s)),
-        }
-    }
-    Err(RuntimeError::daemon(
-        "Images.Create",
-        tonic::Status::aborted("image record kept changing"),
-    ))
 }

@@ -1,8 +1,10 @@
-//! Talking to registries through `oci-client`: references, protocol and credentials.
+//! Talking to registries through `oci-client`: protocol, credentials, and turning its errors
+//! into typed ones.
 
 use std::collections::BTreeMap;
 
 use oci_client::client::{ClientConfig, ClientProtocol};
+use oci_client::errors::{DigestError, OciDistributionError, OciErrorCode};
 use oci_client::secrets::RegistryAuth;
 use oci_client::{Client, Reference};
 
@@ -15,7 +17,7 @@ pub struct RegistryOptions {
     /// other than 443 are always plain HTTP, as containerd does.
     pub plain_http: Vec<String>,
     /// Basic-auth credentials per registry host (`host[:port]` → (user, password)); they are
-    /// also used to obtain bearer tokens.
+    /// also used to obtain bearer tokens from a registry's token service.
     pub credentials: BTreeMap<String, (String, String)>,
 }
 
@@ -47,60 +49,85 @@ impl RegistryOptions {
     }
 }
 
-/// Normalise a reference the way users expect: `busybox` → `docker.io/library/busybox:latest`.
-pub fn normalize(reference: &str) -> Result<Reference, RuntimeError> {
-    let bad = |reason: String| RuntimeError::InvalidReference {
-        reference: reference.to_string(),
-        reason,
-    };
-    if reference.is_empty() || reference.contains(char::is_whitespace) || reference.contains('\0') {
-        return Err(bad("must be non-empty, without spaces or NUL bytes".into()));
-    }
-    reference.parse::<Reference>().map_err(|e| {
-        bad(format!(
-            "{e}; expected [host[:port]/]name[:tag][@sha256:digest]"
-        ))
-    })
+/// The digest-verification failure inside an I/O error of a blob stream, if that is what it is.
+pub(crate) fn digest_failure(e: &std::io::Error) -> Option<&DigestError> {
+    e.get_ref()?.downcast_ref::<DigestError>()
 }
 
-/// The name an image record gets: the fully qualified reference.
-pub fn image_name(reference: &Reference) -> String {
-    let registry = match reference.registry() {
-        "index.docker.io" | "registry-1.docker.io" => "docker.io",
-        r => r,
+/// Turn an `oci-client` error met while doing `op` for `r` into a typed error.
+pub(crate) fn classify(op: &'static str, r: &Reference, e: OciDistributionError) -> RuntimeError {
+    let registry = r.registry().to_string();
+    let message = e.to_string();
+    let unauthorized = || RuntimeError::Unauthorized {
+        op,
+        registry: registry.clone(),
+        message: message.clone(),
     };
-    let mut name = format!("{registry}/{}", reference.repository());
-    if let Some(tag) = reference.tag() {
-        name.push(':');
-        name.push_str(tag);
-    }
-    if let Some(d) = reference.digest() {
-        name.push('@');
-        name.push_str(d);
-    }
-    if reference.tag().is_none() && reference.digest().is_none() {
-        name.push_str(":latest");
-    }
-    name
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn normalisation() {
-        let n = |r| image_name(&normalize(r).unwrap());
-        assert_eq!(n("busybox"), "docker.io/library/busybox:latest");
-        assert_eq!(n("library/busybox:1.36"), "docker.io/library/busybox:1.36");
-        assert_eq!(
-            n("127.0.0.1:5000/warren/busybox:v1"),
-            "127.0.0.1:5000/warren/busybox:v1"
-        );
-        let d = format!("127.0.0.1:5000/x@sha256:{}", "a".repeat(64));
-        assert_eq!(n(&d), d);
-        for bad in ["", "a b", "UPPER/Case", "x:y:z:w", "x@sha256:short"] {
-            assert!(normalize(bad).is_err(), "{bad}");
+    let unknown = || RuntimeError::UnknownImage {
+        reference: r.whole(),
+        message: message.clone(),
+    };
+    match &e {
+        OciDistributionError::AuthenticationFailure(_)
+        | OciDistributionError::UnauthorizedError { .. } => unauthorized(),
+        OciDistributionError::ImageManifestNotFoundError(_) => unknown(),
+        OciDistributionError::RegistryError { envelope, .. } => {
+            let codes: Vec<&OciErrorCode> = envelope.errors.iter().map(|e| &e.code).collect();
+            if codes
+                .iter()
+                .any(|c| matches!(c, OciErrorCode::Unauthorized | OciErrorCode::Denied))
+            {
+                unauthorized()
+            } else if codes.iter().any(|c| {
+                matches!(
+                    c,
+                    OciErrorCode::ManifestUnknown
+                        | OciErrorCode::NameUnknown
+                        | OciErrorCode::BlobUnknown
+                        | OciErrorCode::NotFound
+                )
+            }) {
+                unknown()
+            } else {
+                RuntimeError::Registry {
+                    op,
+                    reference: r.whole(),
+                    message,
+                }
+            }
         }
+        OciDistributionError::ServerError {
+            code: 401 | 403, ..
+        } => unauthorized(),
+        OciDistributionError::ServerError { code: 404, .. } => unknown(),
+        OciDistributionError::DigestError(d) => RuntimeError::DigestMismatch {
+            reference: r.whole(),
+            digest: String::new(),
+            message: d.to_string(),
+        },
+        OciDistributionError::RequestError(re) if re.is_connect() || re.is_timeout() => {
+            RuntimeError::RegistryUnreachable {
+                op,
+                registry,
+                message: error_chain(re),
+            }
+        }
+        _ => RuntimeError::Registry {
+            op,
+            reference: r.whole(),
+            message,
+        },
     }
+}
+
+/// An error and its sources on one line (reqwest's own message hides the cause).
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        source = s.source();
+    }
+    out
 }

@@ -11,7 +11,32 @@ use warren_proto::containerd::services::snapshots::v1::{
 use warren_proto::containerd::types::Descriptor;
 use warren_proto::Clients;
 
+use super::content;
 use crate::RuntimeError;
+
+/// After the last layer: label each layer blob with its uncompressed digest, and the config
+/// with the top snapshot (`containerd.io/gc.ref.snapshot.<snapshotter>`), which keeps the
+/// snapshot chain alive once the lease is gone (parents are implicit references).
+pub async fn label_unpacked(
+    clients: &Clients,
+    snapshotter: &str,
+    layers: &[Descriptor],
+    diff_ids: &[String],
+    config_digest: &str,
+) -> Result<String, RuntimeError> {
+    for (layer, diff) in layers.iter().zip(diff_ids) {
+        let l = [("containerd.io/uncompressed".to_string(), diff.clone())].into();
+        content::label(clients, &layer.digest, l).await?;
+    }
+    let top = chain_ids(diff_ids).last().cloned().unwrap_or_default();
+    let snap = [(
+        format!("containerd.io/gc.ref.snapshot.{snapshotter}"),
+        top.clone(),
+    )]
+    .into();
+    content::label(clients, config_digest, snap).await?;
+    Ok(top)
+}
 
 /// Chain IDs of a layer stack: `c0 = d0`, `ci = sha256(c(i-1) + " " + di)`.
 pub fn chain_ids(diff_ids: &[String]) -> Vec<String> {

@@ -1,0 +1,199 @@
+//! Reading an image archive (a tar, optionally gzipped) on a blocking thread, one entry after
+//! another, handing its files to the async side as events: the archive is read once, in
+//! order, and never unpacked to disk.
+
+use std::fs::File;
+use std::io::{BufReader, Read};
+use std::path::{Path, PathBuf};
+
+use bytes::Bytes;
+use sha2::{Digest, Sha256};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::RuntimeError;
+
+/// Files read whole rather than stored as blobs: the archive's table of contents.
+const META: &[&str] = &["oci-layout", "index.json", "manifest.json", "repositories"];
+/// The most a metadata file may hold (containerd's limit too).
+const META_LIMIT: u64 = 20 * 1024 * 1024;
+const CHUNK: usize = 1024 * 1024;
+
+/// One step of reading the archive.
+#[derive(Debug)]
+pub enum Event {
+    /// A table-of-contents file, read whole.
+    Meta { name: String, bytes: Vec<u8> },
+    /// A file to store as a blob. Answer on `skip` (true: its bytes are not needed); unless
+    /// skipped, its bytes follow as `Chunk`s and an `End`.
+    Blob {
+        name: String,
+        size: u64,
+        skip: oneshot::Sender<bool>,
+    },
+    /// Some bytes of the current blob.
+    Chunk(Bytes),
+    /// The end of the current blob, with the sha256 digest of its bytes.
+    End { digest: String },
+    /// A symbolic link (docker uses them for layers shared by images), target resolved.
+    Link { name: String, target: String },
+}
+
+/// `./a/b/../c` → `a/c`: the names archives use for the same file differ in form.
+pub fn clean(name: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for p in name.split('/') {
+        match p {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            p => parts.push(p),
+        }
+    }
+    parts.join("/")
+}
+
+fn archive_err(path: &Path, reason: impl std::fmt::Display) -> RuntimeError {
+    RuntimeError::Archive {
+        path: path.display().to_string(),
+        reason: reason.to_string(),
+    }
+}
+
+/// Start reading `path`; events arrive on the receiver, ending with the channel's close.
+pub fn spawn(path: PathBuf) -> mpsc::Receiver<Result<Event, RuntimeError>> {
+    let (tx, rx) = mpsc::channel(4);
+    tokio::task::spawn_blocking(move || {
+        if let Err(e) = read(&path, &tx) {
+            let _ = tx.blocking_send(Err(e));
+        }
+    });
+    rx
+}
+
+type Tx = mpsc::Sender<Result<Event, RuntimeError>>;
+
+/// Ok(()) also when the receiver went away (the import failed and stopped listening).
+fn read(path: &Path, tx: &Tx) -> Result<(), RuntimeError> {
+    let file = File::open(path).map_err(|source| RuntimeError::Io {
+        op: "opening image archive",
+        path: path.display().to_string(),
+        source,
+    })?;
+    let mut reader = BufReader::with_capacity(CHUNK, file);
+    let mut magic = [0u8; 4];
+    let n = peek(&mut reader, &mut magic).map_err(|e| archive_err(path, e))?;
+    let input: Box<dyn Read> = match &magic[..n] {
+        [0x1f, 0x8b, ..] => Box::new(flate2::read::GzDecoder::new(reader)),
+        [0x28, 0xb5, 0x2f, 0xfd] => {
+            return Err(archive_err(
+                path,
+                "zstd-compressed archives are not supported; decompress it first",
+            ))
+        }
+        _ => Box::new(reader),
+    };
+    let mut archive = tar::Archive::new(input);
+    let entries = archive
+        .entries()
+        .map_err(|e| archive_err(path, format!("not a tar archive: {e}")))?;
+    for entry in entries {
+        let mut entry = entry.map_err(|e| archive_err(path, format!("damaged tar: {e}")))?;
+        let raw = entry.path_bytes();
+        let name = clean(&String::from_utf8_lossy(&raw));
+        let kind = entry.header().entry_type();
+        let event = if kind.is_symlink() {
+            let Some(target) = entry.link_name_bytes() else {
+                continue;
+            };
+            let dir = name.rsplit_once('/').map(|(d, _)| d).unwrap_or("");
+            let target = clean(&format!("{dir}/{}", String::from_utf8_lossy(&target)));
+            Event::Link { name, target }
+        } else if !(kind.is_file() || kind == tar::EntryType::Continuous) {
+            continue;
+        } else if META.contains(&name.as_str()) {
+            let mut bytes = Vec::new();
+            (&mut entry)
+                .take(META_LIMIT)
+                .read_to_end(&mut bytes)
+                .map_err(|e| archive_err(path, format!("reading {name}: {e}")))?;
+            Event::Meta { name, bytes }
+        } else if name.ends_with("/json") || name.ends_with("/VERSION") {
+            // Legacy `docker save` leftovers nothing refers to.
+            continue;
+        } else {
+            let size = entry.size();
+            let (skip_tx, skip_rx) = oneshot::channel();
+            let blob = Event::Blob {
+                name: name.clone(),
+                size,
+                skip: skip_tx,
+            };
+            if tx.blocking_send(Ok(blob)).is_err() {
+                return Ok(());
+            }
+            match skip_rx.blocking_recv() {
+                Ok(true) => continue,
+                Ok(false) => {}
+                Err(_) => return Ok(()),
+            }
+            let mut hash = Sha256::new();
+            loop {
+                let mut buf = vec![0u8; CHUNK];
+                let n = read_full(&mut entry, &mut buf)
+                    .map_err(|e| archive_err(path, format!("reading {name}: {e}")))?;
+                if n == 0 {
+                    break;
+                }
+                buf.truncate(n);
+                hash.update(&buf);
+                if tx
+                    .blocking_send(Ok(Event::Chunk(Bytes::from(buf))))
+                    .is_err()
+                {
+                    return Ok(());
+                }
+            }
+            Event::End {
+                digest: format!("sha256:{}", hex::encode(hash.finalize())),
+            }
+        };
+        if tx.blocking_send(Ok(event)).is_err() {
+            return Ok(());
+        }
+    }
+    Ok(())
+}
+
+/// Look at the first bytes without consuming them.
+fn peek(reader: &mut BufReader<File>, out: &mut [u8]) -> std::io::Result<usize> {
+    use std::io::BufRead;
+    let buf = reader.fill_buf()?;
+    let n = buf.len().min(out.len());
+    out[..n].copy_from_slice(&buf[..n]);
+    Ok(n)
+}
+
+/// Fill `buf` as far as the entry allows (a short read only at its end).
+fn read_full(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match r.read(&mut buf[n..])? {
+            0 => break,
+            k => n += k,
+        }
+    }
+    Ok(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::clean;
+
+    #[test]
+    fn names_are_cleaned() {
+        assert_eq!(clean("./blobs/sha256/ab"), "blobs/sha256/ab");
+        assert_eq!(clean("a/../b/./c/"), "b/c");
+        assert_eq!(clean("/index.json"), "index.json");
+    }
+}
