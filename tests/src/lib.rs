@@ -8,6 +8,7 @@
 
 pub mod busybox;
 pub mod cleanup;
+pub mod containers;
 pub mod daemon;
 pub mod deps;
 pub mod images;

@@ -9,7 +9,15 @@ use anyhow::{bail, Result};
 use crate::run::status;
 
 /// What `cargo xtask bench` knows how to measure.
-pub const BENCHES: &[&str] = &["supervisor", "spec", "pull"];
+pub const BENCHES: &[&str] = &["supervisor", "spec", "pull", "lifecycle"];
+
+/// Repetitions per measurement when `--runs` is not given.
+pub fn default_runs(what: &str) -> u32 {
+    match what {
+        "lifecycle" => 30,
+        _ => 15,
+    }
+}
 
 /// Run bench `what` against each containerd line in `lines`.
 pub fn run(workspace: &Path, deps: &Path, what: &str, lines: &[String], runs: u32) -> Result<()> {
@@ -32,14 +40,14 @@ pub fn run(workspace: &Path, deps: &Path, what: &str, lines: &[String], runs: u3
             }
             Ok(())
         }
-        "pull" => {
+        "pull" | "lifecycle" => {
             for line in lines {
-                eprintln!("xtask: bench pull against containerd {line}");
+                eprintln!("xtask: bench {what} against containerd {line}");
                 status(
                     Command::new(&cargo)
                         .current_dir(workspace)
                         .args(["run", "--quiet", "--release", "-p", "warren-tests"])
-                        .args(["--example", "pull_bench", "--"])
+                        .args(["--example", &format!("{what}_bench"), "--"])
                         .arg(runs.to_string())
                         .env("WARREN_DEPS_DIR", deps)
                         .env("WARREN_CONTAINERD_LINE", line),

@@ -46,16 +46,16 @@ enum Task {
         #[arg(long, default_value = "all")]
         containerd: String,
     },
-    /// Benchmarks, ours beside containerd's own tools: supervisor, spec.
+    /// Benchmarks, ours beside containerd's own tools: supervisor, spec, pull, lifecycle.
     Bench {
         /// Which bench.
         what: String,
         /// Which containerd line: 1.6, 1.7, 2.1 or all.
         #[arg(long, default_value = "all")]
         containerd: String,
-        /// Repetitions per measurement.
-        #[arg(long, default_value_t = 15)]
-        runs: u32,
+        /// Repetitions per measurement (default: 30 for lifecycle, 15 otherwise).
+        #[arg(long)]
+        runs: Option<u32>,
     },
 }
 
@@ -107,7 +107,13 @@ fn main() -> Result<()> {
         } => {
             let lines = pins::Pins::load(&ws)?.select(&containerd)?;
             let deps = deps::fetch(&ws, &lines)?;
-            bench::run(&ws, &deps, &what, &lines, runs)?;
+            bench::run(
+                &ws,
+                &deps,
+                &what,
+                &lines,
+                runs.unwrap_or(bench::default_runs(&what)),
+            )?;
         }
     }
     Ok(())

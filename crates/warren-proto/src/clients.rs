@@ -18,10 +18,12 @@ use crate::containerd::services::transfer::v1::transfer_client::TransferClient;
 use crate::containerd::services::version::v1::version_client::VersionClient;
 use crate::grpc::health::v1::health_client::HealthClient;
 use crate::namespace::{Namespace, NamespaceInterceptor};
+use crate::timing::Timed;
 use crate::{Error, MAX_MESSAGE_SIZE};
 
-/// The transport every client of [`Clients`] uses: the channel plus the namespace headers.
-pub type NsChannel = InterceptedService<Channel, NamespaceInterceptor>;
+/// The transport every client of [`Clients`] uses: the channel, timed per call (see
+/// [`crate::timing`]), plus the namespace headers.
+pub type NsChannel = InterceptedService<Timed<Channel>, NamespaceInterceptor>;
 
 /// A cheap-to-clone factory of containerd clients sharing one channel and one namespace
 /// (and optionally a lease), each with containerd's 16 MiB message limits.
@@ -35,7 +37,7 @@ macro_rules! client {
     ($(#[$doc:meta])* $name:ident, $c:ident) => {
         $(#[$doc])*
         pub fn $name(&self) -> $c<NsChannel> {
-            $c::with_interceptor(self.channel.clone(), self.interceptor.clone())
+            $c::with_interceptor(Timed::new(self.channel.clone()), self.interceptor.clone())
                 .max_decoding_message_size(MAX_MESSAGE_SIZE)
                 .max_encoding_message_size(MAX_MESSAGE_SIZE)
         }

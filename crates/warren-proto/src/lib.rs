@@ -6,6 +6,7 @@ mod error;
 
 pub mod any;
 pub mod namespace;
+pub mod timing;
 
 pub use channel::{connect, connect_lazy, MAX_MESSAGE_SIZE, MAX_SOCKET_PATH_LEN};
 pub use clients::{Clients, NsChannel};

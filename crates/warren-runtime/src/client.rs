@@ -47,6 +47,10 @@ pub(crate) struct Inner {
     /// One lock per image name: a second pull of an image being pulled waits for the first,
     /// then finds everything in place (no download, no unpack).
     pub pull_locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// Container settings: state dir, runc, log limits.
+    pub containers: crate::containers::Settings,
+    /// The log copiers running in this process, by container id.
+    pub copiers: crate::containers::io::Copiers,
 }
 
 impl std::fmt::Debug for ContainerdRuntime {
@@ -71,6 +75,17 @@ pub struct RuntimeOptions {
     pub registry: RegistryOptions,
     /// The snapshotter images are unpacked into (default `overlayfs`).
     pub snapshotter: String,
+    /// Where the runtime keeps container log files and stdio FIFOs (default
+    /// `/var/lib/warren/runtime`).
+    pub state_dir: PathBuf,
+    /// The runc binary the shim runs (default: `runc` from the daemon's `PATH`).
+    pub runc_binary: Option<PathBuf>,
+    /// runc's state directory (default: containerd's, `/run/containerd/runc/<namespace>`).
+    pub runc_root: Option<PathBuf>,
+    /// A container log file is rotated when it grows past this (default 10 MiB).
+    pub log_max_bytes: u64,
+    /// How many log files a container keeps, the current one included (default 3).
+    pub log_max_files: usize,
 }
 
 impl Default for RuntimeOptions {
@@ -81,6 +96,11 @@ impl Default for RuntimeOptions {
             reconnect_deadline: Duration::from_secs(15),
             registry: RegistryOptions::default(),
             snapshotter: "overlayfs".into(),
+            state_dir: PathBuf::from("/var/lib/warren/runtime"),
+            runc_binary: None,
+            runc_root: None,
+            log_max_bytes: 10 * 1024 * 1024,
+            log_max_files: 3,
         }
     }
 }
@@ -98,7 +118,31 @@ impl ContainerdRuntime {
     /// A handle with `options`; the namespace is validated here.
     pub fn with_options(options: RuntimeOptions) -> Result<Self, RuntimeError> {
         let namespace = Namespace::new(options.namespace)?;
+        if options.log_max_bytes < 4096 || options.log_max_files == 0 {
+            return Err(RuntimeError::InvalidRequest {
+                field: "log limits",
+                value: format!(
+                    "{} bytes x {} files",
+                    options.log_max_bytes, options.log_max_files
+                ),
+                allowed: "at least 4096 bytes per file and at least 1 file".into(),
+            });
+        }
+        if !options.state_dir.is_absolute() {
+            return Err(RuntimeError::InvalidRequest {
+                field: "state_dir",
+                value: options.state_dir.display().to_string(),
+                allowed: "an absolute path".into(),
+            });
+        }
         let channel = warren_proto::connect_lazy(&options.socket);
+        let containers = crate::containers::Settings {
+            state_dir: options.state_dir.join(namespace.as_str()),
+            runc_binary: options.runc_binary,
+            runc_root: options.runc_root,
+            log_max_bytes: options.log_max_bytes,
+            log_max_files: options.log_max_files,
+        };
         Ok(ContainerdRuntime {
             inner: Arc::new(Inner {
                 clients: Clients::new(channel, &namespace),
@@ -109,6 +153,8 @@ impl ContainerdRuntime {
                 snapshotter: options.snapshotter,
                 registry_clients: Mutex::new(HashMap::new()),
                 pull_locks: Mutex::new(HashMap::new()),
+                containers,
+                copiers: Default::default(),
             }),
         })
     }

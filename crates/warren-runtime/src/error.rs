@@ -93,6 +93,60 @@ pub enum RuntimeError {
         source: std::io::Error,
     },
 
+    /// A request that cannot be carried out as given. Nothing was created.
+    #[error("invalid {field} {value:?}: {allowed}")]
+    InvalidRequest {
+        /// The field of the request.
+        field: &'static str,
+        /// The value given.
+        value: String,
+        /// What is allowed.
+        allowed: String,
+    },
+
+    /// The container spec could not be built from the request and the image. Nothing was
+    /// created.
+    #[error("container {id}: {source}")]
+    Spec {
+        /// The container.
+        id: String,
+        /// What warren-spec refused.
+        #[source]
+        source: warren_spec::SpecError,
+    },
+
+    /// A container with this id already exists in the namespace.
+    #[error("container {id} already exists in namespace {namespace}")]
+    AlreadyExists {
+        /// The id.
+        id: String,
+        /// The namespace.
+        namespace: String,
+    },
+
+    /// The operation needs the container in another state (e.g. exec needs it running).
+    #[error("container {id} is {state}: {op} needs it {needs}")]
+    WrongState {
+        /// The container.
+        id: String,
+        /// The operation.
+        op: &'static str,
+        /// Its state now.
+        state: String,
+        /// The state the operation needs.
+        needs: &'static str,
+    },
+
+    /// The container's process could not be started (e.g. its command is not in the image).
+    /// Nothing the start made is left behind.
+    #[error("container {id} failed to start: {message}")]
+    StartFailed {
+        /// The container.
+        id: String,
+        /// containerd's and runc's explanation.
+        message: String,
+    },
+
     /// Something asked for does not exist.
     #[error("{kind} {id} not found")]
     NotFound { kind: &'static str, id: String },

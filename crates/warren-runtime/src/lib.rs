@@ -3,9 +3,15 @@
 mod client;
 mod error;
 
+pub mod containers;
 pub mod images;
 
 pub use client::{ContainerdRuntime, RuntimeOptions, DEFAULT_NAMESPACE, DEFAULT_SOCKET};
+pub use containers::{
+    ContainerEvent, ContainerEventKind, ContainerInfo, ContainerMetrics, ContainerRequest,
+    ContainerState, ContainerStatus, ExecOutput, ExecRequest, ExitStatus, LogLine, LogOptions,
+    LogStream, PullPolicy,
+};
 pub use error::RuntimeError;
 pub use images::platform::Platform;
 pub use images::registry::RegistryOptions;

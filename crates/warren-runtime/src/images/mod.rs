@@ -4,7 +4,7 @@ mod config;
 mod content;
 mod download;
 mod import;
-mod lease;
+pub(crate) mod lease;
 mod local;
 pub mod platform;
 mod progress;

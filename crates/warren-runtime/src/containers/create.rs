@@ -1,0 +1,407 @@
+//! `create_container`: validate, find or pull the image, build the spec, prepare the rootfs
+//! snapshot and record the container, the way containerd's own client does (under a lease,
+//! with the standard fields and labels, so `ctr containers info` shows a normal container).
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use warren_proto::containerd::runc::v1::Options as RuncOptions;
+use warren_proto::containerd::services::containers::v1::{
+    container::Runtime, Container, CreateContainerRequest, DeleteContainerRequest,
+    GetContainerRequest,
+};
+use warren_proto::containerd::services::snapshots::v1::{
+    PrepareSnapshotRequest, RemoveSnapshotRequest, ViewSnapshotRequest,
+};
+use warren_proto::{any, Clients};
+use warren_spec::{BuildContext, ContainerSpec, ImageConfig, SpecRequest};
+
+use super::labels;
+use super::{ContainerRequest, PullPolicy, RUNTIME_NAME};
+use crate::images::lease::Lease;
+use crate::images::reference;
+use crate::images::Image;
+use crate::{ContainerdRuntime, PullOptions, RuntimeError};
+
+impl ContainerdRuntime {
+    /// Create a container (not started): the image is pulled if the namespace lacks it
+    /// (see [`PullPolicy`]), the OCI spec is generated with warren-spec from the image's
+    /// config and the request, the rootfs snapshot is prepared and the container recorded.
+    /// Returns its id.
+    ///
+    /// Bad input (id, limits, mounts, env, user, labels, reference) is refused before
+    /// anything is pulled or created. If a later step fails, the earlier ones are undone.
+    ///
+    /// ```no_run
+    /// # async fn f(rt: warren_runtime::ContainerdRuntime) -> Result<(), warren_runtime::RuntimeError> {
+    /// use warren_runtime::ContainerRequest;
+    /// let id = rt
+    ///     .create_container(&ContainerRequest {
+    ///         id: "web-1".into(),
+    ///         image: "busybox".into(),
+    ///         cmd: Some(vec!["httpd".into(), "-f".into()]),
+    ///         resources: warren_spec::Resources {
+    ///             cpus: Some(0.5),
+    ///             memory_bytes: Some(64 << 20),
+    ///             ..Default::default()
+    ///         },
+    ///         ..Default::default()
+    ///     })
+    ///     .await?;
+    /// rt.start_container(&id).await?;
+    /// # Ok(()) }
+    /// ```
+    #[tracing::instrument(level = "debug", skip_all, fields(id = %req.id))]
+    pub async fn create_container(&self, req: &ContainerRequest) -> Result<String, RuntimeError> {
+        self.validate_request(req)?;
+        if self.container_record(&req.id).await?.is_some() {
+            return Err(self.already_exists(&req.id));
+        }
+        let image = self.image_for(req).await?;
+        let spec = self.build_spec(req, &image).await?;
+        let record = self.record(req, &image, &spec)?;
+        let lease = Lease::create(self, "create").await?;
+        let result = self
+            .prepare_and_record(&lease.clients, req, &image, record)
+            .await;
+        lease.release(result.is_err()).await;
+        result.map(|()| req.id.clone())
+    }
+
+    /// The same as [`create_container`](Self::create_container) with the mounts Warren's Go
+    /// runtime takes as arguments filled into the request: a secrets directory (bound
+    /// read-only at `/run/secrets`), volumes, and a resolv.conf.
+    pub async fn create_container_with_mounts(
+        &self,
+        req: &ContainerRequest,
+        secrets_dir: Option<PathBuf>,
+        volumes: Vec<warren_spec::Volume>,
+        resolv_conf: Option<PathBuf>,
+    ) -> Result<String, RuntimeError> {
+        let mut req = req.clone();
+        req.mounts.secrets_dir = secrets_dir.or(req.mounts.secrets_dir);
+        req.mounts.volumes.extend(volumes);
+        req.mounts.resolv_conf = resolv_conf.or(req.mounts.resolv_conf);
+        self.create_container(&req).await
+    }
+
+    /// Everything that can be checked without the image: the spec is built once with a
+    /// stand-in image config, so limits, mounts, env, ids and the hostname are validated
+    /// by the same code that builds the real spec.
+    fn validate_request(&self, req: &ContainerRequest) -> Result<(), RuntimeError> {
+        reference::normalize(&req.image)?;
+        for key in req.labels.keys() {
+            if key.starts_with(labels::RESERVED_PREFIX) || key.is_empty() || key.contains('\0') {
+                return Err(RuntimeError::InvalidRequest {
+                    field: "label",
+                    value: key.clone(),
+                    allowed: format!(
+                        "a non-empty key without NUL bytes, not starting with {}",
+                        labels::RESERVED_PREFIX
+                    ),
+                });
+            }
+        }
+        let stand_in = ImageConfig {
+            cmd: vec!["/stand-in".into()],
+            ..Default::default()
+        };
+        let mut spec_req = self.spec_request(req, stand_in);
+        if spec_req.user.as_deref().is_some_and(names_a_user) {
+            // Names are checked against the image's files in the real build.
+            spec_req.user = None;
+        }
+        spec_req
+            .build(&BuildContext::host())
+            .map(|_| ())
+            .map_err(|source| RuntimeError::Spec {
+                id: req.id.clone(),
+                source,
+            })
+    }
+
+    pub(crate) fn spec_request(
+        &self,
+        req: &ContainerRequest,
+        mut image: ImageConfig,
+    ) -> SpecRequest {
+        if req.stop_signal.is_some() {
+            image.stop_signal = req.stop_signal.clone();
+        }
+        SpecRequest {
+            id: req.id.clone(),
+            namespace: Some(self.namespace().to_string()),
+            image,
+            entrypoint: req.entrypoint.clone(),
+            cmd: req.cmd.clone(),
+            env: req.env.clone(),
+            working_dir: req.working_dir.clone(),
+            user: req.user.clone(),
+            hostname: req.hostname.clone(),
+            resources: req.resources.clone(),
+            mounts: req.mounts.clone(),
+            network: req.network.clone(),
+            readonly_rootfs: req.readonly_rootfs,
+            ..Default::default()
+        }
+    }
+
+    async fn image_for(&self, req: &ContainerRequest) -> Result<Image, RuntimeError> {
+        let options = PullOptions::default();
+        let pull = || self.pull_image(&req.image, &options);
+        match req.pull {
+            PullPolicy::Always => pull().await,
+            PullPolicy::Never => self.get_image(&req.image).await,
+            PullPolicy::IfMissing => match self.get_image(&req.image).await {
+                Err(RuntimeError::NotFound { .. }) => pull().await,
+                other => other,
+            },
+        }
+    }
+
+    /// The real spec. A user given by name is looked up in the image's own files, through a
+    /// read-only view of its top snapshot mounted for the moment of the build.
+    async fn build_spec(
+        &self,
+        req: &ContainerRequest,
+        image: &Image,
+    ) -> Result<ContainerSpec, RuntimeError> {
+        let spec_req = self.spec_request(req, image.config.clone());
+        let user = spec_req.user.as_deref().or(image.config.user.as_deref());
+        let spec_err = |source| RuntimeError::Spec {
+            id: req.id.clone(),
+            source,
+        };
+        if !user.is_some_and(names_a_user) {
+            return spec_req.build(&BuildContext::host()).map_err(spec_err);
+        }
+        let lease = Lease::create(self, "user-view").await?;
+        let view = format!("{}-user-view-{:08x}", req.id, rand::random::<u32>());
+        let result = async {
+            let mounts = lease
+                .clients
+                .snapshots()
+                .view(ViewSnapshotRequest {
+                    snapshotter: self.inner.snapshotter.clone(),
+                    key: view.clone(),
+                    parent: image.top_chain_id.clone(),
+                    ..Default::default()
+                })
+                .await
+                .map_err(|s| RuntimeError::daemon("Snapshots.View", s))?
+                .into_inner()
+                .mounts;
+            let built = tokio::task::spawn_blocking(move || {
+                super::io::with_mounted(&mounts, |root| {
+                    spec_req.build(&BuildContext::host().with_rootfs(root))
+                })
+            })
+            .await
+            .map_err(|e| RuntimeError::Io {
+                op: "mounting the image to look up its users",
+                path: String::new(),
+                source: std::io::Error::other(e),
+            })??;
+            built.map_err(spec_err)
+        }
+        .await;
+        lease.release(true).await;
+        result
+    }
+
+    /// The container record, as ctr writes it: runtime runc v2 with our runc options, the
+    /// spec, the snapshot, the image name and its stop signal label.
+    fn record(
+        &self,
+        req: &ContainerRequest,
+        image: &Image,
+        spec: &ContainerSpec,
+    ) -> Result<Container, RuntimeError> {
+        let json = spec.to_json().map_err(|source| RuntimeError::Spec {
+            id: req.id.clone(),
+            source,
+        })?;
+        let mut labels: HashMap<String, String> = req.labels.clone().into_iter().collect();
+        labels.insert(labels::STOP_SIGNAL.into(), signal_name(spec.stop_signal));
+        Ok(Container {
+            id: req.id.clone(),
+            labels,
+            image: image.name.clone(),
+            runtime: Some(Runtime {
+                name: RUNTIME_NAME.into(),
+                options: Some(any::pack(&self.runc_options())),
+            }),
+            spec: Some(any::pack_json(any::SPEC_TYPE_URL, json)),
+            snapshotter: self.inner.snapshotter.clone(),
+            snapshot_key: req.id.clone(),
+            ..Default::default()
+        })
+    }
+
+    pub(crate) fn runc_options(&self) -> RuncOptions {
+        let s = &self.inner.containers;
+        RuncOptions {
+            binary_name: s
+                .runc_binary
+                .as_ref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default(),
+            root: s
+                .runc_root
+                .as_ref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default(),
+            ..Default::default()
+        }
+    }
+
+    /// Prepare the snapshot, then record the container; undo the snapshot if the record
+    /// fails. Both are done under `clients`' lease, so a crash in between leaves only what
+    /// the lease's removal lets the garbage collector take.
+    async fn prepare_and_record(
+        &self,
+        clients: &Clients,
+        req: &ContainerRequest,
+        image: &Image,
+        record: Container,
+    ) -> Result<(), RuntimeError> {
+        let prepared = clients
+            .snapshots()
+            .prepare(PrepareSnapshotRequest {
+                snapshotter: self.inner.snapshotter.clone(),
+                key: req.id.clone(),
+                parent: image.top_chain_id.clone(),
+                ..Default::default()
+            })
+            .await;
+        match prepared {
+            Ok(_) => {}
+            Err(s) if s.code() == tonic::Code::AlreadyExists => {
+                return Err(self.already_exists(&req.id))
+            }
+            Err(s) => return Err(RuntimeError::daemon("Snapshots.Prepare", s)),
+        }
+        let created = clients
+            .containers()
+            .create(CreateContainerRequest {
+                container: Some(record),
+            })
+            .await;
+        if let Err(s) = created {
+            tracing::debug!(id = %req.id, error = %s, "container record failed; removing its snapshot");
+            // A record that did get written before the connection broke is removed too.
+            if s.code() != tonic::Code::AlreadyExists {
+                self.forget_record(&req.id).await;
+            }
+            self.remove_snapshot(&req.id).await;
+            return Err(match s.code() {
+                tonic::Code::AlreadyExists => self.already_exists(&req.id),
+                _ => RuntimeError::daemon("Containers.Create", s),
+            });
+        }
+        Ok(())
+    }
+
+    pub(crate) fn already_exists(&self, id: &str) -> RuntimeError {
+        RuntimeError::AlreadyExists {
+            id: id.to_string(),
+            namespace: self.namespace().to_string(),
+        }
+    }
+
+    /// The container record, or `None` if there is none.
+    pub(crate) async fn container_record(
+        &self,
+        id: &str,
+    ) -> Result<Option<Container>, RuntimeError> {
+        let result = self
+            .retry("Containers.Get", |c| {
+                let id = id.to_string();
+                async move { c.containers().get(GetContainerRequest { id }).await }
+            })
+            .await;
+        match result {
+            Ok(r) => Ok(r.into_inner().container),
+            Err(RuntimeError::Daemon {
+                code: tonic::Code::NotFound,
+                ..
+            }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Remove the snapshot `key` (waiting out a daemon restart; missing is fine).
+    pub(crate) async fn remove_snapshot(&self, key: &str) {
+        let snapshotter = self.inner.snapshotter.clone();
+        let result = self
+            .retry("Snapshots.Remove", |c| {
+                let req = RemoveSnapshotRequest {
+                    snapshotter: snapshotter.clone(),
+                    key: key.to_string(),
+                };
+                async move { c.snapshots().remove(req).await }
+            })
+            .await;
+        match result {
+            Ok(_)
+            | Err(RuntimeError::Daemon {
+                code: tonic::Code::NotFound,
+                ..
+            }) => {}
+            Err(e) => tracing::warn!(snapshot = %key, error = %e, "could not remove snapshot"),
+        }
+    }
+
+    /// Delete the container record (waiting out a daemon restart; missing is fine).
+    pub(crate) async fn forget_record(&self, id: &str) {
+        let result = self
+            .retry("Containers.Delete", |c| {
+                let id = id.to_string();
+                async move { c.containers().delete(DeleteContainerRequest { id }).await }
+            })
+            .await;
+        match result {
+            Ok(_)
+            | Err(RuntimeError::Daemon {
+                code: tonic::Code::NotFound,
+                ..
+            }) => {}
+            Err(e) => {
+                tracing::warn!(container = %id, error = %e, "could not delete container record")
+            }
+        }
+    }
+}
+
+/// True if a user spec (`user`, `user:group`) names someone rather than giving numbers.
+fn names_a_user(spec: &str) -> bool {
+    spec.split(':')
+        .any(|part| !part.is_empty() && part.parse::<u32>().is_err())
+}
+
+/// `SIGTERM` for 15; the number itself for signals without a name (real-time ones).
+pub(crate) fn signal_name(signal: i32) -> String {
+    nix::sys::signal::Signal::try_from(signal)
+        .map(|s| s.as_str().to_string())
+        .unwrap_or_else(|_| signal.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_names() {
+        assert!(names_a_user("nobody"));
+        assert!(names_a_user("1000:staff"));
+        assert!(!names_a_user("1000"));
+        assert!(!names_a_user("1000:1000"));
+    }
+
+    #[test]
+    fn signal_names() {
+        assert_eq!(signal_name(15), "SIGTERM");
+        assert_eq!(signal_name(3), "SIGQUIT");
+        assert_eq!(signal_name(40), "40");
+    }
+}

@@ -1,0 +1,267 @@
+//! `exec`: run another process in a running container and collect its output.
+
+use std::time::Duration;
+
+use std::io::Read;
+use warren_proto::any;
+use warren_proto::containerd::services::tasks::v1::{
+    DeleteProcessRequest, ExecProcessRequest, KillRequest, StartRequest,
+};
+
+use super::io::{on_thread, Fifos};
+use super::logs::LogStream;
+use super::status::not_found;
+use super::ContainerState;
+use crate::{ContainerdRuntime, RuntimeError};
+
+/// The most output `exec` keeps per stream; beyond it, output is still drained (so the
+/// process never blocks) but dropped, and [`ExecOutput::truncated`] is set.
+pub const MAX_EXEC_OUTPUT: usize = 16 * 1024 * 1024;
+
+/// A process to run in a running container. Defaults: the container's env, working dir
+/// and user.
+#[derive(Debug, Clone, Default)]
+pub struct ExecRequest {
+    /// The command and its arguments; required.
+    pub args: Vec<String>,
+    /// `NAME=value` entries added to the container's environment.
+    pub env: Vec<String>,
+    /// Working directory (absolute) instead of the container's.
+    pub working_dir: Option<String>,
+    /// Also send the output here as it arrives (chunks as read, tagged by stream).
+    pub output: Option<tokio::sync::mpsc::UnboundedSender<(LogStream, Vec<u8>)>>,
+}
+
+/// What an exec'd process did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ExecOutput {
+    /// Its exit code.
+    pub exit_code: u32,
+    /// Everything it wrote to stdout (up to [`MAX_EXEC_OUTPUT`]).
+    pub stdout: Vec<u8>,
+    /// Everything it wrote to stderr (up to [`MAX_EXEC_OUTPUT`]).
+    pub stderr: Vec<u8>,
+    /// True if output beyond [`MAX_EXEC_OUTPUT`] was dropped.
+    pub truncated: bool,
+}
+
+impl ContainerdRuntime {
+    /// Run `req.args` in running container `id`, wait for it and return its exit code and
+    /// output (also streamed to `req.output` if given). The process and its FIFOs are
+    /// removed afterwards, whatever happened.
+    ///
+    /// ```no_run
+    /// # async fn f(rt: warren_runtime::ContainerdRuntime) -> Result<(), warren_runtime::RuntimeError> {
+    /// use warren_runtime::ExecRequest;
+    /// let out = rt
+    ///     .exec("web-1", &ExecRequest { args: vec!["cat".into(), "/etc/hostname".into()], ..Default::default() })
+    ///     .await?;
+    /// assert_eq!(out.exit_code, 0);
+    /// # Ok(()) }
+    /// ```
+    #[tracing::instrument(level = "debug", skip(self, req))]
+    pub async fn exec(&self, id: &str, req: &ExecRequest) -> Result<ExecOutput, RuntimeError> {
+        if req.args.is_empty() || req.args.iter().any(|a| a.contains('\0')) {
+            return Err(RuntimeError::InvalidRequest {
+                field: "exec args",
+                value: format!("{:?}", req.args),
+                allowed: "a non-empty command without NUL bytes".into(),
+            });
+        }
+        for e in &req.env {
+            if !e.contains('=') || e.starts_with('=') || e.contains('\0') {
+                return Err(RuntimeError::InvalidRequest {
+                    field: "exec env",
+                    value: e.clone(),
+                    allowed: "NAME=value without NUL bytes".into(),
+                });
+            }
+        }
+        if let Some(w) = &req.working_dir {
+            if !w.starts_with('/') || w.contains('\0') {
+                return Err(RuntimeError::InvalidRequest {
+                    field: "exec working dir",
+                    value: w.clone(),
+                    allowed: "an absolute path".into(),
+                });
+            }
+        }
+        let record = self
+            .container_record(id)
+            .await?
+            .ok_or_else(|| not_found(id))?;
+        let state = match self.task(id).await? {
+            Some(t) => super::status::state_of(t.status),
+            None => ContainerState::Stopped,
+        };
+        if state != ContainerState::Running {
+            return Err(RuntimeError::WrongState {
+                id: id.to_string(),
+                op: "exec",
+                state: state.to_string(),
+                needs: "running",
+            });
+        }
+        let process = process_spec(record.spec.as_ref(), req)?;
+        let exec_id = format!("exec-{:016x}", rand::random::<u64>());
+        let fifos = Fifos::at(&self.inner.containers.dir(id), &exec_id);
+        fifos.create().await?;
+        let result = self.exec_with(id, &exec_id, &fifos, process, req).await;
+        let _ = self
+            .clients()
+            .tasks()
+            .delete_process(DeleteProcessRequest {
+                container_id: id.to_string(),
+                exec_id: exec_id.clone(),
+            })
+            .await;
+        fifos.remove().await;
+        result
+    }
+
+    async fn exec_with(
+        &self,
+        id: &str,
+        exec_id: &str,
+        fifos: &Fifos,
+        process: Vec<u8>,
+        req: &ExecRequest,
+    ) -> Result<ExecOutput, RuntimeError> {
+        let (out, err) = fifos.open()?;
+        self.clients()
+            .tasks()
+            .exec(ExecProcessRequest {
+                container_id: id.to_string(),
+                exec_id: exec_id.to_string(),
+                stdout: fifos.stdout.display().to_string(),
+                stderr: fifos.stderr.display().to_string(),
+                spec: Some(any::pack_json(any::PROCESS_TYPE_URL, process)),
+                ..Default::default()
+            })
+            .await
+            .map_err(|s| RuntimeError::daemon("Tasks.Exec", s))?;
+        // The wait is registered before the start, so a process that exits at once is seen.
+        let waiting = self.wait_raw(id, exec_id);
+        tokio::pin!(waiting);
+        let started = self
+            .clients()
+            .tasks()
+            .start(StartRequest {
+                container_id: id.to_string(),
+                exec_id: exec_id.to_string(),
+            })
+            .await;
+        if let Err(s) = started {
+            return Err(RuntimeError::StartFailed {
+                id: format!("{id} (exec {exec_id})"),
+                message: s.message().to_string(),
+            });
+        }
+        // Read only now: the shim opens the write ends during Start, and a blocking read of
+        // a FIFO without a writer returns end-of-file at once.
+        let (fwd_out, fwd_err) = (req.output.clone(), req.output.clone());
+        let out = on_thread("warren-exec-out", move || {
+            collect(out, LogStream::Stdout, fwd_out)
+        });
+        let err = on_thread("warren-exec-err", move || {
+            collect(err, LogStream::Stderr, fwd_err)
+        });
+        let (exit_code, _) = match waiting.await {
+            Ok(w) => w,
+            Err(e) => {
+                let _ = self
+                    .clients()
+                    .tasks()
+                    .kill(KillRequest {
+                        container_id: id.to_string(),
+                        exec_id: exec_id.to_string(),
+                        signal: libc::SIGKILL as u32,
+                        all: false,
+                    })
+                    .await;
+                return Err(e);
+            }
+        };
+        let mut output = ExecOutput {
+            exit_code,
+            ..Default::default()
+        };
+        for (handle, slot) in [(out, &mut output.stdout), (err, &mut output.stderr)] {
+            if let Ok(Ok((bytes, truncated))) =
+                tokio::time::timeout(Duration::from_secs(5), handle).await
+            {
+                *slot = bytes;
+                output.truncated |= truncated;
+            }
+        }
+        Ok(output)
+    }
+}
+
+/// Read a FIFO to its end (blocking; on a thread of its own), keeping up to
+/// [`MAX_EXEC_OUTPUT`] bytes and forwarding chunks.
+fn collect(
+    from: std::fs::File,
+    stream: LogStream,
+    forward: Option<tokio::sync::mpsc::UnboundedSender<(LogStream, Vec<u8>)>>,
+) -> (Vec<u8>, bool) {
+    let mut kept = Vec::new();
+    let mut truncated = false;
+    let Ok(mut from) = super::io::blocking_reader(from) else {
+        return (kept, truncated);
+    };
+    let mut buf = vec![0u8; 32 * 1024];
+    loop {
+        match from.read(&mut buf) {
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Ok(0) | Err(_) => return (kept, truncated),
+            Ok(n) => {
+                let room = MAX_EXEC_OUTPUT - kept.len();
+                kept.extend_from_slice(&buf[..n.min(room)]);
+                truncated |= n > room;
+                if let Some(tx) = &forward {
+                    let _ = tx.send((stream, buf[..n].to_vec()));
+                }
+            }
+        }
+    }
+}
+
+/// The exec'd process's spec: the container's process with the request's changes.
+fn process_spec(
+    spec: Option<&prost_types::Any>,
+    req: &ExecRequest,
+) -> Result<Vec<u8>, RuntimeError> {
+    let spec: serde_json::Value = spec
+        .and_then(|s| serde_json::from_slice(&s.value).ok())
+        .unwrap_or_default();
+    let mut process = spec
+        .get("process")
+        .cloned()
+        .unwrap_or_else(|| serde_json::json!({"cwd": "/", "user": {"uid": 0, "gid": 0}}));
+    let obj = process
+        .as_object_mut()
+        .ok_or_else(|| RuntimeError::InvalidRequest {
+            field: "container spec",
+            value: "process".into(),
+            allowed: "a JSON object".into(),
+        })?;
+    obj.insert("args".into(), serde_json::json!(req.args));
+    obj.insert("terminal".into(), serde_json::json!(false));
+    if let Some(w) = &req.working_dir {
+        obj.insert("cwd".into(), serde_json::json!(w));
+    }
+    if !req.env.is_empty() {
+        let mut env: Vec<String> = obj
+            .get("env")
+            .and_then(|e| serde_json::from_value(e.clone()).ok())
+            .unwrap_or_default();
+        for e in &req.env {
+            let name = e.split('=').next().unwrap_or_default();
+            env.retain(|x| x.split('=').next() != Some(name));
+            env.push(e.clone());
+        }
+        obj.insert("env".into(), serde_json::json!(env));
+    }
+    Ok(serde_json::to_vec(&process).unwrap_or_default())
+}

@@ -1,0 +1,457 @@
+//! Container stdio: FIFOs the shim writes into, the copiers that turn them into the
+//! container's log file (CRI log format, size-bounded and rotated), and temporary mounts.
+//!
+//! FIFOs rather than files written by the shim: the copier tags each line with its stream
+//! and time, and bounds the file. Each FIFO is read by plain blocking reads on a detached
+//! thread of its own (see [`on_thread`]): simple, immune to the edge cases of polling a FIFO
+//! that was opened before its writer, and never holding up the shutdown of the caller's
+//! tokio runtime while a container runs on. If this process goes away, the shim keeps the FIFOs open
+//! and the container only blocks once a pipe (64 KiB) is full; [`reattach_logs`] picks
+//! them up again.
+//!
+//! [`reattach_logs`]: crate::ContainerdRuntime::reattach_logs
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Write};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use tokio::task::JoinHandle;
+
+use super::Settings;
+use crate::RuntimeError;
+
+/// The longest log record; longer lines are split into partial (`P`) records.
+pub const MAX_RECORD: usize = 16 * 1024;
+
+/// The name of a container's current log file inside its directory.
+pub const LOG_FILE: &str = "container.log";
+
+/// The copiers running in this process, by container id.
+#[derive(Default)]
+pub(crate) struct Copiers(Mutex<HashMap<String, JoinHandle<()>>>);
+
+impl Copiers {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, JoinHandle<()>>> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// True if a copier for `id` is running.
+    pub fn active(&self, id: &str) -> bool {
+        self.lock().get(id).is_some_and(|h| !h.is_finished())
+    }
+
+    fn insert(&self, id: &str, handle: JoinHandle<()>) {
+        let mut map = self.lock();
+        map.retain(|_, h| !h.is_finished());
+        if let Some(old) = map.insert(id.to_string(), handle) {
+            old.abort();
+        }
+    }
+
+    /// Wait (bounded) for `id`'s copier to drain its FIFOs after the task is gone, so the
+    /// log holds everything the process wrote.
+    pub async fn drain(&self, id: &str) {
+        let handle = self.lock().remove(id);
+        if let Some(mut handle) = handle {
+            if tokio::time::timeout(std::time::Duration::from_secs(2), &mut handle)
+                .await
+                .is_err()
+            {
+                handle.abort();
+            }
+        }
+    }
+}
+
+/// The paths of one process's stdio FIFOs.
+#[derive(Debug, Clone)]
+pub(crate) struct Fifos {
+    pub stdout: PathBuf,
+    pub stderr: PathBuf,
+}
+
+impl Fifos {
+    /// The FIFO paths of process `name` (`init` or an exec id) in container dir `dir`.
+    pub fn at(dir: &Path, name: &str) -> Fifos {
+        Fifos {
+            stdout: dir.join(format!("{name}-stdout")),
+            stderr: dir.join(format!("{name}-stderr")),
+        }
+    }
+
+    /// Create both FIFOs (mode 0600), replacing leftovers of an earlier run.
+    pub async fn create(&self) -> Result<(), RuntimeError> {
+        let this = self.clone();
+        blocking("creating stdio FIFOs", self.stdout.clone(), move || {
+            if let Some(dir) = this.stdout.parent() {
+                std::fs::create_dir_all(dir)?;
+            }
+            for p in [&this.stdout, &this.stderr] {
+                match std::fs::remove_file(p) {
+                    Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+                    _ => {}
+                }
+                nix::unistd::mkfifo(p.as_path(), nix::sys::stat::Mode::from_bits_truncate(0o600))
+                    .map_err(io::Error::from)?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    /// Open the read ends, without waiting for a writer. Call before Tasks.Create or
+    /// Tasks.Exec: the shim opens the write ends and waits for a reader. Read only once
+    /// that call returned, through [`blocking_reader`].
+    pub fn open(&self) -> Result<(File, File), RuntimeError> {
+        let open = |p: &Path| {
+            std::fs::OpenOptions::new()
+                .read(true)
+                .custom_flags(libc::O_NONBLOCK)
+                .open(p)
+                .map_err(|source| RuntimeError::Io {
+                    op: "opening stdio FIFO",
+                    path: p.display().to_string(),
+                    source,
+                })
+        };
+        Ok((open(&self.stdout)?, open(&self.stderr)?))
+    }
+
+    /// Remove both FIFOs (missing is fine).
+    pub async fn remove(&self) {
+        let _ = tokio::fs::remove_file(&self.stdout).await;
+        let _ = tokio::fs::remove_file(&self.stderr).await;
+    }
+}
+
+/// Run blocking file work off the async runtime, mapping errors to [`RuntimeError::Io`].
+pub(crate) async fn blocking<T: Send + 'static>(
+    op: &'static str,
+    path: PathBuf,
+    f: impl FnOnce() -> io::Result<T> + Send + 'static,
+) -> Result<T, RuntimeError> {
+    let shown = path.display().to_string();
+    match tokio::task::spawn_blocking(f).await {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(source)) => Err(RuntimeError::Io {
+            op,
+            path: shown,
+            source,
+        }),
+        Err(e) => Err(RuntimeError::Io {
+            op,
+            path: shown,
+            source: io::Error::other(e),
+        }),
+    }
+}
+
+/// Run `f` on a detached thread of its own and receive its result.
+///
+/// For reads that block as long as a container runs: on tokio's blocking pool they would
+/// keep the caller's runtime from shutting down (it waits for blocking tasks), and they
+/// would hold pool threads for hours. If the thread cannot be created, the receiver reports
+/// a closed channel at once and the failure is logged.
+pub(crate) fn on_thread<T: Send + 'static>(
+    name: &str,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> tokio::sync::oneshot::Receiver<T> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let spawned = std::thread::Builder::new()
+        .name(name.to_string())
+        .spawn(move || {
+            let _ = tx.send(f());
+        });
+    if let Err(e) = spawned {
+        tracing::warn!(thread = name, error = %e, "cannot start a thread; output is dropped");
+    }
+    rx
+}
+
+/// Make a FIFO read end opened with `O_NONBLOCK` blocking again, now that its writer is
+/// there: reads wait for data and return end-of-file once every writer closed.
+pub(crate) fn blocking_reader(file: File) -> io::Result<File> {
+    use std::os::fd::AsRawFd;
+    let fd = file.as_raw_fd();
+    // SAFETY: fcntl on a descriptor we own, with plain integer arguments.
+    let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
+    if flags < 0 || unsafe { libc::fcntl(fd, libc::F_SETFL, flags & !libc::O_NONBLOCK) } < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(file)
+}
+
+/// One container's log file: appends CRI-format records, rotates past the size bound.
+/// Written from the copiers' blocking threads.
+struct LogFile {
+    path: PathBuf,
+    file: File,
+    size: u64,
+    max_bytes: u64,
+    max_files: usize,
+}
+
+impl LogFile {
+    fn open(path: PathBuf, settings: &Settings) -> io::Result<LogFile> {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)?;
+        let size = file.metadata()?.len();
+        Ok(LogFile {
+            path,
+            file,
+            size,
+            max_bytes: settings.log_max_bytes,
+            max_files: settings.log_max_files,
+        })
+    }
+
+    fn write(&mut self, stream: &str, partial: bool, text: &[u8]) -> io::Result<()> {
+        let time = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true);
+        let tag = if partial { "P" } else { "F" };
+        let mut record = Vec::with_capacity(text.len() + 48);
+        record.extend_from_slice(format!("{time} {stream} {tag} ").as_bytes());
+        record.extend_from_slice(text);
+        record.push(b'\n');
+        if self.size > 0 && self.size + record.len() as u64 > self.max_bytes {
+            self.rotate()?;
+        }
+        self.file.write_all(&record)?;
+        self.size += record.len() as u64;
+        Ok(())
+    }
+
+    /// `container.log` → `.1` → `.2` …, dropping the oldest beyond `max_files`.
+    fn rotate(&mut self) -> io::Result<()> {
+        let numbered = |n: usize| PathBuf::from(format!("{}.{n}", self.path.display()));
+        if self.max_files > 1 {
+            for n in (1..self.max_files - 1).rev() {
+                match std::fs::rename(numbered(n), numbered(n + 1)) {
+                    Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+                    _ => {}
+                }
+            }
+            std::fs::rename(&self.path, numbered(1))?;
+        } else {
+            std::fs::remove_file(&self.path)?;
+        }
+        self.file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.path)?;
+        self.size = 0;
+        Ok(())
+    }
+}
+
+/// Read one record: a line without its newline (`Some(false)`), or the first
+/// [`MAX_RECORD`] bytes of a longer line (`Some(true)`, partial). `None` at end of file.
+pub(crate) fn next_record<R: BufRead>(
+    reader: &mut R,
+    buf: &mut Vec<u8>,
+) -> io::Result<Option<bool>> {
+    buf.clear();
+    loop {
+        let available = match reader.fill_buf() {
+            Ok(a) => a,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if available.is_empty() {
+            return Ok((!buf.is_empty()).then_some(false));
+        }
+        let room = MAX_RECORD - buf.len();
+        match available.iter().position(|b| *b == b'\n') {
+            Some(i) if i <= room => {
+                buf.extend_from_slice(&available[..i]);
+                reader.consume(i + 1);
+                return Ok(Some(false));
+            }
+            _ => {
+                let n = available.len().min(room);
+                buf.extend_from_slice(&available[..n]);
+                reader.consume(n);
+                if buf.len() >= MAX_RECORD {
+                    return Ok(Some(true));
+                }
+            }
+        }
+    }
+}
+
+/// Start copying the init process's FIFOs of container `id` into its log file: one
+/// blocking-pool thread per stream, until the shim closes the FIFO.
+pub(crate) async fn start_copier(
+    copiers: &Copiers,
+    settings: &Settings,
+    id: &str,
+    (out, err): (File, File),
+) -> Result<(), RuntimeError> {
+    let path = settings.dir(id).join(LOG_FILE);
+    let settings = settings.clone();
+    let log = blocking("opening the container log", path.clone(), move || {
+        LogFile::open(path, &settings)
+    })
+    .await?;
+    let log = Arc::new(Mutex::new(log));
+    let spawn = |file: File, stream: &'static str| {
+        let (log, id) = (log.clone(), id.to_string());
+        on_thread("warren-log-copy", move || {
+            copy_stream(file, stream, &log, &id)
+        })
+    };
+    let (a, b) = (spawn(out, "stdout"), spawn(err, "stderr"));
+    copiers.insert(
+        id,
+        tokio::spawn(async move {
+            let _ = a.await;
+            let _ = b.await;
+        }),
+    );
+    Ok(())
+}
+
+fn copy_stream(from: File, stream: &'static str, log: &Mutex<LogFile>, id: &str) {
+    let from = match blocking_reader(from) {
+        Ok(f) => f,
+        Err(e) => {
+            tracing::warn!(container = %id, stream, error = %e, "cannot read container output");
+            return;
+        }
+    };
+    let mut reader = BufReader::with_capacity(64 * 1024, from);
+    let mut buf = Vec::with_capacity(1024);
+    loop {
+        match next_record(&mut reader, &mut buf) {
+            Ok(Some(partial)) => {
+                let mut log = log.lock().unwrap_or_else(|p| p.into_inner());
+                if let Err(e) = log.write(stream, partial, &buf) {
+                    tracing::warn!(container = %id, error = %e, "cannot write the container log; output dropped");
+                }
+            }
+            Ok(None) => return,
+            Err(e) => {
+                tracing::warn!(container = %id, stream, error = %e, "reading container output failed");
+                return;
+            }
+        }
+    }
+}
+
+/// Mount `mounts` read-only on a temporary directory, run `f` on it, unmount. Blocking.
+pub(crate) fn with_mounted<T>(
+    mounts: &[warren_proto::containerd::types::Mount],
+    f: impl FnOnce(&Path) -> T,
+) -> Result<T, RuntimeError> {
+    use nix::mount::{mount, umount2, MntFlags, MsFlags};
+    let io_err = |op: &'static str, path: &Path, e: io::Error| RuntimeError::Io {
+        op,
+        path: path.display().to_string(),
+        source: e,
+    };
+    let Some(m) = mounts.first() else {
+        return Err(RuntimeError::Io {
+            op: "mounting a snapshot view",
+            path: String::new(),
+            source: io::Error::other("the snapshotter returned no mounts"),
+        });
+    };
+    let dir = tempfile::Builder::new()
+        .prefix("warren-view-")
+        .tempdir()
+        .map_err(|e| io_err("creating a mount point", Path::new("/tmp"), e))?;
+    let (flags, data) = if m.r#type == "bind" {
+        (
+            MsFlags::MS_BIND | MsFlags::MS_REC | MsFlags::MS_RDONLY,
+            String::new(),
+        )
+    } else {
+        let opts: Vec<&str> = m
+            .options
+            .iter()
+            .map(String::as_str)
+            .filter(|o| *o != "ro")
+            .collect();
+        (MsFlags::MS_RDONLY, opts.join(","))
+    };
+    mount(
+        Some(m.source.as_str()),
+        dir.path(),
+        Some(m.r#type.as_str()),
+        flags,
+        Some(data.as_str()),
+    )
+    .map_err(|e| io_err("mounting a snapshot view", dir.path(), e.into()))?;
+    let out = f(dir.path());
+    if let Err(e) = umount2(dir.path(), MntFlags::MNT_DETACH) {
+        tracing::warn!(path = %dir.path().display(), error = %e, "unmounting a snapshot view failed");
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_split_long_lines() {
+        let long = vec![b'x'; MAX_RECORD + 10];
+        let mut input = b"one\n\ntwo".to_vec();
+        input.push(b'\n');
+        input.extend_from_slice(&long);
+        input.extend_from_slice(b"\nlast");
+        let mut r = BufReader::with_capacity(100, &input[..]);
+        let mut buf = Vec::new();
+        let mut got = Vec::new();
+        while let Some(p) = next_record(&mut r, &mut buf).unwrap() {
+            got.push((p, buf.len()));
+        }
+        assert_eq!(
+            got,
+            vec![
+                (false, 3),
+                (false, 0),
+                (false, 3),
+                (true, MAX_RECORD),
+                (false, 10),
+                (false, 4)
+            ]
+        );
+    }
+
+    #[test]
+    fn log_rotates_and_keeps_max_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let settings = Settings {
+            state_dir: dir.path().into(),
+            runc_binary: None,
+            runc_root: None,
+            log_max_bytes: 200,
+            log_max_files: 3,
+        };
+        let path = dir.path().join(LOG_FILE);
+        let mut log = LogFile::open(path.clone(), &settings).unwrap();
+        for i in 0..40 {
+            log.write("stdout", false, format!("line {i}").as_bytes())
+                .unwrap();
+        }
+        let mut names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        assert_eq!(
+            names,
+            ["container.log", "container.log.1", "container.log.2"]
+        );
+        for n in &names {
+            assert!(std::fs::metadata(dir.path().join(n)).unwrap().len() <= 200);
+        }
+        let last = std::fs::read_to_string(&path).unwrap();
+        assert!(last.trim_end().ends_with("stdout F line 39"), "{last}");
+    }
+}

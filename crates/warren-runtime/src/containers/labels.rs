@@ -1,0 +1,14 @@
+//! The labels the runtime reads and writes on container records.
+
+/// containerd's label for the image's stop signal (ctr and nerdctl set it the same way).
+pub const STOP_SIGNAL: &str = "io.containerd.image.config.stop-signal";
+
+/// Labels under this prefix are the runtime's own; requests may not set them.
+pub const RESERVED_PREFIX: &str = "io.warren.";
+
+/// The exit code of the last run, kept after its task is deleted.
+pub const EXIT_CODE: &str = "io.warren.exit.code";
+/// When the last run ended (RFC 3339).
+pub const EXITED_AT: &str = "io.warren.exit.at";
+/// `true` if the kernel's OOM killer ended the last run.
+pub const OOM_KILLED: &str = "io.warren.exit.oom-killed";

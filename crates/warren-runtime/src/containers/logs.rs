@@ -1,0 +1,309 @@
+//! `container_logs`: the lines of a container's log files, with `tail` and `follow`.
+//!
+//! The files are in the CRI log format (`<RFC 3339 time> <stream> <P|F> <text>`), one
+//! record per line; records tagged `P` are parts of a longer line and are joined here.
+
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use futures::Stream;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::sync::mpsc;
+
+use super::io::LOG_FILE;
+use super::status::not_found;
+use crate::{ContainerdRuntime, RuntimeError};
+
+/// How often a follow checks for new output.
+const FOLLOW_POLL: Duration = Duration::from_millis(100);
+
+/// Which stream a line came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum LogStream {
+    /// Standard output.
+    Stdout,
+    /// Standard error.
+    Stderr,
+}
+
+impl LogStream {
+    /// `stdout` or `stderr`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            LogStream::Stdout => "stdout",
+            LogStream::Stderr => "stderr",
+        }
+    }
+}
+
+/// One line a container wrote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogLine {
+    /// When the runtime read it.
+    pub time: Option<SystemTime>,
+    /// stdout or stderr.
+    pub stream: LogStream,
+    /// The line, without its newline (lossily decoded as UTF-8).
+    pub text: String,
+}
+
+/// What `container_logs` returns.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LogOptions {
+    /// Only the last `n` lines written so far (then, with `follow`, everything new).
+    pub tail: Option<usize>,
+    /// Keep the stream open for new lines until the container's process exits.
+    pub follow: bool,
+}
+
+/// Joins partial records into lines.
+#[derive(Default)]
+struct Parser {
+    pending: Option<(LogStream, Option<SystemTime>, String)>,
+}
+
+impl Parser {
+    /// Feed one record; returns a line when one is complete. Malformed records are skipped.
+    fn feed(&mut self, record: &str) -> Option<LogLine> {
+        let mut parts = record.splitn(4, ' ');
+        let time = parts.next()?;
+        let stream = match parts.next()? {
+            "stdout" => LogStream::Stdout,
+            "stderr" => LogStream::Stderr,
+            _ => return None,
+        };
+        let tag = parts.next()?;
+        let text = parts.next().unwrap_or("");
+        let time = chrono::DateTime::parse_from_rfc3339(time)
+            .ok()
+            .map(SystemTime::from);
+        let mut joined = match self.pending.take() {
+            Some((s, t, mut acc)) if s == stream => {
+                acc.push_str(text);
+                (s, t, acc)
+            }
+            _ => (stream, time, text.to_string()),
+        };
+        if tag == "P" {
+            self.pending = Some(joined);
+            return None;
+        }
+        Some(LogLine {
+            time: joined.1,
+            stream: joined.0,
+            text: std::mem::take(&mut joined.2),
+        })
+    }
+}
+
+/// The log files of a container dir, oldest first.
+fn files(dir: &Path) -> Vec<PathBuf> {
+    let mut rotated: Vec<(usize, PathBuf)> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| {
+            let name = e.file_name().into_string().ok()?;
+            let n = name
+                .strip_prefix(LOG_FILE)?
+                .strip_prefix('.')?
+                .parse()
+                .ok()?;
+            Some((n, e.path()))
+        })
+        .collect();
+    rotated.sort_by_key(|e| std::cmp::Reverse(e.0));
+    let mut out: Vec<PathBuf> = rotated.into_iter().map(|(_, p)| p).collect();
+    out.push(dir.join(LOG_FILE));
+    out
+}
+
+impl ContainerdRuntime {
+    /// The lines container `id` wrote to stdout and stderr, in order, each tagged with its
+    /// stream. With `follow`, the stream stays open for new lines and ends once the
+    /// container's process has exited and its output is all read.
+    ///
+    /// ```no_run
+    /// # async fn f(rt: warren_runtime::ContainerdRuntime) -> Result<(), warren_runtime::RuntimeError> {
+    /// use futures::StreamExt;
+    /// use warren_runtime::LogOptions;
+    /// let mut lines = rt.container_logs("web-1", &LogOptions { tail: Some(10), follow: true }).await?;
+    /// while let Some(line) = lines.next().await {
+    ///     let line = line?;
+    ///     println!("{} {}", line.stream.as_str(), line.text);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn container_logs(
+        &self,
+        id: &str,
+        options: &LogOptions,
+    ) -> Result<
+        impl Stream<Item = Result<LogLine, RuntimeError>> + Send + Unpin + 'static,
+        RuntimeError,
+    > {
+        if self.container_record(id).await?.is_none() {
+            return Err(not_found(id));
+        }
+        let dir = self.inner.containers.dir(id);
+        let (tx, rx) = mpsc::channel(256);
+        let rt = self.clone();
+        let id = id.to_string();
+        let options = *options;
+        tokio::spawn(async move {
+            if let Err(e) = rt.send_logs(&id, &dir, options, &tx).await {
+                let _ = tx.send(Err(e)).await;
+            }
+        });
+        Ok(tokio_stream::wrappers::ReceiverStream::new(rx))
+    }
+
+    async fn send_logs(
+        &self,
+        id: &str,
+        dir: &Path,
+        options: LogOptions,
+        tx: &mpsc::Sender<Result<LogLine, RuntimeError>>,
+    ) -> Result<(), RuntimeError> {
+        let mut parser = Parser::default();
+        let dir_owned = dir.to_path_buf();
+        let paths = tokio::task::spawn_blocking(move || files(&dir_owned))
+            .await
+            .unwrap_or_default();
+        let current = dir.join(LOG_FILE);
+        // Everything before the current file, kept only as far as the tail needs.
+        let mut lines = std::collections::VecDeque::new();
+        let keep = options.tail.unwrap_or(usize::MAX);
+        let push = |line: LogLine, lines: &mut std::collections::VecDeque<LogLine>| {
+            if keep == 0 {
+                return;
+            }
+            if lines.len() == keep {
+                lines.pop_front();
+            }
+            lines.push_back(line);
+        };
+        for path in &paths[..paths.len() - 1] {
+            if let Ok(text) = tokio::fs::read_to_string(path).await {
+                for record in text.lines() {
+                    if let Some(l) = parser.feed(record) {
+                        push(l, &mut lines);
+                    }
+                }
+            }
+        }
+        let file = match tokio::fs::File::open(&current).await {
+            Ok(f) => Some(f),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(source) => {
+                return Err(RuntimeError::Io {
+                    op: "reading the container log",
+                    path: current.display().to_string(),
+                    source,
+                })
+            }
+        };
+        let Some(file) = file else {
+            for l in lines {
+                if tx.send(Ok(l)).await.is_err() {
+                    return Ok(());
+                }
+            }
+            return Ok(());
+        };
+        let mut ino = file.metadata().await.map(|m| m.ino()).unwrap_or(0);
+        let mut reader = BufReader::new(file);
+        let mut record = String::new();
+        // The current file up to its end so far.
+        loop {
+            record.clear();
+            let n = reader.read_line(&mut record).await.unwrap_or(0);
+            if n == 0 || !record.ends_with('\n') {
+                break;
+            }
+            if let Some(l) = parser.feed(record.trim_end_matches('\n')) {
+                push(l, &mut lines);
+            }
+        }
+        for l in lines {
+            if tx.send(Ok(l)).await.is_err() {
+                return Ok(());
+            }
+        }
+        if !options.follow {
+            return Ok(());
+        }
+        // Follow: new records as they land; a rotation switches to the new file after the
+        // old one is read to its end.
+        let mut carry = record.clone();
+        let mut idle_checks = 0u32;
+        loop {
+            let mut chunk = String::new();
+            let n = reader.read_line(&mut chunk).await.unwrap_or(0);
+            if n > 0 {
+                carry.push_str(&chunk);
+                if carry.ends_with('\n') {
+                    if let Some(l) = parser.feed(carry.trim_end_matches('\n')) {
+                        if tx.send(Ok(l)).await.is_err() {
+                            return Ok(());
+                        }
+                    }
+                    carry.clear();
+                }
+                idle_checks = 0;
+                continue;
+            }
+            if let Ok(meta) = tokio::fs::metadata(&current).await {
+                if meta.ino() != ino {
+                    if let Ok(f) = tokio::fs::File::open(&current).await {
+                        ino = meta.ino();
+                        reader = BufReader::new(f);
+                        continue;
+                    }
+                }
+            }
+            // Nothing new: done once the process has exited and its output is copied.
+            idle_checks += 1;
+            if idle_checks % 3 == 0 && !self.inner.copiers.active(id) && !self.is_running(id).await
+            {
+                // One more pass picks up what the copier wrote last.
+                let mut rest = String::new();
+                while reader.read_line(&mut rest).await.unwrap_or(0) > 0 {}
+                carry.push_str(&rest);
+                for r in carry.lines() {
+                    if let Some(l) = parser.feed(r) {
+                        let _ = tx.send(Ok(l)).await;
+                    }
+                }
+                return Ok(());
+            }
+            if tx.is_closed() {
+                return Ok(());
+            }
+            tokio::time::sleep(FOLLOW_POLL).await;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parser_joins_partials_and_skips_junk() {
+        let mut p = Parser::default();
+        assert!(p.feed("garbage").is_none());
+        let l = p
+            .feed("2026-01-01T00:00:00.5Z stdout F hello world")
+            .unwrap();
+        assert_eq!(l.text, "hello world");
+        assert_eq!(l.stream, LogStream::Stdout);
+        assert!(l.time.is_some());
+        assert!(p.feed("2026-01-01T00:00:01Z stderr P abc").is_none());
+        let l = p.feed("2026-01-01T00:00:01Z stderr F def").unwrap();
+        assert_eq!((l.stream, l.text.as_str()), (LogStream::Stderr, "abcdef"));
+        let l = p.feed("2026-01-01T00:00:01Z stdout F ").unwrap();
+        assert_eq!(l.text, "");
+    }
+}

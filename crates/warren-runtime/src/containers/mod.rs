@@ -1,0 +1,110 @@
+//! Containers: create, start, stop, delete, status, logs, wait, exec, pause/resume, live
+//! resource updates, metrics and events, on top of warren-spec and the image half.
+//!
+//! Every multi-step operation undoes its finished steps when a later one fails, so a failed
+//! call leaves no container record, snapshot, task, lease, FIFO or log file behind.
+
+mod control;
+mod create;
+mod events;
+mod exec;
+pub(crate) mod io;
+mod labels;
+mod logs;
+mod metrics;
+mod start;
+mod status;
+mod stop;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::SystemTime;
+
+pub use events::{ContainerEvent, ContainerEventKind};
+pub use exec::{ExecOutput, ExecRequest};
+pub use logs::{LogLine, LogOptions, LogStream};
+pub use metrics::ContainerMetrics;
+pub use status::{ContainerInfo, ContainerState, ContainerStatus, ExitStatus};
+
+/// The runtime containerd runs our containers with.
+pub const RUNTIME_NAME: &str = "io.containerd.runc.v2";
+
+/// Where and how containers keep their files; from [`crate::RuntimeOptions`].
+#[derive(Debug, Clone)]
+pub(crate) struct Settings {
+    /// `<state_dir>/<namespace>`: one directory per container below it.
+    pub state_dir: PathBuf,
+    pub runc_binary: Option<PathBuf>,
+    pub runc_root: Option<PathBuf>,
+    pub log_max_bytes: u64,
+    pub log_max_files: usize,
+}
+
+impl Settings {
+    /// The container's own directory: its log files and stdio FIFOs.
+    pub fn dir(&self, id: &str) -> PathBuf {
+        self.state_dir.join(id)
+    }
+}
+
+/// When [`create_container`](crate::ContainerdRuntime::create_container) pulls the image.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum PullPolicy {
+    /// Pull only when the namespace does not have the image (the default).
+    #[default]
+    IfMissing,
+    /// Always ask the registry (cheap when nothing changed: no blob is fetched again).
+    Always,
+    /// Never pull: a missing image is a `NotFound` error.
+    Never,
+}
+
+/// What to run: an image, how to run it, with which limits and mounts. Plain data with
+/// `Default`; `id` and `image` are required.
+///
+/// The command follows Docker's rules: `entrypoint` replaces the image's entrypoint (and
+/// drops its cmd), `cmd` replaces the image's cmd; `env` is merged over the image's.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ContainerRequest {
+    /// Container id: containerd's identifier rule (letters, digits, `.`, `_`, `-`; at most
+    /// 76 characters). Also the snapshot key and the hostname unless `hostname` is set.
+    pub id: String,
+    /// Image reference, e.g. `busybox` or `registry:5000/app@sha256:...`.
+    pub image: String,
+    /// When to pull the image.
+    pub pull: PullPolicy,
+    /// Replaces the image's entrypoint.
+    pub entrypoint: Option<Vec<String>>,
+    /// Replaces the image's cmd.
+    pub cmd: Option<Vec<String>>,
+    /// `NAME=value` entries merged over the image's.
+    pub env: Vec<String>,
+    /// Replaces the image's working dir.
+    pub working_dir: Option<String>,
+    /// Replaces the image's user: `uid`, `uid:gid`, `name` or `name:group` (names are
+    /// resolved in the image's `/etc/passwd` and `/etc/group`).
+    pub user: Option<String>,
+    /// The container's hostname (default: its id).
+    pub hostname: Option<String>,
+    /// CPU, memory and pids limits.
+    pub resources: warren_spec::Resources,
+    /// Secrets, volumes, tmpfs, resolv.conf and hosts.
+    pub mounts: warren_spec::Mounts,
+    /// Network namespace: a new empty one (default), the host's, or a given path.
+    pub network: warren_spec::Network,
+    /// The signal that asks the container to stop (`SIGTERM`, `TERM`, `15`); default: the
+    /// image's, else SIGTERM.
+    pub stop_signal: Option<String>,
+    /// Mount the image's filesystem read-only.
+    pub readonly_rootfs: bool,
+    /// Labels recorded on the container (keys under `io.warren.` are reserved).
+    pub labels: BTreeMap<String, String>,
+}
+
+pub(crate) fn to_system_time(t: Option<&prost_types::Timestamp>) -> Option<SystemTime> {
+    let t = t?;
+    if t.seconds <= 0 {
+        return None;
+    }
+    Some(SystemTime::UNIX_EPOCH + std::time::Duration::new(t.seconds as u64, t.nanos.max(0) as u32))
+}

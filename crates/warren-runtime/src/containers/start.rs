@@ -1,0 +1,233 @@
+//! Starting containers: `start_container`, `run_container`, `reattach_logs`.
+
+use warren_proto::containerd::services::snapshots::v1::MountsRequest;
+use warren_proto::containerd::services::tasks::v1::{
+    CreateTaskRequest, DeleteTaskRequest, KillRequest, ListTasksRequest, StartRequest, WaitRequest,
+};
+
+use super::io::{self, Fifos};
+use super::status::{not_found, state_of};
+use super::{ContainerRequest, ContainerState};
+use crate::{ContainerdRuntime, RuntimeError};
+
+impl ContainerdRuntime {
+    /// Start container `id`'s process and return its host pid once it runs. Its stdout and
+    /// stderr go to the container's log file (read it with
+    /// [`container_logs`](Self::container_logs)). Starting a running container returns its
+    /// pid; a container whose last run ended is started afresh.
+    ///
+    /// If the process cannot be started (e.g. its command is not in the image), the error
+    /// is [`RuntimeError::StartFailed`] and no task, FIFO or log copier is left.
+    #[tracing::instrument(level = "debug", skip(self))]
+    pub async fn start_container(&self, id: &str) -> Result<u32, RuntimeError> {
+        let record = self
+            .container_record(id)
+            .await?
+            .ok_or_else(|| not_found(id))?;
+        if let Some(task) = self.task(id).await? {
+            match state_of(task.status) {
+                ContainerState::Running | ContainerState::Paused => return Ok(task.pid),
+                ContainerState::Created => {
+                    // Created by an earlier start that did not finish: start it now.
+                    return self.start_task(id).await;
+                }
+                _ => self.finish_task(id).await?,
+            }
+        }
+        let key = if record.snapshot_key.is_empty() {
+            id.to_string()
+        } else {
+            record.snapshot_key
+        };
+        let snapshotter = if record.snapshotter.is_empty() {
+            self.inner.snapshotter.clone()
+        } else {
+            record.snapshotter
+        };
+        let rootfs = self
+            .retry("Snapshots.Mounts", |c| {
+                let req = MountsRequest {
+                    snapshotter: snapshotter.clone(),
+                    key: key.clone(),
+                };
+                async move { c.snapshots().mounts(req).await }
+            })
+            .await?
+            .into_inner()
+            .mounts;
+        let fifos = Fifos::at(&self.inner.containers.dir(id), "init");
+        fifos.create().await?;
+        let readers = match fifos.open() {
+            Ok(r) => r,
+            Err(e) => {
+                fifos.remove().await;
+                return Err(e);
+            }
+        };
+        let created = self
+            .clients()
+            .tasks()
+            .create(CreateTaskRequest {
+                container_id: id.to_string(),
+                rootfs,
+                stdout: fifos.stdout.display().to_string(),
+                stderr: fifos.stderr.display().to_string(),
+                ..Default::default()
+            })
+            .await;
+        if let Err(s) = created {
+            // A task the daemon made before the call broke is removed too.
+            self.discard_task(id).await;
+            fifos.remove().await;
+            return Err(start_error(id, "Tasks.Create", s));
+        }
+        if let Err(e) =
+            io::start_copier(&self.inner.copiers, &self.inner.containers, id, readers).await
+        {
+            self.discard_task(id).await;
+            fifos.remove().await;
+            return Err(e);
+        }
+        self.start_task(id).await
+    }
+
+    /// Tasks.Start; on failure the task, its FIFOs and the copier go.
+    async fn start_task(&self, id: &str) -> Result<u32, RuntimeError> {
+        match self
+            .clients()
+            .tasks()
+            .start(StartRequest {
+                container_id: id.to_string(),
+                ..Default::default()
+            })
+            .await
+        {
+            Ok(r) => Ok(r.into_inner().pid),
+            Err(s) => {
+                self.discard_task(id).await;
+                self.inner.copiers.drain(id).await;
+                Fifos::at(&self.inner.containers.dir(id), "init")
+                    .remove()
+                    .await;
+                Err(start_error(id, "Tasks.Start", s))
+            }
+        }
+    }
+
+    /// Kill and delete a task that must not stay (a failed start), waiting out a daemon
+    /// restart. Missing is fine.
+    async fn discard_task(&self, id: &str) {
+        let _ = self
+            .retry("Tasks.Kill", |c| {
+                let req = KillRequest {
+                    container_id: id.to_string(),
+                    signal: libc::SIGKILL as u32,
+                    all: true,
+                    ..Default::default()
+                };
+                async move { c.tasks().kill(req).await }
+            })
+            .await;
+        let result = self
+            .retry("Tasks.Delete", |c| {
+                let req = DeleteTaskRequest {
+                    container_id: id.to_string(),
+                };
+                async move { c.tasks().delete(req).await }
+            })
+            .await;
+        match result {
+            Ok(_)
+            | Err(RuntimeError::Daemon {
+                code: tonic::Code::NotFound,
+                ..
+            }) => {}
+            Err(e) => tracing::warn!(container = %id, error = %e, "could not delete a failed task"),
+        }
+    }
+
+    /// Create and start a container in one call; if the start fails, the container is
+    /// deleted again, so a failed run leaves nothing. Returns the id.
+    pub async fn run_container(&self, req: &ContainerRequest) -> Result<String, RuntimeError> {
+        let id = self.create_container(req).await?;
+        if let Err(e) = self.start_container(&id).await {
+            if let Err(cleanup) = self.delete_container(&id).await {
+                tracing::warn!(container = %id, error = %cleanup, "could not delete a container that failed to start");
+            }
+            return Err(e);
+        }
+        Ok(id)
+    }
+
+    /// Pick up the log output of this namespace's running containers after this process
+    /// restarted (their FIFOs outlive us; the shim keeps them open). Call it once at
+    /// start-up; containers that already have a copier here are left alone. Returns how
+    /// many were re-attached.
+    pub async fn reattach_logs(&self) -> Result<usize, RuntimeError> {
+        let tasks = self
+            .retry("Tasks.List", |c| async move {
+                c.tasks().list(ListTasksRequest::default()).await
+            })
+            .await?
+            .into_inner()
+            .tasks;
+        let mut n = 0;
+        for task in tasks {
+            let id = task.container_id;
+            let fifos = Fifos::at(&self.inner.containers.dir(&id), "init");
+            let ours = task.stdout == fifos.stdout.display().to_string();
+            if !ours || self.inner.copiers.active(&id) {
+                continue;
+            }
+            let started = match fifos.open() {
+                Ok(readers) => {
+                    io::start_copier(&self.inner.copiers, &self.inner.containers, &id, readers)
+                        .await
+                }
+                Err(e) => Err(e),
+            };
+            match started {
+                Ok(()) => n += 1,
+                Err(e) => tracing::warn!(container = %id, error = %e, "cannot re-attach logs"),
+            }
+        }
+        Ok(n)
+    }
+
+    /// Wait for the process to exit, with the wait registered before `start` runs: the
+    /// race-free order of containerd's own clients, so an exit can never be missed.
+    pub(crate) async fn wait_raw(
+        &self,
+        id: &str,
+        exec_id: &str,
+    ) -> Result<(u32, Option<prost_types::Timestamp>), RuntimeError> {
+        let r = self
+            .clients()
+            .tasks()
+            .wait(WaitRequest {
+                container_id: id.to_string(),
+                exec_id: exec_id.to_string(),
+            })
+            .await
+            .map_err(|s| RuntimeError::daemon("Tasks.Wait", s))?
+            .into_inner();
+        Ok((r.exit_status, r.exited_at))
+    }
+}
+
+/// containerd reports runc's failures (missing executable, bad mount, cgroup refused) as
+/// UNKNOWN or INTERNAL with runc's message: those are start failures; the rest stay
+/// daemon errors.
+fn start_error(id: &str, op: &'static str, s: tonic::Status) -> RuntimeError {
+    match s.code() {
+        tonic::Code::Unknown | tonic::Code::Internal | tonic::Code::FailedPrecondition
+            if s.message() != "transport error" =>
+        {
+            RuntimeError::StartFailed {
+                id: id.to_string(),
+                message: s.message().to_string(),
+            }
+        }
+        _ => RuntimeError::daemon(op, s),
+    }
+}

@@ -1,0 +1,220 @@
+//! What a container is doing: `container_status`, `is_running`, `list_containers`.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::SystemTime;
+
+use warren_proto::containerd::services::containers::v1::{Container, ListContainersRequest};
+use warren_proto::containerd::services::tasks::v1::{GetRequest, ListTasksRequest};
+use warren_proto::containerd::v1::types::{Process, Status};
+
+use super::{labels, to_system_time};
+use crate::{ContainerdRuntime, RuntimeError};
+
+/// The state of a container.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ContainerState {
+    /// Recorded, never started (or its last run was cleaned up without an exit record).
+    Created,
+    /// Its process runs.
+    Running,
+    /// Frozen by [`pause`](crate::ContainerdRuntime::pause).
+    Paused,
+    /// Its process ended; [`ContainerStatus::exit`] says how.
+    Stopped,
+    /// containerd reports a state we cannot interpret.
+    Unknown,
+}
+
+impl std::fmt::Display for ContainerState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ContainerState::Created => "created",
+            ContainerState::Running => "running",
+            ContainerState::Paused => "paused",
+            ContainerState::Stopped => "stopped",
+            ContainerState::Unknown => "unknown",
+        })
+    }
+}
+
+/// How a container's process ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExitStatus {
+    /// Its exit code (128 + n when signal n killed it).
+    pub code: u32,
+    /// When it ended.
+    pub exited_at: Option<SystemTime>,
+    /// True if the kernel's OOM killer ended it (its memory limit was reached).
+    pub oom_killed: bool,
+}
+
+/// A container's state, with its process id while it runs and its exit once it ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContainerStatus {
+    /// Created, running, paused or stopped.
+    pub state: ContainerState,
+    /// The host pid of its init process, while it has a task.
+    pub pid: Option<u32>,
+    /// How its last run ended (stopped containers).
+    pub exit: Option<ExitStatus>,
+}
+
+/// One container of the namespace, as `list_containers` reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContainerInfo {
+    /// Its id.
+    pub id: String,
+    /// The image it was created from.
+    pub image: String,
+    /// Its labels (the runtime's own `io.warren.*` ones left out).
+    pub labels: BTreeMap<String, String>,
+    /// When it was created.
+    pub created_at: Option<SystemTime>,
+    /// Its state.
+    pub status: ContainerStatus,
+}
+
+pub(crate) fn state_of(status: i32) -> ContainerState {
+    match Status::try_from(status) {
+        Ok(Status::Created) => ContainerState::Created,
+        Ok(Status::Running) => ContainerState::Running,
+        Ok(Status::Paused) | Ok(Status::Pausing) => ContainerState::Paused,
+        Ok(Status::Stopped) => ContainerState::Stopped,
+        _ => ContainerState::Unknown,
+    }
+}
+
+/// The status from a container record and its task (if it has one).
+fn status_of(record: &Container, task: Option<&Process>, oom_killed: bool) -> ContainerStatus {
+    match task {
+        Some(p) => {
+            let state = state_of(p.status);
+            let exit = (state == ContainerState::Stopped).then(|| ExitStatus {
+                code: p.exit_status,
+                exited_at: to_system_time(p.exited_at.as_ref()),
+                oom_killed,
+            });
+            ContainerStatus {
+                state,
+                pid: (state != ContainerState::Stopped && p.pid > 0).then_some(p.pid),
+                exit,
+            }
+        }
+        None => match exit_from_labels(&record.labels) {
+            Some(exit) => ContainerStatus {
+                state: ContainerState::Stopped,
+                pid: None,
+                exit: Some(exit),
+            },
+            None => ContainerStatus {
+                state: ContainerState::Created,
+                pid: None,
+                exit: None,
+            },
+        },
+    }
+}
+
+/// The exit the runtime recorded on the container when it deleted the task.
+fn exit_from_labels(l: &HashMap<String, String>) -> Option<ExitStatus> {
+    let code = l.get(labels::EXIT_CODE)?.parse().ok()?;
+    let exited_at = l
+        .get(labels::EXITED_AT)
+        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+        .map(SystemTime::from);
+    Some(ExitStatus {
+        code,
+        exited_at,
+        oom_killed: l.get(labels::OOM_KILLED).is_some_and(|v| v == "true"),
+    })
+}
+
+impl ContainerdRuntime {
+    /// The task of container `id` (its init process), or `None` if it has none.
+    pub(crate) async fn task(&self, id: &str) -> Result<Option<Process>, RuntimeError> {
+        let result = self
+            .retry("Tasks.Get", |c| {
+                let req = GetRequest {
+                    container_id: id.to_string(),
+                    ..Default::default()
+                };
+                async move { c.tasks().get(req).await }
+            })
+            .await;
+        match result {
+            Ok(r) => Ok(r.into_inner().process),
+            Err(RuntimeError::Daemon {
+                code: tonic::Code::NotFound,
+                ..
+            }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Created, running, paused or stopped; with the exit code, exit time and whether the
+    /// kernel OOM-killed it once stopped. `NotFound` if there is no such container.
+    pub async fn container_status(&self, id: &str) -> Result<ContainerStatus, RuntimeError> {
+        let record = self
+            .container_record(id)
+            .await?
+            .ok_or_else(|| not_found(id))?;
+        let task = self.task(id).await?;
+        let stopped = task
+            .as_ref()
+            .is_some_and(|p| state_of(p.status) == ContainerState::Stopped);
+        let oom = stopped && self.oom_kills(id).await.unwrap_or(0) > 0;
+        Ok(status_of(&record, task.as_ref(), oom))
+    }
+
+    /// True if the container exists and its process runs (paused counts as running).
+    pub async fn is_running(&self, id: &str) -> bool {
+        matches!(
+            self.task(id).await,
+            Ok(Some(p)) if matches!(state_of(p.status), ContainerState::Running | ContainerState::Paused)
+        )
+    }
+
+    /// Every container of this namespace with its labels and status, sorted by id.
+    pub async fn list_containers(&self) -> Result<Vec<ContainerInfo>, RuntimeError> {
+        let records = self
+            .retry("Containers.List", |c| async move {
+                c.containers().list(ListContainersRequest::default()).await
+            })
+            .await?
+            .into_inner()
+            .containers;
+        let tasks: HashMap<String, Process> = self
+            .retry("Tasks.List", |c| async move {
+                c.tasks().list(ListTasksRequest::default()).await
+            })
+            .await?
+            .into_inner()
+            .tasks
+            .into_iter()
+            .map(|p| (p.container_id.clone(), p))
+            .collect();
+        let mut out: Vec<ContainerInfo> = records
+            .into_iter()
+            .map(|r| ContainerInfo {
+                status: status_of(&r, tasks.get(&r.id), false),
+                id: r.id,
+                image: r.image,
+                created_at: to_system_time(r.created_at.as_ref()),
+                labels: r
+                    .labels
+                    .into_iter()
+                    .filter(|(k, _)| !k.starts_with(labels::RESERVED_PREFIX))
+                    .collect(),
+            })
+            .collect();
+        out.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(out)
+    }
+}
+
+pub(crate) fn not_found(id: &str) -> RuntimeError {
+    RuntimeError::NotFound {
+        kind: "container",
+        id: id.to_string(),
+    }
+}

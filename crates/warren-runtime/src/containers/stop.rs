@@ -1,0 +1,229 @@
+//! Ending containers: `wait`, `stop_container`, `delete_container`.
+
+use std::time::Duration;
+
+use prost_types::FieldMask;
+use warren_proto::containerd::services::containers::v1::{Container, UpdateContainerRequest};
+use warren_proto::containerd::services::tasks::v1::{
+    DeleteTaskRequest, KillRequest, ResumeTaskRequest, WaitRequest,
+};
+
+use super::io::Fifos;
+use super::status::{not_found, state_of};
+use super::{labels, to_system_time, ContainerState, ExitStatus};
+use crate::{ContainerdRuntime, RuntimeError};
+
+/// How long `delete_container` lets a running container stop by its stop signal.
+pub const DELETE_STOP_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long to wait for an exit after SIGKILL before giving up.
+const KILL_WAIT: Duration = Duration::from_secs(10);
+
+impl ContainerdRuntime {
+    /// Wait for container `id`'s process to exit and return how it ended. Returns at once
+    /// for a process that already exited; waits out daemon restarts (tasks survive them).
+    /// `NotFound` if the container has no process and no recorded exit.
+    pub async fn wait(&self, id: &str) -> Result<ExitStatus, RuntimeError> {
+        let waited = self
+            .retry("Tasks.Wait", |c| {
+                let req = WaitRequest {
+                    container_id: id.to_string(),
+                    ..Default::default()
+                };
+                async move { c.tasks().wait(req).await }
+            })
+            .await;
+        match waited {
+            Ok(r) => {
+                let r = r.into_inner();
+                Ok(ExitStatus {
+                    code: r.exit_status,
+                    exited_at: to_system_time(r.exited_at.as_ref()),
+                    oom_killed: self.oom_kills(id).await.unwrap_or(0) > 0,
+                })
+            }
+            Err(RuntimeError::Daemon {
+                code: tonic::Code::NotFound,
+                ..
+            }) => self
+                .container_status(id)
+                .await?
+                .exit
+                .ok_or_else(|| not_found(id)),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Stop container `id`: its stop signal (the image's, SIGTERM by default), up to
+    /// `timeout` for it to exit, then SIGKILL to every process in it; then its task is
+    /// deleted and the exit recorded (see [`container_status`](Self::container_status)).
+    /// Stopping a stopped or missing container succeeds.
+    #[tracing::instrument(level = "debug", skip(self))]
+    pub async fn stop_container(&self, id: &str, timeout: Duration) -> Result<(), RuntimeError> {
+        let Some(record) = self.container_record(id).await? else {
+            return Ok(());
+        };
+        let Some(task) = self.task(id).await? else {
+            return Ok(());
+        };
+        let state = state_of(task.status);
+        if state != ContainerState::Stopped {
+            if state == ContainerState::Paused {
+                // A frozen process cannot act on a signal.
+                let _ = self
+                    .clients()
+                    .tasks()
+                    .resume(ResumeTaskRequest {
+                        container_id: id.to_string(),
+                    })
+                    .await;
+            }
+            let signal = record
+                .labels
+                .get(labels::STOP_SIGNAL)
+                .and_then(|s| warren_spec::stop_signal(Some(s)).ok())
+                .unwrap_or(libc::SIGTERM);
+            let waiting = self.wait(id);
+            tokio::pin!(waiting);
+            self.kill(id, signal, false).await?;
+            if tokio::time::timeout(timeout, &mut waiting).await.is_err() {
+                tracing::debug!(container = %id, "stop signal ignored; sending SIGKILL");
+                self.kill(id, libc::SIGKILL, true).await?;
+                if tokio::time::timeout(KILL_WAIT, &mut waiting).await.is_err() {
+                    return Err(RuntimeError::WrongState {
+                        id: id.to_string(),
+                        op: "stop",
+                        state: "still running 10 s after SIGKILL".into(),
+                        needs: "to exit",
+                    });
+                }
+            }
+        }
+        self.finish_task(id).await
+    }
+
+    /// Send `signal` to the container's init process (or, with `all`, every process in it).
+    /// A process that already exited is not an error.
+    pub(crate) async fn kill(&self, id: &str, signal: i32, all: bool) -> Result<(), RuntimeError> {
+        let result = self
+            .retry("Tasks.Kill", |c| {
+                let req = KillRequest {
+                    container_id: id.to_string(),
+                    signal: signal as u32,
+                    all,
+                    ..Default::default()
+                };
+                async move { c.tasks().kill(req).await }
+            })
+            .await;
+        match result {
+            Ok(_)
+            | Err(RuntimeError::Daemon {
+                code: tonic::Code::NotFound,
+                ..
+            }) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Delete the exited task: record its exit (and OOM kill) on the container, let the
+    /// log copier drain, remove the FIFOs.
+    pub(crate) async fn finish_task(&self, id: &str) -> Result<(), RuntimeError> {
+        let oom = self.oom_kills(id).await.unwrap_or(0) > 0;
+        let deleted = self
+            .retry("Tasks.Delete", |c| {
+                let req = DeleteTaskRequest {
+                    container_id: id.to_string(),
+                };
+                async move { c.tasks().delete(req).await }
+            })
+            .await;
+        let deleted = match deleted {
+            Ok(r) => Some(r.into_inner()),
+            Err(RuntimeError::Daemon {
+                code: tonic::Code::NotFound,
+                ..
+            }) => None,
+            Err(e) => return Err(e),
+        };
+        self.inner.copiers.drain(id).await;
+        Fifos::at(&self.inner.containers.dir(id), "init")
+            .remove()
+            .await;
+        if let Some(d) = deleted {
+            let at = to_system_time(d.exited_at.as_ref())
+                .map(|t| chrono::DateTime::<chrono::Utc>::from(t).to_rfc3339())
+                .unwrap_or_default();
+            self.record_exit(id, d.exit_status, &at, oom).await?;
+        }
+        Ok(())
+    }
+
+    async fn record_exit(
+        &self,
+        id: &str,
+        code: u32,
+        at: &str,
+        oom: bool,
+    ) -> Result<(), RuntimeError> {
+        let values = [
+            (labels::EXIT_CODE, code.to_string()),
+            (labels::EXITED_AT, at.to_string()),
+            (labels::OOM_KILLED, oom.to_string()),
+        ];
+        let container = Container {
+            id: id.to_string(),
+            labels: values
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.clone()))
+                .collect(),
+            ..Default::default()
+        };
+        let mask = FieldMask {
+            paths: values.iter().map(|(k, _)| format!("labels.{k}")).collect(),
+        };
+        let result = self
+            .retry("Containers.Update", |c| {
+                let req = UpdateContainerRequest {
+                    container: Some(container.clone()),
+                    update_mask: Some(mask.clone()),
+                };
+                async move { c.containers().update(req).await }
+            })
+            .await;
+        match result {
+            Ok(_)
+            | Err(RuntimeError::Daemon {
+                code: tonic::Code::NotFound,
+                ..
+            }) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Delete container `id`: stop it if it runs (its stop signal, then SIGKILL after
+    /// 10 s), then remove its task, snapshot, record and log files. Deleting a missing
+    /// container succeeds.
+    #[tracing::instrument(level = "debug", skip(self))]
+    pub async fn delete_container(&self, id: &str) -> Result<(), RuntimeError> {
+        if let Some(record) = self.container_record(id).await? {
+            self.stop_container(id, DELETE_STOP_TIMEOUT).await?;
+            let key = if record.snapshot_key.is_empty() {
+                id.to_string()
+            } else {
+                record.snapshot_key.clone()
+            };
+            self.remove_snapshot(&key).await;
+            self.forget_record(id).await;
+        }
+        self.inner.copiers.drain(id).await;
+        let dir = self.inner.containers.dir(id);
+        match tokio::fs::remove_dir_all(&dir).await {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(RuntimeError::Io {
+                op: "removing the container's files",
+                path: dir.display().to_string(),
+                source: e,
+            }),
+            _ => Ok(()),
+        }
+    }
+}

@@ -1,0 +1,585 @@
+//! The container lifecycle against the containerd line under test: real images from the
+//! harness registry, real runc containers, real cgroups.
+
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use warren_runtime::{
+    ContainerEventKind, ContainerState, ExecRequest, LogOptions, LogStream, RuntimeError,
+};
+use warren_spec::host::HostFacts;
+use warren_spec::{Resources, Volume};
+use warren_tests::containers::Fixture;
+use warren_tests::require_root;
+
+fn cgroup_file(ns: &str, id: &str, controller: &str, file: &str) -> String {
+    let dir = HostFacts::detect()
+        .cgroup_dir(controller, &format!("/{ns}/{id}"))
+        .expect("controller mounted");
+    std::fs::read_to_string(dir.join(file))
+        .unwrap_or_else(|e| panic!("{}/{file}: {e}", dir.display()))
+        .trim()
+        .to_string()
+}
+
+#[tokio::test]
+async fn echo_runs_and_its_log_has_both_streams() {
+    require_root!();
+    let fx = Fixture::new("c-echo").await;
+    let id = fx
+        .rt
+        .run_container(&fx.request("echo", &["sh", "-c", "echo out; echo err >&2"]))
+        .await
+        .expect("run");
+    let exit = fx.rt.wait(&id).await.unwrap();
+    assert_eq!(exit.code, 0);
+    assert!(!exit.oom_killed);
+    let lines: Vec<_> = fx
+        .rt
+        .container_logs(&id, &LogOptions::default())
+        .await
+        .unwrap()
+        .map(|l| l.unwrap())
+        .collect()
+        .await;
+    // The log copier may still be draining: logs with follow end once it is done.
+    let lines = if lines.len() < 2 {
+        fx.rt
+            .container_logs(
+                &id,
+                &LogOptions {
+                    follow: true,
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap()
+            .map(|l| l.unwrap())
+            .collect()
+            .await
+    } else {
+        lines
+    };
+    let mut got: Vec<_> = lines.iter().map(|l| (l.stream, l.text.as_str())).collect();
+    got.sort_by_key(|(s, _)| s.as_str());
+    assert_eq!(
+        got,
+        [(LogStream::Stderr, "err"), (LogStream::Stdout, "out")]
+    );
+
+    let status = fx.rt.container_status(&id).await.unwrap();
+    assert_eq!(status.state, ContainerState::Stopped);
+    assert_eq!(status.exit.unwrap().code, 0);
+    fx.rt
+        .stop_container(&id, Duration::from_secs(1))
+        .await
+        .unwrap();
+    // After the task is gone, the exit is still known.
+    let status = fx.rt.container_status(&id).await.unwrap();
+    assert_eq!(status.state, ContainerState::Stopped);
+    assert_eq!(status.exit.unwrap().code, 0);
+    let list = fx.rt.list_containers().await.unwrap();
+    assert_eq!(list.len(), 1);
+    assert_eq!(list[0].image, fx.image);
+
+    fx.rt.delete_container(&id).await.unwrap();
+    fx.assert_clean("delete").await;
+    // Deleting or stopping what is gone succeeds.
+    fx.rt.delete_container(&id).await.unwrap();
+    fx.rt
+        .stop_container(&id, Duration::from_secs(1))
+        .await
+        .unwrap();
+    fx.cleanup().await;
+}
+
+#[tokio::test]
+async fn limits_are_in_the_cgroup_and_update_live() {
+    require_root!();
+    let facts = HostFacts::detect();
+    if !facts.uses_v1() {
+        eprintln!("SKIPPED: cgroup file names below are v1's");
+        return;
+    }
+    let fx = Fixture::new("c-limits").await;
+    let mut req = fx.request("limited", &["sleep", "1000"]);
+    req.resources = Resources {
+        cpus: Some(0.5),
+        memory_bytes: Some(64 << 20),
+        pids: Some(50),
+        ..Default::default()
+    };
+    let id = fx.rt.run_container(&req).await.unwrap();
+    assert_eq!(cgroup_file(&fx.ns, &id, "cpu", "cpu.cfs_quota_us"), "50000");
+    assert_eq!(cgroup_file(&fx.ns, &id, "cpu", "cpu.shares"), "512");
+    assert_eq!(
+        cgroup_file(&fx.ns, &id, "memory", "memory.limit_in_bytes"),
+        (64u64 << 20).to_string()
+    );
+    assert_eq!(cgroup_file(&fx.ns, &id, "pids", "pids.max"), "50");
+
+    fx.rt
+        .update_resources(
+            &id,
+            &Resources {
+                memory_bytes: Some(128 << 20),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        cgroup_file(&fx.ns, &id, "memory", "memory.limit_in_bytes"),
+        (128u64 << 20).to_string()
+    );
+    let m = fx.rt.metrics(&id).await.unwrap();
+    assert_eq!(m.memory_limit_bytes, Some(128 << 20));
+    assert!(m.pids >= 1 && m.memory_usage_bytes > 0, "{m:?}");
+    assert_eq!(m.pids_limit, Some(50));
+    // A bad update is refused before it reaches the daemon.
+    let err = fx
+        .rt
+        .update_resources(
+            &id,
+            &Resources {
+                cpus: Some(-1.0),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, RuntimeError::Spec { .. }), "{err}");
+
+    // `sleep` as pid 1 ignores SIGTERM: stop escalates to SIGKILL after the timeout.
+    let t = Instant::now();
+    fx.rt
+        .stop_container(&id, Duration::from_millis(500))
+        .await
+        .unwrap();
+    assert!(t.elapsed() < Duration::from_secs(10));
+    let exit = fx.rt.container_status(&id).await.unwrap().exit.unwrap();
+    assert_eq!(exit.code, 137);
+    fx.rt.delete_container(&id).await.unwrap();
+    fx.assert_clean("delete").await;
+    fx.cleanup().await;
+}
+
+#[tokio::test]
+async fn a_memory_hog_is_oom_killed_and_the_status_says_so() {
+    require_root!();
+    let fx = Fixture::new("c-oom").await;
+    let mut req = fx.request(
+        "hog",
+        &[
+            "sh",
+            "-c",
+            "x=aaaaaaaaaaaaaaaa; while true; do x=$x$x; done",
+        ],
+    );
+    req.resources.memory_bytes = Some(16 << 20);
+    let id = fx.rt.run_container(&req).await.unwrap();
+    let exit = tokio::time::timeout(Duration::from_secs(60), fx.rt.wait(&id))
+        .await
+        .expect("the hog dies")
+        .unwrap();
+    assert_eq!(exit.code, 137, "{exit:?}");
+    assert!(exit.oom_killed, "{exit:?}");
+    fx.rt
+        .stop_container(&id, Duration::from_secs(1))
+        .await
+        .unwrap();
+    let status = fx.rt.container_status(&id).await.unwrap();
+    assert!(status.exit.unwrap().oom_killed);
+    fx.rt.delete_container(&id).await.unwrap();
+    fx.cleanup().await;
+}
+
+#[tokio::test]
+async fn stop_sends_the_requested_signal_and_a_trap_exits_cleanly() {
+    require_root!();
+    let fx = Fixture::new("c-term").await;
+    // The harness image says SIGQUIT, which sh ignores; the request overrides it.
+    let mut req = fx.request(
+        "polite",
+        &[
+            "sh",
+            "-c",
+            "trap 'echo bye; exit 0' TERM; echo ready; sleep 1000 & wait",
+        ],
+    );
+    req.stop_signal = Some("SIGTERM".into());
+    let id = fx.rt.run_container(&req).await.unwrap();
+    assert!(fx.rt.is_running(&id).await);
+    // A signal that comes before the trap is ignored (pid 1 has no default actions).
+    let mut follow = fx
+        .rt
+        .container_logs(
+            &id,
+            &LogOptions {
+                follow: true,
+                tail: None,
+            },
+        )
+        .await
+        .unwrap();
+    let first = tokio::time::timeout(Duration::from_secs(20), follow.next()).await;
+    assert_eq!(first.unwrap().unwrap().unwrap().text, "ready");
+    let t = Instant::now();
+    fx.rt
+        .stop_container(&id, Duration::from_secs(20))
+        .await
+        .unwrap();
+    let logs: Vec<_> = fx
+        .rt
+        .container_logs(&id, &LogOptions::default())
+        .await
+        .unwrap()
+        .map(|l| l.unwrap().text)
+        .collect()
+        .await;
+    assert!(
+        t.elapsed() < Duration::from_secs(5),
+        "{:?} {logs:?}",
+        t.elapsed()
+    );
+    assert_eq!(logs, ["ready", "bye"]);
+    let exit = fx.rt.container_status(&id).await.unwrap().exit.unwrap();
+    assert_eq!(exit.code, 0);
+    fx.rt.delete_container(&id).await.unwrap();
+    fx.assert_clean("delete").await;
+    fx.cleanup().await;
+}
+
+#[tokio::test]
+async fn exec_reads_a_secret_and_pause_resume_are_reported() {
+    require_root!();
+    let fx = Fixture::new("c-exec").await;
+    let secrets = tempfile::tempdir().unwrap();
+    std::fs::write(secrets.path().join("x"), "s3cret").unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let req = fx.request("svc", &["sleep", "1000"]);
+    let id = fx
+        .rt
+        .create_container_with_mounts(
+            &req,
+            Some(secrets.path().to_path_buf()),
+            vec![Volume {
+                source: data.path().to_path_buf(),
+                destination: "/data".into(),
+                read_only: false,
+            }],
+            None,
+        )
+        .await
+        .unwrap();
+    let mut events = fx.rt.events().await.unwrap();
+    fx.rt.start_container(&id).await.unwrap();
+
+    let out = fx
+        .rt
+        .exec(
+            &id,
+            &ExecRequest {
+                args: vec!["cat".into(), "/run/secrets/x".into()],
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!((out.exit_code, out.stdout.as_slice()), (0, &b"s3cret"[..]));
+    let out = fx
+        .rt
+        .exec(
+            &id,
+            &ExecRequest {
+                args: vec![
+                    "sh".into(),
+                    "-c".into(),
+                    "echo hi > /run/secrets/y; echo $A >&2; exit 3".into(),
+                ],
+                env: vec!["A=from-exec".into()],
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(out.exit_code, 3);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("Read-only file system"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("from-exec"));
+    let out = fx
+        .rt
+        .exec(
+            &id,
+            &ExecRequest {
+                args: vec!["sh".into(), "-c".into(), "echo vol > /data/f".into()],
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(out.exit_code, 0);
+    assert_eq!(
+        std::fs::read_to_string(data.path().join("f")).unwrap(),
+        "vol\n"
+    );
+    let err = fx
+        .rt
+        .exec(
+            &id,
+            &ExecRequest {
+                args: vec!["/no/such/binary".into()],
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, RuntimeError::StartFailed { .. }), "{err}");
+
+    assert!(!fx.rt.pids(&id).await.unwrap().is_empty());
+    fx.rt.pause(&id).await.unwrap();
+    assert_eq!(
+        fx.rt.container_status(&id).await.unwrap().state,
+        ContainerState::Paused
+    );
+    let err = fx
+        .rt
+        .exec(
+            &id,
+            &ExecRequest {
+                args: vec!["true".into()],
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, RuntimeError::WrongState { .. }), "{err}");
+    fx.rt.resume(&id).await.unwrap();
+    assert_eq!(
+        fx.rt.container_status(&id).await.unwrap().state,
+        ContainerState::Running
+    );
+    fx.rt.delete_container(&id).await.unwrap();
+
+    let mut kinds = Vec::new();
+    while let Ok(Some(e)) = tokio::time::timeout(Duration::from_secs(20), events.next()).await {
+        let e = e.unwrap();
+        if e.container_id != id {
+            continue;
+        }
+        let done = matches!(e.kind, ContainerEventKind::Deleted { .. });
+        kinds.push(e.kind);
+        if done {
+            break;
+        }
+    }
+    let names: Vec<&str> = kinds
+        .iter()
+        .filter_map(|k| match k {
+            ContainerEventKind::Created { .. } => Some("created"),
+            ContainerEventKind::Started { .. } => Some("started"),
+            ContainerEventKind::Paused => Some("paused"),
+            ContainerEventKind::Resumed => Some("resumed"),
+            ContainerEventKind::Exited { exec_id: None, .. } => Some("exited"),
+            ContainerEventKind::Deleted { .. } => Some("deleted"),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        names,
+        ["created", "started", "paused", "resumed", "exited", "deleted"]
+    );
+    fx.assert_clean("delete").await;
+    fx.cleanup().await;
+}
+
+#[tokio::test]
+async fn follow_streams_lines_and_ends_when_the_container_exits() {
+    require_root!();
+    let fx = Fixture::new("c-follow").await;
+    let req = fx.request(
+        "ticker",
+        &[
+            "sh",
+            "-c",
+            "i=0; while [ $i -lt 5 ]; do echo tick $i; i=$((i+1)); sleep 0.2; done",
+        ],
+    );
+    let id = fx.rt.run_container(&req).await.unwrap();
+    let lines: Vec<String> = tokio::time::timeout(
+        Duration::from_secs(20),
+        fx.rt
+            .container_logs(
+                &id,
+                &LogOptions {
+                    follow: true,
+                    tail: None,
+                },
+            )
+            .await
+            .unwrap()
+            .map(|l| l.unwrap().text)
+            .collect::<Vec<_>>(),
+    )
+    .await
+    .expect("follow ends when the container exits");
+    assert_eq!(
+        lines,
+        (0..5).map(|i| format!("tick {i}")).collect::<Vec<_>>()
+    );
+    let tail: Vec<String> = fx
+        .rt
+        .container_logs(
+            &id,
+            &LogOptions {
+                tail: Some(2),
+                follow: false,
+            },
+        )
+        .await
+        .unwrap()
+        .map(|l| l.unwrap().text)
+        .collect()
+        .await;
+    assert_eq!(tail, ["tick 3", "tick 4"]);
+    fx.rt.delete_container(&id).await.unwrap();
+    fx.cleanup().await;
+}
+
+#[tokio::test]
+async fn failed_creates_and_starts_leave_nothing() {
+    require_root!();
+    let fx = Fixture::new("c-fail").await;
+    // Refused before anything exists: see below.
+    refused_requests(&fx).await;
+    assert!(
+        fx.rt.list_images().await.unwrap().is_empty(),
+        "nothing pulled"
+    );
+    fx.assert_clean("refused requests").await;
+
+    // Missing binary: the start fails, run removes the container again.
+    let err = fx
+        .rt
+        .run_container(&fx.request("nobin", &["/no/such/binary"]))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, RuntimeError::StartFailed { .. }), "{err}");
+    fx.assert_clean("a start with a missing binary").await;
+
+    // A duplicate id is refused and leaves the first container alone.
+    let id = fx
+        .rt
+        .create_container(&fx.request("dup", &["true"]))
+        .await
+        .unwrap();
+    let err = fx
+        .rt
+        .create_container(&fx.request("dup", &["true"]))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, RuntimeError::AlreadyExists { .. }), "{err}");
+    assert_eq!(fx.rt.start_container(&id).await.map(|_| ()).ok(), Some(()));
+    assert_eq!(fx.rt.wait(&id).await.unwrap().code, 0);
+    fx.rt.delete_container(&id).await.unwrap();
+    fx.assert_clean("delete").await;
+    fx.cleanup().await;
+}
+
+/// Bad mount, invalid limit, bad id, reserved label, bad reference: each refused with a
+/// message naming what was wrong.
+async fn refused_requests(fx: &Fixture) {
+    let mut bad_mount = fx.request("badmount", &["true"]);
+    bad_mount.mounts.volumes.push(Volume {
+        source: "relative/path".into(),
+        destination: "/data".into(),
+        read_only: true,
+    });
+    let mut bad_limit = fx.request("badlimit", &["true"]);
+    bad_limit.resources.memory_bytes = Some(1024);
+    let bad_id = fx.request("bad/id", &["true"]);
+    let mut bad_label = fx.request("badlabel", &["true"]);
+    bad_label
+        .labels
+        .insert("io.warren.exit.code".into(), "0".into());
+    let mut bad_ref = fx.request("badref", &["true"]);
+    bad_ref.image = "UPPER case".into();
+    for req in [bad_mount, bad_limit, bad_id, bad_label, bad_ref] {
+        let err = fx.rt.create_container(&req).await.unwrap_err();
+        assert!(
+            matches!(
+                err,
+                RuntimeError::Spec { .. }
+                    | RuntimeError::InvalidRequest { .. }
+                    | RuntimeError::InvalidReference { .. }
+            ),
+            "{}: {err}",
+            req.id
+        );
+        let msg = err.to_string();
+        assert!(msg.contains("invalid") || msg.contains("must"), "{msg}");
+    }
+    assert!(
+        fx.rt.list_images().await.unwrap().is_empty(),
+        "nothing pulled"
+    );
+    fx.assert_clean("refused requests").await;
+}
+
+#[tokio::test]
+async fn an_instant_exit_is_never_lost_500_runs() {
+    require_root!();
+    let fx = Fixture::new("c-race").await;
+    // Pull once; then 500 runs of `true`, 5 at a time.
+    fx.rt
+        .pull_image(&fx.image, &Default::default())
+        .await
+        .unwrap();
+    let fx = std::sync::Arc::new(fx);
+    let mut workers = Vec::new();
+    for w in 0..5 {
+        let fx = fx.clone();
+        workers.push(tokio::spawn(async move {
+            for i in 0..100 {
+                let id = format!("t-{w}-{i}");
+                fx.rt
+                    .run_container(&fx.request(&id, &["true"]))
+                    .await
+                    .unwrap();
+                let exit = tokio::time::timeout(Duration::from_secs(30), fx.rt.wait(&id))
+                    .await
+                    .unwrap_or_else(|_| panic!("{id}: exit lost"))
+                    .unwrap();
+                assert_eq!(exit.code, 0, "{id}");
+                fx.rt.delete_container(&id).await.unwrap();
+            }
+        }));
+    }
+    for w in workers {
+        w.await.unwrap();
+    }
+    let fx = std::sync::Arc::into_inner(fx).unwrap();
+    fx.assert_clean("500 runs").await;
+    fx.cleanup().await;
+}
+
+#[tokio::test]
+async fn fifty_lifecycles_at_once_on_one_handle() {
+    require_root!();
+    let fx = Fixture::new("c-fifty").await;
+    let mut runs = Vec::new();
+    for i in 0..50 {
+        let rt = fx.rt.clone();
+        let req = fx.request(&format!("p-{i}"), &["sh", "-c", "echo $HOSTNAME"]);
+        runs.push(tokio::spawn(async move {
+            let id = rt.run_container(&req).await?;
+            let exit = rt.wait(&id).await?;
+            rt.delete_container(&id).await?;
+            Ok::<_, RuntimeError>(exit.code)
+        }));
+    }
+    for r in runs {
+        assert_eq!(r.await.unwrap().unwrap(), 0);
+    }
+    fx.assert_clean("50 concurrent lifecycles").await;
+    fx.cleanup().await;
+}
