@@ -14,7 +14,7 @@ use crate::RuntimeError;
 /// True for errors that mean "no daemon to talk to right now": UNAVAILABLE (nothing listens
 /// on the socket), and the UNKNOWN "transport error" tonic reports when the connection broke
 /// under a call (the daemon died). Only idempotent calls are retried on these.
-fn daemon_unreachable(status: &tonic::Status) -> bool {
+pub(crate) fn daemon_unreachable(status: &tonic::Status) -> bool {
     match status.code() {
         tonic::Code::Unavailable => true,
         tonic::Code::Unknown => status.message() == "transport error",

@@ -20,6 +20,12 @@ pub enum RuntimeError {
         message: String,
     },
 
+    /// The connection to containerd broke while a call that must not be repeated was in
+    /// flight (the daemon died or restarted). The operation's finished steps were undone
+    /// once the daemon was back; running it again is safe.
+    #[error("containerd went away during {op} ({message}); finished steps were undone, the call can be made again")]
+    Interrupted { op: &'static str, message: String },
+
     /// containerd answered an RPC with an error.
     #[error("containerd {op} failed ({code:?}): {message}")]
     Daemon {
@@ -154,6 +160,12 @@ pub enum RuntimeError {
 
 impl RuntimeError {
     pub(crate) fn daemon(op: &'static str, status: tonic::Status) -> Self {
+        if crate::client::daemon_unreachable(&status) {
+            return RuntimeError::Interrupted {
+                op,
+                message: status.message().to_string(),
+            };
+        }
         RuntimeError::Daemon {
             op,
             code: status.code(),

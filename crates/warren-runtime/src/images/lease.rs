@@ -14,7 +14,7 @@ pub struct Lease {
     pub id: String,
     /// Clients that make every call under this lease.
     pub clients: Clients,
-    base: Clients,
+    rt: ContainerdRuntime,
     released: bool,
 }
 
@@ -35,33 +35,42 @@ impl Lease {
             async move { c.leases().create(req).await }
         })
         .await?;
-        let base = rt.clients().clone();
-        let clients = base.with_lease(&id)?;
+        let clients = rt.clients().with_lease(&id)?;
         Ok(Lease {
             id,
             clients,
-            base,
+            rt: rt.clone(),
             released: false,
         })
     }
 
     /// Delete the lease; what nothing else references becomes garbage. With `sync` (after a
     /// failure) containerd collects it before answering, so nothing is left when we return.
+    /// Waits out a daemon restart (up to the reconnect deadline): a failure caused by the
+    /// daemon dying must still be cleaned up once it is back.
     pub async fn release(mut self, sync: bool) {
         self.released = true;
-        delete(&self.base, &self.id, sync).await;
+        delete(&self.rt, &self.id, sync).await;
     }
 }
 
-async fn delete(base: &Clients, id: &str, sync: bool) {
-    let req = DeleteRequest {
-        id: id.to_string(),
-        sync,
-    };
-    if let Err(e) = base.leases().delete(req).await {
-        if e.code() != tonic::Code::NotFound {
-            tracing::warn!(lease = %id, error = %e, "could not delete lease");
-        }
+async fn delete(rt: &ContainerdRuntime, id: &str, sync: bool) {
+    let result = rt
+        .retry("Leases.Delete", |c| {
+            let req = DeleteRequest {
+                id: id.to_string(),
+                sync,
+            };
+            async move { c.leases().delete(req).await }
+        })
+        .await;
+    match result {
+        Ok(_)
+        | Err(RuntimeError::Daemon {
+            code: tonic::Code::NotFound,
+            ..
+        }) => {}
+        Err(e) => tracing::warn!(lease = %id, error = %e, "could not delete lease"),
     }
 }
 
@@ -71,8 +80,8 @@ impl Drop for Lease {
             return;
         }
         if let Ok(handle) = tokio::runtime::Handle::try_current() {
-            let (base, id) = (self.base.clone(), self.id.clone());
-            handle.spawn(async move { delete(&base, &id, false).await });
+            let (rt, id) = (self.rt.clone(), self.id.clone());
+            handle.spawn(async move { delete(&rt, &id, false).await });
         }
     }
 }

@@ -1,0 +1,131 @@
+//! Containers and a daemon that dies: running containers outlive a containerd restart and
+//! stay manageable, and a create or start cut short by the daemon's death leaves nothing.
+
+use std::time::Duration;
+
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+use warren_runtime::LogOptions;
+use warren_supervisor::{Phase, Supervisor};
+use warren_tests::containers::Fixture;
+use warren_tests::images::{busybox_layer, push};
+use warren_tests::registry::Registry;
+use warren_tests::{cleanup, require_root};
+
+/// A private, supervised daemon and a fixture on it.
+async fn fixture(prefix: &str) -> (tempfile::TempDir, Supervisor, Fixture) {
+    let dir = tempfile::Builder::new()
+        .prefix("wcr-")
+        .tempdir_in("/tmp")
+        .unwrap();
+    let sup = warren_tests::daemon::private(dir.path())
+        .start()
+        .await
+        .expect("start containerd");
+    let registry = Registry::start();
+    let image = format!("{}/warren/busybox:r", registry.addr());
+    push(&image, &[busybox_layer()], &["sh"]).await;
+    let fx = Fixture::with_image(prefix, registry, image, sup.address()).await;
+    (dir, sup, fx)
+}
+
+/// SIGKILL the daemon and wait until the supervisor has it answering again.
+async fn kill_daemon(sup: &Supervisor) {
+    let before = sup.status().restarts;
+    kill(Pid::from_raw(sup.pid().unwrap() as i32), Signal::SIGKILL).unwrap();
+    let mut status = sup.watch_status();
+    tokio::time::timeout(
+        Duration::from_secs(30),
+        status.wait_for(|s| s.restarts > before && s.phase == Phase::Healthy),
+    )
+    .await
+    .expect("the supervisor restarts the daemon")
+    .unwrap();
+}
+
+#[tokio::test]
+async fn a_running_container_outlives_a_daemon_restart_and_can_be_stopped() {
+    require_root!();
+    let (dir, sup, fx) = fixture("c-survive").await;
+    let req = fx.request(
+        "survivor",
+        &[
+            "sh",
+            "-c",
+            "i=0; while true; do echo tick $i; i=$((i+1)); sleep 0.2; done",
+        ],
+    );
+    let id = fx.rt.run_container(&req).await.unwrap();
+    let pid = fx.rt.container_status(&id).await.unwrap().pid.unwrap();
+
+    kill_daemon(&sup).await;
+    let status = fx.rt.container_status(&id).await.unwrap();
+    assert_eq!(status.pid, Some(pid), "the same process runs on");
+    assert!(fx.rt.is_running(&id).await);
+    // Its output still reaches the log: the shim, not the daemon, holds the FIFOs.
+    let count = |fx: &Fixture| {
+        let rt = fx.rt.clone();
+        let id = id.clone();
+        async move {
+            use futures::StreamExt;
+            rt.container_logs(&id, &LogOptions::default())
+                .await
+                .unwrap()
+                .count()
+                .await
+        }
+    };
+    let before = count(&fx).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert!(count(&fx).await > before, "the log grows after the restart");
+
+    fx.rt
+        .stop_container(&id, Duration::from_secs(5))
+        .await
+        .unwrap();
+    assert!(fx.rt.container_status(&id).await.unwrap().exit.is_some());
+    fx.rt.delete_container(&id).await.unwrap();
+    fx.assert_clean("delete after a daemon restart").await;
+    fx.cleanup().await;
+    sup.shutdown().await.unwrap();
+    cleanup::unmount_under(dir.path());
+}
+
+#[tokio::test]
+async fn a_daemon_killed_during_create_or_start_leaves_nothing() {
+    require_root!();
+    let (dir, sup, fx) = fixture("c-midway").await;
+    // Make sure the image is there, so the kill lands in the container steps.
+    fx.rt
+        .pull_image(&fx.image, &Default::default())
+        .await
+        .unwrap();
+    let (mut failed, mut succeeded) = (0, 0);
+    for i in 0..8u64 {
+        let rt = fx.rt.clone();
+        let req = fx.request(&format!("midway-{i}"), &["sleep", "1000"]);
+        let run = tokio::spawn(async move { rt.run_container(&req).await });
+        // Spread the kill over the create → start window (a few tens of milliseconds).
+        tokio::time::sleep(Duration::from_millis(5 + i * 12)).await;
+        kill_daemon(&sup).await;
+        match run.await.unwrap() {
+            Ok(id) => {
+                succeeded += 1;
+                fx.rt.delete_container(&id).await.unwrap();
+            }
+            Err(e) => {
+                failed += 1;
+                eprintln!("run {i} cut short: {e}");
+                assert!(
+                    matches!(e, warren_runtime::RuntimeError::Interrupted { .. }),
+                    "{e}"
+                );
+            }
+        }
+        fx.assert_clean(&format!("run {i}")).await;
+    }
+    eprintln!("{failed} runs cut short, {succeeded} completed");
+    fx.cleanup().await;
+    sup.shutdown().await.unwrap();
+    cleanup::unmount_under(dir.path());
+}
