@@ -5,7 +5,7 @@
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use warren_runtime::{ContainerdRuntime, PullOptions, RuntimeOptions};
+use warren_runtime::{ContainerdRuntime, PullMode, PullOptions, RuntimeOptions};
 use warren_tests::images::{busybox_layer, layer, push, Entry};
 use warren_tests::registry::Registry;
 use warren_tests::{cleanup, deps};
@@ -46,21 +46,38 @@ async fn main() {
     let total: usize = layers.iter().map(|l| l.gz.len()).sum();
     push(&reference, &layers, &["sh"]).await;
 
-    let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+    let (mut ours, mut server, mut theirs) = (Vec::new(), Vec::new(), Vec::new());
+    let mut has_transfer = true;
     for i in 0..runs {
-        let ns = format!("bench-ours-{i}");
-        let rt = ContainerdRuntime::with_options(RuntimeOptions {
-            socket: sup.address().to_path_buf(),
-            namespace: ns,
-            ..Default::default()
-        })
-        .unwrap();
-        let t = Instant::now();
-        rt.pull_image(&reference, &PullOptions::default())
-            .await
-            .expect("our pull");
-        ours.push(t.elapsed());
-        rt.remove_image(&reference).await.unwrap();
+        for (mode, times) in [
+            (PullMode::Client, &mut ours),
+            (PullMode::Server, &mut server),
+        ] {
+            if mode == PullMode::Server && !has_transfer {
+                continue;
+            }
+            let ns = format!("bench-ours-{mode:?}-{i}");
+            let rt = ContainerdRuntime::with_options(RuntimeOptions {
+                socket: sup.address().to_path_buf(),
+                namespace: ns,
+                ..Default::default()
+            })
+            .unwrap();
+            let options = PullOptions {
+                mode,
+                ..Default::default()
+            };
+            let t = Instant::now();
+            match rt.pull_image(&reference, &options).await {
+                Ok(_) => times.push(t.elapsed()),
+                Err(warren_runtime::RuntimeError::InvalidRequest { .. }) => {
+                    has_transfer = false;
+                    continue;
+                }
+                Err(e) => panic!("our {mode:?} pull: {e}"),
+            }
+            rt.remove_image(&reference).await.unwrap();
+        }
 
         let ns = format!("bench-ctr-{i}");
         let t = Instant::now();
@@ -84,13 +101,22 @@ async fn main() {
     }
     let (o, c) = (median(ours), median(theirs));
     println!(
-        "containerd {}: pull+unpack of {:.0} MB in 5 layers, median of {runs}: ours {:.0} ms, ctr {:.0} ms, ratio {:.2} (goal <= 0.80)",
+        "containerd {}: pull+unpack of {:.0} MB in 5 layers, median of {runs}: ours client-side {:.0} ms, ctr {:.0} ms, ratio {:.2} (goal <= 0.80)",
         deps::line(),
         total as f64 / 1e6,
         o.as_secs_f64() * 1e3,
         c.as_secs_f64() * 1e3,
         o.as_secs_f64() / c.as_secs_f64()
     );
+    if !server.is_empty() {
+        let s = median(server);
+        println!(
+            "containerd {}: ours server-side (Transfer service) {:.0} ms, ratio to ctr {:.2}",
+            deps::line(),
+            s.as_secs_f64() * 1e3,
+            s.as_secs_f64() / c.as_secs_f64()
+        );
+    }
     drop(reg);
     sup.shutdown().await.unwrap();
     cleanup::unmount_under(dir.path());

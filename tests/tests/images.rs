@@ -9,7 +9,7 @@ use warren_proto::containerd::services::snapshots::v1::{
     ListSnapshotsRequest, StatSnapshotRequest,
 };
 use warren_proto::{Clients, Namespace};
-use warren_runtime::{ContainerdRuntime, PullOptions, RuntimeError, RuntimeOptions};
+use warren_runtime::{ContainerdRuntime, PullMode, PullOptions, RuntimeError, RuntimeOptions};
 use warren_tests::images::{busybox_layer, push};
 use warren_tests::registry::Registry;
 use warren_tests::{daemon, deps, require_root, unique_namespace};
@@ -872,5 +872,84 @@ async fn a_bad_archive_is_a_typed_error_and_leaves_nothing() {
         .unwrap_err();
     assert!(matches!(err, RuntimeError::Archive { .. }), "{err}");
     ns.assert_empty("after failed imports").await;
+    ns.cleanup().await;
+}
+
+/// Server-side pulls (the Transfer service of 1.7 and 2.x): the same image, unpacked the
+/// same way, usable by us and by `ctr`; on 1.6 and 1.7 (whose Transfer service cannot
+/// reach a plain-HTTP registry) the mode is refused before anything happens.
+#[tokio::test]
+async fn server_side_pull_through_the_transfer_service() {
+    require_root!();
+    let (reg, reference, ns) = busybox_fixture("srv", "srv").await;
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let options = PullOptions {
+        mode: PullMode::Server,
+        progress: Some(tx),
+        ..Default::default()
+    };
+    if deps::line() != "2.1" {
+        let err = ns.rt.pull_image(&reference, &options).await.unwrap_err();
+        assert!(matches!(err, RuntimeError::InvalidRequest { .. }), "{err}");
+        ns.assert_empty("a refused server-side pull").await;
+        ns.cleanup().await;
+        return;
+    }
+    let image = ns.rt.pull_image(&reference, &options).await.expect("pull");
+    assert_eq!(image.name, reference);
+    assert_eq!(image.config.cmd, vec!["sh".to_string()]);
+    ns.clients
+        .snapshots()
+        .stat(StatSnapshotRequest {
+            snapshotter: "overlayfs".into(),
+            key: image.top_chain_id.clone(),
+        })
+        .await
+        .expect("the daemon unpacked the top layer");
+    let mut done = false;
+    while let Ok(event) = rx.try_recv() {
+        done |= matches!(event, warren_runtime::PullProgress::Done { .. });
+    }
+    assert!(done, "progress ends with Done");
+    // What the daemon pulled, a client-side pull finds complete: no blob is fetched.
+    let before = reg.blob_gets();
+    ns.rt
+        .pull_image(
+            &reference,
+            &PullOptions {
+                mode: PullMode::Client,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(reg.blob_gets(), before, "no blob downloaded again");
+    let out = ctr(
+        &ns,
+        &["run", "--rm", &reference, "srv-run-1", "echo", "srv"],
+    );
+    assert!(
+        out.status.success(),
+        "ctr run: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let unknown_tag = format!("{}/warren/busybox:nope", reg.addr());
+    let err = ns.rt.pull_image(&unknown_tag, &options).await.unwrap_err();
+    assert!(matches!(err, RuntimeError::UnknownImage { .. }), "{err}");
+    ns.rt.remove_image(&reference).await.unwrap();
+    let addr = reg.addr();
+    drop(reg);
+    let err = ns
+        .rt
+        .pull_image(&format!("{addr}/warren/busybox:srv"), &options)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, RuntimeError::RegistryUnreachable { .. }),
+        "{err}"
+    );
+    ns.assert_empty("server-side pulls, failed and removed")
+        .await;
     ns.cleanup().await;
 }

@@ -51,6 +51,8 @@ pub(crate) struct Inner {
     pub containers: crate::containers::Settings,
     /// The log copiers running in this process, by container id.
     pub copiers: crate::containers::io::Copiers,
+    /// Whether the daemon offers the Transfer service (asked on the first pull).
+    pub transfer: tokio::sync::OnceCell<bool>,
 }
 
 impl std::fmt::Debug for ContainerdRuntime {
@@ -155,6 +157,7 @@ impl ContainerdRuntime {
                 pull_locks: Mutex::new(HashMap::new()),
                 containers,
                 copiers: Default::default(),
+                transfer: Default::default(),
             }),
         })
     }

@@ -15,4 +15,4 @@ pub use containers::{
 pub use error::RuntimeError;
 pub use images::platform::Platform;
 pub use images::registry::RegistryOptions;
-pub use images::{Image, ImportOptions, PullOptions, PullProgress};
+pub use images::{Image, ImportOptions, PullMode, PullOptions, PullProgress};

@@ -12,11 +12,13 @@ mod pull;
 mod record;
 pub mod reference;
 pub mod registry;
+mod transfer;
 mod unpack;
 
 pub use import::ImportOptions;
 pub use progress::PullProgress;
 pub use pull::PullOptions;
+pub use transfer::PullMode;
 pub use unpack::chain_ids;
 
 use warren_proto::containerd::services::images::v1::{

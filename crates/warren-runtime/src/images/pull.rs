@@ -22,7 +22,7 @@ use super::{content, download, record, unpack, Image};
 use crate::{ContainerdRuntime, RuntimeError};
 
 /// What we accept when resolving a reference: every manifest and index type we can pull.
-const MANIFEST_TYPES: &[&str] = &[
+pub(crate) const MANIFEST_TYPES: &[&str] = &[
     "application/vnd.oci.image.index.v1+json",
     "application/vnd.docker.distribution.manifest.list.v2+json",
     "application/vnd.oci.image.manifest.v1+json",
@@ -39,10 +39,13 @@ pub struct PullOptions {
     pub platform: Option<Platform>,
     /// Where to send progress events (default: nowhere).
     pub progress: Option<tokio::sync::mpsc::UnboundedSender<PullProgress>>,
+    /// Client-side, server-side (containerd's Transfer service) or whichever is faster
+    /// here (the default).
+    pub mode: super::PullMode,
 }
 
 /// The media type of a manifest or index, from its `mediaType` field or its shape.
-fn media_type(json: &serde_json::Value) -> String {
+pub(crate) fn media_type(json: &serde_json::Value) -> String {
     match json.get("mediaType").and_then(|m| m.as_str()) {
         Some(m) => m.to_string(),
         None if json.get("manifests").is_some() => MANIFEST_TYPES[0].to_string(),
@@ -50,7 +53,7 @@ fn media_type(json: &serde_json::Value) -> String {
     }
 }
 
-fn bad(r: &Reference, reason: impl Into<String>) -> RuntimeError {
+pub(crate) fn bad(r: &Reference, reason: impl Into<String>) -> RuntimeError {
     RuntimeError::BadImage {
         reference: r.whole(),
         reason: reason.into(),
@@ -149,6 +152,9 @@ impl ContainerdRuntime {
                 name: image.name.clone(),
             });
             return Ok(image);
+        }
+        if self.pull_server_side(&r, options).await? {
+            return self.transfer_pull(&r, options, &root_bytes).await;
         }
         let lease = Lease::create(self, "pull").await?;
         let result = self

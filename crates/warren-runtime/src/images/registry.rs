@@ -26,19 +26,28 @@ impl RegistryOptions {
     /// does) for a loopback registry on a port other than 443.
     pub(crate) fn client(&self, reference: &Reference) -> Client {
         let mut http: Vec<String> = self.plain_http.clone();
-        let registry = reference.registry();
-        let (host, port) = match registry.rsplit_once(':') {
-            Some((h, p)) if !h.ends_with(']') || h.starts_with('[') => (h, Some(p)),
-            _ => (registry, None),
-        };
-        let loopback = matches!(host, "localhost" | "127.0.0.1" | "[::1]");
-        if loopback && port.is_some_and(|p| p != "443") {
-            http.push(registry.to_string());
+        if self.is_plain_http(reference) {
+            http.push(reference.registry().to_string());
         }
         Client::new(ClientConfig {
             protocol: ClientProtocol::HttpsExcept(http),
             ..Default::default()
         })
+    }
+
+    /// True if `reference`'s registry is spoken to over plain HTTP: configured so, or a
+    /// loopback registry on a port other than 443.
+    pub(crate) fn is_plain_http(&self, reference: &Reference) -> bool {
+        let registry = reference.registry();
+        if self.plain_http.iter().any(|h| h == registry) {
+            return true;
+        }
+        let (host, port) = match registry.rsplit_once(':') {
+            Some((h, p)) if !h.ends_with(']') || h.starts_with('[') => (h, Some(p)),
+            _ => (registry, None),
+        };
+        let loopback = matches!(host, "localhost" | "127.0.0.1" | "[::1]");
+        loopback && port.is_some_and(|p| p != "443")
     }
 
     pub(crate) fn auth(&self, reference: &Reference) -> RegistryAuth {

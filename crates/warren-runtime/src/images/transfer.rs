@@ -1,0 +1,363 @@
+//! Server-side pull through containerd's Transfer service (containerd 1.7 and 2.x): the
+//! daemon talks to the registry, stores, unpacks and records the image itself; we send one
+//! request and relay its progress stream.
+
+use oci_client::Reference;
+use oci_spec::image::{ImageIndex, ImageManifest};
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+use tokio_stream::StreamExt;
+use warren_proto::any;
+use warren_proto::containerd::services::streaming::v1::StreamInit;
+use warren_proto::containerd::services::transfer::v1::{TransferOptions, TransferRequest};
+use warren_proto::containerd::types::transfer::{
+    ImageStore, OciRegistry, Progress, RegistryResolver, UnpackConfiguration,
+};
+use warren_proto::containerd::types::Platform as ProtoPlatform;
+
+use super::platform::Platform;
+use super::progress::{ProgressSink, PullProgress};
+use super::pull::{bad, media_type, PullOptions, MANIFEST_TYPES};
+use super::reference::image_name;
+use super::registry::classify;
+use super::Image;
+use crate::{ContainerdRuntime, RuntimeError};
+
+/// How [`pull_image`](ContainerdRuntime::pull_image) fetches an image.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum PullMode {
+    /// Server-side on containerd 2.x when the registry needs no credentials (measured
+    /// faster there: 0.95x of `ctr`'s time against 1.06x client-side for a 127 MB image);
+    /// client-side otherwise.
+    #[default]
+    Auto,
+    /// Always client-side: we talk to the registry and write into the content store.
+    Client,
+    /// Always server-side; an error on a daemon without the Transfer service, or for a
+    /// registry with credentials (handing them to the daemon is not implemented yet).
+    Server,
+}
+
+fn to_proto(p: &Platform) -> ProtoPlatform {
+    ProtoPlatform {
+        os: p.os.clone(),
+        architecture: p.architecture.clone(),
+        variant: p.variant.clone().unwrap_or_default(),
+        ..Default::default()
+    }
+}
+
+impl ContainerdRuntime {
+    /// True if the daemon offers a Transfer service we can use (asked once per handle):
+    /// containerd 2.x. 1.7 has the service too, but it ignores the resolver's default
+    /// scheme, so it cannot reach a plain-HTTP registry (measured: "server gave HTTP
+    /// response to HTTPS client").
+    pub(crate) async fn has_transfer(&self) -> bool {
+        *self
+            .inner
+            .transfer
+            .get_or_init(|| async {
+                use warren_proto::containerd::services::introspection::v1::PluginsRequest;
+                let req = PluginsRequest {
+                    filters: vec!["type==io.containerd.transfer.v1".into()],
+                };
+                let present = match self.clients().introspection().plugins(req).await {
+                    Ok(r) => r.into_inner().plugins.iter().any(|p| p.init_err.is_none()),
+                    Err(_) => false,
+                };
+                let version = self.clients().version().version(()).await;
+                let major = version
+                    .ok()
+                    .and_then(|v| {
+                        let v = v.into_inner().version;
+                        let v = v.trim_start_matches('v');
+                        v.split('.').next().and_then(|m| m.parse::<u32>().ok())
+                    })
+                    .unwrap_or(0);
+                present && major >= 2
+            })
+            .await
+    }
+
+    /// Whether this pull goes through the Transfer service.
+    pub(crate) async fn pull_server_side(
+        &self,
+        r: &Reference,
+        options: &PullOptions,
+    ) -> Result<bool, RuntimeError> {
+        let credentials = self.inner.registry.credentials.contains_key(r.registry());
+        match options.mode {
+            PullMode::Client => Ok(false),
+            PullMode::Auto => Ok(!credentials && self.has_transfer().await),
+            PullMode::Server if credentials => Err(RuntimeError::InvalidRequest {
+                field: "pull mode",
+                value: "Server".into(),
+                allowed: format!(
+                    "client-side pulls for {} (it has credentials, which server-side pulls \
+                     cannot pass on yet)",
+                    r.registry()
+                ),
+            }),
+            PullMode::Server if !self.has_transfer().await => Err(RuntimeError::InvalidRequest {
+                field: "pull mode",
+                value: "Server".into(),
+                allowed: "Auto or Client: this containerd has no usable Transfer service (2.x has)"
+                    .into(),
+            }),
+            PullMode::Server => Ok(true),
+        }
+    }
+
+    /// The layers (digest, size) of `root` (a manifest, or an index whose manifest for
+    /// `platform` is fetched): checked by us before the daemon is asked, so a missing
+    /// platform is the same typed error as client-side, and progress starts with `Resolved`.
+    async fn layers_of(
+        &self,
+        r: &Reference,
+        root: &[u8],
+        platform: &Platform,
+    ) -> Result<Vec<(String, i64)>, RuntimeError> {
+        let json: serde_json::Value = serde_json::from_slice(root)
+            .map_err(|e| bad(r, format!("manifest is not JSON: {e}")))?;
+        let manifest_bytes = if super::is_index(&media_type(&json)) {
+            let index: ImageIndex =
+                serde_json::from_slice(root).map_err(|e| bad(r, format!("bad index: {e}")))?;
+            let chosen = platform.choose(index.manifests()).ok_or_else(|| {
+                RuntimeError::NoMatchingPlatform {
+                    reference: r.whole(),
+                    platform: platform.to_string(),
+                    available: Platform::list(index.manifests()),
+                }
+            })?;
+            let by_digest = Reference::with_digest(
+                r.registry().to_string(),
+                r.repository().to_string(),
+                chosen.digest().to_string(),
+            );
+            let auth = self.inner.registry.auth(r);
+            let (bytes, _) = self
+                .registry_client(r)
+                .pull_manifest_raw(&by_digest, &auth, MANIFEST_TYPES)
+                .await
+                .map_err(|e| classify("fetching manifest", r, e))?;
+            bytes.to_vec()
+        } else {
+            root.to_vec()
+        };
+        let manifest: ImageManifest = serde_json::from_slice(&manifest_bytes)
+            .map_err(|e| bad(r, format!("bad manifest: {e}")))?;
+        Ok(manifest
+            .layers()
+            .iter()
+            .map(|l| (l.digest().to_string(), l.size() as i64))
+            .collect())
+    }
+
+    /// Pull `r` (whose root manifest or index we resolved: `root`) through the Transfer
+    /// service, unpacked into our snapshotter.
+    pub(crate) async fn transfer_pull(
+        &self,
+        r: &Reference,
+        options: &PullOptions,
+        root: &[u8],
+    ) -> Result<Image, RuntimeError> {
+        let name = image_name(r);
+        let wanted = options.platform.clone().unwrap_or_else(Platform::host);
+        let layers = self.layers_of(r, root, &wanted).await?;
+        let platform = to_proto(&wanted);
+        let source = OciRegistry {
+            reference: name.clone(),
+            resolver: Some(RegistryResolver {
+                default_scheme: if self.inner.registry.is_plain_http(r) {
+                    "http".into()
+                } else {
+                    String::new()
+                },
+                ..Default::default()
+            }),
+        };
+        let destination = ImageStore {
+            name: name.clone(),
+            platforms: vec![platform.clone()],
+            unpacks: vec![UnpackConfiguration {
+                platform: Some(platform),
+                snapshotter: self.inner.snapshotter.clone(),
+            }],
+            ..Default::default()
+        };
+        let sink = ProgressSink(options.progress.clone());
+        sink.send(PullProgress::Resolved {
+            layers: layers.clone(),
+        });
+        let (progress_stream, relay) = if options.progress.is_some() {
+            match self.progress_stream(sink.clone()).await {
+                Ok((id, relay)) => (id, Some(relay)),
+                Err(e) => {
+                    tracing::debug!(error = %e, "no progress stream; pulling without");
+                    (String::new(), None)
+                }
+            }
+        } else {
+            (String::new(), None)
+        };
+        let result = self
+            .clients()
+            .transfer()
+            .transfer(TransferRequest {
+                source: Some(any::pack(&source)),
+                destination: Some(any::pack(&destination)),
+                options: Some(TransferOptions { progress_stream }),
+            })
+            .await;
+        if let Some(relay) = relay {
+            relay.abort();
+        }
+        if let Err(s) = result {
+            // The daemon's own lease is gone, but what it wrote waits for the next garbage
+            // collection; a lease deleted with `sync` runs one before answering.
+            if let Ok(lease) = super::lease::Lease::create(self, "gc").await {
+                lease.release(true).await;
+            }
+            return Err(transfer_error(r, s));
+        }
+        // The daemon has unpacked every layer by the time it answers.
+        for (digest, _) in layers {
+            sink.send(PullProgress::Unpacked { digest });
+        }
+        let image = self.get_image(&name).await?;
+        sink.send(PullProgress::Done {
+            name: image.name.clone(),
+        });
+        Ok(image)
+    }
+
+    /// Open a stream the daemon sends transfer progress into; its id, and the task that
+    /// relays the events to `sink`.
+    async fn progress_stream(
+        &self,
+        sink: ProgressSink,
+    ) -> Result<(String, tokio::task::JoinHandle<()>), tonic::Status> {
+        let id = format!("warren-progress-{:016x}", rand::random::<u64>());
+        let (tx, rx) = mpsc::channel(1);
+        tx.send(any::pack(&StreamInit { id: id.clone() }))
+            .await
+            .map_err(|_| tonic::Status::internal("progress stream closed"))?;
+        let mut inbound = self
+            .clients()
+            .streaming()
+            .stream(ReceiverStream::new(rx))
+            .await?
+            .into_inner();
+        // The daemon acknowledges the stream before it is usable.
+        inbound.message().await?;
+        let relay = tokio::spawn(async move {
+            let _keep_open = tx;
+            while let Some(Ok(message)) = inbound.next().await {
+                if let Ok(p) = any::unpack::<Progress>(&message) {
+                    relay_progress(&sink, p);
+                }
+            }
+        });
+        Ok((id, relay))
+    }
+}
+
+/// Turn one of the daemon's progress events into ours (only per-blob ones carry over).
+fn relay_progress(sink: &ProgressSink, p: Progress) {
+    let Some(desc) = p.desc else { return };
+    match p.event.as_str() {
+        "complete" | "already exists" => {
+            // The daemon's last byte count may lag its "complete": close the bar first.
+            let size = desc.size.max(0) as u64;
+            sink.send(PullProgress::Downloading {
+                digest: desc.digest.clone(),
+                done: size,
+                total: size,
+            });
+            sink.send(PullProgress::Downloaded {
+                digest: desc.digest,
+                cached: p.event == "already exists",
+            });
+        }
+        _ if p.progress > 0 || p.total > 0 => sink.send(PullProgress::Downloading {
+            digest: desc.digest,
+            done: p.progress.max(0) as u64,
+            total: p.total.max(0) as u64,
+        }),
+        _ => {}
+    }
+}
+
+/// A failed Transfer as a typed error: the daemon's message is all there is to go by.
+fn transfer_error(r: &Reference, s: tonic::Status) -> RuntimeError {
+    let message = s.message().to_string();
+    let lower = message.to_lowercase();
+    if lower.contains("unexpected commit digest") || lower.contains("unexpected commit size") {
+        // containerd says "... unexpected commit digest <got>, expected <digest>: ...".
+        let digest = message
+            .split(", expected ")
+            .nth(1)
+            .and_then(|rest| rest.split([',', ' ']).next())
+            .map(|d| d.trim_end_matches(':').to_string())
+            .unwrap_or_default();
+        RuntimeError::DigestMismatch {
+            reference: r.whole(),
+            digest,
+            message,
+        }
+    } else if s.code() == tonic::Code::NotFound || lower.contains("not found") {
+        RuntimeError::UnknownImage {
+            reference: r.whole(),
+            message,
+        }
+    } else if lower.contains("unauthorized") || lower.contains("denied") {
+        RuntimeError::Unauthorized {
+            op: "pulling (server-side)",
+            registry: r.registry().to_string(),
+            message,
+        }
+    } else if lower.contains("connection refused")
+        || lower.contains("no such host")
+        || lower.contains("i/o timeout")
+    {
+        RuntimeError::RegistryUnreachable {
+            op: "pulling (server-side)",
+            registry: r.registry().to_string(),
+            message,
+        }
+    } else if crate::client::daemon_unreachable(&s) {
+        RuntimeError::daemon("Transfer.Transfer", s)
+    } else {
+        RuntimeError::Registry {
+            op: "pulling (server-side)",
+            reference: r.whole(),
+            message,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn daemon_messages_become_typed_errors() {
+        let r: Reference = "127.0.0.1:5000/a/b:v1".parse().unwrap();
+        let msg = "failed commit on ref \"layer-sha256:aa\": unexpected commit digest \
+                   sha256:bb, expected sha256:aa: failed precondition";
+        match transfer_error(&r, tonic::Status::failed_precondition(msg)) {
+            RuntimeError::DigestMismatch { digest, .. } => assert_eq!(digest, "sha256:aa"),
+            e => panic!("{e}"),
+        }
+        let e = transfer_error(
+            &r,
+            tonic::Status::not_found("127.0.0.1:5000/a/b:v1: not found"),
+        );
+        assert!(matches!(e, RuntimeError::UnknownImage { .. }), "{e}");
+        let e = transfer_error(
+            &r,
+            tonic::Status::unknown("dial tcp 127.0.0.1:5000: connect: connection refused"),
+        );
+        assert!(matches!(e, RuntimeError::RegistryUnreachable { .. }), "{e}");
+    }
+}
