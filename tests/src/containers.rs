@@ -41,6 +41,17 @@ impl Fixture {
         image: String,
         socket: &Path,
     ) -> Fixture {
+        Self::with_network(prefix, registry, image, socket, Default::default()).await
+    }
+
+    /// The same, with bridge containers on `network`.
+    pub async fn with_network(
+        prefix: &str,
+        registry: Registry,
+        image: String,
+        socket: &Path,
+        network: warren_runtime::NetworkConfig,
+    ) -> Fixture {
         let ns = unique_namespace(prefix);
         let state = tempfile::Builder::new()
             .prefix("wt-state-")
@@ -51,6 +62,7 @@ impl Fixture {
             namespace: ns.clone(),
             state_dir: state.path().to_path_buf(),
             log_max_bytes: 64 * 1024,
+            network,
             ..Default::default()
         })
         .unwrap();

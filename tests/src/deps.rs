@@ -33,6 +33,11 @@ pub fn tools_bin_dir() -> PathBuf {
     deps_dir().join("tools").join("bin")
 }
 
+/// Folder holding the CNI plugins (`bridge`, `host-local`, `loopback`, `portmap`).
+pub fn cni_bin_dir() -> PathBuf {
+    deps_dir().join("cni").join("bin")
+}
+
 /// Path of one binary, panicking with the fix when `cargo xtask deps` has not run.
 pub fn require(path: PathBuf) -> PathBuf {
     assert!(

@@ -9,12 +9,12 @@ use anyhow::{bail, Result};
 use crate::run::status;
 
 /// What `cargo xtask bench` knows how to measure.
-pub const BENCHES: &[&str] = &["supervisor", "spec", "pull", "lifecycle"];
+pub const BENCHES: &[&str] = &["supervisor", "spec", "pull", "lifecycle", "network"];
 
 /// Repetitions per measurement when `--runs` is not given.
 pub fn default_runs(what: &str) -> u32 {
     match what {
-        "lifecycle" => 30,
+        "lifecycle" | "network" => 30,
         _ => 15,
     }
 }
@@ -40,7 +40,7 @@ pub fn run(workspace: &Path, deps: &Path, what: &str, lines: &[String], runs: u3
             }
             Ok(())
         }
-        "pull" | "lifecycle" => {
+        "pull" | "lifecycle" | "network" => {
             for line in lines {
                 eprintln!("xtask: bench {what} against containerd {line}");
                 status(

@@ -52,10 +52,16 @@ fn file_name(path: &str) -> &str {
 pub fn fetch(workspace: &Path, lines: &[String]) -> Result<PathBuf> {
     let pins = Pins::load(workspace)?;
     let deps = deps_dir(workspace);
-    let mut folders = vec![Folder {
-        name: "tools".into(),
-        pins: pins.tools.values().cloned().collect(),
-    }];
+    let mut folders = vec![
+        Folder {
+            name: "tools".into(),
+            pins: pins.tools.values().cloned().collect(),
+        },
+        Folder {
+            name: "cni".into(),
+            pins: pins.cni.values().cloned().collect(),
+        },
+    ];
     for line in lines {
         let pin = pins.containerd.get(line).cloned().with_context(|| {
             format!(
@@ -87,6 +93,7 @@ pub fn fetch(workspace: &Path, lines: &[String]) -> Result<PathBuf> {
     for folder in &folders {
         check_folder(&deps.join(&folder.name))?;
     }
+    crate::host::ensure()?;
     Ok(deps)
 }
 
@@ -138,12 +145,18 @@ fn check_folder(dir: &Path) -> Result<()> {
             .unwrap_or_default()
             .to_string_lossy()
             .to_string();
-        let arg = match name.as_str() {
-            "containerd-shim-runc-v2" => "-v",
-            "busybox" => "true",
-            _ => "--version",
-        };
-        let out = output(Command::new(&bin).arg(arg))
+        let mut command = Command::new(&bin);
+        if folder_label(dir) == "cni" {
+            // A CNI plugin answers the VERSION command with the spec versions it speaks.
+            command.env("CNI_COMMAND", "VERSION");
+        } else {
+            command.arg(match name.as_str() {
+                "containerd-shim-runc-v2" => "-v",
+                "busybox" => "true",
+                _ => "--version",
+            });
+        }
+        let out = output(&mut command)
             .with_context(|| format!("{} does not run on this host", bin.display()))?;
         let mut lines = out.lines().map(str::trim);
         let first = match lines.clone().find(|l| l.starts_with("Version:")) {

@@ -4,6 +4,7 @@ mod apt;
 mod bench;
 mod demo;
 mod deps;
+mod host;
 mod pins;
 mod run;
 mod test;

@@ -22,11 +22,14 @@ impl Pin {
     }
 }
 
-/// Everything `deps.toml` pins: containerd per line, and the shared tools.
+/// Everything `deps.toml` pins: containerd per line, the shared tools, and the CNI plugins
+/// (kept in a folder of their own: it is the CNI plugin directory the tests hand over).
 #[derive(Debug, Deserialize)]
 pub struct Pins {
     pub containerd: BTreeMap<String, Pin>,
     pub tools: BTreeMap<String, Pin>,
+    #[serde(default)]
+    pub cni: BTreeMap<String, Pin>,
 }
 
 impl Pins {

@@ -53,6 +53,8 @@ pub(crate) struct Inner {
     pub copiers: crate::containers::io::Copiers,
     /// Whether the daemon offers the Transfer service (asked on the first pull).
     pub transfer: tokio::sync::OnceCell<bool>,
+    /// The bridge network of `NetworkMode::Bridge` containers.
+    pub network: crate::network::NetworkConfig,
 }
 
 impl std::fmt::Debug for ContainerdRuntime {
@@ -88,6 +90,8 @@ pub struct RuntimeOptions {
     pub log_max_bytes: u64,
     /// How many log files a container keeps, the current one included (default 3).
     pub log_max_files: usize,
+    /// The bridge network that `NetworkMode::Bridge` containers join (validated here).
+    pub network: crate::network::NetworkConfig,
 }
 
 impl Default for RuntimeOptions {
@@ -103,6 +107,7 @@ impl Default for RuntimeOptions {
             runc_root: None,
             log_max_bytes: 10 * 1024 * 1024,
             log_max_files: 3,
+            network: Default::default(),
         }
     }
 }
@@ -120,6 +125,7 @@ impl ContainerdRuntime {
     /// A handle with `options`; the namespace is validated here.
     pub fn with_options(options: RuntimeOptions) -> Result<Self, RuntimeError> {
         let namespace = Namespace::new(options.namespace)?;
+        options.network.validate()?;
         if options.log_max_bytes < 4096 || options.log_max_files == 0 {
             return Err(RuntimeError::InvalidRequest {
                 field: "log limits",
@@ -158,6 +164,7 @@ impl ContainerdRuntime {
                 containers,
                 copiers: Default::default(),
                 transfer: Default::default(),
+                network: options.network.clone(),
             }),
         })
     }

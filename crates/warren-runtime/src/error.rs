@@ -26,6 +26,16 @@ pub enum RuntimeError {
     #[error("containerd went away during {op} ({message}); finished steps were undone, the call can be made again")]
     Interrupted { op: &'static str, message: String },
 
+    /// A CNI plugin failed (its own message, and the CNI error code when it gave one).
+    /// Whatever the network set-up had done was undone.
+    #[error("CNI plugin {plugin} failed on {command} (code {code}): {message}")]
+    CniPlugin {
+        plugin: String,
+        command: &'static str,
+        code: u32,
+        message: String,
+    },
+
     /// containerd answered an RPC with an error.
     #[error("containerd {op} failed ({code:?}): {message}")]
     Daemon {

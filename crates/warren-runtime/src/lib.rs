@@ -5,6 +5,7 @@ mod error;
 
 pub mod containers;
 pub mod images;
+pub mod network;
 
 pub use client::{ContainerdRuntime, RuntimeOptions, DEFAULT_NAMESPACE, DEFAULT_SOCKET};
 pub use containers::{
@@ -16,3 +17,4 @@ pub use error::RuntimeError;
 pub use images::platform::Platform;
 pub use images::registry::RegistryOptions;
 pub use images::{Image, ImportOptions, PullMode, PullOptions, PullProgress};
+pub use network::{NetworkConfig, NetworkMode, PortMapping, Protocol};

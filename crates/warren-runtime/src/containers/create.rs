@@ -21,6 +21,7 @@ use super::{ContainerRequest, PullPolicy, RUNTIME_NAME};
 use crate::images::lease::Lease;
 use crate::images::reference;
 use crate::images::Image;
+use crate::network::NetworkMode;
 use crate::{ContainerdRuntime, PullOptions, RuntimeError};
 
 impl ContainerdRuntime {
@@ -58,14 +59,36 @@ impl ContainerdRuntime {
             return Err(self.already_exists(&req.id));
         }
         let image = self.image_for(req).await?;
-        let spec = self.build_spec(req, &image).await?;
-        let record = self.record(req, &image, &spec)?;
+        let bridged = if let NetworkMode::Bridge { ports } = &req.network {
+            let hostname = req.hostname.as_deref().unwrap_or(&req.id);
+            self.network_up(&req.id, hostname, ports).await?;
+            true
+        } else {
+            false
+        };
+        let result = self.create_with_image(req, &image).await;
+        if result.is_err() && bridged {
+            self.network_down(&req.id).await;
+            let _ = tokio::fs::remove_dir_all(self.inner.containers.dir(&req.id)).await;
+        }
+        result.map(|()| req.id.clone())
+    }
+
+    /// The steps after the image (and the network) are there: spec, lease, snapshot and
+    /// record, the lease released (synchronously collected on failure).
+    async fn create_with_image(
+        &self,
+        req: &ContainerRequest,
+        image: &Image,
+    ) -> Result<(), RuntimeError> {
+        let spec = self.build_spec(req, image).await?;
+        let record = self.record(req, image, &spec)?;
         let lease = Lease::create(self, "create").await?;
         let result = self
-            .prepare_and_record(&lease.clients, req, &image, record)
+            .prepare_and_record(&lease.clients, req, image, record)
             .await;
         lease.release(result.is_err()).await;
-        result.map(|()| req.id.clone())
+        result
     }
 
     /// The same as [`create_container`](Self::create_container) with the mounts Warren's Go
@@ -106,7 +129,16 @@ impl ContainerdRuntime {
             cmd: vec!["/stand-in".into()],
             ..Default::default()
         };
-        let mut spec_req = self.spec_request(req, stand_in);
+        if let NetworkMode::Join(path) = &req.network {
+            if !path.exists() {
+                return Err(RuntimeError::InvalidRequest {
+                    field: "network namespace",
+                    value: path.display().to_string(),
+                    allowed: "the path of an existing network namespace".into(),
+                });
+            }
+        }
+        let mut spec_req = self.spec_request(req, stand_in, false);
         if spec_req.user.as_deref().is_some_and(names_a_user) {
             // Names are checked against the image's files in the real build.
             spec_req.user = None;
@@ -120,11 +152,29 @@ impl ContainerdRuntime {
             })
     }
 
+    /// The spec request for `req`. With `network_ready`, a bridge container's namespace,
+    /// hosts and resolv.conf exist and are used (unless the request gives its own files).
     pub(crate) fn spec_request(
         &self,
         req: &ContainerRequest,
         mut image: ImageConfig,
+        network_ready: bool,
     ) -> SpecRequest {
+        let mut mounts = req.mounts.clone();
+        let network = match &req.network {
+            NetworkMode::None => warren_spec::Network::New,
+            NetworkMode::Host => warren_spec::Network::Host,
+            NetworkMode::Join(path) => warren_spec::Network::Path(path.clone()),
+            NetworkMode::Bridge { .. } => {
+                if network_ready {
+                    let dir = self.inner.containers.dir(&req.id);
+                    mounts.hosts = mounts.hosts.or_else(|| Some(dir.join("hosts")));
+                    mounts.resolv_conf =
+                        mounts.resolv_conf.or_else(|| Some(dir.join("resolv.conf")));
+                }
+                warren_spec::Network::Path(self.netns_path(&req.id))
+            }
+        };
         if req.stop_signal.is_some() {
             image.stop_signal = req.stop_signal.clone();
         }
@@ -139,8 +189,8 @@ impl ContainerdRuntime {
             user: req.user.clone(),
             hostname: req.hostname.clone(),
             resources: req.resources.clone(),
-            mounts: req.mounts.clone(),
-            network: req.network.clone(),
+            mounts,
+            network,
             readonly_rootfs: req.readonly_rootfs,
             ..Default::default()
         }
@@ -166,7 +216,7 @@ impl ContainerdRuntime {
         req: &ContainerRequest,
         image: &Image,
     ) -> Result<ContainerSpec, RuntimeError> {
-        let spec_req = self.spec_request(req, image.config.clone());
+        let spec_req = self.spec_request(req, image.config.clone(), true);
         let user = spec_req.user.as_deref().or(image.config.user.as_deref());
         let spec_err = |source| RuntimeError::Spec {
             id: req.id.clone(),

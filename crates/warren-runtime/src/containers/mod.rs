@@ -14,6 +14,7 @@ mod logs;
 mod metrics;
 mod start;
 mod status;
+pub(crate) use status::not_found;
 mod stop;
 
 use std::collections::BTreeMap;
@@ -90,8 +91,9 @@ pub struct ContainerRequest {
     pub resources: warren_spec::Resources,
     /// Secrets, volumes, tmpfs, resolv.conf and hosts.
     pub mounts: warren_spec::Mounts,
-    /// Network namespace: a new empty one (default), the host's, or a given path.
-    pub network: warren_spec::Network,
+    /// Networking: loopback only (default), the host's, the runtime's bridge network with
+    /// published ports, or an existing namespace.
+    pub network: crate::network::NetworkMode,
     /// The signal that asks the container to stop (`SIGTERM`, `TERM`, `15`); default: the
     /// image's, else SIGTERM.
     pub stop_signal: Option<String>,

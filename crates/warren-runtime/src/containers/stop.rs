@@ -216,6 +216,7 @@ impl ContainerdRuntime {
             self.forget_record(id).await;
         }
         self.inner.copiers.drain(id).await;
+        self.network_down(id).await;
         let dir = self.inner.containers.dir(id);
         match tokio::fs::remove_dir_all(&dir).await {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(RuntimeError::Io {

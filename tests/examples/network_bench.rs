@@ -1,0 +1,94 @@
+//! `cargo xtask bench network`: what bridge networking adds to a container's create and
+//! delete. Median of N create → delete of a `true` container, with `NetworkMode::None`
+//! against `NetworkMode::Bridge` (namespace, loopback, bridge + IPAM, hosts/resolv.conf,
+//! and CNI DEL), alternating, on the same daemon and image.
+
+use std::time::{Duration, Instant};
+
+use warren_runtime::{
+    ContainerRequest, ContainerdRuntime, NetworkConfig, NetworkMode, PullOptions, RuntimeOptions,
+};
+use warren_tests::images::{busybox_layer, push};
+use warren_tests::registry::Registry;
+use warren_tests::{cleanup, deps};
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+async fn cycle(rt: &ContainerdRuntime, image: &str, id: &str, network: NetworkMode) -> Duration {
+    let req = ContainerRequest {
+        id: id.into(),
+        image: image.into(),
+        cmd: Some(vec!["true".into()]),
+        network,
+        ..Default::default()
+    };
+    let t = Instant::now();
+    rt.create_container(&req).await.expect("create");
+    rt.delete_container(id).await.expect("delete");
+    t.elapsed()
+}
+
+#[tokio::main]
+async fn main() {
+    let runs: usize = std::env::args()
+        .nth(1)
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(30)
+        .max(1);
+    let dir = tempfile::Builder::new()
+        .prefix("wnb-")
+        .tempdir_in("/tmp")
+        .unwrap();
+    let sup = warren_tests::daemon::private(dir.path())
+        .start()
+        .await
+        .expect("start containerd");
+    let reg = Registry::start();
+    let image = format!("{}/bench/busybox:net", reg.addr());
+    push(&image, &[busybox_layer()], &["sh"]).await;
+    let bridge = format!("wnb{:05x}", rand::random::<u32>() & 0xfffff);
+    let rt = ContainerdRuntime::with_options(RuntimeOptions {
+        socket: sup.address().to_path_buf(),
+        namespace: "bench-network".into(),
+        state_dir: dir.path().join("warren"),
+        network: NetworkConfig {
+            name: "wnb".into(),
+            bridge: bridge.clone(),
+            subnet: "10.209.0.0/24".into(),
+            plugin_dir: Some(deps::cni_bin_dir()),
+            ipam_dir: Some(dir.path().join("ipam")),
+            ..Default::default()
+        },
+        ..Default::default()
+    })
+    .unwrap();
+    rt.pull_image(&image, &PullOptions::default())
+        .await
+        .expect("pull");
+    let bridged = || NetworkMode::Bridge { ports: vec![] };
+    cycle(&rt, &image, "warm-none", NetworkMode::None).await;
+    cycle(&rt, &image, "warm-bridge", bridged()).await;
+    let (mut none, mut bridge_times) = (Vec::new(), Vec::new());
+    for i in 0..runs {
+        none.push(cycle(&rt, &image, &format!("n{i}"), NetworkMode::None).await);
+        bridge_times.push(cycle(&rt, &image, &format!("b{i}"), bridged()).await);
+    }
+    let (n, b) = (median(none), median(bridge_times));
+    println!(
+        "containerd {}: create+delete, median of {runs}: no network {:.1} ms, bridge {:.1} ms: \
+         bridge networking adds {:.1} ms per container",
+        deps::line(),
+        n.as_secs_f64() * 1e3,
+        b.as_secs_f64() * 1e3,
+        (b.as_secs_f64() - n.as_secs_f64()) * 1e3
+    );
+    let _ = std::process::Command::new("ip")
+        .args(["link", "del", &bridge])
+        .output();
+    drop(reg);
+    sup.shutdown().await.unwrap();
+    cleanup::unmount_under(dir.path());
+}
