@@ -117,14 +117,7 @@ async fn main() {
     tracing::subscriber::set_global_default(tracing_subscriber::registry().with(profile.clone()))
         .unwrap();
 
-    let dir = tempfile::Builder::new()
-        .prefix("wlb-")
-        .tempdir_in("/tmp")
-        .unwrap();
-    let sup = warren_tests::daemon::private(dir.path())
-        .start()
-        .await
-        .expect("start containerd");
+    let (dir, sup) = warren_tests::daemon::private_in_tmp("wlb-").await;
     let address = sup.address().to_path_buf();
     let reg = Registry::start();
     let image = format!("{}/bench/busybox:lc", reg.addr());

@@ -38,14 +38,7 @@ async fn main() {
         .and_then(|n| n.parse().ok())
         .unwrap_or(30)
         .max(1);
-    let dir = tempfile::Builder::new()
-        .prefix("wnb-")
-        .tempdir_in("/tmp")
-        .unwrap();
-    let sup = warren_tests::daemon::private(dir.path())
-        .start()
-        .await
-        .expect("start containerd");
+    let (dir, sup) = warren_tests::daemon::private_in_tmp("wnb-").await;
     let reg = Registry::start();
     let image = format!("{}/bench/busybox:net", reg.addr());
     push(&image, &[busybox_layer()], &["sh"]).await;

@@ -29,14 +29,7 @@ async fn main() {
         .nth(1)
         .and_then(|n| n.parse().ok())
         .unwrap_or(5);
-    let dir = tempfile::Builder::new()
-        .prefix("wpb-")
-        .tempdir_in("/tmp")
-        .unwrap();
-    let sup = warren_tests::daemon::private(dir.path())
-        .start()
-        .await
-        .expect("start containerd");
+    let (dir, sup) = warren_tests::daemon::private_in_tmp("wpb-").await;
     let reg = Registry::start();
     let reference = format!("{}/bench/big:v1", reg.addr());
     let mut layers = vec![busybox_layer()];

@@ -27,6 +27,20 @@ pub fn private(dir: &Path) -> warren_supervisor::SupervisorBuilder {
         .env("PATH", deps::daemon_path_env())
 }
 
+/// A private containerd of the line under test, started in a new temporary directory
+/// under /tmp (named `prefix...`): short socket paths, and the caller owns the directory.
+pub async fn private_in_tmp(prefix: &str) -> (tempfile::TempDir, Supervisor) {
+    let dir = tempfile::Builder::new()
+        .prefix(prefix)
+        .tempdir_in("/tmp")
+        .unwrap();
+    let sup = private(dir.path())
+        .start()
+        .await
+        .expect("start a private containerd");
+    (dir, sup)
+}
+
 /// A running private containerd.
 pub struct TestDaemon {
     dir: PathBuf,

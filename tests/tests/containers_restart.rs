@@ -14,14 +14,7 @@ use warren_tests::{cleanup, require_root};
 
 /// A private, supervised daemon and a fixture on it.
 async fn fixture(prefix: &str) -> (tempfile::TempDir, Supervisor, Fixture) {
-    let dir = tempfile::Builder::new()
-        .prefix("wcr-")
-        .tempdir_in("/tmp")
-        .unwrap();
-    let sup = warren_tests::daemon::private(dir.path())
-        .start()
-        .await
-        .expect("start containerd");
+    let (dir, sup) = warren_tests::daemon::private_in_tmp("wcr-").await;
     let registry = Registry::start();
     let image = format!("{}/warren/busybox:r", registry.addr());
     push(&image, &[busybox_layer()], &["sh"]).await;

@@ -168,6 +168,19 @@ pub enum RuntimeError {
     NotFound { kind: &'static str, id: String },
 }
 
+/// For clean-up steps: an object that is already gone is fine, any other failure is logged
+/// (`what` names the step) and the clean-up goes on.
+pub(crate) fn warn_unless_missing<T>(result: Result<T, RuntimeError>, what: &str, object: &str) {
+    match result {
+        Ok(_)
+        | Err(RuntimeError::Daemon {
+            code: tonic::Code::NotFound,
+            ..
+        }) => {}
+        Err(e) => tracing::warn!(object, error = %e, "could not {what}"),
+    }
+}
+
 impl RuntimeError {
     pub(crate) fn daemon(op: &'static str, status: tonic::Status) -> Self {
         if crate::client::daemon_unreachable(&status) {

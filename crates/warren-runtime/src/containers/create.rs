@@ -18,6 +18,7 @@ use warren_spec::{BuildContext, ContainerSpec, ImageConfig, SpecRequest};
 
 use super::labels;
 use super::{ContainerRequest, PullPolicy, RUNTIME_NAME};
+use crate::error::warn_unless_missing;
 use crate::images::lease::Lease;
 use crate::images::reference;
 use crate::images::Image;
@@ -392,14 +393,7 @@ impl ContainerdRuntime {
                 async move { c.snapshots().remove(req).await }
             })
             .await;
-        match result {
-            Ok(_)
-            | Err(RuntimeError::Daemon {
-                code: tonic::Code::NotFound,
-                ..
-            }) => {}
-            Err(e) => tracing::warn!(snapshot = %key, error = %e, "could not remove snapshot"),
-        }
+        warn_unless_missing(result, "remove snapshot", key);
     }
 
     /// Delete the container record (waiting out a daemon restart; missing is fine).
@@ -410,16 +404,7 @@ impl ContainerdRuntime {
                 async move { c.containers().delete(DeleteContainerRequest { id }).await }
             })
             .await;
-        match result {
-            Ok(_)
-            | Err(RuntimeError::Daemon {
-                code: tonic::Code::NotFound,
-                ..
-            }) => {}
-            Err(e) => {
-                tracing::warn!(container = %id, error = %e, "could not delete container record")
-            }
-        }
+        warn_unless_missing(result, "delete container record", id);
     }
 }
 

@@ -8,6 +8,7 @@ use warren_proto::containerd::services::tasks::v1::{
 use super::io::{self, Fifos};
 use super::status::{not_found, state_of};
 use super::{ContainerRequest, ContainerState};
+use crate::error::warn_unless_missing;
 use crate::{ContainerdRuntime, RuntimeError};
 
 impl ContainerdRuntime {
@@ -136,14 +137,7 @@ impl ContainerdRuntime {
                 async move { c.tasks().delete(req).await }
             })
             .await;
-        match result {
-            Ok(_)
-            | Err(RuntimeError::Daemon {
-                code: tonic::Code::NotFound,
-                ..
-            }) => {}
-            Err(e) => tracing::warn!(container = %id, error = %e, "could not delete a failed task"),
-        }
+        warn_unless_missing(result, "delete a failed task", id);
     }
 
     /// Create and start a container in one call; if the start fails, the container is

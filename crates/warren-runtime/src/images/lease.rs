@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use warren_proto::containerd::services::leases::v1::{CreateRequest, DeleteRequest};
 use warren_proto::Clients;
 
+use crate::error::warn_unless_missing;
 use crate::{ContainerdRuntime, RuntimeError};
 
 /// A lease created for one operation. Released by [`Lease::release`], or in the background
@@ -64,14 +65,7 @@ async fn delete(rt: &ContainerdRuntime, id: &str, sync: bool) {
             async move { c.leases().delete(req).await }
         })
         .await;
-    match result {
-        Ok(_)
-        | Err(RuntimeError::Daemon {
-            code: tonic::Code::NotFound,
-            ..
-        }) => {}
-        Err(e) => tracing::warn!(lease = %id, error = %e, "could not delete lease"),
-    }
+    warn_unless_missing(result, "delete lease", id);
 }
 
 impl Drop for Lease {
