@@ -275,8 +275,19 @@ impl ContainerdRuntime {
             let prev = (!attached.result.is_null()).then_some(&attached.result);
             for plugin in attached.plugins.iter().rev() {
                 let rc = plugin.get("capabilities").map(|_| &attached.runtime_config);
-                if let Err(e) = cni::run(&call, &attached.network, plugin.clone(), prev, rc).await {
-                    tracing::warn!(container = %id, error = %e, "CNI DEL failed");
+                // Plugins running at once contend for the xtables lock; DEL is idempotent,
+                // so a failed one is tried again before giving up.
+                for attempt in 0..4u64 {
+                    match cni::run(&call, &attached.network, plugin.clone(), prev, rc).await {
+                        Ok(_) => break,
+                        Err(e) if attempt == 3 => {
+                            tracing::warn!(container = %id, error = %e, "CNI DEL failed")
+                        }
+                        Err(_) => {
+                            tokio::time::sleep(std::time::Duration::from_millis(100 << attempt))
+                                .await
+                        }
+                    }
                 }
             }
             let state = self.inner.containers.dir(id).join(STATE_FILE);
