@@ -1,10 +1,16 @@
-//! `cargo xtask bench network`: what bridge networking adds to a container's create and
-//! delete. Median of N create → delete of a `true` container, with `NetworkMode::None`
-//! against `NetworkMode::Bridge` (namespace, loopback, bridge + IPAM, hosts/resolv.conf,
-//! and CNI DEL), alternating, on the same daemon and image.
+//! `cargo xtask bench network`: what bridge networking costs per container.
+//!
+//! 1. The network alone: median of N × (pinned netns, CNI ADD of loopback and bridge +
+//!    host-local, CNI DEL, netns removed), the steps the runtime takes, without containerd.
+//! 2. In context: median of N create → delete of a `true` container, with
+//!    `NetworkMode::None` against `NetworkMode::Bridge` (the above plus hosts/resolv.conf
+//!    and the cached result), alternating, on the same daemon and image.
 
 use std::time::{Duration, Instant};
 
+use std::path::Path;
+
+use warren_runtime::network::{cni, netns};
 use warren_runtime::{
     ContainerRequest, ContainerdRuntime, NetworkConfig, NetworkMode, PullOptions, RuntimeOptions,
 };
@@ -28,6 +34,34 @@ async fn cycle(rt: &ContainerdRuntime, image: &str, id: &str, network: NetworkMo
     let t = Instant::now();
     rt.create_container(&req).await.expect("create");
     rt.delete_container(id).await.expect("delete");
+    t.elapsed()
+}
+
+/// One netns + ADD + DEL, as the runtime does it for a bridge container without ports.
+async fn add_del(net: &NetworkConfig, dir: &Path, id: &str) -> Duration {
+    let plugin_dir = net.plugin_dir();
+    let ns = dir.join(format!("ns-{id}"));
+    let bridge = net.bridge_plugin().expect("a valid network");
+    let t = Instant::now();
+    netns::create(&ns).await.expect("netns");
+    let call = |command, ifname| cni::Call {
+        command,
+        container_id: id,
+        netns: &ns,
+        ifname,
+        plugin_dir: &plugin_dir,
+    };
+    let lo = serde_json::json!({"type": "loopback"});
+    cni::run(&call("ADD", "lo"), &net.name, lo, None, None)
+        .await
+        .expect("loopback ADD");
+    let result = cni::run(&call("ADD", "eth0"), &net.name, bridge.clone(), None, None)
+        .await
+        .expect("bridge ADD");
+    cni::run(&call("DEL", "eth0"), &net.name, bridge, Some(&result), None)
+        .await
+        .expect("bridge DEL");
+    netns::remove(&ns).await.expect("netns removal");
     t.elapsed()
 }
 
@@ -61,6 +95,19 @@ async fn main() {
     rt.pull_image(&image, &PullOptions::default())
         .await
         .expect("pull");
+    let net = rt.network_config().clone();
+    add_del(&net, dir.path(), "warm").await;
+    let mut direct = Vec::new();
+    for i in 0..runs {
+        direct.push(add_del(&net, dir.path(), &format!("d{i}")).await);
+    }
+    let direct = median(direct);
+    println!(
+        "containerd {}: netns + CNI ADD (loopback, bridge + host-local) + DEL, median of \
+         {runs}: {:.1} ms",
+        deps::line(),
+        direct.as_secs_f64() * 1e3
+    );
     let bridged = || NetworkMode::Bridge { ports: vec![] };
     cycle(&rt, &image, "warm-none", NetworkMode::None).await;
     cycle(&rt, &image, "warm-bridge", bridged()).await;

@@ -12,6 +12,7 @@ pub mod containers;
 pub mod daemon;
 pub mod deps;
 pub mod images;
+pub mod network;
 pub mod registry;
 pub mod root;
 pub mod snapshot_view;

@@ -4,122 +4,24 @@
 //! Each test has its own bridge, subnet and IPAM store; traffic stays between the test's
 //! containers, their bridge and loopback.
 
-use std::collections::BTreeSet;
 use std::io::{Read, Write};
 use std::time::Duration;
 
-use warren_runtime::{ExecRequest, NetworkConfig, NetworkMode, RuntimeError};
+use warren_proto::containerd::services::containers::v1::DeleteContainerRequest;
+use warren_proto::containerd::services::snapshots::v1::RemoveSnapshotRequest;
+use warren_runtime::{NetworkConfig, RuntimeError};
 use warren_tests::containers::Fixture;
 use warren_tests::images::{busybox_layer, push};
+use warren_tests::network::{
+    bridged, files, fixture, iptables, same_handle, same_options, sh, subnet_prefix, walk_for,
+};
 use warren_tests::registry::Registry;
-use warren_tests::{daemon, deps, require_root};
-
-/// A fixture whose bridge network is private to this test (`n` picks the subnet).
-async fn fixture(prefix: &str, n: u8) -> (Fixture, tempfile::TempDir, String) {
-    let registry = Registry::start();
-    let image = format!("{}/warren/busybox:net", registry.addr());
-    push(&image, &[busybox_layer()], &["sh"]).await;
-    let ipam = tempfile::tempdir().unwrap();
-    let bridge = format!("wt{}{:05x}", n, rand::random::<u32>() & 0xfffff);
-    let network = NetworkConfig {
-        name: format!("wt-{prefix}"),
-        bridge: bridge.clone(),
-        subnet: format!("10.{}.{}.0/24", 200 + n, rand::random::<u8>()),
-        plugin_dir: Some(deps::cni_bin_dir()),
-        ipam_dir: Some(ipam.path().to_path_buf()),
-        ..Default::default()
-    };
-    let fx =
-        Fixture::with_network(prefix, registry, image, daemon::shared().socket(), network).await;
-    (fx, ipam, bridge)
-}
-
-/// `10.x.y.` of the fixture's subnet.
-fn subnet_prefix(fx: &Fixture) -> String {
-    let subnet = &fx.rt.network_config().subnet;
-    subnet
-        .rsplit_once('.')
-        .map(|(p, _)| format!("{p}."))
-        .unwrap_or_default()
-}
-
-/// Remove the test's bridge (the bridge plugin never deletes it).
-fn remove_bridge(name: &str) {
-    let _ = std::process::Command::new("ip")
-        .args(["link", "del", name])
-        .output();
-}
-
-async fn sh(fx: &Fixture, id: &str, script: &str) -> (i32, String) {
-    let out = fx
-        .rt
-        .exec(
-            id,
-            &ExecRequest {
-                args: vec!["sh".into(), "-c".into(), script.into()],
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.exit_code as i32, text)
-}
-
-fn bridged(
-    fx: &Fixture,
-    id: &str,
-    cmd: &[&str],
-    ports: &[&str],
-) -> warren_runtime::ContainerRequest {
-    let mut req = fx.request(id, cmd);
-    req.network = NetworkMode::Bridge {
-        ports: ports.iter().map(|p| p.parse().unwrap()).collect(),
-    };
-    req
-}
-
-/// Every file under `dir`, relative (the IPAM store).
-fn files(dir: &std::path::Path) -> BTreeSet<String> {
-    let mut out = BTreeSet::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                out.insert(p.strip_prefix(dir).unwrap().display().to_string());
-            }
-        }
-    }
-    out
-}
-
-/// The host's iptables rules (all tables) that mention `needle` (this test's network name,
-/// subnet or port: other tests change rules concurrently), without counters.
-fn iptables(needles: &[String]) -> BTreeSet<String> {
-    let out = std::process::Command::new("iptables-save")
-        .output()
-        .expect("iptables-save runs (cargo xtask deps installs iptables)");
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter(|l| !l.starts_with('#') && needles.iter().any(|n| l.contains(n.as_str())))
-        .map(|l| match l.rfind(" [") {
-            Some(i) if l.starts_with(':') => l[..i].to_string(),
-            _ => l.to_string(),
-        })
-        .collect()
-}
+use warren_tests::{daemon, require_root};
 
 #[tokio::test]
 async fn two_containers_talk_and_a_published_port_reaches_one() {
     require_root!();
-    let (fx, _ipam, bridge) = fixture("talk", 1).await;
+    let (fx, _ipam, _guard) = fixture("talk", 1).await;
     let port = {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap().port()
@@ -147,14 +49,14 @@ async fn two_containers_talk_and_a_published_port_reaches_one() {
     let (_, hosts) = sh(&fx, &web, "cat /etc/hosts").await;
     assert!(hosts.contains(&format!("{ip}\tweb")), "{hosts}");
 
-    // Container to container, by address (HTTP over nc).
+    // Container to container, by address: busybox wget against busybox httpd.
     let mut last = String::new();
     for _ in 0..50 {
         let (code, body) = sh(
             &fx,
             &client,
-            // busybox-static's wget crashes in glibc's static NSS; nc speaks HTTP/1.0 fine.
-            &format!("printf 'GET /index.html HTTP/1.0\\r\\n\\r\\n' | busybox nc -w 2 {ip} 80"),
+            // Bounded by `timeout`: busybox 1.35's own `wget -T` segfaults (exit 139).
+            &format!("busybox timeout 5 busybox wget -q -O - http://{ip}:80/index.html"),
         )
         .await;
         last = format!("exit {code}: {body}");
@@ -184,13 +86,12 @@ async fn two_containers_talk_and_a_published_port_reaches_one() {
     }
     fx.assert_clean("delete").await;
     fx.cleanup().await;
-    remove_bridge(&bridge);
 }
 
 #[tokio::test]
 async fn two_hundred_cycles_leave_ipam_netns_and_iptables_as_they_were() {
     require_root!();
-    let (fx, ipam, bridge) = fixture("cycles", 2).await;
+    let (fx, ipam, _guard) = fixture("cycles", 2).await;
     let port = {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap().port()
@@ -202,7 +103,7 @@ async fn two_hundred_cycles_leave_ipam_netns_and_iptables_as_they_were() {
     fx.rt.create_container(&warm).await.unwrap();
     fx.rt.delete_container("warm").await.unwrap();
     let needles = vec![
-        "\\\"wt-cycles\\\"".to_string(),
+        format!("\\\"{}\\\"", fx.rt.network_config().name),
         format!("--dport {port} "),
         subnet_prefix(&fx),
     ];
@@ -245,7 +146,6 @@ async fn two_hundred_cycles_leave_ipam_netns_and_iptables_as_they_were() {
     );
     fx.assert_clean("200 cycles").await;
     fx.cleanup().await;
-    remove_bridge(&bridge);
 }
 
 #[tokio::test]
@@ -263,8 +163,8 @@ async fn a_broken_network_fails_create_cleanly() {
         image,
         daemon::shared().socket(),
         NetworkConfig {
-            name: "wt-broken2".into(),
-            bridge: bridge.clone(),
+            name: format!("wt-broken2-{:08x}", rand::random::<u32>()),
+            bridge: bridge.name().into(),
             subnet: "10.203.77.0/24".into(),
             plugin_dir: Some(missing.path().to_path_buf()),
             ipam_dir: Some(ipam.path().to_path_buf()),
@@ -291,7 +191,7 @@ async fn a_broken_network_fails_create_cleanly() {
         .args([
             "link",
             "add",
-            &bridge,
+            bridge.name(),
             "type",
             "veth",
             "peer",
@@ -327,10 +227,231 @@ async fn a_broken_network_fails_create_cleanly() {
     })
     .unwrap_err();
     assert!(err.to_string().contains("host bits"), "{err}");
+    let twice = bridged(&fx, "twice", &["true"], &["8080:80", "127.0.0.1:8080:81"]);
+    let err = fx.rt.create_container(&twice).await.unwrap_err();
+    assert!(matches!(err, RuntimeError::InvalidRequest { .. }), "{err}");
+    fx.assert_clean("a port published twice").await;
     assert!("8080:80".parse::<warren_runtime::PortMapping>().is_ok());
     assert!("80:80/sctp".parse::<warren_runtime::PortMapping>().is_err());
 
     fx.cleanup().await;
     fx2.cleanup().await;
-    remove_bridge(&bridge);
+}
+
+#[tokio::test]
+async fn the_address_and_the_teardown_survive_a_restart_and_leftovers_are_cleared() {
+    require_root!();
+    let (fx, ipam, _guard) = fixture("restart", 4).await;
+    let id = fx
+        .rt
+        .run_container(&bridged(&fx, "r1", &["sleep", "1000"], &[]))
+        .await
+        .unwrap();
+    let ip = fx.rt.container_ip(&id).await.unwrap().expect("an address");
+    assert!(
+        files(ipam.path())
+            .iter()
+            .any(|f| f.ends_with(&ip.to_string())),
+        "host-local holds {ip}: {:?}",
+        files(ipam.path())
+    );
+
+    // A new handle (a restarted warrend) knows the address and tears the network down.
+    let again = same_handle(&fx);
+    assert_eq!(again.container_ip(&id).await.unwrap(), Some(ip));
+    again.check_network(&id).await.expect("CNI CHECK passes");
+    again.delete_container(&id).await.unwrap();
+    assert!(
+        files(ipam.path())
+            .iter()
+            .all(|f| !f.ends_with(&ip.to_string())),
+        "the address is freed: {:?}",
+        files(ipam.path())
+    );
+    fx.assert_clean("delete from a new handle").await;
+
+    // A bridge container without a network, and one that is not there at all.
+    let plain = fx
+        .rt
+        .create_container(&fx.request("plain", &["true"]))
+        .await
+        .unwrap();
+    assert_eq!(fx.rt.container_ip(&plain).await.unwrap(), None);
+    let err = fx.rt.check_network(&plain).await.unwrap_err();
+    assert!(matches!(err, RuntimeError::InvalidRequest { .. }), "{err}");
+    fx.rt.delete_container(&plain).await.unwrap();
+    assert!(matches!(
+        fx.rt.container_ip("nobody").await.unwrap_err(),
+        RuntimeError::NotFound { .. }
+    ));
+
+    // A process that died after containerd lost the record but before the network was torn
+    // down: deleting the (now missing) container still runs CNI DEL and frees everything.
+    let id = fx
+        .rt
+        .create_container(&bridged(&fx, "lost", &["true"], &[]))
+        .await
+        .unwrap();
+    let ip = fx.rt.container_ip(&id).await.unwrap().expect("an address");
+    fx.clients
+        .containers()
+        .delete(DeleteContainerRequest { id: id.clone() })
+        .await
+        .unwrap();
+    // containerd's collector may get to the unreferenced snapshot first.
+    let removed = fx
+        .clients
+        .snapshots()
+        .remove(RemoveSnapshotRequest {
+            snapshotter: "overlayfs".into(),
+            key: id.clone(),
+        })
+        .await;
+    if let Err(e) = removed {
+        assert_eq!(e.code(), tonic::Code::NotFound, "{e}");
+    }
+    // The id is taken until its leftovers are cleared.
+    let err = fx
+        .rt
+        .create_container(&bridged(&fx, "lost", &["true"], &[]))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, RuntimeError::AlreadyExists { .. }), "{err}");
+    fx.rt.delete_container(&id).await.unwrap();
+    assert!(
+        files(ipam.path())
+            .iter()
+            .all(|f| !f.ends_with(&ip.to_string())),
+        "the leftover address is freed: {:?}",
+        files(ipam.path())
+    );
+    fx.assert_clean("deleting a lost container").await;
+
+    // A reboot: the pinned namespace is gone, its file (in a persistent state dir) is left.
+    // DEL is then given no namespace (not the empty file) and still frees the address.
+    // Without masquerading here: the bridge plugin finds the rules to remove through the
+    // namespace's interface, which a reboot takes away together with the rules themselves.
+    let mut network = fx.rt.network_config().clone();
+    network.ip_masq = false;
+    let rebooted =
+        warren_runtime::ContainerdRuntime::with_options(warren_runtime::RuntimeOptions {
+            network,
+            ..same_options(&fx)
+        })
+        .unwrap();
+    let id = rebooted
+        .create_container(&bridged(&fx, "boot", &["true"], &[]))
+        .await
+        .unwrap();
+    let ip = rebooted
+        .container_ip(&id)
+        .await
+        .unwrap()
+        .expect("an address");
+    let netns = walk_for(fx.state.path(), "boot/netns");
+    nix::mount::umount2(&netns, nix::mount::MntFlags::MNT_DETACH).unwrap();
+    assert!(netns.is_file(), "the netns file outlives its mount");
+    rebooted.delete_container(&id).await.unwrap();
+    assert!(
+        files(ipam.path())
+            .iter()
+            .all(|f| !f.ends_with(&ip.to_string())),
+        "the address is freed after a reboot: {:?}",
+        files(ipam.path())
+    );
+    fx.assert_clean("deleting after a reboot").await;
+    fx.cleanup().await;
+}
+
+#[tokio::test]
+async fn concurrent_creates_of_one_id_leave_the_winner_networked() {
+    require_root!();
+    let (fx, ipam, _guard) = fixture("race", 5).await;
+    let reqs: Vec<_> = (0..4)
+        .map(|_| bridged(&fx, "same", &["sleep", "1000"], &[]))
+        .collect();
+    let results = futures::future::join_all(reqs.iter().map(|r| fx.rt.create_container(r))).await;
+    let won = results.iter().filter(|r| r.is_ok()).count();
+    assert_eq!(won, 1, "{results:?}");
+    for r in &results {
+        if let Err(e) = r {
+            assert!(matches!(e, RuntimeError::AlreadyExists { .. }), "{e}");
+        }
+    }
+    fx.rt.start_container("same").await.unwrap();
+    let ip = fx
+        .rt
+        .container_ip("same")
+        .await
+        .unwrap()
+        .expect("an address");
+    let (code, addr) = sh(&fx, "same", "busybox ip -4 addr show eth0").await;
+    assert_eq!(code, 0, "{addr}");
+    assert!(addr.contains(&format!("inet {ip}/")), "{ip} vs {addr}");
+    fx.rt.check_network("same").await.expect("CNI CHECK passes");
+    fx.rt.delete_container("same").await.unwrap();
+    assert!(
+        files(ipam.path())
+            .iter()
+            .all(|f| !f.contains(&subnet_prefix(&fx))),
+        "no address left: {:?}",
+        files(ipam.path())
+    );
+    fx.assert_clean("racing creates").await;
+    fx.cleanup().await;
+}
+
+#[tokio::test]
+async fn two_handles_with_the_same_ids_on_one_network_stay_apart() {
+    require_root!();
+    let (a, ipam, guard) = fixture("twins", 6).await;
+    let registry = Registry::start();
+    let image = format!("{}/warren/busybox:twins", registry.addr());
+    push(&image, &[busybox_layer()], &["sh"]).await;
+    let network = a.rt.network_config().clone();
+    let b = Fixture::with_network(
+        "twins-b",
+        registry,
+        image,
+        daemon::shared().socket(),
+        network,
+    )
+    .await;
+    // Declared after `b`, so dropped first: a failed test's leftovers go before b's state.
+    let mut guard = guard;
+    guard.watch(b.state.path());
+    let ia =
+        a.rt.create_container(&bridged(&a, "web", &["true"], &[]))
+            .await
+            .unwrap();
+    let ib =
+        b.rt.create_container(&bridged(&b, "web", &["true"], &[]))
+            .await
+            .unwrap();
+    let ip_b = b.rt.container_ip(&ib).await.unwrap().expect("an address");
+    let masq_b = [format!("-s {ip_b}/32 ")];
+    assert_eq!(iptables(&masq_b).len(), 1, "b is masqueraded");
+
+    // The plugins name chains after network and container id: each handle must have its own,
+    // or deleting a's `web` would flush b's rules (and fail on the chain b still uses).
+    a.rt.delete_container(&ia).await.unwrap();
+    assert_eq!(
+        iptables(&masq_b).len(),
+        1,
+        "b's masquerade survives a's delete"
+    );
+    b.rt.check_network(&ib).await.expect("CNI CHECK passes");
+    b.rt.delete_container(&ib).await.unwrap();
+    assert!(iptables(&masq_b).is_empty(), "b's rule is gone with b");
+    assert!(
+        files(ipam.path())
+            .iter()
+            .all(|f| !f.contains(&subnet_prefix(&a))),
+        "no address left: {:?}",
+        files(ipam.path())
+    );
+    a.assert_clean("delete a").await;
+    b.assert_clean("delete b").await;
+    a.cleanup().await;
+    b.cleanup().await;
 }

@@ -61,16 +61,23 @@ impl ContainerdRuntime {
         }
         let image = self.image_for(req).await?;
         let bridged = if let NetworkMode::Bridge { ports } = &req.network {
-            let hostname = req.hostname.as_deref().unwrap_or(&req.id);
-            self.network_up(&req.id, hostname, ports).await?;
+            // The spec's default hostname: the id's first 63 characters.
+            let hostname =
+                (req.hostname.clone()).unwrap_or_else(|| req.id.chars().take(63).collect());
+            self.network_up(&req.id, &hostname, ports).await?;
             true
         } else {
             false
         };
         let result = self.create_with_image(req, &image).await;
         if result.is_err() && bridged {
-            self.network_down(&req.id).await;
-            let _ = tokio::fs::remove_dir_all(self.inner.containers.dir(&req.id)).await;
+            // A failed undo keeps its state for delete to retry.
+            match self.network_down(&req.id).await {
+                Ok(()) => {
+                    let _ = tokio::fs::remove_dir_all(self.inner.containers.dir(&req.id)).await;
+                }
+                Err(e) => tracing::warn!(id = %req.id, error = %e, "undoing the network failed"),
+            }
         }
         result.map(|()| req.id.clone())
     }
@@ -114,6 +121,9 @@ impl ContainerdRuntime {
     /// by the same code that builds the real spec.
     fn validate_request(&self, req: &ContainerRequest) -> Result<(), RuntimeError> {
         reference::normalize(&req.image)?;
+        if let NetworkMode::Bridge { ports } = &req.network {
+            crate::network::check_ports(ports)?;
+        }
         for key in req.labels.keys() {
             if key.starts_with(labels::RESERVED_PREFIX) || key.is_empty() || key.contains('\0') {
                 return Err(RuntimeError::InvalidRequest {

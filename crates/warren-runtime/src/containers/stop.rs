@@ -202,7 +202,9 @@ impl ContainerdRuntime {
 
     /// Delete container `id`: stop it if it runs (its stop signal, then SIGKILL after
     /// 10 s), then remove its task, snapshot, record and log files. Deleting a missing
-    /// container succeeds.
+    /// container succeeds. A bridge container's network is torn down (CNI DEL, also when
+    /// only its network state is left); if a plugin fails, its error is returned and the
+    /// network state kept, so deleting again retries.
     #[tracing::instrument(level = "debug", skip(self))]
     pub async fn delete_container(&self, id: &str) -> Result<(), RuntimeError> {
         if let Some(record) = self.container_record(id).await? {
@@ -216,7 +218,8 @@ impl ContainerdRuntime {
             self.forget_record(id).await;
         }
         self.inner.copiers.drain(id).await;
-        self.network_down(id).await;
+        // CNI DEL; on failure the files stay so a retry can DEL again.
+        self.network_down(id).await?;
         let dir = self.inner.containers.dir(id);
         match tokio::fs::remove_dir_all(&dir).await {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(RuntimeError::Io {

@@ -14,20 +14,25 @@ use tokio::io::AsyncWriteExt;
 use super::config::CNI_VERSION;
 use crate::RuntimeError;
 
-/// A plugin call's fixed arguments.
+/// A plugin call's fixed arguments, passed in the `CNI_*` environment variables.
 #[derive(Debug, Clone)]
 pub struct Call<'a> {
-    /// `ADD`, `DEL` or `CHECK`.
+    /// `ADD`, `DEL` or `CHECK` (`CNI_COMMAND`).
     pub command: &'static str,
+    /// The container's id (`CNI_CONTAINERID`; host-local keys its allocations by it).
     pub container_id: &'a str,
-    /// The network namespace path (empty for a DEL whose namespace is gone).
+    /// The network namespace path (`CNI_NETNS`; empty for a DEL whose namespace is gone).
     pub netns: &'a Path,
+    /// The interface to create or remove inside the namespace (`CNI_IFNAME`).
     pub ifname: &'a str,
+    /// Where the plugins are (`CNI_PATH`; the bridge plugin finds its IPAM plugin there).
     pub plugin_dir: &'a Path,
 }
 
-/// Run one plugin of network `name` with `conf` (its own configuration object), the previous
-/// plugin's result and runtime config injected as the spec says. The plugin's result.
+/// Run one plugin of network `name` with `conf` (its own configuration object, `type` naming
+/// the binary), the previous plugin's result and runtime config injected as the CNI spec
+/// says. Returns the plugin's result for `ADD` (`Null` for `DEL` and `CHECK`); a plugin's
+/// error object becomes [`RuntimeError::CniPlugin`] with its code and message.
 pub async fn run(
     call: &Call<'_>,
     name: &str,

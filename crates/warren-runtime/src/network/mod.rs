@@ -4,10 +4,10 @@
 //! `/etc/resolv.conf`. The CNI result is cached beside it, so the address and the teardown
 //! survive a restart of the process that set it up.
 
-mod cni;
+pub mod cni;
 pub mod config;
 mod files;
-mod netns;
+pub mod netns;
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Path, PathBuf};
@@ -46,7 +46,9 @@ pub enum NetworkMode {
 /// A TCP or UDP port.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Protocol {
+    /// TCP (the default in port specs).
     Tcp,
+    /// UDP.
     Udp,
 }
 
@@ -56,8 +58,11 @@ pub enum Protocol {
 pub struct PortMapping {
     /// The host address to listen on (default: all).
     pub host_ip: Option<IpAddr>,
+    /// The port on the host.
     pub host_port: u16,
+    /// The port inside the container.
     pub container_port: u16,
+    /// TCP or UDP.
     pub protocol: Protocol,
 }
 
@@ -109,9 +114,40 @@ impl PortMapping {
     }
 }
 
+/// The id the plugins know container `id` by: unique on the host, because the bridge plugin
+/// names its masquerade chain after network name and this id, and host-local keys addresses
+/// by it. Two handles (namespaces, state dirs) with a container `web` each on one network
+/// must not share a chain: the first DEL would flush the other's rules and then fail.
+fn cni_id(id: &str, netns: &Path) -> String {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(netns.as_os_str().as_encoded_bytes());
+    format!("{id}-{}", &hex::encode(digest)[..12])
+}
+
+/// Refuse a host port published twice (same protocol, overlapping host address).
+pub(crate) fn check_ports(ports: &[PortMapping]) -> Result<(), RuntimeError> {
+    for (i, a) in ports.iter().enumerate() {
+        let clash = ports[..i].iter().any(|b| {
+            a.host_port == b.host_port
+                && a.protocol == b.protocol
+                && (a.host_ip.is_none() || b.host_ip.is_none() || a.host_ip == b.host_ip)
+        });
+        if clash {
+            return Err(RuntimeError::InvalidRequest {
+                field: "published port",
+                value: format!("{}/{:?}", a.host_port, a.protocol).to_lowercase(),
+                allowed: "each host port (and protocol) published once".into(),
+            });
+        }
+    }
+    Ok(())
+}
+
 /// A container's network as set up, cached in its directory.
 #[derive(Debug, Clone)]
 struct Attached {
+    /// The id the plugins were given (`CNI_CONTAINERID`), see [`cni_id`].
+    cni_id: String,
     /// The plugin chain as run (so teardown uses the same, even if the config changed).
     plugins: Vec<Value>,
     network: String,
@@ -123,6 +159,7 @@ struct Attached {
 impl Attached {
     fn to_json(&self) -> Value {
         json!({
+            "containerId": self.cni_id,
             "plugins": self.plugins,
             "network": self.network,
             "pluginDir": self.plugin_dir,
@@ -131,8 +168,9 @@ impl Attached {
         })
     }
 
-    fn from_json(v: &Value) -> Option<Attached> {
+    fn from_json(v: &Value, id: &str) -> Option<Attached> {
         Some(Attached {
+            cni_id: v["containerId"].as_str().unwrap_or(id).to_string(),
             plugins: v["plugins"].as_array()?.clone(),
             network: v["network"].as_str()?.to_string(),
             plugin_dir: PathBuf::from(v["pluginDir"].as_str()?),
@@ -172,11 +210,22 @@ impl ContainerdRuntime {
                 source: e,
             })?;
         let netns = self.netns_path(id);
-        netns::create(&netns).await?;
+        match netns::create(&netns).await {
+            Err(RuntimeError::Io { source, .. })
+                if source.kind() == std::io::ErrorKind::AlreadyExists =>
+            {
+                // Another create of this id is under way (or one was cut short: deleting
+                // the id clears what it left).
+                return Err(self.already_exists(id));
+            }
+            other => other?,
+        }
         let result = self.attach(id, &netns, hostname, ports).await;
         if result.is_err() {
-            self.network_down(id).await;
-            netns::remove(&netns).await.ok();
+            // A failed undo keeps its state: deleting the id retries it.
+            if let Err(e) = self.network_down(id).await {
+                tracing::warn!(container = %id, error = %e, "undoing the network failed");
+            }
         }
         result
     }
@@ -201,9 +250,10 @@ impl ContainerdRuntime {
         let runtime_config = json!({
             "portMappings": ports.iter().map(PortMapping::to_cni).collect::<Vec<_>>(),
         });
+        let cni_id = cni_id(id, netns);
         let lo = cni::Call {
             command: "ADD",
-            container_id: id,
+            container_id: &cni_id,
             netns,
             ifname: "lo",
             plugin_dir: &plugin_dir,
@@ -211,6 +261,7 @@ impl ContainerdRuntime {
         cni::run(&lo, "loopback", json!({"type": "loopback"}), None, None).await?;
         // Recorded before the chain runs, so a failure part-way is torn down with DEL.
         let mut attached = Attached {
+            cni_id: cni_id.clone(),
             plugins: plugins.clone(),
             network: config.name.clone(),
             plugin_dir: plugin_dir.clone(),
@@ -220,7 +271,7 @@ impl ContainerdRuntime {
         self.save_attached(id, &attached).await?;
         let call = cni::Call {
             command: "ADD",
-            container_id: id,
+            container_id: &cni_id,
             netns,
             ifname: IFNAME,
             plugin_dir: &plugin_dir,
@@ -251,37 +302,42 @@ impl ContainerdRuntime {
     async fn load_attached(&self, id: &str) -> Option<Attached> {
         let path = self.inner.containers.dir(id).join(STATE_FILE);
         let bytes = tokio::fs::read(&path).await.ok()?;
-        Attached::from_json(&serde_json::from_slice(&bytes).ok()?)
+        Attached::from_json(&serde_json::from_slice(&bytes).ok()?, id)
     }
 
     /// Tear down container `id`'s network, if it has one: CNI DEL of the chain as it was
     /// set up (freeing the address, the veth and the port rules), then the namespace.
-    /// Failures are logged: teardown goes on as far as it can.
-    pub(crate) async fn network_down(&self, id: &str) {
+    /// Every plugin is asked even if one fails; on a failure the cached state and the
+    /// namespace are kept, so calling this again (deleting the container again) retries.
+    pub(crate) async fn network_down(&self, id: &str) -> Result<(), RuntimeError> {
         let netns = self.netns_path(id);
         if let Some(attached) = self.load_attached(id).await {
-            let ns_arg = if netns.exists() {
+            // A namespace that is gone (or only its file is left, after a reboot) is passed
+            // as empty, which the spec allows for DEL: IPAM and the rest are still freed.
+            let ns_arg = if netns::is_pinned(&netns).await {
                 netns.clone()
             } else {
                 PathBuf::new()
             };
             let call = cni::Call {
                 command: "DEL",
-                container_id: id,
+                container_id: &attached.cni_id,
                 netns: &ns_arg,
                 ifname: IFNAME,
                 plugin_dir: &attached.plugin_dir,
             };
             let prev = (!attached.result.is_null()).then_some(&attached.result);
+            let mut failed = None;
             for plugin in attached.plugins.iter().rev() {
                 let rc = plugin.get("capabilities").map(|_| &attached.runtime_config);
                 // Plugins running at once contend for the xtables lock; DEL is idempotent,
-                // so a failed one is tried again before giving up.
+                // so a failed one is tried again before it counts as failed.
                 for attempt in 0..4u64 {
                     match cni::run(&call, &attached.network, plugin.clone(), prev, rc).await {
                         Ok(_) => break,
                         Err(e) if attempt == 3 => {
-                            tracing::warn!(container = %id, error = %e, "CNI DEL failed")
+                            tracing::warn!(container = %id, error = %e, "CNI DEL failed");
+                            failed.get_or_insert(e);
                         }
                         Err(_) => {
                             tokio::time::sleep(std::time::Duration::from_millis(100 << attempt))
@@ -290,12 +346,13 @@ impl ContainerdRuntime {
                     }
                 }
             }
+            if let Some(e) = failed {
+                return Err(e);
+            }
             let state = self.inner.containers.dir(id).join(STATE_FILE);
             let _ = tokio::fs::remove_file(state).await;
         }
-        if let Err(e) = netns::remove(&netns).await {
-            tracing::warn!(container = %id, error = %e, "removing the network namespace failed");
-        }
+        netns::remove(&netns).await
     }
 
     /// The IPv4 address of bridge container `id`, from its cached CNI result (no exec into
@@ -316,12 +373,21 @@ impl ContainerdRuntime {
     /// container.
     pub async fn check_network(&self, id: &str) -> Result<(), RuntimeError> {
         let Some(attached) = self.load_attached(id).await else {
-            return Err(crate::containers::not_found(id));
+            if self.container_record(id).await?.is_none() {
+                return Err(crate::containers::not_found(id));
+            }
+            return Err(RuntimeError::InvalidRequest {
+                field: "container",
+                value: id.to_string(),
+                allowed: "a container created with NetworkMode::Bridge (only those have a \
+                          CNI network to check)"
+                    .into(),
+            });
         };
         let netns = self.netns_path(id);
         let call = cni::Call {
             command: "CHECK",
-            container_id: id,
+            container_id: &attached.cni_id,
             netns: &netns,
             ifname: IFNAME,
             plugin_dir: &attached.plugin_dir,
@@ -365,5 +431,15 @@ mod tests {
         for bad in ["80", "0:80", "x:80:80", "80:80/sctp", "70000:80", "1:2:3:4"] {
             assert!(bad.parse::<PortMapping>().is_err(), "{bad}");
         }
+        let twice: Vec<PortMapping> = ["8080:80", "127.0.0.1:8080:81"]
+            .iter()
+            .map(|p| p.parse().unwrap())
+            .collect();
+        assert!(check_ports(&twice).is_err());
+        let apart: Vec<PortMapping> = ["8080:80", "8080:80/udp", "8081:80"]
+            .iter()
+            .map(|p| p.parse().unwrap())
+            .collect();
+        assert!(check_ports(&apart).is_ok());
     }
 }

@@ -17,7 +17,8 @@ fn io_err(op: &'static str, path: &Path, e: impl Into<std::io::Error>) -> Runtim
     }
 }
 
-/// Create a new network namespace pinned at `path` (its parent must exist).
+/// Create a new network namespace pinned at `path` (its parent must exist). The file must not
+/// exist yet: an error of kind `AlreadyExists` says another set-up holds that path.
 pub async fn create(path: &Path) -> Result<(), RuntimeError> {
     let target = path.to_path_buf();
     let (tx, rx) = tokio::sync::oneshot::channel();
@@ -37,7 +38,12 @@ pub async fn create(path: &Path) -> Result<(), RuntimeError> {
 }
 
 fn create_on_this_thread(path: &Path) -> Result<(), RuntimeError> {
-    std::fs::File::create(path).map_err(|e| io_err("creating the netns file", path, e))?;
+    // Exclusive: two set-ups of one id must not share (and then tear down) one namespace.
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .map_err(|e| io_err("creating the netns file", path, e))?;
     let pinned = unshare(CloneFlags::CLONE_NEWNET)
         .map_err(|e| io_err("creating a netns (unshare)", path, e))
         .and_then(|()| {
@@ -56,6 +62,18 @@ fn create_on_this_thread(path: &Path) -> Result<(), RuntimeError> {
     }
     // This thread now lives in the new namespace; it ends here and takes nothing with it.
     pinned
+}
+
+/// True if `path` holds a pinned network namespace (a bind mount of nsfs). After a reboot
+/// the file outlives its mount: it is then an empty file and no namespace.
+pub async fn is_pinned(path: &Path) -> bool {
+    let path = path.to_path_buf();
+    tokio::task::spawn_blocking(move || {
+        nix::sys::statfs::statfs(&path)
+            .is_ok_and(|fs| fs.filesystem_type() == nix::sys::statfs::NSFS_MAGIC)
+    })
+    .await
+    .unwrap_or(false)
 }
 
 /// Unpin and remove the namespace at `path`; missing is fine.
