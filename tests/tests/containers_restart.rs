@@ -80,7 +80,11 @@ async fn a_running_container_outlives_a_daemon_restart_and_can_be_stopped() {
     fx.rt.delete_container(&id).await.unwrap();
     fx.assert_clean("delete after a daemon restart").await;
     fx.cleanup().await;
+    let socket = sup.address().to_path_buf();
     sup.shutdown().await.unwrap();
+    // A shim started by a Tasks.Create that the kill cut short is orphaned: the restarted
+    // daemon does not know it (known gap, see issue #6's note). Never leave it running.
+    cleanup::kill_shims_of(&socket);
     cleanup::unmount_under(dir.path());
 }
 
@@ -119,6 +123,10 @@ async fn a_daemon_killed_during_create_or_start_leaves_nothing() {
     }
     eprintln!("{failed} runs cut short, {succeeded} completed");
     fx.cleanup().await;
+    let socket = sup.address().to_path_buf();
     sup.shutdown().await.unwrap();
+    // A shim started by a Tasks.Create that the kill cut short is orphaned: the restarted
+    // daemon does not know it (known gap, see issue #6's note). Never leave it running.
+    cleanup::kill_shims_of(&socket);
     cleanup::unmount_under(dir.path());
 }
