@@ -133,7 +133,7 @@ impl Fixture {
             .leases
             .len();
         let mut files = Vec::new();
-        for e in walkdir(self.state.path()) {
+        for e in crate::files_under(self.state.path()) {
             files.push(e);
         }
         (containers, tasks, active, leases, files)
@@ -163,22 +163,4 @@ impl Fixture {
         let _ = self.clients.namespaces().delete(req).await;
         crate::cleanup::remove_cgroups(&self.ns);
     }
-}
-
-/// Every file (not directory) under `dir`, relative.
-fn walkdir(dir: &Path) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                out.push(p.strip_prefix(dir).unwrap().display().to_string());
-            }
-        }
-    }
-    out.sort();
-    out
 }

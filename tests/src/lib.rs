@@ -20,6 +20,23 @@ pub mod snapshot_view;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 /// A containerd namespace no other test of this run uses: `<prefix>-<pid>-<n>`.
+/// Every file (not directory) under `dir`, relative, sorted; empty if `dir` is missing.
+pub fn files_under(dir: &std::path::Path) -> std::collections::BTreeSet<String> {
+    let mut out = std::collections::BTreeSet::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if let Ok(rel) = p.strip_prefix(dir) {
+                out.insert(rel.display().to_string());
+            }
+        }
+    }
+    out
+}
+
 pub fn unique_namespace(prefix: &str) -> String {
     static NEXT: AtomicU32 = AtomicU32::new(0);
     format!(

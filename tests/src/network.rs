@@ -184,19 +184,7 @@ pub fn bridged(
 
 /// Every file under `dir`, relative (the IPAM store).
 pub fn files(dir: &Path) -> BTreeSet<String> {
-    let mut out = BTreeSet::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                out.insert(p.strip_prefix(dir).unwrap().display().to_string());
-            }
-        }
-    }
-    out
+    crate::files_under(dir)
 }
 
 /// The host's iptables rules (all tables) that mention `needle` (this test's network name,

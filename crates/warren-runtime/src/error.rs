@@ -168,6 +168,18 @@ pub enum RuntimeError {
     NotFound { kind: &'static str, id: String },
 }
 
+/// `Ok(None)` when containerd answered NotFound: for lookups where absence is an answer.
+pub(crate) fn found<T>(result: Result<T, RuntimeError>) -> Result<Option<T>, RuntimeError> {
+    match result {
+        Ok(v) => Ok(Some(v)),
+        Err(RuntimeError::Daemon {
+            code: tonic::Code::NotFound,
+            ..
+        }) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
 /// For clean-up steps: an object that is already gone is fine, any other failure is logged
 /// (`what` names the step) and the clean-up goes on.
 pub(crate) fn warn_unless_missing<T>(result: Result<T, RuntimeError>, what: &str, object: &str) {

@@ -18,7 +18,7 @@ use warren_spec::{BuildContext, ContainerSpec, ImageConfig, SpecRequest};
 
 use super::labels;
 use super::{ContainerRequest, PullPolicy, RUNTIME_NAME};
-use crate::error::warn_unless_missing;
+use crate::error::{found, warn_unless_missing};
 use crate::images::lease::Lease;
 use crate::images::reference;
 use crate::images::Image;
@@ -381,14 +381,7 @@ impl ContainerdRuntime {
                 async move { c.containers().get(GetContainerRequest { id }).await }
             })
             .await;
-        match result {
-            Ok(r) => Ok(r.into_inner().container),
-            Err(RuntimeError::Daemon {
-                code: tonic::Code::NotFound,
-                ..
-            }) => Ok(None),
-            Err(e) => Err(e),
-        }
+        Ok(found(result)?.and_then(|r| r.into_inner().container))
     }
 
     /// Remove the snapshot `key` (waiting out a daemon restart; missing is fine).

@@ -8,6 +8,7 @@ use warren_proto::containerd::services::tasks::v1::{GetRequest, ListTasksRequest
 use warren_proto::containerd::v1::types::{Process, Status};
 
 use super::{labels, to_system_time};
+use crate::error::found;
 use crate::{ContainerdRuntime, RuntimeError};
 
 /// The state of a container.
@@ -141,14 +142,7 @@ impl ContainerdRuntime {
                 async move { c.tasks().get(req).await }
             })
             .await;
-        match result {
-            Ok(r) => Ok(r.into_inner().process),
-            Err(RuntimeError::Daemon {
-                code: tonic::Code::NotFound,
-                ..
-            }) => Ok(None),
-            Err(e) => Err(e),
-        }
+        Ok(found(result)?.and_then(|r| r.into_inner().process))
     }
 
     /// Created, running, paused or stopped; with the exit code, exit time and whether the

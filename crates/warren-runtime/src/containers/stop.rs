@@ -11,6 +11,7 @@ use warren_proto::containerd::services::tasks::v1::{
 use super::io::Fifos;
 use super::status::{not_found, state_of};
 use super::{labels, to_system_time, ContainerState, ExitStatus};
+use crate::error::found;
 use crate::{ContainerdRuntime, RuntimeError};
 
 /// How long `delete_container` lets a running container stop by its stop signal.
@@ -115,14 +116,7 @@ impl ContainerdRuntime {
                 async move { c.tasks().kill(req).await }
             })
             .await;
-        match result {
-            Ok(_)
-            | Err(RuntimeError::Daemon {
-                code: tonic::Code::NotFound,
-                ..
-            }) => Ok(()),
-            Err(e) => Err(e),
-        }
+        found(result).map(|_| ())
     }
 
     /// Delete the exited task: record its exit (and OOM kill) on the container, let the
@@ -190,14 +184,7 @@ impl ContainerdRuntime {
                 async move { c.containers().update(req).await }
             })
             .await;
-        match result {
-            Ok(_)
-            | Err(RuntimeError::Daemon {
-                code: tonic::Code::NotFound,
-                ..
-            }) => Ok(()),
-            Err(e) => Err(e),
-        }
+        found(result).map(|_| ())
     }
 
     /// Delete container `id`: stop it if it runs (its stop signal, then SIGKILL after
