@@ -1,38 +1,81 @@
-//! warrend: Warren's node daemon and CLI.
+//! warrend: Warren's node daemon and its CLI, in one binary.
 //!
-//! The daemon and its container commands land with their own issue; today the binary offers
-//! `warrend probe`, which starts a private containerd through `warren-supervisor`, talks to it
-//! through `warren-proto` and shuts it down: the smoke run of a fresh node.
+//! `warrend serve` runs the daemon (a managed or attached containerd, the node API on a unix
+//! socket, `/healthz` and `/metrics` on loopback HTTP, restart policies). Every other
+//! command is a client of that socket, with flags a Docker user already knows.
 
+mod cli;
+mod config;
+mod deps;
 mod probe;
+mod serve;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+
+/// The API socket the CLI talks to when none is given.
+pub const DEFAULT_SOCKET: &str = "/run/warren/warrend.sock";
 
 #[derive(Parser)]
 #[command(name = "warrend", version, about = "Warren's node daemon and CLI")]
 struct Cli {
-    /// Log filter (tracing's env-filter syntax), e.g. `info` or `warren_supervisor=debug`.
-    #[arg(long, env = "WARREN_LOG", default_value = "warn", global = true)]
-    log: String,
+    /// Log filter (tracing's env-filter syntax), e.g. `debug` or `warren_runtime=debug`
+    /// [default: info for serve, warn otherwise].
+    #[arg(long, env = "WARREN_LOG", global = true)]
+    log: Option<String>,
+    /// The daemon's API socket [default: /run/warren/warrend.sock; for serve,
+    /// api.socket or <state-dir>/warrend.sock].
+    #[arg(long, env = "WARREN_SOCKET", global = true)]
+    socket: Option<PathBuf>,
+    /// Print JSON instead of tables.
+    #[arg(long, global = true)]
+    json: bool,
     #[command(subcommand)]
     command: Command,
 }
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run the node daemon.
+    Serve(serve::ServeArgs),
     /// Start a private containerd in a temporary directory, print what it reports through
     /// Warren's bindings, and shut it down.
     Probe(probe::ProbeArgs),
+    #[command(flatten)]
+    Client(cli::Command),
 }
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() -> ExitCode {
     let cli = Cli::parse();
+    let default_log = match cli.command {
+        Command::Serve(_) => "info",
+        _ => "warn",
+    };
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::new(&cli.log))
+        .with_env_filter(tracing_subscriber::EnvFilter::new(
+            cli.log.as_deref().unwrap_or(default_log),
+        ))
         .with_writer(std::io::stderr)
         .init();
-    match cli.command {
-        Command::Probe(args) => probe::run(args).await,
+    let result = match cli.command {
+        Command::Serve(args) => match args.resolve(cli.socket) {
+            Ok(config) => serve::run(config).await.map(|()| 0),
+            Err(e) => Err(e),
+        },
+        Command::Probe(args) => probe::run(args).await.map(|()| 0),
+        Command::Client(command) => {
+            let socket = cli.socket.unwrap_or_else(|| PathBuf::from(DEFAULT_SOCKET));
+            cli::run(command, &socket, cli.json).await
+        }
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("warrend: {e:#}");
+            ExitCode::from(cli::exit_code(&e))
+        }
     }
 }

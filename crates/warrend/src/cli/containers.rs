@@ -1,0 +1,466 @@
+//! Container commands: run, create, start, stop, rm, ps, logs, exec, inspect, stats,
+//! events, info.
+
+use std::io::Write;
+
+use clap::Args;
+use serde_json::json;
+use tonic::transport::Channel;
+use warren_proto::warren::node::v1 as api;
+use warren_proto::warren::node::v1::node_client::NodeClient;
+
+use super::output::{ago, bytes, print_json, rfc3339, status, summary_json, table};
+use super::{api_error, ContainerArgs, Exit};
+
+type Client = NodeClient<Channel>;
+
+/// Options of `run`.
+#[derive(Args)]
+pub struct RunArgs {
+    /// Start it and print its id (do not wait for it).
+    #[arg(short, long)]
+    pub detach: bool,
+    /// Delete the container once it has exited.
+    #[arg(long)]
+    pub rm: bool,
+    #[command(flatten)]
+    pub container: ContainerArgs,
+}
+
+/// Options of `create`.
+#[derive(Args)]
+pub struct CreateArgs {
+    #[command(flatten)]
+    pub container: ContainerArgs,
+}
+
+/// One or more containers.
+#[derive(Args)]
+pub struct IdsArgs {
+    /// Container ids.
+    #[arg(required = true)]
+    pub ids: Vec<String>,
+}
+
+/// Options of `stop`.
+#[derive(Args)]
+pub struct StopArgs {
+    /// Seconds to wait after the stop signal before SIGKILL.
+    #[arg(short, long, default_value_t = 10)]
+    pub time: u32,
+    /// Container ids.
+    #[arg(required = true)]
+    pub ids: Vec<String>,
+}
+
+/// Options of `rm`.
+#[derive(Args)]
+pub struct RmArgs {
+    /// Kill and remove running containers too.
+    #[arg(short, long)]
+    pub force: bool,
+    /// Container ids.
+    #[arg(required = true)]
+    pub ids: Vec<String>,
+}
+
+/// Options of `ps`.
+#[derive(Args)]
+pub struct PsArgs {
+    /// Also created and stopped containers.
+    #[arg(short, long)]
+    pub all: bool,
+    /// Print the ids only.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+/// Options of `logs`.
+#[derive(Args)]
+pub struct LogsArgs {
+    /// Keep printing new output until the container's process ends.
+    #[arg(short, long)]
+    pub follow: bool,
+    /// Only the last N lines.
+    #[arg(long, value_name = "N")]
+    pub tail: Option<u32>,
+    /// Prefix each line with when it was written.
+    #[arg(short, long)]
+    pub timestamps: bool,
+    /// The container.
+    pub id: String,
+}
+
+/// Options of `exec`.
+#[derive(Args)]
+pub struct ExecArgs {
+    /// Set an environment variable (NAME=value).
+    #[arg(short = 'e', long = "env")]
+    pub env: Vec<String>,
+    /// Working directory.
+    #[arg(short = 'w', long)]
+    pub workdir: Option<String>,
+    /// The container.
+    pub id: String,
+    /// The command and its arguments.
+    #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
+    pub command: Vec<String>,
+}
+
+fn print_line(l: &api::LogLine, timestamps: bool, json: bool) {
+    if json {
+        print_json(&json!({"time": rfc3339(&l.time), "stream": l.stream, "text": l.text}));
+        return;
+    }
+    let text = if timestamps {
+        format!("{} {}", rfc3339(&l.time), l.text)
+    } else {
+        l.text.clone()
+    };
+    if l.stream == "stderr" {
+        eprintln!("{text}");
+    } else {
+        println!("{text}");
+    }
+}
+
+/// `warrend run`: the exit code is the container's (125 if it could not be run).
+pub async fn run(c: &mut Client, a: RunArgs, json: bool) -> anyhow::Result<u8> {
+    let request = api::RunRequest {
+        spec: Some(a.container.spec()),
+        remove: a.rm,
+        attach: !a.detach,
+    };
+    let mut stream = match c.run(request).await {
+        Ok(s) => s.into_inner(),
+        Err(e) => return Err(api_error(e).context(Exit(125))),
+    };
+    let mut id = String::new();
+    while let Some(event) = stream.message().await.map_err(api_error)? {
+        match event.event {
+            Some(api::run_event::Event::Id(i)) => id = i,
+            Some(api::run_event::Event::Started(s)) if a.detach => {
+                if json {
+                    print_json(&json!({"id": id, "pid": s.pid}));
+                } else {
+                    println!("{id}");
+                }
+            }
+            Some(api::run_event::Event::Line(l)) => print_line(&l, false, json),
+            Some(api::run_event::Event::Exit(e)) => {
+                let _ = std::io::stdout().flush();
+                if json {
+                    print_json(&json!({"id": id, "exit": super::output::exit_json(&e)}));
+                }
+                if e.oom_killed {
+                    eprintln!("warrend: container {id} was killed for using too much memory");
+                }
+                // Keep reading: with --rm the stream ends once the container is removed.
+                while stream.message().await.map_err(api_error)?.is_some() {}
+                return Ok(e.code.min(255) as u8);
+            }
+            _ => {}
+        }
+    }
+    Ok(0)
+}
+
+/// `warrend create`: prints the id.
+pub async fn create(c: &mut Client, a: CreateArgs, json: bool) -> anyhow::Result<u8> {
+    let id = c
+        .create(api::CreateRequest {
+            spec: Some(a.container.spec()),
+        })
+        .await
+        .map_err(api_error)?
+        .into_inner()
+        .id;
+    if json {
+        print_json(&json!({ "id": id }));
+    } else {
+        println!("{id}");
+    }
+    Ok(0)
+}
+
+/// Run `f` for each id; print the ids that succeeded, the errors of the others; exit 1 if
+/// any failed.
+async fn each<F, Fut>(ids: Vec<String>, mut f: F) -> anyhow::Result<u8>
+where
+    F: FnMut(String) -> Fut,
+    Fut: std::future::Future<Output = Result<(), tonic::Status>>,
+{
+    let mut failed = false;
+    for id in ids {
+        match f(id.clone()).await {
+            Ok(()) => println!("{id}"),
+            Err(e) => {
+                eprintln!("warrend: {id}: {}", e.message());
+                failed = true;
+            }
+        }
+    }
+    Ok(failed as u8)
+}
+
+/// `warrend start`.
+pub async fn start(c: &mut Client, a: IdsArgs) -> anyhow::Result<u8> {
+    each(a.ids, |id| {
+        let mut c = c.clone();
+        async move { c.start(api::ContainerRef { id }).await.map(|_| ()) }
+    })
+    .await
+}
+
+/// `warrend stop`.
+pub async fn stop(c: &mut Client, a: StopArgs) -> anyhow::Result<u8> {
+    each(a.ids, |id| {
+        let mut c = c.clone();
+        let timeout_seconds = a.time;
+        async move {
+            c.stop(api::StopRequest {
+                id,
+                timeout_seconds: if timeout_seconds == 0 {
+                    1
+                } else {
+                    timeout_seconds
+                },
+            })
+            .await
+            .map(|_| ())
+        }
+    })
+    .await
+}
+
+/// `warrend rm`.
+pub async fn remove(c: &mut Client, a: RmArgs) -> anyhow::Result<u8> {
+    each(a.ids, |id| {
+        let mut c = c.clone();
+        let force = a.force;
+        async move { c.delete(api::DeleteRequest { id, force }).await.map(|_| ()) }
+    })
+    .await
+}
+
+/// `warrend ps`.
+pub async fn ps(c: &mut Client, a: PsArgs, json: bool) -> anyhow::Result<u8> {
+    let list = c
+        .list(api::ListRequest { all: a.all })
+        .await
+        .map_err(api_error)?
+        .into_inner()
+        .containers;
+    if json {
+        print_json(&serde_json::Value::Array(
+            list.iter().map(summary_json).collect(),
+        ));
+    } else if a.quiet {
+        for s in &list {
+            println!("{}", s.id);
+        }
+    } else {
+        let rows: Vec<Vec<String>> = list
+            .iter()
+            .map(|s| {
+                vec![
+                    s.id.clone(),
+                    s.image.clone(),
+                    status(s),
+                    if s.pid > 0 {
+                        s.pid.to_string()
+                    } else {
+                        String::new()
+                    },
+                    s.ip.clone(),
+                    format!("{} ({})", s.restart, s.restart_count),
+                    ago(&s.created_at),
+                ]
+            })
+            .collect();
+        table(
+            &["ID", "IMAGE", "STATUS", "PID", "IP", "RESTART", "CREATED"],
+            &rows,
+        );
+    }
+    Ok(0)
+}
+
+/// `warrend logs`.
+pub async fn logs(c: &mut Client, a: LogsArgs, json: bool) -> anyhow::Result<u8> {
+    let mut stream = c
+        .logs(api::LogsRequest {
+            id: a.id,
+            tail: a.tail.unwrap_or(0),
+            follow: a.follow,
+        })
+        .await
+        .map_err(api_error)?
+        .into_inner();
+    if a.tail == Some(0) {
+        return Ok(0);
+    }
+    while let Some(l) = stream.message().await.map_err(api_error)? {
+        print_line(&l, a.timestamps, json);
+    }
+    Ok(0)
+}
+
+/// `warrend exec`: the exit code is the command's.
+pub async fn exec(c: &mut Client, a: ExecArgs, json: bool) -> anyhow::Result<u8> {
+    let out = c
+        .exec(api::ExecRequest {
+            id: a.id,
+            args: a.command,
+            env: a.env,
+            working_dir: a.workdir.unwrap_or_default(),
+            user: String::new(),
+        })
+        .await
+        .map_err(|e| api_error(e).context(Exit(126)))?
+        .into_inner();
+    if json {
+        print_json(&json!({
+            "exit_code": out.exit_code,
+            "stdout": String::from_utf8_lossy(&out.stdout),
+            "stderr": String::from_utf8_lossy(&out.stderr),
+        }));
+    } else {
+        std::io::stdout().write_all(&out.stdout)?;
+        std::io::stderr().write_all(&out.stderr)?;
+    }
+    Ok(out.exit_code.min(255) as u8)
+}
+
+/// `warrend inspect`: a JSON array, as `docker inspect` prints.
+pub async fn inspect(c: &mut Client, a: IdsArgs) -> anyhow::Result<u8> {
+    let mut out = Vec::new();
+    let mut failed = false;
+    for id in a.ids {
+        match c.inspect(api::ContainerRef { id: id.clone() }).await {
+            Ok(r) => {
+                let d = r.into_inner();
+                let mut v = d.summary.as_ref().map(summary_json).unwrap_or(json!({}));
+                v["labels"] = json!(d.labels);
+                v["network"] = json!(d.network);
+                v["ports"] = json!(d.ports);
+                v["log_dir"] = json!(d.log_dir);
+                out.push(v);
+            }
+            Err(e) => {
+                eprintln!("warrend: {id}: {}", e.message());
+                failed = true;
+            }
+        }
+    }
+    println!("{}", serde_json::to_string_pretty(&out)?);
+    Ok(failed as u8)
+}
+
+/// `warrend stats`: one sample per container.
+pub async fn stats(c: &mut Client, a: IdsArgs, json: bool) -> anyhow::Result<u8> {
+    let mut rows = Vec::new();
+    let mut all = Vec::new();
+    let mut failed = false;
+    for id in a.ids {
+        match c.stats(api::ContainerRef { id: id.clone() }).await {
+            Ok(s) => {
+                let s = s.into_inner();
+                let limit = |v: u64, f: fn(u64) -> String| {
+                    if v == 0 {
+                        "unlimited".to_string()
+                    } else {
+                        f(v)
+                    }
+                };
+                rows.push(vec![
+                    s.id.clone(),
+                    format!("{:.3}s", s.cpu_usage_ns as f64 / 1e9),
+                    format!(
+                        "{} / {}",
+                        bytes(s.memory_usage_bytes),
+                        limit(s.memory_limit_bytes, bytes)
+                    ),
+                    format!("{} / {}", s.pids, limit(s.pids_limit, |v| v.to_string())),
+                    s.oom_kills.to_string(),
+                ]);
+                all.push(json!({
+                    "id": s.id,
+                    "cpu_usage_ns": s.cpu_usage_ns,
+                    "memory_usage_bytes": s.memory_usage_bytes,
+                    "memory_limit_bytes": s.memory_limit_bytes,
+                    "pids": s.pids,
+                    "pids_limit": s.pids_limit,
+                    "oom_kills": s.oom_kills,
+                    "time": rfc3339(&s.time),
+                }));
+            }
+            Err(e) => {
+                eprintln!("warrend: {id}: {}", e.message());
+                failed = true;
+            }
+        }
+    }
+    if json {
+        print_json(&serde_json::Value::Array(all));
+    } else if !rows.is_empty() {
+        table(
+            &[
+                "ID",
+                "CPU TIME",
+                "MEMORY / LIMIT",
+                "PIDS / LIMIT",
+                "OOM KILLS",
+            ],
+            &rows,
+        );
+    }
+    Ok(failed as u8)
+}
+
+/// `warrend events`: one line per event until interrupted.
+pub async fn events(c: &mut Client) -> anyhow::Result<u8> {
+    let mut stream = c
+        .events(api::EventsRequest {})
+        .await
+        .map_err(api_error)?
+        .into_inner();
+    while let Some(e) = stream.message().await.map_err(api_error)? {
+        print_json(&json!({
+            "time": rfc3339(&e.time),
+            "container": e.container_id,
+            "kind": e.kind,
+            "pid": e.pid,
+            "exit_code": e.exit_code,
+            "exec_id": e.exec_id,
+        }));
+    }
+    Ok(0)
+}
+
+/// `warrend info`.
+pub async fn info(c: &mut Client, json: bool) -> anyhow::Result<u8> {
+    let i = c
+        .info(api::InfoRequest {})
+        .await
+        .map_err(api_error)?
+        .into_inner();
+    if json {
+        print_json(&json!({
+            "warrend_version": i.warrend_version,
+            "containerd_version": i.containerd_version,
+            "containerd_address": i.containerd_address,
+            "containerd_managed": i.containerd_managed,
+            "namespace": i.namespace,
+            "containers_running": i.containers_running,
+        }));
+    } else {
+        println!("warrend:            {}", i.warrend_version);
+        println!("containerd:         {}", i.containerd_version);
+        println!("containerd address: {}", i.containerd_address);
+        println!("managed:            {}", i.containerd_managed);
+        println!("namespace:          {}", i.namespace);
+        println!("running:            {}", i.containers_running);
+    }
+    Ok(0)
+}

@@ -1,0 +1,127 @@
+//! The client commands: each talks to a running `warrend serve` over its API socket.
+
+mod args;
+mod containers;
+mod images;
+mod output;
+
+use std::path::Path;
+
+use anyhow::anyhow;
+use clap::Subcommand;
+use tonic::transport::Channel;
+use warren_proto::warren::node::v1::node_client::NodeClient;
+
+pub use args::ContainerArgs;
+
+/// The client commands of the binary.
+#[derive(Subcommand)]
+pub enum Command {
+    /// Pull an image, with a progress bar per layer.
+    Pull(images::PullArgs),
+    /// Import an OCI layout or `docker save` tarball.
+    Import(images::ImportArgs),
+    /// List images.
+    Images,
+    /// Remove images.
+    Rmi(images::RmiArgs),
+    /// Create and start a container; attached (the default) it prints the output and exits
+    /// with the container's exit code.
+    Run(containers::RunArgs),
+    /// Create a container without starting it.
+    Create(containers::CreateArgs),
+    /// Start containers.
+    Start(containers::IdsArgs),
+    /// Stop containers (stop signal, then SIGKILL after the timeout).
+    Stop(containers::StopArgs),
+    /// Remove containers.
+    Rm(containers::RmArgs),
+    /// List containers.
+    Ps(containers::PsArgs),
+    /// Show a container's output.
+    Logs(containers::LogsArgs),
+    /// Run a command in a running container; exits with the command's exit code.
+    Exec(containers::ExecArgs),
+    /// Show everything about containers (JSON).
+    Inspect(containers::IdsArgs),
+    /// CPU, memory and pids of running containers.
+    Stats(containers::IdsArgs),
+    /// Follow container events (containerd's and warrend's restart decisions).
+    Events,
+    /// The daemon: versions, containerd, namespace.
+    Info,
+}
+
+/// Exit code for a client error: the one carried by a `Exit` error, else 1.
+pub fn exit_code(e: &anyhow::Error) -> u8 {
+    e.downcast_ref::<Exit>().map(|x| x.0).unwrap_or(1)
+}
+
+/// An error that ends the process with a given code (125 when `run` failed before the
+/// container ran, as Docker does).
+#[derive(Debug)]
+pub struct Exit(pub u8);
+
+impl std::fmt::Display for Exit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "exit code {}", self.0)
+    }
+}
+
+impl std::error::Error for Exit {}
+
+/// A gRPC error as a message a person can act on.
+pub fn api_error(s: tonic::Status) -> anyhow::Error {
+    match s.code() {
+        tonic::Code::Unavailable if s.message().contains("transport") => {
+            anyhow!("the daemon went away: {}", s.message())
+        }
+        _ => anyhow!("{}", s.message()),
+    }
+}
+
+/// Connect to the daemon, explaining the usual failures.
+pub async fn connect(socket: &Path) -> anyhow::Result<NodeClient<Channel>> {
+    let shown = socket.display();
+    if let Err(e) = tokio::net::UnixStream::connect(socket).await {
+        return Err(match e.kind() {
+            std::io::ErrorKind::NotFound => anyhow!(
+                "no warrend socket at {shown}: is `warrend serve` running? (give --socket or WARREN_SOCKET if it listens elsewhere)"
+            ),
+            std::io::ErrorKind::PermissionDenied => anyhow!(
+                "permission denied on {shown}: the API socket is for root (and the group set in api.group / --socket-group)"
+            ),
+            std::io::ErrorKind::ConnectionRefused => anyhow!(
+                "nothing listens on {shown} (a warrend that stopped left it): start `warrend serve`"
+            ),
+            _ => anyhow!("cannot connect to {shown}: {e}"),
+        });
+    }
+    let channel = warren_proto::connect(socket).await?;
+    Ok(NodeClient::new(channel)
+        .max_decoding_message_size(warren_proto::MAX_MESSAGE_SIZE)
+        .max_encoding_message_size(warren_proto::MAX_MESSAGE_SIZE))
+}
+
+/// Run one client command; the result is the process's exit code.
+pub async fn run(command: Command, socket: &Path, json: bool) -> anyhow::Result<u8> {
+    let mut c = connect(socket).await?;
+    match command {
+        Command::Pull(a) => images::pull(&mut c, a, json).await,
+        Command::Import(a) => images::import(&mut c, a, json).await,
+        Command::Images => images::list(&mut c, json).await,
+        Command::Rmi(a) => images::remove(&mut c, a).await,
+        Command::Run(a) => containers::run(&mut c, a, json).await,
+        Command::Create(a) => containers::create(&mut c, a, json).await,
+        Command::Start(a) => containers::start(&mut c, a).await,
+        Command::Stop(a) => containers::stop(&mut c, a).await,
+        Command::Rm(a) => containers::remove(&mut c, a).await,
+        Command::Ps(a) => containers::ps(&mut c, a, json).await,
+        Command::Logs(a) => containers::logs(&mut c, a, json).await,
+        Command::Exec(a) => containers::exec(&mut c, a, json).await,
+        Command::Inspect(a) => containers::inspect(&mut c, a).await,
+        Command::Stats(a) => containers::stats(&mut c, a, json).await,
+        Command::Events => containers::events(&mut c).await,
+        Command::Info => containers::info(&mut c, json).await,
+    }
+}

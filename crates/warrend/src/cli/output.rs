@@ -1,0 +1,148 @@
+//! Human output: aligned tables, sizes, ages; and the JSON forms of API messages.
+
+use std::time::SystemTime;
+
+use serde_json::{json, Value};
+use warren_proto::warren::node::v1 as api;
+
+/// Print rows under a header, columns padded to their widest cell.
+pub fn table(header: &[&str], rows: &[Vec<String>]) {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let line = |cells: Vec<&str>| {
+        let mut out = String::new();
+        for (i, (cell, w)) in cells.iter().zip(&widths).enumerate() {
+            if i + 1 == cells.len() {
+                out.push_str(cell);
+            } else {
+                out.push_str(&format!("{cell:<w$}   "));
+            }
+        }
+        println!("{}", out.trim_end());
+    };
+    line(header.to_vec());
+    for row in rows {
+        line(row.iter().map(String::as_str).collect());
+    }
+}
+
+/// `1.5 KiB`, `12.0 MiB`.
+pub fn bytes(n: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = n as f64;
+    let mut u = 0;
+    while v >= 1024.0 && u + 1 < UNITS.len() {
+        v /= 1024.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{n} B")
+    } else {
+        format!("{v:.1} {}", UNITS[u])
+    }
+}
+
+/// Seconds since the epoch as a system time.
+pub fn time(t: &Option<prost_types::Timestamp>) -> Option<SystemTime> {
+    let t = t.as_ref()?;
+    SystemTime::try_from(*t).ok()
+}
+
+/// RFC 3339, or "".
+pub fn rfc3339(t: &Option<prost_types::Timestamp>) -> String {
+    time(t)
+        .map(|t| {
+            chrono::DateTime::<chrono::Utc>::from(t)
+                .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+        })
+        .unwrap_or_default()
+}
+
+/// `3 minutes ago`-style age.
+pub fn ago(t: &Option<prost_types::Timestamp>) -> String {
+    let Some(t) = time(t) else {
+        return String::new();
+    };
+    let s = SystemTime::now()
+        .duration_since(t)
+        .unwrap_or_default()
+        .as_secs();
+    match s {
+        0..=59 => format!("{s} seconds ago"),
+        60..=3599 => format!("{} minutes ago", s / 60),
+        3600..=86399 => format!("{} hours ago", s / 3600),
+        _ => format!("{} days ago", s / 86400),
+    }
+}
+
+/// The state column: `running`, `exited (3) 2 minutes ago`, `exited (137, OOM)`.
+pub fn status(c: &api::ContainerSummary) -> String {
+    match (&c.state[..], &c.exit) {
+        ("stopped", Some(e)) => format!(
+            "exited ({}{}) {}",
+            e.code,
+            if e.oom_killed { ", OOM" } else { "" },
+            ago(&e.exited_at)
+        )
+        .trim_end()
+        .to_string(),
+        (s, _) => s.to_string(),
+    }
+}
+
+/// The JSON form of an exit.
+pub fn exit_json(e: &api::Exit) -> Value {
+    json!({"code": e.code, "exited_at": rfc3339(&e.exited_at), "oom_killed": e.oom_killed})
+}
+
+/// The JSON form of a container summary.
+pub fn summary_json(c: &api::ContainerSummary) -> Value {
+    json!({
+        "id": c.id,
+        "image": c.image,
+        "state": c.state,
+        "pid": c.pid,
+        "created_at": rfc3339(&c.created_at),
+        "exit": c.exit.as_ref().map(exit_json),
+        "restart": c.restart,
+        "restart_count": c.restart_count,
+        "ip": c.ip,
+    })
+}
+
+/// The JSON form of an image.
+pub fn image_json(i: &api::ImageInfo) -> Value {
+    json!({
+        "name": i.name,
+        "digest": i.digest,
+        "media_type": i.media_type,
+        "size": i.size,
+        "entrypoint": i.entrypoint,
+        "cmd": i.cmd,
+        "env": i.env,
+        "working_dir": i.working_dir,
+        "user": i.user,
+        "stop_signal": i.stop_signal,
+    })
+}
+
+/// Print a JSON value on one line.
+pub fn print_json(v: &Value) {
+    println!("{v}");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_read_well() {
+        assert_eq!(bytes(12), "12 B");
+        assert_eq!(bytes(1536), "1.5 KiB");
+        assert_eq!(bytes(64 << 20), "64.0 MiB");
+    }
+}

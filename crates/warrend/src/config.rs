@@ -1,0 +1,363 @@
+//! `warrend serve`'s configuration: a TOML file, overridden by `WARREN_*` environment
+//! variables and flags (clap reads both), checked as a whole before anything starts.
+//!
+//! Every key has a default, so an empty file (or none) is a working node configuration.
+//! Unknown keys are refused, and a value that is wrong is reported with its key.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context};
+use serde::Deserialize;
+
+/// The whole file. Sections mirror the parts warrend composes.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub paths: PathsConfig,
+    pub containerd: ContainerdConfig,
+    pub api: ApiConfig,
+    pub http: HttpConfig,
+    pub network: NetworkSection,
+    pub registry: RegistryConfig,
+    pub restart: RestartConfig,
+    /// Stop every running container when warrend exits (default: leave them running).
+    pub stop_containers_on_exit: bool,
+}
+
+/// Where warrend keeps its data.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct PathsConfig {
+    /// Persistent data: the managed containerd's root, container logs, IPAM leases.
+    pub root: PathBuf,
+    /// Runtime state (tmpfs): sockets, the managed containerd's state.
+    pub state: PathBuf,
+}
+
+impl Default for PathsConfig {
+    fn default() -> Self {
+        PathsConfig {
+            root: "/var/lib/warren".into(),
+            state: "/run/warren".into(),
+        }
+    }
+}
+
+/// The containerd warrend drives.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ContainerdConfig {
+    /// Attach to the daemon at this socket instead of managing one.
+    pub address: Option<PathBuf>,
+    /// Folder with `containerd` and its shim (managed mode); default: `PATH`, then what
+    /// `cargo xtask deps` fetched.
+    pub bin_dir: Option<PathBuf>,
+    /// Folder with `runc`, put on the managed daemon's `PATH` after `bin_dir`.
+    pub runc_dir: Option<PathBuf>,
+    /// The namespace warrend's containers and images live in.
+    pub namespace: Option<String>,
+    /// The managed daemon's log level.
+    pub log_level: Option<String>,
+}
+
+/// The node API socket.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ApiConfig {
+    /// Default: `<paths.state>/warrend.sock`.
+    pub socket: Option<PathBuf>,
+    /// A group whose members may use the socket too (mode 0660); default: root only (0600).
+    pub group: Option<String>,
+}
+
+/// Loopback HTTP: `/healthz` and `/metrics`.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpConfig {
+    /// A loopback address; port 0 picks a free port (written to `<paths.state>/http.addr`).
+    /// An empty string turns HTTP off.
+    pub address: String,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig {
+            address: "127.0.0.1:9323".into(),
+        }
+    }
+}
+
+/// The bridge network `run` attaches containers to by default.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct NetworkSection {
+    pub bridge: Option<String>,
+    pub subnet: Option<String>,
+    pub gateway: Option<std::net::Ipv4Addr>,
+    pub mtu: Option<u32>,
+    pub ip_masq: Option<bool>,
+    pub dns: Vec<std::net::IpAddr>,
+    /// Folder with the CNI plugins; default `/opt/cni/bin`, then what `cargo xtask deps`
+    /// fetched.
+    pub cni_bin_dir: Option<PathBuf>,
+    /// `bridge` (default) or `none`: the network of containers that do not name one.
+    pub default_mode: Option<String>,
+}
+
+/// Registries.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct RegistryConfig {
+    /// Registries (`host[:port]`) spoken to over plain HTTP.
+    pub plain_http: Vec<String>,
+    /// Credentials per registry host.
+    pub auth: BTreeMap<String, RegistryAuth>,
+}
+
+/// Basic-auth credentials of one registry.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RegistryAuth {
+    pub username: String,
+    pub password: String,
+}
+
+/// Restart policy back-off.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct RestartConfig {
+    /// The delay before the first restart; it doubles with each quick failure.
+    pub backoff_initial_ms: u64,
+    /// The longest delay.
+    pub backoff_max_ms: u64,
+    /// A run at least this long resets the back-off.
+    pub reset_after_s: u64,
+}
+
+impl Default for RestartConfig {
+    fn default() -> Self {
+        RestartConfig {
+            backoff_initial_ms: 100,
+            backoff_max_ms: 60_000,
+            reset_after_s: 10,
+        }
+    }
+}
+
+impl Config {
+    /// Read `path` (TOML); parse errors name the offending key and line.
+    pub fn load(path: &Path) -> anyhow::Result<Config> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading config file {}", path.display()))?;
+        Self::parse(&text).with_context(|| format!("config file {}", path.display()))
+    }
+
+    /// Parse TOML text and check it.
+    pub fn parse(text: &str) -> anyhow::Result<Config> {
+        let config: Config = toml::from_str(text).map_err(|e| anyhow::anyhow!("{e}"))?;
+        Ok(config)
+    }
+
+    /// The API socket path.
+    pub fn socket(&self) -> PathBuf {
+        self.api
+            .socket
+            .clone()
+            .unwrap_or_else(|| self.paths.state.join("warrend.sock"))
+    }
+
+    /// The namespace.
+    pub fn namespace(&self) -> String {
+        self.containerd
+            .namespace
+            .clone()
+            .unwrap_or_else(|| warren_runtime::DEFAULT_NAMESPACE.into())
+    }
+
+    /// The HTTP listen address, or `None` when HTTP is off.
+    pub fn http_address(&self) -> anyhow::Result<Option<SocketAddr>> {
+        if self.http.address.is_empty() {
+            return Ok(None);
+        }
+        let addr: SocketAddr = self.http.address.parse().map_err(|_| {
+            anyhow::anyhow!(
+                "http.address: {:?} is not IP:PORT (e.g. 127.0.0.1:9323; \"\" turns HTTP off)",
+                self.http.address
+            )
+        })?;
+        if !addr.ip().is_loopback() {
+            bail!(
+                "http.address: {addr} is not a loopback address; /metrics and /healthz are served on loopback only (127.0.0.1 or ::1)"
+            );
+        }
+        Ok(Some(addr))
+    }
+
+    /// The runtime's bridge network.
+    pub fn network_config(&self) -> warren_runtime::NetworkConfig {
+        let mut n = warren_runtime::NetworkConfig::default();
+        let s = &self.network;
+        if let Some(b) = &s.bridge {
+            n.bridge = b.clone();
+        }
+        if let Some(v) = &s.subnet {
+            n.subnet = v.clone();
+        }
+        if s.gateway.is_some() {
+            n.gateway = s.gateway;
+        }
+        if s.mtu.is_some() {
+            n.mtu = s.mtu;
+        }
+        if let Some(m) = s.ip_masq {
+            n.ip_masq = m;
+        }
+        n.dns = s.dns.clone();
+        n.plugin_dir = s.cni_bin_dir.clone();
+        n.ipam_dir = Some(self.paths.root.join("ipam"));
+        n
+    }
+
+    /// Check what serde cannot: paths, names, addresses, the network. Each error names
+    /// its key.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        for (key, p) in [
+            ("paths.root", &self.paths.root),
+            ("paths.state", &self.paths.state),
+        ] {
+            if !p.is_absolute() {
+                bail!("{key}: {} is not an absolute path", p.display());
+            }
+        }
+        let socket = self.socket();
+        if !socket.is_absolute() {
+            bail!("api.socket: {} is not an absolute path", socket.display());
+        }
+        if socket.as_os_str().len() > warren_proto::MAX_SOCKET_PATH_LEN {
+            bail!(
+                "api.socket: {} is longer than a unix socket path may be ({} bytes)",
+                socket.display(),
+                warren_proto::MAX_SOCKET_PATH_LEN
+            );
+        }
+        if let Some(group) = &self.api.group {
+            if nix::unistd::Group::from_name(group)
+                .ok()
+                .flatten()
+                .is_none()
+            {
+                bail!("api.group: no group named {group:?} on this host");
+            }
+        }
+        self.http_address()?;
+        warren_proto::Namespace::new(self.namespace())
+            .map_err(|e| anyhow::anyhow!("containerd.namespace: {e}"))?;
+        self.network_config()
+            .validate()
+            .map_err(|e| anyhow::anyhow!("network: {e}"))?;
+        if let Some(m) = &self.network.default_mode {
+            if m != "bridge" && m != "none" {
+                bail!("network.default_mode: {m:?} is not \"bridge\" or \"none\"");
+            }
+        }
+        let r = &self.restart;
+        if r.backoff_initial_ms == 0 || r.backoff_initial_ms > r.backoff_max_ms {
+            bail!(
+                "restart.backoff_initial_ms: {} must be at least 1 and at most restart.backoff_max_ms ({})",
+                r.backoff_initial_ms,
+                r.backoff_max_ms
+            );
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_file_is_the_default() {
+        let c = Config::parse("").unwrap();
+        assert_eq!(c, Config::default());
+        c.validate().unwrap();
+        assert_eq!(c.socket(), PathBuf::from("/run/warren/warrend.sock"));
+    }
+
+    #[test]
+    fn unknown_key_is_named() {
+        let e = Config::parse("[http]\nadress = \"127.0.0.1:1\"\n").unwrap_err();
+        assert!(e.to_string().contains("adress"), "{e}");
+    }
+
+    #[test]
+    fn wrong_type_is_named() {
+        let e = Config::parse("[restart]\nbackoff_max_ms = \"x\"\n").unwrap_err();
+        assert!(e.to_string().contains("backoff_max_ms"), "{e}");
+    }
+
+    #[test]
+    fn bad_values_name_their_key() {
+        let mut c = Config::default();
+        c.http.address = "0.0.0.0:9323".into();
+        assert!(c
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .starts_with("http.address"));
+        let mut c = Config::default();
+        c.paths.root = "var/lib".into();
+        assert!(c
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .starts_with("paths.root"));
+        let mut c = Config::default();
+        c.network.subnet = Some("10.0.0.0/33".into());
+        assert!(c.validate().unwrap_err().to_string().starts_with("network"));
+        let mut c = Config::default();
+        c.containerd.namespace = Some("bad ns".into());
+        assert!(c
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .starts_with("containerd.namespace"));
+    }
+
+    #[test]
+    fn full_file_parses() {
+        let c = Config::parse(
+            r#"
+stop_containers_on_exit = true
+[paths]
+root = "/srv/warren"
+state = "/run/w"
+[containerd]
+bin_dir = "/opt/containerd/bin"
+namespace = "edge"
+[api]
+socket = "/run/w/api.sock"
+[http]
+address = "127.0.0.1:0"
+[network]
+bridge = "edge0"
+subnet = "10.77.0.0/24"
+dns = ["10.0.0.53"]
+[registry]
+plain_http = ["registry.lan:5000"]
+[registry.auth."registry.lan:5000"]
+username = "u"
+password = "p"
+[restart]
+backoff_initial_ms = 50
+"#,
+        )
+        .unwrap();
+        c.validate().unwrap();
+        assert_eq!(c.socket(), PathBuf::from("/run/w/api.sock"));
+        assert_eq!(c.network_config().bridge, "edge0");
+        assert_eq!(c.registry.auth["registry.lan:5000"].username, "u");
+    }
+}

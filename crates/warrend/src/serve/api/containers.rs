@@ -1,0 +1,259 @@
+//! Container lifecycle calls: create, start, stop, delete, run, wait, list, inspect.
+
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use tokio::sync::mpsc;
+use tonic::Status;
+use warren_proto::warren::node::v1 as api;
+use warren_runtime::{ContainerInfo, ContainerState, LogOptions};
+
+use super::errors::status;
+use super::{log_line, Stream};
+use crate::serve::convert::{self, labels};
+use crate::serve::{restart, Daemon};
+
+fn default_network(d: &Daemon) -> &str {
+    d.config.network.default_mode.as_deref().unwrap_or("bridge")
+}
+
+fn spec_of(spec: Option<api::ContainerSpec>) -> Result<api::ContainerSpec, Status> {
+    spec.ok_or_else(|| Status::invalid_argument("a container spec is required"))
+}
+
+fn need_id(id: &str) -> Result<(), Status> {
+    if id.is_empty() {
+        return Err(Status::invalid_argument("a container id is required"));
+    }
+    Ok(())
+}
+
+async fn create_timed(
+    d: &Daemon,
+    req: &warren_runtime::ContainerRequest,
+) -> Result<String, Status> {
+    let start = Instant::now();
+    let id =
+        d.rt.create_container(req)
+            .await
+            .map_err(|e| status(d, "create", e))?;
+    d.metrics
+        .create_duration
+        .observe(start.elapsed().as_secs_f64());
+    Ok(id)
+}
+
+async fn start_timed(d: &Daemon, id: &str) -> Result<u32, Status> {
+    d.restart.started_by_user(id).await;
+    let start = Instant::now();
+    let pid =
+        d.rt.start_container(id)
+            .await
+            .map_err(|e| status(d, "start", e))?;
+    d.metrics
+        .start_duration
+        .observe(start.elapsed().as_secs_f64());
+    Ok(pid)
+}
+
+/// Create a container (pulling its image as its pull policy says).
+pub async fn create(d: &Daemon, req: api::CreateRequest) -> Result<api::CreateResponse, Status> {
+    let spec = spec_of(req.spec)?;
+    let request = convert::request(&spec, default_network(d), false)?;
+    let id = create_timed(d, &request).await?;
+    Ok(api::CreateResponse { id })
+}
+
+/// Start a created or stopped container.
+pub async fn start(d: &Daemon, req: api::ContainerRef) -> Result<api::StartResponse, Status> {
+    need_id(&req.id)?;
+    let pid = start_timed(d, &req.id).await?;
+    Ok(api::StartResponse { pid })
+}
+
+/// Stop a container; its restart policy does not bring it back.
+pub async fn stop(d: &Daemon, req: api::StopRequest) -> Result<api::StopResponse, Status> {
+    need_id(&req.id)?;
+    d.rt.container_status(&req.id)
+        .await
+        .map_err(|e| status(d, "stop", e))?;
+    d.restart.stopped_by_user(&req.id).await;
+    let timeout = match req.timeout_seconds {
+        0 => Duration::from_secs(10),
+        s => Duration::from_secs(s.into()),
+    };
+    d.rt.stop_container(&req.id, timeout)
+        .await
+        .map_err(|e| status(d, "stop", e))?;
+    Ok(api::StopResponse {})
+}
+
+/// Delete a stopped container (with `force`, kill a running one first).
+pub async fn delete(d: &Daemon, req: api::DeleteRequest) -> Result<api::DeleteResponse, Status> {
+    need_id(&req.id)?;
+    let state =
+        d.rt.container_status(&req.id)
+            .await
+            .map_err(|e| status(d, "delete", e))?
+            .state;
+    if matches!(state, ContainerState::Running | ContainerState::Paused) {
+        if !req.force {
+            return Err(Status::failed_precondition(format!(
+                "container {} is {state}: stop it first, or delete with force (rm -f)",
+                req.id
+            )));
+        }
+        d.restart.stopped_by_user(&req.id).await;
+        d.rt.stop_container(&req.id, Duration::ZERO)
+            .await
+            .map_err(|e| status(d, "delete", e))?;
+    }
+    d.restart.stopped_by_user(&req.id).await;
+    d.rt.delete_container(&req.id)
+        .await
+        .map_err(|e| status(d, "delete", e))?;
+    d.restart.forget(&req.id).await;
+    Ok(api::DeleteResponse {})
+}
+
+fn run_event(e: api::run_event::Event) -> Result<api::RunEvent, Status> {
+    Ok(api::RunEvent { event: Some(e) })
+}
+
+/// Create and start; the stream gives the id and pid, then (attached) every output line and
+/// the exit. Removal at exit (`remove`) is done by the daemon even if the client leaves.
+pub async fn run(d: &Daemon, req: api::RunRequest) -> Result<Stream<api::RunEvent>, Status> {
+    let spec = spec_of(req.spec)?;
+    let request = convert::request(&spec, default_network(d), req.remove)?;
+    let id = create_timed(d, &request).await?;
+    let pid = match start_timed(d, &id).await {
+        Ok(pid) => pid,
+        Err(s) => {
+            // Nothing is left of a run that could not start.
+            if let Err(e) = d.rt.delete_container(&id).await {
+                tracing::warn!(container = %id, error = %e, "could not delete after a failed start");
+            }
+            d.restart.forget(&id).await;
+            return Err(s);
+        }
+    };
+    let (tx, rx) = mpsc::channel(256);
+    let _ = tx
+        .send(run_event(api::run_event::Event::Id(id.clone())))
+        .await;
+    let _ = tx
+        .send(run_event(api::run_event::Event::Started(
+            api::StartResponse { pid },
+        )))
+        .await;
+    if !req.attach {
+        if req.remove {
+            tokio::spawn(restart::remove_after_exit(d.clone(), id));
+        }
+        return Ok(super::stream(rx));
+    }
+    let d = d.clone();
+    tokio::spawn(async move {
+        let options = LogOptions {
+            tail: None,
+            follow: true,
+        };
+        match d.rt.container_logs(&id, &options).await {
+            Ok(mut lines) => {
+                while let Some(line) = lines.next().await {
+                    match line {
+                        Ok(l) => {
+                            // A client that left does not stop the run (or its removal).
+                            let _ = tx
+                                .send(run_event(api::run_event::Event::Line(log_line(&l))))
+                                .await;
+                        }
+                        Err(e) => {
+                            tracing::warn!(container = %id, error = %e, "run: reading output failed");
+                            break;
+                        }
+                    }
+                }
+            }
+            Err(e) => tracing::warn!(container = %id, error = %e, "run: cannot read output"),
+        }
+        let exit = d.rt.wait(&id).await;
+        let result = match exit {
+            Ok(e) => run_event(api::run_event::Event::Exit(convert::exit(&e))),
+            Err(e) => Err(status(&d, "wait", e)),
+        };
+        let _ = tx.send(result).await;
+        if req.remove {
+            restart::remove_after_exit(d.clone(), id).await;
+        }
+    });
+    Ok(super::stream(rx))
+}
+
+/// Wait for a container's process to end.
+pub async fn wait(d: &Daemon, req: api::ContainerRef) -> Result<api::Exit, Status> {
+    need_id(&req.id)?;
+    let e = d.rt.wait(&req.id).await.map_err(|e| status(d, "wait", e))?;
+    Ok(convert::exit(&e))
+}
+
+async fn summary(d: &Daemon, c: &ContainerInfo) -> api::ContainerSummary {
+    let ip = if c.labels.get(labels::NETWORK).is_some_and(|n| n == "bridge") {
+        d.rt.container_ip(&c.id).await.ok().flatten()
+    } else {
+        None
+    };
+    convert::summary(c, d.restart.count(&c.id), ip)
+}
+
+/// Running containers (with `all`, every one).
+pub async fn list(d: &Daemon, req: api::ListRequest) -> Result<api::ListResponse, Status> {
+    let list =
+        d.rt.list_containers()
+            .await
+            .map_err(|e| status(d, "list", e))?;
+    let shown: Vec<_> = list
+        .iter()
+        .filter(|c| {
+            req.all
+                || matches!(
+                    c.status.state,
+                    ContainerState::Running | ContainerState::Paused
+                )
+        })
+        .collect();
+    let containers = futures::future::join_all(shown.into_iter().map(|c| summary(d, c))).await;
+    Ok(api::ListResponse { containers })
+}
+
+/// Everything warrend knows about one container.
+pub async fn inspect(d: &Daemon, req: api::ContainerRef) -> Result<api::ContainerDetail, Status> {
+    need_id(&req.id)?;
+    let list =
+        d.rt.list_containers()
+            .await
+            .map_err(|e| status(d, "inspect", e))?;
+    let c = list
+        .iter()
+        .find(|c| c.id == req.id)
+        .ok_or_else(|| Status::not_found(format!("container {} not found", req.id)))?;
+    let summary = summary(d, c).await;
+    Ok(api::ContainerDetail {
+        summary: Some(summary),
+        labels: convert::user_labels(c),
+        network: c.labels.get(labels::NETWORK).cloned().unwrap_or_default(),
+        ports: c
+            .labels
+            .get(labels::PORTS)
+            .map(|p| p.split(',').map(str::to_string).collect())
+            .unwrap_or_default(),
+        log_dir: d
+            .config
+            .paths
+            .root
+            .join("runtime")
+            .join(&c.id)
+            .display()
+            .to_string(),
+    })
+}

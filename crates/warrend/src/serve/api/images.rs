@@ -1,0 +1,141 @@
+//! Image calls: pull (with a progress stream), import, list, remove.
+
+use std::path::Path;
+use std::time::Instant;
+
+use tokio::sync::mpsc;
+use tonic::Status;
+use warren_proto::warren::node::v1 as api;
+use warren_runtime::{ImportOptions, PullMode, PullOptions, PullProgress};
+
+use super::errors::status;
+use super::Stream;
+use crate::serve::{convert, Daemon};
+
+fn layer(digest: &str, done: u64, total: u64, phase: &str) -> api::PullEvent {
+    api::PullEvent {
+        event: Some(api::pull_event::Event::Layer(api::LayerProgress {
+            digest: digest.to_string(),
+            done,
+            total,
+            phase: phase.to_string(),
+        })),
+    }
+}
+
+fn progress_event(p: PullProgress) -> Vec<api::PullEvent> {
+    match p {
+        PullProgress::Resolved { layers } => layers
+            .iter()
+            .map(|(d, size)| layer(d, 0, (*size).max(0) as u64, "resolved"))
+            .collect(),
+        PullProgress::Downloading {
+            digest,
+            done,
+            total,
+        } => {
+            vec![layer(&digest, done, total, "downloading")]
+        }
+        PullProgress::Downloaded { digest, cached } => {
+            vec![layer(
+                &digest,
+                0,
+                0,
+                if cached { "cached" } else { "downloaded" },
+            )]
+        }
+        PullProgress::Unpacked { digest } => vec![layer(&digest, 0, 0, "unpacked")],
+        _ => vec![],
+    }
+}
+
+/// Pull `reference`; the stream carries layer progress and ends with the image. The pull
+/// goes on if the client leaves (a second pull then finds the content in place).
+pub async fn pull(d: &Daemon, req: api::PullRequest) -> Result<Stream<api::PullEvent>, Status> {
+    let mode = match req.mode.as_str() {
+        "" | "auto" => PullMode::Auto,
+        "client" => PullMode::Client,
+        "server" => PullMode::Server,
+        other => {
+            return Err(Status::invalid_argument(format!(
+                "invalid pull mode {other:?}: auto, client or server"
+            )))
+        }
+    };
+    let (tx, rx) = mpsc::channel(64);
+    let (ptx, mut prx) = mpsc::unbounded_channel();
+    let d = d.clone();
+    tokio::spawn(async move {
+        let out = tx.clone();
+        let forward = tokio::spawn(async move {
+            while let Some(p) = prx.recv().await {
+                for e in progress_event(p) {
+                    let _ = out.send(Ok(e)).await;
+                }
+            }
+        });
+        let start = Instant::now();
+        let options = PullOptions {
+            progress: Some(ptx),
+            mode,
+            ..Default::default()
+        };
+        let pulled = d.rt.pull_image(&req.reference, &options).await;
+        drop(options);
+        let _ = forward.await;
+        let result = match pulled {
+            Ok(image) => {
+                d.metrics
+                    .pull_duration
+                    .observe(start.elapsed().as_secs_f64());
+                Ok(api::PullEvent {
+                    event: Some(api::pull_event::Event::Done(convert::image(&image))),
+                })
+            }
+            Err(e) => Err(status(&d, "pull", e)),
+        };
+        let _ = tx.send(result).await;
+    });
+    Ok(super::stream(rx))
+}
+
+/// Import an archive on the node.
+pub async fn import(d: &Daemon, req: api::ImportRequest) -> Result<api::ImportResponse, Status> {
+    if !Path::new(&req.path).is_absolute() {
+        return Err(Status::invalid_argument(format!(
+            "invalid path {:?}: the absolute path of an archive on the node",
+            req.path
+        )));
+    }
+    let images =
+        d.rt.import_archive(&req.path, &ImportOptions::default())
+            .await
+            .map_err(|e| status(d, "import", e))?;
+    Ok(api::ImportResponse {
+        images: images.iter().map(convert::image).collect(),
+    })
+}
+
+/// Every image of the namespace.
+pub async fn list(d: &Daemon) -> Result<api::ListImagesResponse, Status> {
+    let names =
+        d.rt.list_images()
+            .await
+            .map_err(|e| status(d, "list images", e))?;
+    let images = futures::future::join_all(names.iter().map(|n| d.rt.get_image(n))).await;
+    Ok(api::ListImagesResponse {
+        // An image removed meanwhile, or one whose content is incomplete, is left out.
+        images: images.iter().flatten().map(convert::image).collect(),
+    })
+}
+
+/// Remove an image (its content and snapshots go with the next GC).
+pub async fn remove(
+    d: &Daemon,
+    req: api::RemoveImageRequest,
+) -> Result<api::RemoveImageResponse, Status> {
+    d.rt.remove_image(&req.reference)
+        .await
+        .map_err(|e| status(d, "remove image", e))?;
+    Ok(api::RemoveImageResponse {})
+}

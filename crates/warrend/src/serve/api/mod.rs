@@ -1,0 +1,146 @@
+//! The node API (`warren.node.v1.Node`) over the unix socket. Each call is a thin layer over
+//! warren-runtime; the handlers live in `images`, `containers` and `observe`.
+
+mod containers;
+mod errors;
+mod images;
+mod observe;
+
+use std::pin::Pin;
+
+use futures::Stream as FStream;
+use tokio::net::UnixListener;
+use tokio::sync::{mpsc, oneshot};
+use tokio_stream::wrappers::{ReceiverStream, UnixListenerStream};
+use tonic::{Request, Response, Status};
+use warren_proto::warren::node::v1 as api;
+use warren_proto::warren::node::v1::node_server::{Node, NodeServer};
+
+use super::{convert, Daemon};
+
+/// A server stream of `T`.
+pub type Stream<T> = Pin<Box<dyn FStream<Item = Result<T, Status>> + Send + 'static>>;
+
+fn stream<T: Send + 'static>(rx: mpsc::Receiver<Result<T, Status>>) -> Stream<T> {
+    Box::pin(ReceiverStream::new(rx))
+}
+
+fn log_line(l: &warren_runtime::LogLine) -> api::LogLine {
+    api::LogLine {
+        time: l.time.map(convert::timestamp),
+        stream: l.stream.as_str().to_string(),
+        text: l.text.clone(),
+    }
+}
+
+struct Api {
+    d: Daemon,
+}
+
+type R<T> = Result<Response<T>, Status>;
+
+#[tonic::async_trait]
+impl Node for Api {
+    type PullStream = Stream<api::PullEvent>;
+    type RunStream = Stream<api::RunEvent>;
+    type LogsStream = Stream<api::LogLine>;
+    type EventsStream = Stream<api::Event>;
+
+    async fn pull(&self, r: Request<api::PullRequest>) -> R<Self::PullStream> {
+        images::pull(&self.d, r.into_inner())
+            .await
+            .map(Response::new)
+    }
+    async fn import(&self, r: Request<api::ImportRequest>) -> R<api::ImportResponse> {
+        images::import(&self.d, r.into_inner())
+            .await
+            .map(Response::new)
+    }
+    async fn list_images(&self, _: Request<api::ListImagesRequest>) -> R<api::ListImagesResponse> {
+        images::list(&self.d).await.map(Response::new)
+    }
+    async fn remove_image(
+        &self,
+        r: Request<api::RemoveImageRequest>,
+    ) -> R<api::RemoveImageResponse> {
+        images::remove(&self.d, r.into_inner())
+            .await
+            .map(Response::new)
+    }
+    async fn create(&self, r: Request<api::CreateRequest>) -> R<api::CreateResponse> {
+        containers::create(&self.d, r.into_inner())
+            .await
+            .map(Response::new)
+    }
+    async fn start(&self, r: Request<api::ContainerRef>) -> R<api::StartResponse> {
+        containers::start(&self.d, r.into_inner())
+            .await
+            .map(Response::new)
+    }
+    async fn stop(&self, r: Request<api::StopRequest>) -> R<api::StopResponse> {
+        containers::stop(&self.d, r.into_inner())
+            .await
+            .map(Response::new)
+    }
+    async fn delete(&self, r: Request<api::DeleteRequest>) -> R<api::DeleteResponse> {
+        containers::delete(&self.d, r.into_inner())
+            .await
+            .map(Response::new)
+    }
+    async fn run(&self, r: Request<api::RunRequest>) -> R<Self::RunStream> {
+        containers::run(&self.d, r.into_inner())
+            .await
+            .map(Response::new)
+    }
+    async fn wait(&self, r: Request<api::ContainerRef>) -> R<api::Exit> {
+        containers::wait(&self.d, r.into_inner())
+            .await
+            .map(Response::new)
+    }
+    async fn list(&self, r: Request<api::ListRequest>) -> R<api::ListResponse> {
+        containers::list(&self.d, r.into_inner())
+            .await
+            .map(Response::new)
+    }
+    async fn inspect(&self, r: Request<api::ContainerRef>) -> R<api::ContainerDetail> {
+        containers::inspect(&self.d, r.into_inner())
+            .await
+            .map(Response::new)
+    }
+    async fn logs(&self, r: Request<api::LogsRequest>) -> R<Self::LogsStream> {
+        observe::logs(&self.d, r.into_inner())
+            .await
+            .map(Response::new)
+    }
+    async fn exec(&self, r: Request<api::ExecRequest>) -> R<api::ExecResponse> {
+        observe::exec(&self.d, r.into_inner())
+            .await
+            .map(Response::new)
+    }
+    async fn events(&self, _: Request<api::EventsRequest>) -> R<Self::EventsStream> {
+        observe::events(&self.d).await.map(Response::new)
+    }
+    async fn stats(&self, r: Request<api::ContainerRef>) -> R<api::Stats> {
+        observe::stats(&self.d, r.into_inner())
+            .await
+            .map(Response::new)
+    }
+    async fn info(&self, _: Request<api::InfoRequest>) -> R<api::InfoResponse> {
+        observe::info(&self.d).await.map(Response::new)
+    }
+}
+
+/// Serve the API on `listener` until `stop` fires; calls in flight may finish.
+pub async fn serve(
+    d: Daemon,
+    listener: UnixListener,
+    stop: oneshot::Receiver<()>,
+) -> anyhow::Result<()> {
+    tonic::transport::Server::builder()
+        .add_service(NodeServer::new(Api { d }))
+        .serve_with_incoming_shutdown(UnixListenerStream::new(listener), async {
+            let _ = stop.await;
+        })
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,275 @@
+//! `warrend serve`: the node daemon. It manages (or attaches to) containerd, serves the node
+//! API on a unix socket and `/healthz` + `/metrics` on loopback HTTP, applies restart
+//! policies, and on SIGTERM stops serving and leaves containers running (unless told
+//! otherwise) before shutting its managed containerd down.
+
+mod api;
+mod containerd;
+mod convert;
+mod http;
+mod metrics;
+mod restart;
+mod socket;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Args;
+use tokio::sync::broadcast;
+use warren_runtime::{ContainerdRuntime, RuntimeOptions};
+
+use crate::config::Config;
+use crate::deps;
+
+/// Options of `warrend serve`; each overrides the config file's key of the same meaning.
+#[derive(Args, Debug, Default)]
+pub struct ServeArgs {
+    /// The TOML config file (default: /etc/warren/warrend.toml if it exists).
+    #[arg(long, env = "WARREN_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Persistent data directory [paths.root].
+    #[arg(long, env = "WARREN_ROOT")]
+    pub root: Option<PathBuf>,
+    /// Runtime state directory [paths.state].
+    #[arg(long, env = "WARREN_STATE_DIR")]
+    pub state_dir: Option<PathBuf>,
+    /// Attach to this containerd socket instead of managing one [containerd.address].
+    #[arg(long, env = "WARREN_CONTAINERD_ADDRESS")]
+    pub containerd_address: Option<PathBuf>,
+    /// Folder with `containerd` and its shim [containerd.bin_dir].
+    #[arg(long, env = "WARREN_CONTAINERD_BIN_DIR")]
+    pub containerd_bin_dir: Option<PathBuf>,
+    /// Folder with `runc` [containerd.runc_dir].
+    #[arg(long, env = "WARREN_RUNC_BIN_DIR")]
+    pub runc_bin_dir: Option<PathBuf>,
+    /// The containerd namespace [containerd.namespace].
+    #[arg(long, env = "WARREN_NAMESPACE")]
+    pub namespace: Option<String>,
+    /// A group allowed to use the API socket [api.group].
+    #[arg(long, env = "WARREN_SOCKET_GROUP")]
+    pub socket_group: Option<String>,
+    /// Loopback address of /healthz and /metrics; "" turns them off [http.address].
+    #[arg(long, env = "WARREN_HTTP_ADDRESS")]
+    pub http_address: Option<String>,
+    /// Folder with the CNI plugins [network.cni_bin_dir].
+    #[arg(long, env = "WARREN_CNI_BIN_DIR")]
+    pub cni_bin_dir: Option<PathBuf>,
+    /// Bridge device name [network.bridge].
+    #[arg(long, env = "WARREN_BRIDGE")]
+    pub bridge: Option<String>,
+    /// Bridge subnet, e.g. 10.88.0.0/16 [network.subnet].
+    #[arg(long, env = "WARREN_SUBNET")]
+    pub subnet: Option<String>,
+    /// A registry spoken to over plain HTTP (repeatable) [registry.plain_http].
+    #[arg(
+        long = "insecure-registry",
+        env = "WARREN_INSECURE_REGISTRIES",
+        value_delimiter = ','
+    )]
+    pub insecure_registries: Vec<String>,
+    /// Stop running containers when warrend exits [stop_containers_on_exit].
+    #[arg(long, env = "WARREN_STOP_CONTAINERS_ON_EXIT")]
+    pub stop_containers_on_exit: bool,
+}
+
+impl ServeArgs {
+    /// The config file (if any) with the flags and environment laid over it.
+    pub fn resolve(&self, socket: Option<PathBuf>) -> anyhow::Result<Config> {
+        let default_file = PathBuf::from("/etc/warren/warrend.toml");
+        let mut c = match &self.config {
+            Some(p) => Config::load(p)?,
+            None if default_file.is_file() => Config::load(&default_file)?,
+            None => Config::default(),
+        };
+        fn set<T: Clone>(slot: &mut T, v: &Option<T>) {
+            if let Some(v) = v {
+                *slot = v.clone();
+            }
+        }
+        set(&mut c.paths.root, &self.root);
+        set(&mut c.paths.state, &self.state_dir);
+        if self.containerd_address.is_some() {
+            c.containerd.address = self.containerd_address.clone();
+        }
+        if self.containerd_bin_dir.is_some() {
+            c.containerd.bin_dir = self.containerd_bin_dir.clone();
+        }
+        if self.runc_bin_dir.is_some() {
+            c.containerd.runc_dir = self.runc_bin_dir.clone();
+        }
+        if self.namespace.is_some() {
+            c.containerd.namespace = self.namespace.clone();
+        }
+        if socket.is_some() {
+            c.api.socket = socket;
+        }
+        if self.socket_group.is_some() {
+            c.api.group = self.socket_group.clone();
+        }
+        set(&mut c.http.address, &self.http_address);
+        if self.cni_bin_dir.is_some() {
+            c.network.cni_bin_dir = self.cni_bin_dir.clone();
+        }
+        if self.bridge.is_some() {
+            c.network.bridge = self.bridge.clone();
+        }
+        if self.subnet.is_some() {
+            c.network.subnet = self.subnet.clone();
+        }
+        c.registry
+            .plain_http
+            .extend(self.insecure_registries.iter().cloned());
+        c.stop_containers_on_exit |= self.stop_containers_on_exit;
+        if c.network.cni_bin_dir.is_none() {
+            c.network.cni_bin_dir = deps::cni_bin_dir();
+        }
+        c.validate()?;
+        Ok(c)
+    }
+}
+
+/// A warrend event beside containerd's: restart-policy decisions.
+#[derive(Debug, Clone)]
+pub struct NodeEvent {
+    pub container_id: String,
+    pub kind: String,
+    pub pid: u32,
+    pub exit_code: u32,
+    pub exec_id: String,
+}
+
+/// What every part of the daemon shares.
+#[derive(Clone)]
+pub struct Daemon {
+    pub rt: ContainerdRuntime,
+    pub clients: warren_proto::Clients,
+    pub config: Arc<Config>,
+    pub metrics: Arc<metrics::Metrics>,
+    pub events: broadcast::Sender<NodeEvent>,
+    pub restart: restart::Restarts,
+    pub containerd: Arc<containerd::Containerd>,
+}
+
+/// Run the daemon until SIGTERM or SIGINT.
+pub async fn run(config: Config) -> anyhow::Result<()> {
+    let config = Arc::new(config);
+    for dir in [&config.paths.root, &config.paths.state] {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    // Refuse early (before containerd starts) if another warrend serves the socket.
+    let listener = socket::bind(&config.socket(), config.api.group.as_deref()).await?;
+
+    let containerd = Arc::new(containerd::Containerd::start(&config).await?);
+    let address = containerd.address().to_path_buf();
+    let mut registry = warren_runtime::RegistryOptions {
+        plain_http: config.registry.plain_http.clone(),
+        ..Default::default()
+    };
+    for (host, auth) in &config.registry.auth {
+        registry
+            .credentials
+            .insert(host.clone(), (auth.username.clone(), auth.password.clone()));
+    }
+    let rt = ContainerdRuntime::with_options(RuntimeOptions {
+        socket: address.clone(),
+        namespace: config.namespace(),
+        registry,
+        state_dir: config.paths.root.join("runtime"),
+        runc_binary: config
+            .containerd
+            .runc_dir
+            .as_ref()
+            .map(|d| d.join("runc"))
+            .filter(|p| p.is_file()),
+        network: config.network_config(),
+        ..Default::default()
+    })?;
+    let namespace = warren_proto::Namespace::new(config.namespace())?;
+    let clients = warren_proto::Clients::new(warren_proto::connect_lazy(&address), &namespace);
+    let (events, _) = broadcast::channel(1024);
+    let metrics = Arc::new(metrics::Metrics::new());
+    let restart = restart::Restarts::new(&config);
+    let daemon = Daemon {
+        rt: rt.clone(),
+        clients,
+        config: config.clone(),
+        metrics,
+        events,
+        restart,
+        containerd: containerd.clone(),
+    };
+
+    let reattached = rt
+        .reattach_logs()
+        .await
+        .context("re-attaching to running containers")?;
+    daemon.restart.load(&daemon).await?;
+    let watcher = tokio::spawn(restart::watch(daemon.clone()));
+    let supervisor_watch = containerd.watch_restarts(daemon.metrics.clone());
+    let http = match config.http_address()? {
+        Some(addr) => Some(http::serve(daemon.clone(), addr).await?),
+        None => None,
+    };
+    tracing::info!(
+        socket = %config.socket().display(),
+        containerd = %address.display(),
+        managed = containerd.is_managed(),
+        reattached,
+        "warrend is serving"
+    );
+
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(api::serve(daemon.clone(), listener, stop_rx));
+    wait_for_signal().await?;
+    tracing::info!("warrend is shutting down");
+    let _ = stop_tx.send(());
+    match tokio::time::timeout(Duration::from_secs(10), server).await {
+        Ok(Ok(Err(e))) => tracing::warn!(error = %e, "the API server ended with an error"),
+        Ok(_) => {}
+        Err(_) => tracing::warn!("API calls still running after 10 s were cut off"),
+    }
+    let _ = std::fs::remove_file(config.socket());
+    watcher.abort();
+    supervisor_watch.abort();
+    if let Some(h) = http {
+        h.abort();
+    }
+    if config.stop_containers_on_exit {
+        stop_all(&rt).await;
+    }
+    containerd.shutdown().await?;
+    tracing::info!("warrend stopped");
+    Ok(())
+}
+
+/// Stop every running container of the namespace (10 s grace each, all at once).
+async fn stop_all(rt: &ContainerdRuntime) {
+    let Ok(list) = rt.list_containers().await else {
+        return;
+    };
+    let stops = list
+        .into_iter()
+        .filter(|c| c.status.state == warren_runtime::ContainerState::Running)
+        .map(|c| {
+            let rt = rt.clone();
+            async move {
+                if let Err(e) = rt.stop_container(&c.id, Duration::from_secs(10)).await {
+                    tracing::warn!(container = %c.id, error = %e, "could not stop at exit");
+                }
+            }
+        });
+    futures::future::join_all(stops).await;
+}
+
+async fn wait_for_signal() -> anyhow::Result<()> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+    }
+    Ok(())
+}

@@ -1,0 +1,414 @@
+//! Restart policies (`no`, `on-failure[:max]`, `always`) with exponential back-off, driven by
+//! containerd's event stream, and auto-removal of `run --rm` containers.
+//!
+//! A container's policy lives on its record (label `warrend.restart`), so a restarted warrend
+//! finds it again; restart counts and the set of containers a user stopped on purpose (which
+//! are never restarted) are kept in `<root>/restarts.json`.
+
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
+
+use futures::StreamExt;
+use serde::{Deserialize, Serialize};
+use warren_runtime::{ContainerEventKind, ContainerInfo, ContainerState};
+
+use super::convert::labels;
+use super::{Daemon, NodeEvent};
+use crate::config::{Config, RestartConfig};
+
+/// What happens when a container's process ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Policy {
+    /// Nothing.
+    #[default]
+    No,
+    /// Start it again after a non-zero exit, at most `max` times (no limit when `None`).
+    OnFailure(Option<u32>),
+    /// Start it again after any exit.
+    Always,
+}
+
+impl FromStr for Policy {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Policy, String> {
+        const ALLOWED: &str = "no, on-failure, on-failure:MAX (MAX > 0) or always";
+        match s {
+            "" | "no" => Ok(Policy::No),
+            "always" => Ok(Policy::Always),
+            "on-failure" => Ok(Policy::OnFailure(None)),
+            _ => match s.strip_prefix("on-failure:").map(str::parse::<u32>) {
+                Some(Ok(n)) if n > 0 => Ok(Policy::OnFailure(Some(n))),
+                _ => Err(ALLOWED.to_string()),
+            },
+        }
+    }
+}
+
+impl std::fmt::Display for Policy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Policy::No => f.write_str("no"),
+            Policy::Always => f.write_str("always"),
+            Policy::OnFailure(None) => f.write_str("on-failure"),
+            Policy::OnFailure(Some(n)) => write!(f, "on-failure:{n}"),
+        }
+    }
+}
+
+impl Policy {
+    /// Whether an exit with `code` after `count` restarts is followed by another start.
+    pub fn restarts(&self, code: u32, count: u32) -> bool {
+        match self {
+            Policy::No => false,
+            Policy::Always => true,
+            Policy::OnFailure(max) => code != 0 && max.is_none_or(|m| count < m),
+        }
+    }
+}
+
+/// The back-off before restart number `streak` (0-based) of a quick-failing container.
+pub fn backoff(cfg: &RestartConfig, streak: u32) -> Duration {
+    let ms = cfg
+        .backoff_initial_ms
+        .saturating_mul(1u64 << streak.min(32))
+        .min(cfg.backoff_max_ms);
+    Duration::from_millis(ms)
+}
+
+/// What is saved across warrend restarts.
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct Saved {
+    /// Restarts made since the container was last started by hand.
+    counts: HashMap<String, u32>,
+    /// Containers stopped by a user: never restarted until started by hand.
+    stopped: HashSet<String>,
+}
+
+#[derive(Default)]
+struct Tracker {
+    saved: Saved,
+    /// Quick failures in a row (for the back-off).
+    streak: HashMap<String, u32>,
+    /// When warrend last started each container.
+    started: HashMap<String, Instant>,
+    /// Exits already acted on (by exit time), so a re-subscription does not act twice.
+    handled: HashMap<String, SystemTime>,
+    /// A restart is scheduled.
+    pending: HashSet<String>,
+}
+
+/// Restart bookkeeping shared by the API and the event watcher.
+#[derive(Clone)]
+pub struct Restarts {
+    file: PathBuf,
+    backoff: RestartConfig,
+    state: Arc<Mutex<Tracker>>,
+}
+
+impl Restarts {
+    /// Bookkeeping saved under the config's root dir.
+    pub fn new(config: &Config) -> Restarts {
+        Restarts {
+            file: config.paths.root.join("restarts.json"),
+            backoff: config.restart.clone(),
+            state: Arc::new(Mutex::new(Tracker::default())),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Tracker> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Restarts made since the container was last started by hand.
+    pub fn count(&self, id: &str) -> u32 {
+        self.lock().saved.counts.get(id).copied().unwrap_or(0)
+    }
+
+    /// A user stops (or deletes) the container: do not bring it back.
+    pub async fn stopped_by_user(&self, id: &str) {
+        self.lock().saved.stopped.insert(id.to_string());
+        self.save().await;
+    }
+
+    /// A user starts the container: its policy applies again, counting from zero.
+    pub async fn started_by_user(&self, id: &str) {
+        {
+            let mut t = self.lock();
+            t.saved.stopped.remove(id);
+            t.saved.counts.remove(id);
+            t.streak.remove(id);
+            t.started.insert(id.to_string(), Instant::now());
+        }
+        self.save().await;
+    }
+
+    /// The container is gone.
+    pub async fn forget(&self, id: &str) {
+        {
+            let mut t = self.lock();
+            t.saved.stopped.remove(id);
+            t.saved.counts.remove(id);
+            t.streak.remove(id);
+            t.started.remove(id);
+            t.handled.remove(id);
+        }
+        self.save().await;
+    }
+
+    async fn save(&self) {
+        let json = serde_json::to_vec_pretty(&self.lock().saved).unwrap_or_default();
+        let tmp = self.file.with_extension("json.tmp");
+        let write = async {
+            tokio::fs::write(&tmp, &json).await?;
+            tokio::fs::rename(&tmp, &self.file).await
+        };
+        if let Err(e) = write.await {
+            tracing::warn!(file = %self.file.display(), error = %e, "could not save restart state");
+        }
+    }
+
+    /// Read the saved state, then act on what happened while no warrend watched: exits of
+    /// containers with a policy, and `--rm` containers to remove.
+    pub async fn load(&self, d: &Daemon) -> anyhow::Result<()> {
+        match tokio::fs::read(&self.file).await {
+            Ok(bytes) => match serde_json::from_slice::<Saved>(&bytes) {
+                Ok(saved) => self.lock().saved = saved,
+                Err(e) => tracing::warn!(file = %self.file.display(), error = %e,
+                    "ignoring an unreadable restart state file"),
+            },
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e.into()),
+        }
+        let list = d.rt.list_containers().await?;
+        let ids: HashSet<&str> = list.iter().map(|c| c.id.as_str()).collect();
+        {
+            let mut t = self.lock();
+            t.saved.counts.retain(|id, _| ids.contains(id.as_str()));
+            t.saved.stopped.retain(|id| ids.contains(id.as_str()));
+        }
+        for c in &list {
+            if is_auto_remove(c) && c.status.state == ContainerState::Running {
+                tokio::spawn(remove_after_exit(d.clone(), c.id.clone()));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn policy_of(c: &ContainerInfo) -> Policy {
+    c.labels
+        .get(labels::RESTART)
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_default()
+}
+
+fn is_auto_remove(c: &ContainerInfo) -> bool {
+    c.labels.get(labels::REMOVE).is_some_and(|v| v == "true")
+}
+
+/// Wait for the container's exit, then delete it (`run --rm`); survives the API call that
+/// asked for it.
+pub async fn remove_after_exit(d: Daemon, id: String) {
+    if let Err(e) = d.rt.wait(&id).await {
+        tracing::debug!(container = %id, error = %e, "auto-remove: wait ended");
+    }
+    // The watcher may be removing it too (stopped containers found on a re-subscription).
+    if let Err(e) = d.rt.delete_container(&id).await {
+        if !matches!(e, warren_runtime::RuntimeError::NotFound { .. }) {
+            tracing::warn!(container = %id, error = %e, "could not auto-remove");
+        }
+    }
+    d.restart.forget(&id).await;
+}
+
+/// Act on container events until warrend stops: restart policies, OOM counts. Re-subscribes
+/// when the stream breaks (containerd restarted) and then looks for exits it missed.
+pub async fn watch(d: Daemon) {
+    loop {
+        let mut stream = match d.rt.events().await {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::debug!(error = %e, "events: subscribing failed, retrying");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                continue;
+            }
+        };
+        reconcile(&d).await;
+        while let Some(event) = stream.next().await {
+            let event = match event {
+                Ok(e) => e,
+                Err(e) => {
+                    tracing::info!(error = %e, "the event stream broke; subscribing again");
+                    break;
+                }
+            };
+            match event.kind {
+                ContainerEventKind::Exited { exec_id: None, .. } => {
+                    tokio::spawn(on_exit(d.clone(), event.container_id));
+                }
+                ContainerEventKind::Oom => {
+                    d.metrics.oom_kills.inc();
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+/// Look at every stopped container with a policy (exits that happened unseen).
+async fn reconcile(d: &Daemon) {
+    match d.rt.list_containers().await {
+        Ok(list) => {
+            for c in list {
+                if c.status.state == ContainerState::Stopped && c.status.exit.is_some() {
+                    if is_auto_remove(&c) {
+                        tokio::spawn(remove_after_exit(d.clone(), c.id));
+                    } else if policy_of(&c) != Policy::No {
+                        tokio::spawn(on_exit(d.clone(), c.id));
+                    }
+                }
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "could not list containers to reconcile"),
+    }
+}
+
+fn emit(d: &Daemon, id: &str, kind: &str, exit_code: u32) {
+    let _ = d.events.send(NodeEvent {
+        container_id: id.to_string(),
+        kind: kind.to_string(),
+        pid: 0,
+        exit_code,
+        exec_id: String::new(),
+    });
+}
+
+/// A container's init process ended: restart it if its policy says so.
+async fn on_exit(d: Daemon, id: String) {
+    // The record of the exit (code, time) and the labels, once containerd shows it stopped.
+    let mut info = None;
+    for _ in 0..20 {
+        match d.rt.list_containers().await {
+            Ok(list) => match list.into_iter().find(|c| c.id == id) {
+                Some(c) if c.status.state == ContainerState::Stopped => {
+                    info = Some(c);
+                    break;
+                }
+                Some(_) => {}
+                None => return,
+            },
+            Err(e) => {
+                tracing::warn!(container = %id, error = %e, "restart: cannot read the container");
+                return;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let Some(c) = info else { return };
+    if is_auto_remove(&c) {
+        return; // its remover handles it
+    }
+    let policy = policy_of(&c);
+    let Some(exit) = c.status.exit else { return };
+    let exited_at = exit.exited_at.unwrap_or(SystemTime::UNIX_EPOCH);
+    let r = &d.restart;
+    let (count, delay) = {
+        let mut t = r.lock();
+        if t.saved.stopped.contains(&id)
+            || t.pending.contains(&id)
+            || t.handled.get(&id) == Some(&exited_at)
+        {
+            return;
+        }
+        t.handled.insert(id.clone(), exited_at);
+        let count = t.saved.counts.get(&id).copied().unwrap_or(0);
+        if !policy.restarts(exit.code, count) {
+            drop(t);
+            if policy != Policy::No && exit.code != 0 {
+                tracing::info!(container = %id, count, %policy, "restart policy gave up");
+                emit(&d, &id, "gave-up", exit.code);
+            }
+            return;
+        }
+        let quick = t
+            .started
+            .get(&id)
+            .is_some_and(|s| s.elapsed() < Duration::from_secs(r.backoff.reset_after_s));
+        let streak = if quick {
+            t.streak.get(&id).copied().unwrap_or(0)
+        } else {
+            0
+        };
+        t.streak.insert(id.clone(), streak + 1);
+        t.pending.insert(id.clone());
+        (count, backoff(&r.backoff, streak))
+    };
+    tracing::info!(container = %id, code = exit.code, attempt = count + 1,
+        delay_ms = delay.as_millis() as u64, "restarting by policy");
+    emit(&d, &id, "restarting", exit.code);
+    tokio::time::sleep(delay).await;
+    let go = {
+        let mut t = r.lock();
+        t.pending.remove(&id);
+        !t.saved.stopped.contains(&id)
+    };
+    if !go {
+        return;
+    }
+    match d.rt.start_container(&id).await {
+        Ok(_) => {
+            {
+                let mut t = r.lock();
+                *t.saved.counts.entry(id.clone()).or_default() += 1;
+                t.started.insert(id.clone(), Instant::now());
+            }
+            r.save().await;
+            d.metrics.container_restarts.inc();
+        }
+        Err(e) => {
+            d.metrics.error("restart");
+            tracing::warn!(container = %id, error = %e, "restart by policy failed");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn policies_parse_and_print() {
+        for s in ["no", "always", "on-failure", "on-failure:3"] {
+            assert_eq!(s.parse::<Policy>().unwrap().to_string(), s);
+        }
+        assert_eq!("".parse::<Policy>().unwrap(), Policy::No);
+        for bad in ["sometimes", "on-failure:0", "on-failure:x", "on-failure:"] {
+            assert!(bad.parse::<Policy>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn on_failure_counts_and_always_does_not() {
+        let p = Policy::OnFailure(Some(2));
+        assert!(p.restarts(1, 0) && p.restarts(1, 1));
+        assert!(!p.restarts(1, 2) && !p.restarts(0, 0));
+        assert!(Policy::Always.restarts(0, 1000));
+        assert!(!Policy::No.restarts(1, 0));
+    }
+
+    #[test]
+    fn backoff_doubles_up_to_its_cap() {
+        let cfg = RestartConfig {
+            backoff_initial_ms: 100,
+            backoff_max_ms: 1000,
+            reset_after_s: 10,
+        };
+        let ms: Vec<u128> = (0..6).map(|s| backoff(&cfg, s).as_millis()).collect();
+        assert_eq!(ms, [100, 200, 400, 800, 1000, 1000]);
+        assert_eq!(backoff(&cfg, 200).as_millis(), 1000);
+    }
+}
