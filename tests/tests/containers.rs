@@ -358,6 +358,11 @@ async fn exec_reads_a_secret_and_pause_resume_are_reported() {
         fx.rt.container_status(&id).await.unwrap().state,
         ContainerState::Running
     );
+    // The list shows the same state and pid (Tasks.List leaves container_id empty on 2.x).
+    let listed = fx.rt.list_containers().await.unwrap();
+    let listed = listed.iter().find(|c| c.id == id).unwrap();
+    assert_eq!(listed.status.state, ContainerState::Running);
+    assert!(listed.status.pid.is_some());
     fx.rt.delete_container(&id).await.unwrap();
 
     let mut kinds = Vec::new();

@@ -59,6 +59,7 @@ async fn main() -> ExitCode {
             cli.log.as_deref().unwrap_or(default_log),
         ))
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let result = match cli.command {
         Command::Serve(args) => match args.resolve(cli.socket) {

@@ -167,7 +167,7 @@ impl ContainerdRuntime {
             .tasks;
         let mut n = 0;
         for task in tasks {
-            let id = task.container_id;
+            let id = super::status::task_container(&task);
             let fifos = Fifos::at(&self.inner.containers.dir(&id), "init");
             let ours = task.stdout == fifos.stdout.display().to_string();
             if !ours || self.inner.copiers.active(&id) {

@@ -116,6 +116,16 @@ fn status_of(record: &Container, task: Option<&Process>, oom_killed: bool) -> Co
     }
 }
 
+/// The container a listed task belongs to: Tasks.List on containerd 2.x leaves
+/// `container_id` empty and gives it as the task id.
+pub(crate) fn task_container(p: &Process) -> String {
+    if p.container_id.is_empty() {
+        p.id.clone()
+    } else {
+        p.container_id.clone()
+    }
+}
+
 /// The exit the runtime recorded on the container when it deleted the task.
 fn exit_from_labels(l: &HashMap<String, String>) -> Option<ExitStatus> {
     let code = l.get(labels::EXIT_CODE)?.parse().ok()?;
@@ -185,7 +195,7 @@ impl ContainerdRuntime {
             .into_inner()
             .tasks
             .into_iter()
-            .map(|p| (p.container_id.clone(), p))
+            .map(|p| (task_container(&p), p))
             .collect();
         let mut out: Vec<ContainerInfo> = records
             .into_iter()

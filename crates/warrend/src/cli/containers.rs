@@ -133,7 +133,7 @@ pub async fn run(c: &mut Client, a: RunArgs, json: bool) -> anyhow::Result<u8> {
     };
     let mut stream = match c.run(request).await {
         Ok(s) => s.into_inner(),
-        Err(e) => return Err(api_error(e).context(Exit(125))),
+        Err(e) => return Err(Exit::refused(125, e)),
     };
     let mut id = String::new();
     while let Some(event) = stream.message().await.map_err(api_error)? {
@@ -317,7 +317,7 @@ pub async fn exec(c: &mut Client, a: ExecArgs, json: bool) -> anyhow::Result<u8>
             user: String::new(),
         })
         .await
-        .map_err(|e| api_error(e).context(Exit(126)))?
+        .map_err(|e| Exit::refused(126, e))?
         .into_inner();
     if json {
         print_json(&json!({

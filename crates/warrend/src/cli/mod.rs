@@ -52,19 +52,34 @@ pub enum Command {
     Info,
 }
 
-/// Exit code for a client error: the one carried by a `Exit` error, else 1.
+/// Exit code for a client error: the one an [`Exit`] carries, else 1.
 pub fn exit_code(e: &anyhow::Error) -> u8 {
-    e.downcast_ref::<Exit>().map(|x| x.0).unwrap_or(1)
+    e.downcast_ref::<Exit>().map(|x| x.code).unwrap_or(1)
 }
 
 /// An error that ends the process with a given code (125 when `run` failed before the
-/// container ran, as Docker does).
+/// container ran, 126 when `exec` could not run the command, as Docker does).
 #[derive(Debug)]
-pub struct Exit(pub u8);
+pub struct Exit {
+    /// The process exit code.
+    pub code: u8,
+    /// What went wrong.
+    pub message: String,
+}
+
+impl Exit {
+    /// The daemon refused: its message, with `code`.
+    pub fn refused(code: u8, s: tonic::Status) -> anyhow::Error {
+        anyhow::Error::new(Exit {
+            code,
+            message: api_error(s).to_string(),
+        })
+    }
+}
 
 impl std::fmt::Display for Exit {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "exit code {}", self.0)
+        f.write_str(&self.message)
     }
 }
 
