@@ -95,10 +95,22 @@ pub fn remove_all_tasks(socket: &Path) {
 
 /// SIGKILL any shim still serving the daemon at `socket` (their command line names it).
 pub fn kill_shims_of(socket: &Path) {
-    let needle = socket.to_string_lossy().to_string();
+    kill_where(|cmdline| {
+        cmdline.contains("containerd-shim") && cmdline.contains(&*socket.to_string_lossy())
+    });
+}
+
+/// SIGKILL every process whose command line mentions `text` (e.g. a test's temp dir: its
+/// containerd and shims).
+pub fn kill_mentioning(text: &str) {
+    kill_where(|cmdline| cmdline.contains(text));
+}
+
+fn kill_where(matches: impl Fn(&str) -> bool) {
     let Ok(entries) = std::fs::read_dir("/proc") else {
         return;
     };
+    let me = std::process::id() as i32;
     for e in entries.flatten() {
         let Ok(pid) = e.file_name().to_string_lossy().parse::<i32>() else {
             continue;
@@ -107,7 +119,7 @@ pub fn kill_shims_of(socket: &Path) {
             continue;
         };
         let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
-        if cmdline.contains("containerd-shim") && cmdline.contains(&needle) {
+        if pid != me && matches(&cmdline) {
             let _ = nix::sys::signal::kill(
                 nix::unistd::Pid::from_raw(pid),
                 nix::sys::signal::Signal::SIGKILL,

@@ -16,6 +16,7 @@ pub mod network;
 pub mod registry;
 pub mod root;
 pub mod snapshot_view;
+pub mod warrend;
 
 use std::sync::atomic::{AtomicU32, Ordering};
 

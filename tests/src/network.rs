@@ -49,6 +49,12 @@ impl Drop for NetGuard {
     }
 }
 
+/// Tear down every container network whose CNI result is cached under `state` (a
+/// runtime's state dir), as a failed test may leave them.
+pub fn teardown_state(state: &Path) {
+    teardown_leftovers(state);
+}
+
 /// Run CNI DEL from every cached `network.json` under `state`, then unpin every namespace
 /// (the bridge plugin finds the rules to remove through the namespace's interface).
 fn teardown_leftovers(state: &Path) {

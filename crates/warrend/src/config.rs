@@ -93,6 +93,8 @@ impl Default for HttpConfig {
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct NetworkSection {
+    /// The CNI network name (iptables chains and IPAM records are named after it).
+    pub name: Option<String>,
     pub bridge: Option<String>,
     pub subnet: Option<String>,
     pub gateway: Option<std::net::Ipv4Addr>,
@@ -199,6 +201,9 @@ impl Config {
     pub fn network_config(&self) -> warren_runtime::NetworkConfig {
         let mut n = warren_runtime::NetworkConfig::default();
         let s = &self.network;
+        if let Some(v) = &s.name {
+            n.name = v.clone();
+        }
         if let Some(b) = &s.bridge {
             n.bridge = b.clone();
         }
