@@ -40,10 +40,11 @@ enum Task {
         #[arg(long, default_value = "all")]
         containerd: String,
     },
-    /// The smoke run: fetch containerd, start each line through our supervisor, print its
-    /// version through our bindings.
+    /// The main job in one step: fetch containerd, start warrend with a managed containerd in
+    /// a temporary directory, import busybox, run a limited container, show ps/logs/stats,
+    /// stop and remove it, shut down.
     Demo {
-        /// Which containerd line: 1.6, 1.7, 2.1 or all.
+        /// Which containerd line: 1.6, 1.7, 2.1, or all (the demo uses the newest selected).
         #[arg(long, default_value = "all")]
         containerd: String,
     },
