@@ -111,7 +111,7 @@ impl Drop for Demo {
 /// Run the demo against the newest line of `lines`.
 pub fn run(workspace: &Path, deps: &Path, lines: &[String]) -> Result<()> {
     let line = lines.last().context("no containerd line selected")?;
-    if !is_root() {
+    if !crate::host::is_root() {
         bail!("the demo runs containers: run it as root");
     }
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
@@ -219,16 +219,4 @@ pub fn run(workspace: &Path, deps: &Path, lines: &[String]) -> Result<()> {
     demo.shut_down();
     println!("\ndemo done: containerd {line}, warrend, a limited container, all cleaned up");
     Ok(())
-}
-
-/// True when the effective uid (from /proc/self/status) is 0.
-fn is_root() -> bool {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("Uid:"))
-                .and_then(|ids| ids.split_whitespace().nth(1).map(|e| e == "0"))
-        })
-        .unwrap_or(false)
 }

@@ -48,7 +48,8 @@ pub fn ensure() -> Result<()> {
     )
 }
 
-fn is_root() -> bool {
+/// True when the effective uid (from /proc/self/status) is 0.
+pub fn is_root() -> bool {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {

@@ -88,36 +88,23 @@ impl ServeArgs {
                 *slot = v.clone();
             }
         }
+        fn set_opt<T: Clone>(slot: &mut Option<T>, v: &Option<T>) {
+            if v.is_some() {
+                *slot = v.clone();
+            }
+        }
         set(&mut c.paths.root, &self.root);
         set(&mut c.paths.state, &self.state_dir);
-        if self.containerd_address.is_some() {
-            c.containerd.address = self.containerd_address.clone();
-        }
-        if self.containerd_bin_dir.is_some() {
-            c.containerd.bin_dir = self.containerd_bin_dir.clone();
-        }
-        if self.runc_bin_dir.is_some() {
-            c.containerd.runc_dir = self.runc_bin_dir.clone();
-        }
-        if self.namespace.is_some() {
-            c.containerd.namespace = self.namespace.clone();
-        }
-        if socket.is_some() {
-            c.api.socket = socket;
-        }
-        if self.socket_group.is_some() {
-            c.api.group = self.socket_group.clone();
-        }
+        set_opt(&mut c.containerd.address, &self.containerd_address);
+        set_opt(&mut c.containerd.bin_dir, &self.containerd_bin_dir);
+        set_opt(&mut c.containerd.runc_dir, &self.runc_bin_dir);
+        set_opt(&mut c.containerd.namespace, &self.namespace);
+        set_opt(&mut c.api.socket, &socket);
+        set_opt(&mut c.api.group, &self.socket_group);
         set(&mut c.http.address, &self.http_address);
-        if self.cni_bin_dir.is_some() {
-            c.network.cni_bin_dir = self.cni_bin_dir.clone();
-        }
-        if self.bridge.is_some() {
-            c.network.bridge = self.bridge.clone();
-        }
-        if self.subnet.is_some() {
-            c.network.subnet = self.subnet.clone();
-        }
+        set_opt(&mut c.network.cni_bin_dir, &self.cni_bin_dir);
+        set_opt(&mut c.network.bridge, &self.bridge);
+        set_opt(&mut c.network.subnet, &self.subnet);
         c.registry
             .plain_http
             .extend(self.insecure_registries.iter().cloned());
