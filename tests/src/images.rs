@@ -157,7 +157,7 @@ async fn push_with(
     cmd: &[&str],
     architecture: &str,
 ) -> (String, usize) {
-    let built = build(layers, cmd, architecture, Flavor::Oci, true);
+    let built = build(layers, cmd, architecture, Flavor::Oci, Compression::Gzip);
     push_built(client, reference, &built).await
 }
 
@@ -187,13 +187,29 @@ impl Built {
     }
 }
 
-/// Build an image of `layers` (gzipped if `gzip`, else plain tar) running `cmd`.
+/// How an image's layer blobs are stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compression {
+    /// Plain tar.
+    None,
+    /// gzip (what registries mostly hold).
+    Gzip,
+    /// zstd (OCI images only: Docker's schema 2 has no zstd layer type).
+    Zstd,
+}
+
+/// A zstd frame of `data` (pure-Rust encoder, fastest level).
+pub fn zstd(data: &[u8]) -> Vec<u8> {
+    ruzstd::encoding::compress_to_vec(data, ruzstd::encoding::CompressionLevel::Fastest)
+}
+
+/// Build an image of `layers`, stored as `compression` says, running `cmd`.
 pub fn build(
     layers: &[Layer],
     cmd: &[&str],
     architecture: &str,
     flavor: Flavor,
-    gzip: bool,
+    compression: Compression,
 ) -> Built {
     let (manifest_type, config_type, gz_type, tar_type) = match flavor {
         Flavor::Oci => (
@@ -209,6 +225,10 @@ pub fn build(
             "application/vnd.docker.image.rootfs.diff.tar",
         ),
     };
+    assert!(
+        compression != Compression::Zstd || flavor == Flavor::Oci,
+        "zstd layers exist in OCI images only"
+    );
     let config = serde_json::json!({
         "architecture": architecture,
         "os": "linux",
@@ -218,12 +238,14 @@ pub fn build(
     let config = serde_json::to_vec(&config).unwrap();
     let blobs: Vec<(Vec<u8>, &'static str, String)> = layers
         .iter()
-        .map(|l| {
-            if gzip {
-                (l.gz.clone(), gz_type, l.diff_id.clone())
-            } else {
-                (l.tar.clone(), tar_type, l.diff_id.clone())
-            }
+        .map(|l| match compression {
+            Compression::Gzip => (l.gz.clone(), gz_type, l.diff_id.clone()),
+            Compression::None => (l.tar.clone(), tar_type, l.diff_id.clone()),
+            Compression::Zstd => (
+                zstd(&l.tar),
+                "application/vnd.oci.image.layer.v1.tar+zstd",
+                l.diff_id.clone(),
+            ),
         })
         .collect();
     let manifest = serde_json::json!({
@@ -405,23 +427,35 @@ pub fn standard_set() -> Vec<(String, String, Built)> {
                 &["sh"],
                 "amd64",
                 Flavor::Oci,
-                true,
+                Compression::Gzip,
             ),
         ),
         (
             "layered".into(),
             "warren.test/layered:v1".into(),
-            build(&[base.clone(), l2, l3], &["sh"], "amd64", Flavor::Oci, true),
+            build(
+                &[base.clone(), l2, l3],
+                &["sh"],
+                "amd64",
+                Flavor::Oci,
+                Compression::Gzip,
+            ),
         ),
         (
             "docker".into(),
             "warren.test/docker:v1".into(),
-            build(&[base, extra], &["sh"], "amd64", Flavor::Docker, false),
+            build(
+                &[base, extra],
+                &["sh"],
+                "amd64",
+                Flavor::Docker,
+                Compression::None,
+            ),
         ),
         (
             "arm64".into(),
             "warren.test/arm64:v1".into(),
-            build(&[dummy], &["sh"], "arm64", Flavor::Oci, true),
+            build(&[dummy], &["sh"], "arm64", Flavor::Oci, Compression::Gzip),
         ),
     ]
 }

@@ -641,7 +641,7 @@ async fn an_interrupted_blob_resumes_with_a_range_request() {
 #[tokio::test]
 async fn docker_schema2_with_an_uncompressed_layer() {
     require_root!();
-    use warren_tests::images::{build, layer, push_plain, Entry, Flavor};
+    use warren_tests::images::{build, layer, push_plain, Compression, Entry, Flavor};
     let reg = Registry::start();
     let reference = format!("{}/warren/docker:v1", reg.addr());
     let extra = layer(&[
@@ -653,7 +653,7 @@ async fn docker_schema2_with_an_uncompressed_layer() {
         &["sh"],
         "amd64",
         Flavor::Docker,
-        false,
+        Compression::None,
     );
     push_plain(&reference, &built).await;
     let ns = Ns::new("docker").await;
@@ -952,4 +952,60 @@ async fn server_side_pull_through_the_transfer_service() {
     ns.assert_empty("server-side pulls, failed and removed")
         .await;
     ns.cleanup().await;
+}
+
+/// OCI layers compressed with zstd: stored with their digests, unpacked by containerd's
+/// diff service into the same tree as gzip, and runnable by `ctr`. Client-side on every line, and server-side too on 2.x.
+#[tokio::test]
+async fn zstd_layers_pull_unpack_and_run() {
+    require_root!();
+    use warren_tests::images::{build, layer, push_plain, Compression, Entry, Flavor};
+    let reg = Registry::start();
+    let extra = layer(&[Entry::Dir("etc"), Entry::File("etc/motd", b"zstd\n", 0o644)]);
+    let built = build(
+        &[busybox_layer(), extra],
+        &["sh"],
+        "amd64",
+        Flavor::Oci,
+        Compression::Zstd,
+    );
+    let modes: &[(PullMode, &str)] = if deps::line() == "2.1" {
+        &[(PullMode::Client, "client"), (PullMode::Server, "server")]
+    } else {
+        &[(PullMode::Client, "client")]
+    };
+    for (mode, name) in modes {
+        let reference = format!("{}/warren/zstd-{name}:v1", reg.addr());
+        push_plain(&reference, &built).await;
+        let ns = Ns::new(&format!("zstd-{name}")).await;
+        let options = PullOptions {
+            mode: *mode,
+            ..Default::default()
+        };
+        let image = ns.rt.pull_image(&reference, &options).await.expect("pull");
+        let tree = warren_tests::snapshot_view::tree(&ns.clients, &image.top_chain_id).await;
+        assert_eq!(
+            tree.get("etc/motd"),
+            Some(&Some("zstd\n".to_string())),
+            "{name}"
+        );
+        assert!(tree.contains_key("bin/busybox"), "{name}");
+        let out = ctr(
+            &ns,
+            &[
+                "run",
+                "--rm",
+                &reference,
+                &format!("zstd-{name}-1"),
+                "cat",
+                "/etc/motd",
+            ],
+        );
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains("zstd"),
+            "{name}: ctr run: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        ns.cleanup().await;
+    }
 }
