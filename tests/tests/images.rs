@@ -444,52 +444,61 @@ async fn concurrent_pulls_of_one_image_download_once() {
     ns.cleanup().await;
 }
 
+/// Credentials are required and used: client-side on every line, and on 2.1 also
+/// server-side, where the daemon asks for them over an auth stream.
 #[tokio::test]
 async fn basic_auth_credentials_are_used_and_required() {
     require_root!();
     let reg = Registry::start_with_auth("warren", "s3cret");
-    let reference = format!("{}/private/busybox:v1", reg.addr());
-    warren_tests::images::push_as(&reference, &[busybox_layer()], "warren", "s3cret").await;
-
-    let ns = Ns::new("auth").await;
-    let err = ns
-        .rt
-        .pull_image(&reference, &PullOptions::default())
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(err, RuntimeError::Unauthorized { .. }),
-        "no credentials: {err}"
-    );
-
-    let with = |password: &str| {
-        let mut registry = warren_runtime::RegistryOptions::default();
-        registry
-            .credentials
-            .insert(reg.addr(), ("warren".to_string(), password.to_string()));
-        ContainerdRuntime::with_options(RuntimeOptions {
-            socket: daemon::shared().socket().to_path_buf(),
-            namespace: ns.name.clone(),
-            registry,
-            ..Default::default()
-        })
-        .unwrap()
+    let modes: &[(PullMode, &str)] = if deps::line() == "2.1" {
+        &[(PullMode::Client, "client"), (PullMode::Server, "server")]
+    } else {
+        &[(PullMode::Client, "client")]
     };
-    let err = with("wrong")
-        .pull_image(&reference, &PullOptions::default())
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(err, RuntimeError::Unauthorized { .. }),
-        "bad credentials: {err}"
-    );
-    ns.assert_empty("failed pulls").await;
+    for (mode, name) in modes {
+        let reference = format!("{}/private/busybox-{name}:v1", reg.addr());
+        warren_tests::images::push_as(&reference, &[busybox_layer()], "warren", "s3cret").await;
+        let options = PullOptions {
+            mode: *mode,
+            ..Default::default()
+        };
+        let ns = Ns::new(&format!("auth-{name}")).await;
+        let err = ns.rt.pull_image(&reference, &options).await.unwrap_err();
+        assert!(
+            matches!(err, RuntimeError::Unauthorized { .. }),
+            "{name}, no credentials: {err}"
+        );
 
-    with("s3cret")
-        .pull_image(&reference, &PullOptions::default())
-        .await
-        .expect("pull with credentials");
-    ns.cleanup().await;
+        let with = |password: &str| {
+            let mut registry = warren_runtime::RegistryOptions::default();
+            registry
+                .credentials
+                .insert(reg.addr(), ("warren".to_string(), password.to_string()));
+            ContainerdRuntime::with_options(RuntimeOptions {
+                socket: daemon::shared().socket().to_path_buf(),
+                namespace: ns.name.clone(),
+                registry,
+                ..Default::default()
+            })
+            .unwrap()
+        };
+        let err = with("wrong")
+            .pull_image(&reference, &options)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, RuntimeError::Unauthorized { .. }),
+            "{name}, bad credentials: {err}"
+        );
+        ns.assert_empty("failed pulls").await;
+
+        let image = with("s3cret")
+            .pull_image(&reference, &options)
+            .await
+            .expect("pull with credentials");
+        assert_eq!(image.name, reference);
+        ns.cleanup().await;
+    }
 }
 
 #[tokio::test]

@@ -153,7 +153,7 @@ impl ContainerdRuntime {
             });
             return Ok(image);
         }
-        if self.pull_server_side(&r, options).await? {
+        if self.pull_server_side(options).await? {
             return self.transfer_pull(&r, options, &root_bytes).await;
         }
         let lease = Lease::create(self, "pull").await?;
