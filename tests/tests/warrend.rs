@@ -202,11 +202,23 @@ async fn cli_pulls_runs_inspects_stops_and_removes() {
     w.ok(&["rmi", &image]);
     assert!(w.json(&["images"]).as_array().unwrap().is_empty());
 
-    // SIGTERM: exits cleanly, removes its socket, stops its managed containerd.
+    // SIGTERM: exits cleanly (an endless `events` client does not hold it up), removes
+    // its socket, stops its managed containerd.
+    let mut follower = Command::new(binary())
+        .arg("--socket")
+        .arg(w.socket())
+        .arg("events")
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
     let containerd = w.containerd_pid();
     assert!(containerd > 0, "no managed containerd pid");
     let status = w.terminate(Duration::from_secs(30));
     assert!(status.success(), "{status}");
+    assert!(!w.log().contains("cut off"), "{}", w.log());
+    let _ = follower.kill();
+    let _ = follower.wait();
     assert!(!w.socket().exists());
     until(Duration::from_secs(10), "containerd to exit", || {
         (!std::path::Path::new(&format!("/proc/{containerd}")).exists()

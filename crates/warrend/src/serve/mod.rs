@@ -137,6 +137,9 @@ pub struct Daemon {
     pub events: broadcast::Sender<NodeEvent>,
     pub restart: restart::Restarts,
     pub containerd: Arc<containerd::Containerd>,
+    /// Becomes true when warrend shuts down: endless streams (logs -f, events, attached
+    /// runs) end then, so the server's graceful stop does not wait for them.
+    pub stopping: tokio::sync::watch::Receiver<bool>,
 }
 
 /// Run the daemon until SIGTERM or SIGINT.
@@ -178,6 +181,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let (events, _) = broadcast::channel(1024);
     let metrics = Arc::new(metrics::Metrics::new());
     let restart = restart::Restarts::new(&config);
+    let (stopping_tx, stopping) = tokio::sync::watch::channel(false);
     let daemon = Daemon {
         rt: rt.clone(),
         clients,
@@ -186,6 +190,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         events,
         restart,
         containerd: containerd.clone(),
+        stopping,
     };
 
     let reattached = rt
@@ -211,6 +216,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let server = tokio::spawn(api::serve(daemon.clone(), listener, stop_rx));
     wait_for_signal().await?;
     tracing::info!("warrend is shutting down");
+    let _ = stopping_tx.send(true);
     let _ = stop_tx.send(());
     match tokio::time::timeout(Duration::from_secs(10), server).await {
         Ok(Ok(Err(e))) => tracing::warn!(error = %e, "the API server ended with an error"),

@@ -25,6 +25,15 @@ fn stream<T: Send + 'static>(rx: mpsc::Receiver<Result<T, Status>>) -> Stream<T>
     Box::pin(ReceiverStream::new(rx))
 }
 
+/// `s`, ended when warrend starts shutting down.
+fn until_stopping<T: Send + 'static>(d: &Daemon, s: Stream<T>) -> Stream<T> {
+    use futures::StreamExt;
+    let mut stopping = d.stopping.clone();
+    Box::pin(s.take_until(async move {
+        let _ = stopping.wait_for(|v| *v).await;
+    }))
+}
+
 fn log_line(l: &warren_runtime::LogLine) -> api::LogLine {
     api::LogLine {
         time: l.time.map(convert::timestamp),
@@ -118,7 +127,8 @@ impl Node for Api {
             .map(Response::new)
     }
     async fn events(&self, _: Request<api::EventsRequest>) -> R<Self::EventsStream> {
-        observe::events(&self.d).await.map(Response::new)
+        let s = observe::events(&self.d).await?;
+        Ok(Response::new(until_stopping(&self.d, s)))
     }
     async fn stats(&self, r: Request<api::ContainerRef>) -> R<api::Stats> {
         observe::stats(&self.d, r.into_inner())
