@@ -16,7 +16,7 @@ use super::status::not_found;
 use crate::{ContainerdRuntime, RuntimeError};
 
 /// How often a follow checks for new output.
-const FOLLOW_POLL: Duration = Duration::from_millis(100);
+const FOLLOW_POLL: Duration = Duration::from_millis(50);
 
 /// Which stream a line came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -237,7 +237,6 @@ impl ContainerdRuntime {
         // Follow: new records as they land; a rotation switches to the new file after the
         // old one is read to its end.
         let mut carry = record.clone();
-        let mut idle_checks = 0u32;
         loop {
             let mut chunk = String::new();
             let n = reader.read_line(&mut chunk).await.unwrap_or(0);
@@ -251,7 +250,6 @@ impl ContainerdRuntime {
                     }
                     carry.clear();
                 }
-                idle_checks = 0;
                 continue;
             }
             if let Ok(meta) = tokio::fs::metadata(&current).await {
@@ -263,10 +261,10 @@ impl ContainerdRuntime {
                     }
                 }
             }
-            // Nothing new: done once the process has exited and its output is copied.
-            idle_checks += 1;
-            if idle_checks % 3 == 0 && !self.inner.copiers.active(id) && !self.is_running(id).await
-            {
+            // Nothing new: done once the process has exited and its output is copied. While
+            // this process copies its output, the process cannot have ended (the copier ends
+            // at the FIFOs' EOF), so containerd is only asked once the copier is done.
+            if !self.inner.copiers.active(id) && !self.is_running(id).await {
                 // One more pass picks up what the copier wrote last.
                 let mut rest = String::new();
                 while reader.read_line(&mut rest).await.unwrap_or(0) > 0 {}
