@@ -91,6 +91,29 @@ const SERVICES: &[(&str, &[&str])] = &[
     ("containerd.services.transfer.v1.Transfer", &["Transfer"]),
     ("containerd.services.version.v1.Version", &["Version"]),
     ("grpc.health.v1.Health", &["Check", "Watch"]),
+    // Warren's own node API, served by warrend.
+    (
+        "warren.node.v1.Node",
+        &[
+            "Pull",
+            "Import",
+            "ListImages",
+            "RemoveImage",
+            "Create",
+            "Start",
+            "Stop",
+            "Delete",
+            "Run",
+            "Wait",
+            "List",
+            "Inspect",
+            "Logs",
+            "Exec",
+            "Events",
+            "Stats",
+            "Info",
+        ],
+    ),
 ];
 
 fn descriptors() -> FileDescriptorSet {
@@ -135,6 +158,7 @@ fn every_service_is_compiled() {
         std::any::type_name::<warren_proto::containerd::services::snapshots::v1::snapshots_client::SnapshotsClient<()>>(),
         std::any::type_name::<warren_proto::containerd::services::streaming::v1::streaming_client::StreamingClient<()>>(),
         std::any::type_name::<warren_proto::containerd::services::tasks::v1::tasks_client::TasksClient<()>>(),
+        std::any::type_name::<warren_proto::warren::node::v1::node_client::NodeClient<()>>(),
         std::any::type_name::<warren_proto::containerd::services::transfer::v1::transfer_client::TransferClient<()>>(),
         std::any::type_name::<warren_proto::containerd::services::version::v1::version_client::VersionClient<()>>(),
         std::any::type_name::<warren_proto::grpc::health::v1::health_client::HealthClient<()>>(),
