@@ -9,12 +9,19 @@ use anyhow::{bail, Result};
 use crate::run::status;
 
 /// What `cargo xtask bench` knows how to measure.
-pub const BENCHES: &[&str] = &["supervisor", "spec", "pull", "lifecycle", "network"];
+pub const BENCHES: &[&str] = &[
+    "supervisor",
+    "spec",
+    "pull",
+    "lifecycle",
+    "network",
+    "warrend",
+];
 
 /// Repetitions per measurement when `--runs` is not given.
 pub fn default_runs(what: &str) -> u32 {
     match what {
-        "lifecycle" | "network" => 30,
+        "lifecycle" | "network" | "warrend" => 30,
         _ => 15,
     }
 }
@@ -51,6 +58,35 @@ pub fn run(workspace: &Path, deps: &Path, what: &str, lines: &[String], runs: u3
                         .arg(runs.to_string())
                         .env("WARREN_DEPS_DIR", deps)
                         .env("WARREN_CONTAINERD_LINE", line),
+                )?;
+            }
+            Ok(())
+        }
+        "warrend" => {
+            // The daemon as shipped: the release build, RSS and all.
+            status(Command::new(&cargo).current_dir(workspace).args([
+                "build",
+                "--quiet",
+                "--release",
+                "-p",
+                "warrend",
+            ]))?;
+            let target = match std::env::var_os("CARGO_TARGET_DIR") {
+                Some(dir) => workspace.join(dir),
+                None => workspace.join("target"),
+            };
+            let warrend = target.join("release").join("warrend");
+            for line in lines {
+                eprintln!("xtask: bench warrend against containerd {line}");
+                status(
+                    Command::new(&cargo)
+                        .current_dir(workspace)
+                        .args(["run", "--quiet", "--release", "-p", "warren-tests"])
+                        .args(["--example", "warrend_bench", "--"])
+                        .arg(runs.to_string())
+                        .env("WARREN_DEPS_DIR", deps)
+                        .env("WARREN_CONTAINERD_LINE", line)
+                        .env("WARREN_WARREND_BIN", &warrend),
                 )?;
             }
             Ok(())
