@@ -819,6 +819,22 @@ async fn import_a_docker_save_tarball() {
     ns.cleanup().await;
 }
 
+/// Blob entries of an image tarball that hold no bytes (the empty blob's own digest aside).
+fn empty_blob_entries(tarball: &std::path::Path) -> Vec<String> {
+    const EMPTY: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+    let mut archive = tar::Archive::new(std::fs::File::open(tarball).unwrap());
+    archive
+        .entries()
+        .unwrap()
+        .flatten()
+        .filter_map(|e| {
+            let path = e.path().ok()?.display().to_string();
+            let blob = path.starts_with("blobs/") && !path.ends_with(EMPTY);
+            (blob && e.header().entry_type().is_file() && e.size() == 0).then_some(path)
+        })
+        .collect()
+}
+
 #[tokio::test]
 async fn import_what_ctr_exported() {
     require_root!();
@@ -830,15 +846,29 @@ async fn import_what_ctr_exported() {
         .expect("pull");
     let dir = tempfile::tempdir().unwrap();
     let tarball = dir.path().join("export.tar");
-    let out = ctr(
-        &ns,
-        &["images", "export", tarball.to_str().unwrap(), &reference],
-    );
-    assert!(
-        out.status.success(),
-        "ctr export: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    // ctr 2.1's export (through the daemon's Transfer service) once wrote a blob entry with
+    // no bytes while other tests ran on the same daemon (CI, 2.1); our import then refused
+    // the archive with DigestMismatch, as it should. Such an archive is re-exported.
+    for attempt in 1..=3 {
+        let out = ctr(
+            &ns,
+            &["images", "export", tarball.to_str().unwrap(), &reference],
+        );
+        assert!(
+            out.status.success(),
+            "ctr export: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let empty = empty_blob_entries(&tarball);
+        if empty.is_empty() {
+            break;
+        }
+        eprintln!("ctr export attempt {attempt} wrote empty blobs {empty:?}; exporting again");
+        assert!(
+            attempt < 3,
+            "ctr export keeps writing empty blobs: {empty:?}"
+        );
+    }
     ns.rt.remove_image(&reference).await.unwrap();
     ns.assert_empty("after remove").await;
     let got = ns
