@@ -237,6 +237,18 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Give freed heap back to the kernel. glibc keeps freed memory in its arenas; after work
+/// that allocates a lot and frees it (a pull or an import) that would stay in warrend's
+/// resident size (measured: about 1 MiB after a client-side pull).
+pub fn trim_heap() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim has no preconditions; it only releases free pages of glibc's own
+    // arenas and is safe to call from any thread at any time.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
 /// Stop every running container of the namespace (10 s grace each, all at once).
 async fn stop_all(rt: &ContainerdRuntime) {
     let Ok(list) = rt.list_containers().await else {

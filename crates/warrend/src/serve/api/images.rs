@@ -95,6 +95,7 @@ pub async fn pull(d: &Daemon, req: api::PullRequest) -> Result<Stream<api::PullE
             Err(e) => Err(status(&d, "pull", e)),
         };
         let _ = tx.send(result).await;
+        crate::serve::trim_heap();
     });
     Ok(super::stream(rx))
 }
@@ -111,6 +112,7 @@ pub async fn import(d: &Daemon, req: api::ImportRequest) -> Result<api::ImportRe
         d.rt.import_archive(&req.path, &ImportOptions::default())
             .await
             .map_err(|e| status(d, "import", e))?;
+    crate::serve::trim_heap();
     Ok(api::ImportResponse {
         images: images.iter().map(convert::image).collect(),
     })
