@@ -278,3 +278,61 @@ async fn wait_for_signal() -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cmd {
+        #[command(flatten)]
+        serve: ServeArgs,
+    }
+
+    fn args(argv: &[&str]) -> ServeArgs {
+        let mut all = vec!["serve"];
+        all.extend_from_slice(argv);
+        Cmd::try_parse_from(all).unwrap().serve
+    }
+
+    #[test]
+    fn flags_override_the_file_and_the_file_overrides_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("w.toml");
+        std::fs::write(
+            &file,
+            "[paths]\nroot = \"/srv/warren\"\n[network]\nbridge = \"fromfile0\"\nsubnet = \"10.50.0.0/24\"\n",
+        )
+        .unwrap();
+        let c = args(&[
+            "--config",
+            file.to_str().unwrap(),
+            "--bridge",
+            "fromflag0",
+            "--insecure-registry",
+            "a.local:5000,b.local:5000",
+            "--stop-containers-on-exit",
+        ])
+        .resolve(Some("/tmp/x.sock".into()))
+        .unwrap();
+        assert_eq!(c.paths.root, PathBuf::from("/srv/warren"));
+        assert_eq!(c.network.bridge.as_deref(), Some("fromflag0"));
+        assert_eq!(c.network.subnet.as_deref(), Some("10.50.0.0/24"));
+        assert_eq!(c.registry.plain_http, ["a.local:5000", "b.local:5000"]);
+        assert_eq!(c.socket(), PathBuf::from("/tmp/x.sock"));
+        assert!(c.stop_containers_on_exit);
+    }
+
+    #[test]
+    fn a_bad_flag_value_is_refused_with_its_key() {
+        let e = args(&["--subnet", "10.0.0.0/40"])
+            .resolve(None)
+            .unwrap_err();
+        assert!(format!("{e:#}").contains("network"), "{e:#}");
+        let e = args(&["--http-address", "0.0.0.0:80"])
+            .resolve(None)
+            .unwrap_err();
+        assert!(format!("{e:#}").contains("http.address"), "{e:#}");
+    }
+}
