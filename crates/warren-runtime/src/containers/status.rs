@@ -158,6 +158,13 @@ impl ContainerdRuntime {
     /// Created, running, paused or stopped; with the exit code, exit time and whether the
     /// kernel OOM-killed it once stopped. `NotFound` if there is no such container.
     pub async fn container_status(&self, id: &str) -> Result<ContainerStatus, RuntimeError> {
+        Ok(self.container_info(id).await?.status)
+    }
+
+    /// One container with its labels and status (as [`list_containers`](Self::list_containers)
+    /// gives every one, plus whether the OOM killer ended a stopped one): two RPCs, however
+    /// many containers the namespace holds. `NotFound` if there is no such container.
+    pub async fn container_info(&self, id: &str) -> Result<ContainerInfo, RuntimeError> {
         let record = self
             .container_record(id)
             .await?
@@ -167,7 +174,7 @@ impl ContainerdRuntime {
             .as_ref()
             .is_some_and(|p| state_of(p.status) == ContainerState::Stopped);
         let oom = stopped && self.oom_kills(id).await.unwrap_or(0) > 0;
-        Ok(status_of(&record, task.as_ref(), oom))
+        Ok(info_of(record, task.as_ref(), oom))
     }
 
     /// True if the container exists and its process runs (paused counts as running).
@@ -199,20 +206,28 @@ impl ContainerdRuntime {
             .collect();
         let mut out: Vec<ContainerInfo> = records
             .into_iter()
-            .map(|r| ContainerInfo {
-                status: status_of(&r, tasks.get(&r.id), false),
-                id: r.id,
-                image: r.image,
-                created_at: to_system_time(r.created_at.as_ref()),
-                labels: r
-                    .labels
-                    .into_iter()
-                    .filter(|(k, _)| !k.starts_with(labels::RESERVED_PREFIX))
-                    .collect(),
+            .map(|r| {
+                let task = tasks.get(&r.id);
+                info_of(r, task, false)
             })
             .collect();
         out.sort_by(|a, b| a.id.cmp(&b.id));
         Ok(out)
+    }
+}
+
+/// What callers see of a container record and its task (the runtime's own labels hidden).
+fn info_of(record: Container, task: Option<&Process>, oom_killed: bool) -> ContainerInfo {
+    ContainerInfo {
+        status: status_of(&record, task, oom_killed),
+        id: record.id,
+        image: record.image,
+        created_at: to_system_time(record.created_at.as_ref()),
+        labels: record
+            .labels
+            .into_iter()
+            .filter(|(k, _)| !k.starts_with(labels::RESERVED_PREFIX))
+            .collect(),
     }
 }
 

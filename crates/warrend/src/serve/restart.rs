@@ -292,15 +292,13 @@ async fn on_exit(d: Daemon, id: String) {
     // The record of the exit (code, time) and the labels, once containerd shows it stopped.
     let mut info = None;
     for _ in 0..20 {
-        match d.rt.list_containers().await {
-            Ok(list) => match list.into_iter().find(|c| c.id == id) {
-                Some(c) if c.status.state == ContainerState::Stopped => {
-                    info = Some(c);
-                    break;
-                }
-                Some(_) => {}
-                None => return,
-            },
+        match d.rt.container_info(&id).await {
+            Ok(c) if c.status.state == ContainerState::Stopped => {
+                info = Some(c);
+                break;
+            }
+            Ok(_) => {}
+            Err(warren_runtime::RuntimeError::NotFound { .. }) => return,
             Err(e) => {
                 tracing::warn!(container = %id, error = %e, "restart: cannot read the container");
                 return;

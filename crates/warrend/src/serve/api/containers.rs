@@ -229,14 +229,11 @@ pub async fn list(d: &Daemon, req: api::ListRequest) -> Result<api::ListResponse
 /// Everything warrend knows about one container.
 pub async fn inspect(d: &Daemon, req: api::ContainerRef) -> Result<api::ContainerDetail, Status> {
     need_id(&req.id)?;
-    let list =
-        d.rt.list_containers()
-            .await
-            .map_err(|e| status(d, "inspect", e))?;
-    let c = list
-        .iter()
-        .find(|c| c.id == req.id)
-        .ok_or_else(|| Status::not_found(format!("container {} not found", req.id)))?;
+    let c = &d
+        .rt
+        .container_info(&req.id)
+        .await
+        .map_err(|e| status(d, "inspect", e))?;
     let summary = summary(d, c).await;
     Ok(api::ContainerDetail {
         summary: Some(summary),
