@@ -96,19 +96,20 @@ pub async fn delete(d: &Daemon, req: api::DeleteRequest) -> Result<api::DeleteRe
             .await
             .map_err(|e| status(d, "delete", e))?
             .state;
-    if matches!(state, ContainerState::Running | ContainerState::Paused) {
-        if !req.force {
-            return Err(Status::failed_precondition(format!(
-                "container {} is {state}: stop it first, or delete with force (rm -f)",
-                req.id
-            )));
-        }
-        d.restart.stopped_by_user(&req.id).await;
+    let running = matches!(state, ContainerState::Running | ContainerState::Paused);
+    if running && !req.force {
+        return Err(Status::failed_precondition(format!(
+            "container {} is {state}: stop it first, or delete with force (rm -f)",
+            req.id
+        )));
+    }
+    // Before anything ends it, so no restart policy brings it back meanwhile.
+    d.restart.stopped_by_user(&req.id).await;
+    if running {
         d.rt.stop_container(&req.id, Duration::ZERO)
             .await
             .map_err(|e| status(d, "delete", e))?;
     }
-    d.restart.stopped_by_user(&req.id).await;
     d.rt.delete_container(&req.id)
         .await
         .map_err(|e| status(d, "delete", e))?;
