@@ -4,6 +4,7 @@ use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::deps;
@@ -15,11 +16,42 @@ pub struct Registry {
     port: u16,
 }
 
+/// Ports handed to registries come from 20000..32000: below Linux's ephemeral range
+/// (32768..), so no outgoing connection's source port can take one between the check
+/// here and the registry's own bind, and a process-wide counter keeps two registries of
+/// one test binary from being handed the same port.
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free loopback port")
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let base = std::process::id() * 389;
+    loop {
+        let port = 20000 + ((base + NEXT.fetch_add(1, Ordering::Relaxed)) % 12000) as u16;
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+}
+
+/// Whether process `pid` holds the socket listening on 127.0.0.1:`port`. A registry that
+/// answers on our port could be another test's if a bind raced; this tells them apart.
+fn listens(pid: u32, port: u16) -> bool {
+    let local = format!("0100007F:{port:04X}");
+    let Ok(table) = std::fs::read_to_string("/proc/net/tcp") else {
+        return false;
+    };
+    let inode = table.lines().skip(1).find_map(|l| {
+        let f: Vec<&str> = l.split_whitespace().collect();
+        (f.get(1) == Some(&local.as_str()) && f.get(3) == Some(&"0A")).then(|| f.get(9).copied())?
+    });
+    let Some(inode) = inode else {
+        return false;
+    };
+    let want = format!("socket:[{inode}]");
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .map(|d| {
+            d.flatten()
+                .any(|e| std::fs::read_link(e.path()).is_ok_and(|t| t.as_os_str() == want.as_str()))
+        })
+        .unwrap_or(false)
 }
 
 fn get_status(port: u16, path: &str) -> Option<u16> {
@@ -44,29 +76,36 @@ impl Registry {
     }
 
     fn start_with(auth: Option<(&str, &str)>) -> Registry {
+        for _ in 0..5 {
+            if let Some(reg) = Registry::spawn_on(free_port(), auth) {
+                return reg;
+            }
+        }
+        panic!("the registry did not start on any of 5 ports");
+    }
+
+    /// Run a registry on `port`. `None` if it did not come up there as the process holding
+    /// the port (it lost a race for the port, or failed); it is stopped and removed then.
+    fn spawn_on(port: u16, auth: Option<(&str, &str)>) -> Option<Registry> {
         let dir = tempfile::Builder::new()
             .prefix("wreg-")
             .tempdir_in("/tmp")
             .unwrap();
-        let port = free_port();
-        let config = format!(
+        let mut config = format!(
             "version: 0.1\nlog:\n  level: info\n  formatter: text\n  accesslog:\n    disabled: false\n\
              storage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\n\
              http:\n  addr: 127.0.0.1:{port}\n",
             dir.path().join("data").display()
         );
-        let config = match auth {
-            None => config,
-            Some((user, password)) => {
-                let hash = bcrypt::hash(password, 4).expect("bcrypt");
-                let htpasswd = dir.path().join("htpasswd");
-                std::fs::write(&htpasswd, format!("{user}:{hash}\n")).unwrap();
-                format!(
-                    "{config}auth:\n  htpasswd:\n    realm: warren-test\n    path: {}\n",
-                    htpasswd.display()
-                )
-            }
-        };
+        if let Some((user, password)) = auth {
+            let hash = bcrypt::hash(password, 4).expect("bcrypt");
+            let htpasswd = dir.path().join("htpasswd");
+            std::fs::write(&htpasswd, format!("{user}:{hash}\n")).unwrap();
+            config += &format!(
+                "auth:\n  htpasswd:\n    realm: warren-test\n    path: {}\n",
+                htpasswd.display()
+            );
+        }
         std::fs::write(dir.path().join("config.yml"), config).unwrap();
         let log = std::fs::File::create(dir.path().join("registry.log")).unwrap();
         let child = Command::new(deps::require(deps::tools_bin_dir().join("docker-registry")))
@@ -77,17 +116,19 @@ impl Registry {
             .stderr(log)
             .spawn()
             .expect("start docker-registry");
-        let reg = Registry { child, dir, port };
+        let mut reg = Registry { child, dir, port };
         let deadline = Instant::now() + Duration::from_secs(10);
-        while !matches!(get_status(port, "/v2/"), Some(200 | 401)) {
-            assert!(
-                Instant::now() < deadline,
-                "registry did not start: {}",
-                reg.log()
-            );
+        loop {
+            if matches!(get_status(port, "/v2/"), Some(200 | 401)) && listens(reg.child.id(), port)
+            {
+                return Some(reg);
+            }
+            if Instant::now() > deadline || matches!(reg.child.try_wait(), Ok(Some(_))) {
+                eprintln!("registry did not come up on port {port}: {}", reg.log());
+                return None;
+            }
             std::thread::sleep(Duration::from_millis(20));
         }
-        reg
     }
 
     /// `127.0.0.1:PORT`.
