@@ -1,11 +1,14 @@
 //! `cargo xtask bench pull`: pull + unpack of a 5-layer, ~120 MB image from a local registry,
 //! ours against `ctr images pull` on the same daemon, alternating, each run into a fresh
 //! namespace (an empty content store). Prints the medians and their ratio.
+//!
+//! With `WARREN_BENCH_TIMELINE=1` it also prints, for each of our pulls, when each layer
+//! finished downloading and unpacking (ms since the pull began): where the time goes.
 
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use warren_runtime::{ContainerdRuntime, PullMode, PullOptions, RuntimeOptions};
+use warren_runtime::{ContainerdRuntime, PullMode, PullOptions, PullProgress, RuntimeOptions};
 use warren_tests::images::{busybox_layer, layer, push, Entry};
 use warren_tests::registry::Registry;
 use warren_tests::{cleanup, deps};
@@ -21,6 +24,41 @@ fn random_layer(name: &str, mib: usize) -> warren_tests::images::Layer {
         .map(|_| rand::random::<u8>())
         .collect();
     layer(&[Entry::File(name, &data, 0o644)])
+}
+
+/// "L0 d 12 u 30, L1 d 400 u 520, ... done 900": per layer, ms at which it was downloaded
+/// and unpacked.
+async fn record_timeline(
+    mut rx: tokio::sync::mpsc::UnboundedReceiver<PullProgress>,
+    start: Instant,
+) -> String {
+    let mut order: Vec<String> = Vec::new();
+    let mut out: Vec<String> = Vec::new();
+    let index = |order: &mut Vec<String>, d: &str| match order.iter().position(|o| o == d) {
+        Some(i) => i,
+        None => {
+            order.push(d.to_string());
+            order.len() - 1
+        }
+    };
+    while let Some(event) = rx.recv().await {
+        let ms = start.elapsed().as_millis();
+        match event {
+            PullProgress::Resolved { layers } => {
+                order = layers.into_iter().map(|(d, _)| d).collect();
+                out.push(format!("resolved {ms}"));
+            }
+            PullProgress::Downloaded { digest, .. } => {
+                out.push(format!("d{} {ms}", index(&mut order, &digest)))
+            }
+            PullProgress::Unpacked { digest } => {
+                out.push(format!("u{} {ms}", index(&mut order, &digest)))
+            }
+            PullProgress::Done { .. } => out.push(format!("done {ms}")),
+            _ => {}
+        }
+    }
+    out.join(", ")
 }
 
 #[tokio::main]
@@ -41,6 +79,7 @@ async fn main() {
 
     let (mut ours, mut server, mut theirs) = (Vec::new(), Vec::new(), Vec::new());
     let mut has_transfer = true;
+    let timeline = std::env::var_os("WARREN_BENCH_TIMELINE").is_some();
     for i in 0..runs {
         for (mode, times) in [
             (PullMode::Client, &mut ours),
@@ -56,13 +95,24 @@ async fn main() {
                 ..Default::default()
             })
             .unwrap();
+            let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
             let options = PullOptions {
                 mode,
+                progress: timeline.then_some(tx),
                 ..Default::default()
             };
             let t = Instant::now();
-            match rt.pull_image(&reference, &options).await {
-                Ok(_) => times.push(t.elapsed()),
+            let events = tokio::spawn(record_timeline(rx, t));
+            let pulled = rt.pull_image(&reference, &options).await;
+            drop(options);
+            let events = events.await.unwrap();
+            match pulled {
+                Ok(_) => {
+                    times.push(t.elapsed());
+                    if timeline {
+                        println!("{mode:?} run {i}: {events}");
+                    }
+                }
                 Err(warren_runtime::RuntimeError::InvalidRequest { .. }) => {
                     has_transfer = false;
                     continue;
