@@ -61,6 +61,34 @@ async fn record_timeline(
     out.join(", ")
 }
 
+/// CPU time (user + system, ms) used so far by this process, containerd and the registry.
+fn cpu_now(containerd: Option<u32>, registry: u32) -> [i64; 3] {
+    let tick = 1000
+        / nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK)
+            .ok()
+            .flatten()
+            .unwrap_or(100);
+    let of = |pid: Option<u32>| -> i64 {
+        let path = match pid {
+            Some(p) => format!("/proc/{p}/stat"),
+            None => "/proc/self/stat".into(),
+        };
+        let stat = std::fs::read_to_string(path).unwrap_or_default();
+        // Fields after the ")" that ends the command name: utime and stime are 12th and 13th.
+        let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+        let f: Vec<i64> = rest
+            .split_whitespace()
+            .map(|x| x.parse().unwrap_or(0))
+            .collect();
+        (f.get(11).copied().unwrap_or(0) + f.get(12).copied().unwrap_or(0)) * tick
+    };
+    [
+        of(None),
+        containerd.map_or(0, |p| of(Some(p))),
+        of(Some(registry)),
+    ]
+}
+
 #[tokio::main]
 async fn main() {
     let runs: usize = std::env::args()
@@ -101,6 +129,7 @@ async fn main() {
                 progress: timeline.then_some(tx),
                 ..Default::default()
             };
+            let cpu = cpu_now(sup.pid(), reg.pid());
             let t = Instant::now();
             let events = tokio::spawn(record_timeline(rx, t));
             let pulled = rt.pull_image(&reference, &options).await;
@@ -110,7 +139,13 @@ async fn main() {
                 Ok(_) => {
                     times.push(t.elapsed());
                     if timeline {
-                        println!("{mode:?} run {i}: {events}");
+                        let after = cpu_now(sup.pid(), reg.pid());
+                        println!(
+                            "{mode:?} run {i}: {events}; cpu ms: ours {}, containerd {}, registry {}",
+                            after[0] - cpu[0],
+                            after[1] - cpu[1],
+                            after[2] - cpu[2]
+                        );
                     }
                 }
                 Err(warren_runtime::RuntimeError::InvalidRequest { .. }) => {

@@ -131,6 +131,11 @@ impl Registry {
         }
     }
 
+    /// The registry process's pid.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// `127.0.0.1:PORT`.
     pub fn addr(&self) -> String {
         format!("127.0.0.1:{}", self.port)

@@ -16,5 +16,7 @@ pub use containers::{
 pub use error::RuntimeError;
 pub use images::platform::Platform;
 pub use images::registry::RegistryOptions;
-pub use images::{Image, ImportOptions, PullMode, PullOptions, PullProgress};
+pub use images::{
+    Image, ImportOptions, PullMode, PullOptions, PullProgress, DEFAULT_MAX_CONCURRENT_DOWNLOADS,
+};
 pub use network::{NetworkConfig, NetworkMode, PortMapping, Protocol};

@@ -13,18 +13,22 @@ use warren_proto::Clients;
 use super::content::{self, BlobWriter};
 use super::progress::{ProgressSink, PullProgress, REPORT_EVERY};
 use super::registry::{classify, digest_failure};
+use super::schedule::Received;
 use crate::RuntimeError;
+use std::sync::atomic::Ordering;
 
 /// How often one layer's download is resumed after a broken connection before giving up.
 const RESUMES: usize = 3;
 
-/// Download one layer into the content store, unless it is there already.
+/// Download one layer into the content store, unless it is there already, counting the
+/// bytes as they arrive in `received` (the download scheduler's rate meter).
 pub async fn fetch_layer(
     clients: &Clients,
     registry: &oci_client::Client,
     r: &Reference,
     layer: &Descriptor,
     progress: &ProgressSink,
+    received: &Received,
 ) -> Result<(), RuntimeError> {
     let cached = || PullProgress::Downloaded {
         digest: layer.digest.clone(),
@@ -40,7 +44,7 @@ pub async fn fetch_layer(
         progress.send(cached());
         return Ok(());
     };
-    let result = match download(&mut writer, registry, r, layer, progress).await {
+    let result = match download(&mut writer, registry, r, layer, progress, received).await {
         Ok(()) => writer
             .commit(&layer.digest, HashMap::new())
             .await
@@ -78,6 +82,7 @@ async fn download(
     r: &Reference,
     layer: &Descriptor,
     progress: &ProgressSink,
+    received: &Received,
 ) -> Result<(), RuntimeError> {
     let total = layer.size.max(0) as u64;
     let mut resumes = 0;
@@ -109,6 +114,7 @@ async fn download(
         while let Some(chunk) = stream.next().await {
             match chunk {
                 Ok(bytes) => {
+                    received.fetch_add(bytes.len() as u64, Ordering::Relaxed);
                     writer.write(&bytes).await?;
                     let done = writer.offset();
                     if done - reported >= REPORT_EVERY || done == total {

@@ -12,12 +12,13 @@ mod pull;
 mod record;
 pub mod reference;
 pub mod registry;
+mod schedule;
 mod transfer;
 mod unpack;
 
 pub use import::ImportOptions;
 pub use progress::PullProgress;
-pub use pull::PullOptions;
+pub use pull::{PullOptions, DEFAULT_MAX_CONCURRENT_DOWNLOADS};
 pub use transfer::PullMode;
 pub use unpack::chain_ids;
 

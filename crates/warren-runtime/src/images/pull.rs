@@ -2,11 +2,9 @@
 //! lease with GC labels, unpack, record the image, release the lease.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use oci_client::Reference;
 use oci_spec::image::{ImageConfiguration, ImageIndex, ImageManifest};
-use tokio::sync::Semaphore;
 use warren_proto::containerd::services::content::v1::InfoRequest;
 use warren_proto::containerd::services::images::v1::GetImageRequest;
 use warren_proto::containerd::services::snapshots::v1::StatSnapshotRequest;
@@ -18,7 +16,7 @@ use super::platform::Platform;
 use super::progress::{ProgressSink, PullProgress};
 use super::reference::{image_name, normalize};
 use super::registry::classify;
-use super::{content, download, record, unpack, Image};
+use super::{content, download, record, schedule, unpack, Image};
 use crate::{ContainerdRuntime, RuntimeError};
 
 /// What we accept when resolving a reference: every manifest and index type we can pull.
@@ -29,8 +27,8 @@ pub(crate) const MANIFEST_TYPES: &[&str] = &[
     "application/vnd.docker.distribution.manifest.v2+json",
 ];
 
-/// How many layers download at once.
-const PARALLEL_LAYERS: usize = 3;
+/// How many layers may download at once by default (containerd's Go client's default).
+pub const DEFAULT_MAX_CONCURRENT_DOWNLOADS: usize = 3;
 
 /// Options of a pull.
 #[derive(Debug, Clone, Default)]
@@ -42,6 +40,13 @@ pub struct PullOptions {
     /// Client-side, server-side (containerd's Transfer service) or whichever is faster
     /// here (the default).
     pub mode: super::PullMode,
+    /// At most this many layers download at once in a client-side pull (default
+    /// [`DEFAULT_MAX_CONCURRENT_DOWNLOADS`]). Downloads start in layer order, and more than
+    /// one runs at once only while the data comes in slowly (below 48 MiB/s together), so
+    /// the lowest layer is in the store early and its unpack overlaps the other downloads.
+    /// Server-side pulls use containerd's own setting (the transfer plugin's
+    /// `max_concurrent_downloads`).
+    pub max_concurrent_downloads: Option<usize>,
 }
 
 /// The media type of a manifest or index, from its `mediaType` field or its shape.
@@ -325,43 +330,60 @@ impl ContainerdRuntime {
         progress.send(PullProgress::Resolved {
             layers: layers.iter().map(|l| (l.digest.clone(), l.size)).collect(),
         });
-        let permits = Arc::new(Semaphore::new(PARALLEL_LAYERS));
-        let downloads: Vec<_> = layers
-            .iter()
-            .cloned()
-            .map(|layer| {
-                let (clients, registry, r, permits, progress) = (
-                    clients.clone(),
-                    registry.clone(),
-                    r.clone(),
-                    permits.clone(),
-                    progress.clone(),
-                );
-                AbortOnDrop(tokio::spawn(async move {
-                    let _permit = permits.acquire_owned().await;
-                    download::fetch_layer(&clients, &registry, &r, &layer, &progress).await
-                }))
-            })
-            .collect();
+        let received = schedule::Received::default();
+        let mut downloads = {
+            let (clients, registry, r, progress, layers) = (
+                clients.clone(),
+                registry.clone(),
+                r.clone(),
+                progress.clone(),
+                layers.clone(),
+            );
+            let reference = r.whole();
+            schedule::start(
+                layers.len(),
+                options
+                    .max_concurrent_downloads
+                    .unwrap_or(DEFAULT_MAX_CONCURRENT_DOWNLOADS),
+                received.clone(),
+                move |i| {
+                    let (clients, registry, r, progress, layer, received) = (
+                        clients.clone(),
+                        registry.clone(),
+                        r.clone(),
+                        progress.clone(),
+                        layers[i].clone(),
+                        received.clone(),
+                    );
+                    async move {
+                        download::fetch_layer(&clients, &registry, &r, &layer, &progress, &received)
+                            .await
+                    }
+                },
+                move |m| RuntimeError::BadImage {
+                    reference: reference.clone(),
+                    reason: m,
+                },
+            )
+        };
         let snapshotter = &self.inner.snapshotter;
-        for (i, mut download) in downloads.into_iter().enumerate() {
-            (&mut download.0)
-                .await
-                .map_err(|e| bad(r, format!("layer download task failed: {e}")))??;
+        for (i, layer) in layers.iter().enumerate() {
+            downloads.wait_for(i).await?;
             unpack::unpack_layer(
                 clients,
                 snapshotter,
                 &r.whole(),
                 i,
-                &layers[i],
+                layer,
                 &diff_ids,
                 &chains,
             )
             .await?;
             progress.send(PullProgress::Unpacked {
-                digest: layers[i].digest.clone(),
+                digest: layer.digest.clone(),
             });
         }
+        drop(downloads);
         let top =
             unpack::label_unpacked(clients, snapshotter, &layers, &diff_ids, &config_d.digest)
                 .await?;
@@ -375,14 +397,5 @@ impl ContainerdRuntime {
             config: super::config::run_config(&config),
             top_chain_id: top,
         })
-    }
-}
-
-/// Aborts a spawned download when the pull fails or is dropped.
-struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
-
-impl<T> Drop for AbortOnDrop<T> {
-    fn drop(&mut self) {
-        self.0.abort();
     }
 }
