@@ -244,6 +244,25 @@ async fn failures_are_typed_and_leave_nothing_behind() {
         matches!(err, RuntimeError::InvalidReference { .. }),
         "{err}"
     );
+    let zero = PullOptions {
+        max_concurrent_downloads: Some(0),
+        ..Default::default()
+    };
+    let err = ns
+        .rt
+        .pull_image(&format!("{}/warren/busybox:v1", reg.addr()), &zero)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            RuntimeError::InvalidRequest {
+                field: "max_concurrent_downloads",
+                ..
+            }
+        ),
+        "{err}"
+    );
 
     let missing = format!("{}/warren/none:nope", reg.addr());
     let err = ns

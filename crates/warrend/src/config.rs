@@ -116,6 +116,9 @@ pub struct RegistryConfig {
     pub plain_http: Vec<String>,
     /// Credentials per registry host.
     pub auth: BTreeMap<String, RegistryAuth>,
+    /// At most this many layers of one client-side pull download at once (1 to 32;
+    /// default 3, as containerd's).
+    pub max_concurrent_downloads: Option<usize>,
 }
 
 /// Basic-auth credentials of one registry.
@@ -267,6 +270,11 @@ impl Config {
                 bail!("network.default_mode: {m:?} is not \"bridge\" or \"none\"");
             }
         }
+        if let Some(n) = self.registry.max_concurrent_downloads {
+            if !(1..=32).contains(&n) {
+                bail!("registry.max_concurrent_downloads: {n} is not between 1 and 32");
+            }
+        }
         let r = &self.restart;
         if r.backoff_initial_ms == 0 || r.backoff_initial_ms > r.backoff_max_ms {
             bail!(
@@ -352,6 +360,7 @@ subnet = "10.77.0.0/24"
 dns = ["10.0.0.53"]
 [registry]
 plain_http = ["registry.lan:5000"]
+max_concurrent_downloads = 5
 [registry.auth."registry.lan:5000"]
 username = "u"
 password = "p"
@@ -364,5 +373,13 @@ backoff_initial_ms = 50
         assert_eq!(c.socket(), PathBuf::from("/run/w/api.sock"));
         assert_eq!(c.network_config().bridge, "edge0");
         assert_eq!(c.registry.auth["registry.lan:5000"].username, "u");
+        assert_eq!(c.registry.max_concurrent_downloads, Some(5));
+    }
+
+    #[test]
+    fn download_concurrency_out_of_range_is_refused_by_name() {
+        let c = Config::parse("[registry]\nmax_concurrent_downloads = 0\n").unwrap();
+        let e = c.validate().unwrap_err().to_string();
+        assert!(e.contains("registry.max_concurrent_downloads: 0"), "{e}");
     }
 }

@@ -143,6 +143,13 @@ impl ContainerdRuntime {
         options: &PullOptions,
     ) -> Result<Image, RuntimeError> {
         let r = normalize(reference)?;
+        if options.max_concurrent_downloads == Some(0) {
+            return Err(RuntimeError::InvalidRequest {
+                field: "max_concurrent_downloads",
+                value: "0".into(),
+                allowed: "at least 1, or None for the default (3)".into(),
+            });
+        }
         let lock = self.pull_lock(&image_name(&r));
         let _pulling = lock.lock().await;
         let registry = self.registry_client(&r);

@@ -78,6 +78,7 @@ pub async fn pull(d: &Daemon, req: api::PullRequest) -> Result<Stream<api::PullE
         let options = PullOptions {
             progress: Some(ptx),
             mode,
+            max_concurrent_downloads: d.config.registry.max_concurrent_downloads,
             ..Default::default()
         };
         let pulled = d.rt.pull_image(&req.reference, &options).await;
