@@ -167,22 +167,19 @@ mod tests {
     use super::*;
     use std::sync::Mutex;
 
-    /// Fake downloads that each "receive" `size` bytes at `rate` bytes/s, recording when
-    /// they start and how many run at once.
-    fn fake(
-        sizes: Vec<u64>,
-        rate: u64,
-        received: Received,
-        log: Arc<Mutex<Vec<String>>>,
-        fail: Option<usize>,
-    ) -> impl Fn(usize) -> std::pin::Pin<Box<dyn Future<Output = Result<(), String>> + Send>>
-           + Send
-           + 'static {
+    const MIB: u64 = 1024 * 1024;
+
+    type Log = Arc<Mutex<Vec<String>>>;
+
+    /// Schedule fake downloads (at most 3 at once) that each "receive" `sizes[i]` bytes at
+    /// `rate` bytes/s, logging "start i (n running)"; download `fail` fails at its end.
+    fn fake(sizes: Vec<u64>, rate: u64, fail: Option<usize>) -> (Downloads<String>, Log) {
+        let (received, log) = (Received::default(), Log::default());
         let live = Arc::new(AtomicU64::new(0));
-        move |i| {
-            let (size, received, log, live) =
-                (sizes[i], received.clone(), log.clone(), live.clone());
-            Box::pin(async move {
+        let (r, l, n) = (received.clone(), log.clone(), sizes.len());
+        let download = move |i: usize| {
+            let (size, received, log, live) = (sizes[i], r.clone(), l.clone(), live.clone());
+            async move {
                 let now = live.fetch_add(1, Ordering::SeqCst) + 1;
                 log.lock()
                     .unwrap()
@@ -195,79 +192,49 @@ mod tests {
                     left -= step;
                 }
                 live.fetch_sub(1, Ordering::SeqCst);
-                if fail == Some(i) {
-                    return Err(format!("layer {i} broke"));
+                match fail == Some(i) {
+                    true => Err(format!("layer {i} broke")),
+                    false => Ok(()),
                 }
-                Ok(())
-            })
-        }
+            }
+        };
+        (start(n, 3, received, download, |m| m), log)
+    }
+
+    fn logged(log: &Log) -> Vec<String> {
+        log.lock().unwrap().clone()
     }
 
     #[tokio::test(start_paused = true)]
     async fn fast_downloads_run_one_at_a_time_in_layer_order() {
-        let received = Received::default();
-        let log = Arc::new(Mutex::new(Vec::new()));
-        let mib = 1024 * 1024;
-        let f = fake(
-            vec![30 * mib; 4],
-            200 * mib,
-            received.clone(),
-            log.clone(),
-            None,
-        );
-        let mut d = start(4, 3, received, f, |m| m);
+        let (mut d, log) = fake(vec![30 * MIB; 4], 200 * MIB, None);
         for i in 0..4 {
             d.wait_for(i).await.unwrap();
         }
-        let log = log.lock().unwrap().clone();
-        assert_eq!(
-            log,
-            (0..4)
-                .map(|i| format!("start {i} (1 running)"))
-                .collect::<Vec<_>>()
-        );
+        let want: Vec<String> = (0..4).map(|i| format!("start {i} (1 running)")).collect();
+        assert_eq!(logged(&log), want);
     }
 
     #[tokio::test(start_paused = true)]
     async fn fast_downloads_stay_one_layer_ahead_of_the_unpack() {
-        let received = Received::default();
-        let log = Arc::new(Mutex::new(Vec::new()));
-        let mib = 1024 * 1024;
-        let f = fake(
-            vec![30 * mib; 4],
-            200 * mib,
-            received.clone(),
-            log.clone(),
-            None,
-        );
-        let mut d = start(4, 3, received, f, |m| m);
+        let (mut d, log) = fake(vec![30 * MIB; 4], 200 * MIB, None);
         d.wait_for(0).await.unwrap();
         // A long "unpack" of layer 0: layer 1 may download meanwhile, layer 2 may not.
         tokio::time::sleep(Duration::from_secs(5)).await;
-        assert_eq!(log.lock().unwrap().len(), 2, "{:?}", log.lock().unwrap());
+        assert_eq!(logged(&log).len(), 2, "{:?}", logged(&log));
         for i in 1..4 {
             d.wait_for(i).await.unwrap();
         }
-        assert_eq!(log.lock().unwrap().len(), 4);
+        assert_eq!(logged(&log).len(), 4);
     }
 
     #[tokio::test(start_paused = true)]
     async fn slow_downloads_run_side_by_side_up_to_the_limit() {
-        let received = Received::default();
-        let log = Arc::new(Mutex::new(Vec::new()));
-        let mib = 1024 * 1024;
-        let f = fake(
-            vec![10 * mib; 5],
-            2 * mib,
-            received.clone(),
-            log.clone(),
-            None,
-        );
-        let mut d = start(5, 3, received, f, |m| m);
+        let (mut d, log) = fake(vec![10 * MIB; 5], 2 * MIB, None);
         for i in 0..5 {
             d.wait_for(i).await.unwrap();
         }
-        let log = log.lock().unwrap().clone();
+        let log = logged(&log);
         assert!(log[0].starts_with("start 0") && log[1].starts_with("start 1"));
         assert!(log.iter().any(|l| l.contains("(3 running)")), "{log:?}");
         assert!(!log.iter().any(|l| l.contains("(4 running)")), "{log:?}");
@@ -275,13 +242,8 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_later_layers_failure_is_reported_while_waiting_for_an_earlier_one() {
-        let received = Received::default();
-        let log = Arc::new(Mutex::new(Vec::new()));
-        let mib = 1024 * 1024;
         // Layer 0 is big and slow; layer 1 is small and fails.
-        let f = fake(vec![50 * mib, mib], mib, received.clone(), log, Some(1));
-        let mut d = start(2, 3, received, f, |m| m);
-        let e = d.wait_for(0).await.unwrap_err();
-        assert_eq!(e, "layer 1 broke");
+        let (mut d, _) = fake(vec![50 * MIB, MIB], MIB, Some(1));
+        assert_eq!(d.wait_for(0).await.unwrap_err(), "layer 1 broke");
     }
 }
