@@ -218,8 +218,13 @@ pub fn merge(base: &mut Table, over: &Table) {
 /// Write `text` to `path` atomically (temp file, fsync, rename, fsync of the dir), mode
 /// 0600: a reader sees the old file or the new one, never a torn one.
 pub fn write_atomic(what: &'static str, path: &Path, text: &str) -> Result<(), Error> {
+    // A temp name of this call's own: a start that was cancelled may still be writing from
+    // its blocking thread while the next start writes too; with one shared temp file, the
+    // second rename would find it gone.
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let mut tmp = path.as_os_str().to_owned();
-    tmp.push(".tmp");
+    tmp.push(format!(".tmp-{}-{n}", std::process::id()));
     let tmp = PathBuf::from(tmp);
     let result = (|| {
         let mut f = std::fs::OpenOptions::new()
@@ -306,6 +311,25 @@ mod tests {
             assert!(err.to_string().contains("owns"), "{extra}: {err}");
         }
         parse_extra("[grpc]\nuid = 0\n[ttrpc]\nuid = 0").unwrap();
+    }
+
+    #[test]
+    fn concurrent_writes_of_one_file_all_succeed() {
+        // A cancelled start's write may still run while the next start writes.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("containerd.toml");
+        std::thread::scope(|s| {
+            for t in 0..2 {
+                let path = &path;
+                s.spawn(move || {
+                    for i in 0..50 {
+                        write_atomic("t", path, &format!("a = {t}{i}\n")).unwrap();
+                    }
+                });
+            }
+        });
+        let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().flatten().collect();
+        assert_eq!(names.len(), 1, "no temp file is left");
     }
 
     #[test]
