@@ -14,6 +14,7 @@ use warren_proto::containerd::services::namespaces::v1::{
 use warren_proto::containerd::services::tasks::v1::{
     tasks_client::TasksClient, DeleteTaskRequest, KillRequest, ListTasksRequest, WaitRequest,
 };
+use warren_runtime::containers::shims;
 
 /// Run `fut` to completion on a private runtime in a new thread (works inside or outside
 /// tokio, and from an `atexit` hook).
@@ -93,16 +94,30 @@ pub fn remove_all_tasks(socket: &Path) {
     })
 }
 
-/// SIGKILL any shim still serving the daemon at `socket` (their command line names it).
+/// The shims serving the daemon at `socket`.
+pub fn shims_of(socket: &Path) -> Vec<shims::Shim> {
+    shims::list()
+        .into_iter()
+        .filter(|s| s.address == socket)
+        .collect()
+}
+
+/// SIGKILL any shim still serving the daemon at `socket` and remove its socket file.
 pub fn kill_shims_of(socket: &Path) {
-    kill_where(|cmdline| {
-        cmdline.contains("containerd-shim") && cmdline.contains(&*socket.to_string_lossy())
-    });
+    for shim in shims_of(socket) {
+        shims::kill(&shim);
+    }
 }
 
 /// SIGKILL every process whose command line mentions `text` (e.g. a test's temp dir: its
 /// containerd and shims).
 pub fn kill_mentioning(text: &str) {
+    // Shims first, so that their socket files go with them.
+    for shim in shims::list() {
+        if shim.address.to_string_lossy().contains(text) {
+            shims::kill(&shim);
+        }
+    }
     kill_where(|cmdline| cmdline.contains(text));
 }
 

@@ -35,6 +35,7 @@ pub async fn private_in_tmp(prefix: &str) -> (tempfile::TempDir, Supervisor) {
         .tempdir_in("/tmp")
         .unwrap();
     let sup = private(dir.path())
+        .log_file(dir.path().join("containerd.log"))
         .start()
         .await
         .expect("start a private containerd");

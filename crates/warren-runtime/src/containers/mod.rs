@@ -12,6 +12,7 @@ pub(crate) mod io;
 mod labels;
 mod logs;
 mod metrics;
+pub mod shims;
 mod start;
 mod status;
 pub(crate) use status::not_found;

@@ -79,6 +79,9 @@ impl ContainerdRuntime {
         if let Err(s) = created {
             // A task the daemon made before the call broke is removed too.
             self.discard_task(id).await;
+            if crate::client::daemon_unreachable(&s) {
+                self.reap_orphaned_shim(id).await;
+            }
             fifos.remove().await;
             return Err(start_error(id, "Tasks.Create", s));
         }
@@ -113,6 +116,36 @@ impl ContainerdRuntime {
                 Err(start_error(id, "Tasks.Start", s))
             }
         }
+    }
+
+    /// After a Tasks.Create cut short by the daemon's death: once the restarted daemon has
+    /// no task `id`, a shim still serving `id` for our daemon and namespace is an orphan
+    /// (containerd 2.x forgets a shim whose address it had not yet recorded); kill it and
+    /// remove its socket.
+    async fn reap_orphaned_shim(&self, id: &str) {
+        if !matches!(self.task(id).await, Ok(None)) {
+            return;
+        }
+        let socket = self.inner.socket.clone();
+        let namespace = self.inner.namespace.to_string();
+        let id = id.to_string();
+        let _ = tokio::task::spawn_blocking(move || {
+            let ours = |a: &std::path::Path| {
+                a == socket
+                    || matches!((a.canonicalize(), socket.canonicalize()), (Ok(x), Ok(y)) if x == y)
+            };
+            for shim in super::shims::list() {
+                if shim.namespace == namespace && shim.id == id && ours(&shim.address) {
+                    tracing::info!(
+                        id,
+                        pid = shim.pid,
+                        "removing a shim the daemon's restart orphaned"
+                    );
+                    super::shims::kill(&shim);
+                }
+            }
+        })
+        .await;
     }
 
     /// Kill and delete a task that must not stay (a failed start), waiting out a daemon
