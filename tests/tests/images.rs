@@ -37,6 +37,27 @@ impl Ns {
         Ns { rt, clients, name }
     }
 
+    /// The size of every blob in the namespace's content store.
+    async fn blob_sizes(&self) -> Vec<u64> {
+        let mut sizes = Vec::new();
+        let mut s = self
+            .clients
+            .content()
+            .list(ListContentRequest::default())
+            .await
+            .unwrap()
+            .into_inner();
+        while let Some(m) = s.message().await.unwrap() {
+            sizes.extend(m.info.iter().map(|i| i.size as u64));
+        }
+        sizes
+    }
+
+    /// Bytes of every blob in the namespace's content store.
+    async fn stored_bytes(&self) -> u64 {
+        self.blob_sizes().await.iter().sum()
+    }
+
     /// (leases, content blobs, snapshots, images) in the namespace.
     async fn objects(&self) -> (usize, usize, usize, usize) {
         let leases = self
@@ -48,17 +69,7 @@ impl Ns {
             .into_inner()
             .leases
             .len();
-        let mut content = 0;
-        let mut s = self
-            .clients
-            .content()
-            .list(ListContentRequest::default())
-            .await
-            .unwrap()
-            .into_inner();
-        while let Some(m) = s.message().await.unwrap() {
-            content += m.info.len();
-        }
+        let content = self.blob_sizes().await.len();
         let mut snaps = 0;
         let mut s = self
             .clients
@@ -162,6 +173,9 @@ async fn pull_unpack_inspect_and_remove() {
     let got = ns.rt.get_image(&reference).await.unwrap();
     assert_eq!(got.config.env, vec!["PATH=/bin".to_string()]);
     assert_eq!(got.top_chain_id, image.top_chain_id);
+    // Manifest, config and layer are all the namespace stores.
+    let stored = ns.stored_bytes().await;
+    assert_eq!((image.size, got.size), (stored, stored));
 
     // Pulled once, the image is complete: a second pull fetches no blob.
     let before = reg.blob_gets();
@@ -390,6 +404,9 @@ async fn an_index_pulls_this_hosts_platform_only() {
     assert_eq!((content, snaps), (4, 1), "index, manifest, config, layer");
     let got = ns.rt.get_image(&reference).await.unwrap();
     assert_eq!(got.top_chain_id, image.top_chain_id);
+    // The size counts the index and this platform's blobs, not the other platform's.
+    let stored = ns.stored_bytes().await;
+    assert_eq!((image.size, got.size), (stored, stored));
 
     let arm_only = warren_runtime::Platform {
         os: "linux".into(),
@@ -430,6 +447,7 @@ async fn an_image_ctr_pulled_is_usable_by_us() {
         .await
         .expect("we see ctr's image");
     assert_eq!(image.config.cmd, vec!["sh".to_string()]);
+    assert_eq!(image.size, ns.stored_bytes().await);
     ns.clients
         .snapshots()
         .stat(StatSnapshotRequest {
@@ -747,6 +765,13 @@ async fn import_an_oci_layout_tarball_plain_and_gzipped() {
         names,
         vec!["warren.test/busybox:v1", "warren.test/layered:v1"]
     );
+    for (name, built) in &images {
+        let size = built.manifest.len()
+            + built.config.len()
+            + built.layers.iter().map(|l| l.0.len()).sum::<usize>();
+        let image = got.iter().find(|i| i.name == *name).unwrap();
+        assert_eq!(image.size, size as u64, "{name}");
+    }
     let layered = got.iter().find(|i| i.name.contains("layered")).unwrap();
     let tree = warren_tests::snapshot_view::tree(&ns.clients, &layered.top_chain_id).await;
     assert!(

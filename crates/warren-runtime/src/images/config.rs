@@ -3,6 +3,7 @@
 use futures::StreamExt;
 use oci_spec::image::{ImageConfiguration, ImageIndex, ImageManifest};
 use warren_proto::containerd::services::content::v1::ReadContentRequest;
+use warren_proto::containerd::types::Descriptor;
 use warren_proto::Clients;
 
 use super::platform::Platform;
@@ -40,26 +41,48 @@ pub async fn read_blob(clients: &Clients, digest: &str) -> Result<Vec<u8>, Runti
     Ok(out)
 }
 
+/// An image's config, found through its index and manifest.
+pub struct Resolved {
+    /// The parsed config.
+    pub config: ImageConfiguration,
+    /// Its digest.
+    pub config_digest: String,
+    /// See [`crate::Image::size`].
+    pub size: u64,
+}
+
+/// The config, layers and manifest bytes of one platform's manifest, as stored (layers
+/// compressed); the caller adds the index, if any.
+pub fn manifest_size(manifest_bytes: i64, manifest: &ImageManifest) -> u64 {
+    let blobs: u64 = std::iter::once(manifest.config().size())
+        .chain(manifest.layers().iter().map(|l| l.size()))
+        .sum();
+    blobs + manifest_bytes.max(0) as u64
+}
+
 /// From an image's target, through index and manifest, to its config and config digest.
 pub async fn resolve_config(
     clients: &Clients,
     name: &str,
-    target_digest: &str,
-    target_media_type: &str,
+    target: &Descriptor,
     platform: &Platform,
-) -> Result<(ImageConfiguration, String, Vec<String>), RuntimeError> {
+) -> Result<Resolved, RuntimeError> {
     let bad = |reason: String| RuntimeError::BadImage {
         reference: name.to_string(),
         reason,
     };
-    let mut digest = target_digest.to_string();
-    if super::is_index(target_media_type) {
+    let mut digest = target.digest.clone();
+    let mut size = 0;
+    let mut manifest_bytes = target.size;
+    if super::is_index(&target.media_type) {
         let index: ImageIndex = serde_json::from_slice(&read_blob(clients, &digest).await?)
             .map_err(|e| bad(format!("bad index: {e}")))?;
         let chosen = platform
             .choose(index.manifests())
             .ok_or_else(|| bad("no manifest for this host's platform".into()))?;
         digest = chosen.digest().to_string();
+        size += target.size.max(0) as u64;
+        manifest_bytes = chosen.size() as i64;
     }
     let manifest: ImageManifest = serde_json::from_slice(&read_blob(clients, &digest).await?)
         .map_err(|e| bad(format!("bad manifest: {e}")))?;
@@ -67,12 +90,11 @@ pub async fn resolve_config(
     let config: ImageConfiguration =
         serde_json::from_slice(&read_blob(clients, &config_digest).await?)
             .map_err(|e| bad(format!("bad config: {e}")))?;
-    let layers = manifest
-        .layers()
-        .iter()
-        .map(|l| l.digest().to_string())
-        .collect();
-    Ok((config, config_digest, layers))
+    Ok(Resolved {
+        config,
+        config_digest,
+        size: size + manifest_size(manifest_bytes, &manifest),
+    })
 }
 
 /// The first `n` bytes of a blob (fewer if it is shorter).

@@ -18,7 +18,7 @@ pub async fn unpack_stored(
     name: &str,
     target: &Descriptor,
     platform: &Platform,
-) -> Result<(ImageConfiguration, String), RuntimeError> {
+) -> Result<(ImageConfiguration, String, u64), RuntimeError> {
     let bad = |reason: String| RuntimeError::BadImage {
         reference: name.to_string(),
         reason,
@@ -36,6 +36,7 @@ pub async fn unpack_stored(
         })
     };
     let mut desc = target.clone();
+    let mut indexes_size = 0;
     // Nested indexes are legal; two levels are plenty.
     for _ in 0..2 {
         if !is_index(&desc.media_type) {
@@ -52,6 +53,7 @@ pub async fn unpack_stored(
                     platform: platform.to_string(),
                     available: Platform::list(index.manifests()),
                 })?;
+        indexes_size += desc.size.max(0) as u64;
         desc = descriptor(chosen);
     }
     let manifest: ImageManifest =
@@ -80,5 +82,6 @@ pub async fn unpack_stored(
     }
     let top =
         unpack::label_unpacked(clients, snapshotter, &layers, &diff_ids, &config_digest).await?;
-    Ok((config, top))
+    let size = indexes_size + super::config::manifest_size(desc.size, &manifest);
+    Ok((config, top, size))
 }

@@ -40,6 +40,10 @@ pub struct Image {
     pub config: warren_spec::ImageConfig,
     /// The chain ID of its top layer: the parent of a container's snapshot.
     pub top_chain_id: String,
+    /// Bytes its blobs take in the content store for the platform in use: the index (if
+    /// any), the platform's manifest, the config and the layers as stored (compressed).
+    /// The same count as `ctr images ls`'s SIZE.
+    pub size: u64,
 }
 
 /// True for an OCI image index or a Docker manifest list.
@@ -109,20 +113,16 @@ impl ContainerdRuntime {
                 id: name.clone(),
             })?;
         let target = record.target.unwrap_or_default();
-        let (config, _, _) = config::resolve_config(
-            self.clients(),
-            &name,
-            &target.digest,
-            &target.media_type,
-            &platform::Platform::host(),
-        )
-        .await?;
-        let diff_ids = config.rootfs().diff_ids().to_vec();
+        let resolved =
+            config::resolve_config(self.clients(), &name, &target, &platform::Platform::host())
+                .await?;
+        let diff_ids = resolved.config.rootfs().diff_ids().to_vec();
         Ok(Image {
             name,
             target,
-            config: config::run_config(&config),
+            config: config::run_config(&resolved.config),
             top_chain_id: chain_ids(&diff_ids).last().cloned().unwrap_or_default(),
+            size: resolved.size,
         })
     }
 

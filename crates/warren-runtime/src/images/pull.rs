@@ -197,14 +197,11 @@ impl ContainerdRuntime {
         if target.digest != root_digest {
             return Ok(None);
         }
-        let Ok((config, config_digest, _)) = super::config::resolve_config(
-            clients,
-            &name,
-            &target.digest,
-            &target.media_type,
-            platform,
-        )
-        .await
+        let Ok(super::config::Resolved {
+            config,
+            config_digest,
+            size,
+        }) = super::config::resolve_config(clients, &name, &target, platform).await
         else {
             return Ok(None);
         };
@@ -241,6 +238,7 @@ impl ContainerdRuntime {
             target,
             config: super::config::run_config(&config),
             top_chain_id: top,
+            size,
         }))
     }
 
@@ -398,8 +396,14 @@ impl ContainerdRuntime {
         let name = image_name(r);
         record::record(clients, &name, &root).await?;
         progress.send(PullProgress::Done { name: name.clone() });
+        let index_size = if super::is_index(&root.media_type) {
+            root.size.max(0) as u64
+        } else {
+            0
+        };
         Ok(Image {
             name,
+            size: index_size + super::config::manifest_size(manifest_desc.size, &manifest),
             target: root,
             config: super::config::run_config(&config),
             top_chain_id: top,

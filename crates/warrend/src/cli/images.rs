@@ -192,7 +192,7 @@ pub async fn list(c: &mut NodeClient<Channel>, json: bool) -> anyhow::Result<u8>
             ]
         })
         .collect();
-    table(&["NAME", "DIGEST", "MANIFEST SIZE"], &rows);
+    table(&["NAME", "DIGEST", "SIZE"], &rows);
     Ok(0)
 }
 

@@ -231,7 +231,7 @@ pub fn image(i: &warren_runtime::Image) -> api::ImageInfo {
         name: i.name.clone(),
         digest: i.target.digest.clone(),
         media_type: i.target.media_type.clone(),
-        size: i.target.size,
+        size: i.size.min(i64::MAX as u64) as i64,
         entrypoint: i.config.entrypoint.clone(),
         cmd: i.config.cmd.clone(),
         env: i.config.env.clone(),

@@ -126,7 +126,7 @@ impl ContainerdRuntime {
         let snapshotter = &self.inner.snapshotter;
         let mut images = Vec::new();
         for (name, target) in targets {
-            let (config, top) =
+            let (config, top, size) =
                 local::unpack_stored(clients, snapshotter, &name, &target, &platform).await?;
             record::record(clients, &name, &target).await?;
             images.push(Image {
@@ -134,6 +134,7 @@ impl ContainerdRuntime {
                 target,
                 config: config::run_config(&config),
                 top_chain_id: top,
+                size,
             });
         }
         Ok(images)
