@@ -322,6 +322,40 @@ async fn exec_reads_a_secret_and_pause_resume_are_reported() {
         std::fs::read_to_string(data.path().join("f")).unwrap(),
         "vol\n"
     );
+    // Another user: names and groups come from the running container's own files.
+    let sh = |script: &str, user: Option<&str>| ExecRequest {
+        args: vec!["sh".into(), "-c".into(), script.into()],
+        user: user.map(str::to_string),
+        ..Default::default()
+    };
+    let add_user = "echo app:x:1234:1234::/:/bin/sh >> /etc/passwd; \
+                    echo staff:x:50:app >> /etc/group";
+    let out = fx.rt.exec(&id, &sh(add_user, None)).await.unwrap();
+    assert_eq!(out.exit_code, 0, "{}", String::from_utf8_lossy(&out.stderr));
+    for (user, want) in [
+        ("app", "1234 1234 1234 50"),
+        ("app:50", "1234 50 50"),
+        ("1234", "1234 1234 1234 50"),
+        ("77:88", "77 88 88"),
+    ] {
+        let ids = "echo $(busybox id -u) $(busybox id -g) $(busybox id -G)";
+        let out = fx.rt.exec(&id, &sh(ids, Some(user))).await.unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout).trim(),
+            want,
+            "exec -u {user}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let err = fx
+        .rt
+        .exec(&id, &sh("true", Some("nobody-here")))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, RuntimeError::Spec { .. }) && err.to_string().contains("nobody-here"),
+        "{err}"
+    );
     let err = fx
         .rt
         .exec(

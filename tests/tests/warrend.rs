@@ -65,12 +65,16 @@ async fn cli_pulls_runs_inspects_stops_and_removes() {
     let pulled = w.json(&["pull", &image]);
     assert_eq!(pulled["name"], image.as_str());
     assert!(pulled["digest"].as_str().unwrap().starts_with("sha256:"));
+    // The size is the image's blobs (the busybox layer), not just its manifest.
     let images = w.json(&["images"]);
-    assert!(images
-        .as_array()
-        .unwrap()
-        .iter()
-        .any(|i| i["name"] == image.as_str()));
+    assert!(
+        images
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|i| i["name"] == image.as_str() && i["size"].as_u64() > Some(100_000)),
+        "{images}"
+    );
 
     // Attached run: output on the right streams, the container's exit code, removed after.
     let out = w.cli(&[
@@ -140,6 +144,20 @@ async fn cli_pulls_runs_inspects_stops_and_removes() {
     assert_eq!(out.status.code(), Some(4));
     assert!(so.starts_with("hi\n"), "{so}");
     assert!(so.contains(&format!("inet {ip}/")), "{so}");
+    // exec -u: a user added inside the running container is found by name.
+    w.ok(&[
+        "exec",
+        id,
+        "sh",
+        "-c",
+        "echo app:x:1234:1234::/:/bin/sh >> /etc/passwd",
+    ]);
+    let so = w.ok(&["exec", "-u", "app", id, "busybox", "id", "-u"]);
+    assert_eq!(so, "1234\n");
+    let out = w.cli(&["exec", "-u", "nosuchuser", id, "true"]);
+    let (_, se) = stdout_stderr(&out);
+    assert_eq!(out.status.code(), Some(126), "{se}");
+    assert!(se.contains("nosuchuser"), "{se}");
 
     let logs = until(Duration::from_secs(10), "the first log line", || {
         let l = w.ok(&["logs", id]);
@@ -147,10 +165,22 @@ async fn cli_pulls_runs_inspects_stops_and_removes() {
     });
     assert_eq!(logs, "started\n");
 
-    let stats = w.json(&["stats", id]);
+    // stats: a busy loop (for 5 s, under the container's 0.5-CPU quota) shows as CPU use.
+    w.ok(&[
+        "exec",
+        id,
+        "sh",
+        "-c",
+        "busybox timeout 5 sh -c 'while :; do :; done' >/dev/null 2>&1 &",
+    ]);
+    let stats = w.json(&["stats", "--interval", "1000", id]);
     assert_eq!(stats[0]["memory_limit_bytes"], 64u64 << 20);
     assert_eq!(stats[0]["pids_limit"], 50);
-    assert!(stats[0]["pids"].as_u64().unwrap() >= 1);
+    assert!(stats[0]["pids"].as_u64().unwrap() >= 2, "{stats}");
+    let cpu = stats[0]["cpu_percent"].as_f64().unwrap();
+    assert!((10.0..=60.0).contains(&cpu), "0.5 CPU busy: {stats}");
+    let one = w.json(&["stats", "--interval", "0", id]);
+    assert!(one[0]["cpu_percent"].is_null(), "{one}");
 
     // /healthz and /metrics.
     let (code, body) = w.http_get("/healthz");

@@ -1,8 +1,9 @@
 //! `exec`: run another process in a running container and collect its output.
 
+use std::io::Read;
+use std::path::PathBuf;
 use std::time::Duration;
 
-use std::io::Read;
 use warren_proto::any;
 use warren_proto::containerd::services::tasks::v1::{
     DeleteProcessRequest, ExecProcessRequest, KillRequest, StartRequest,
@@ -13,6 +14,7 @@ use super::logs::LogStream;
 use super::status::not_found;
 use super::ContainerState;
 use crate::{ContainerdRuntime, RuntimeError};
+use warren_spec::ResolvedUser;
 
 /// The most output `exec` keeps per stream; beyond it, output is still drained (so the
 /// process never blocks) but dropped, and [`ExecOutput::truncated`] is set.
@@ -28,6 +30,11 @@ pub struct ExecRequest {
     pub env: Vec<String>,
     /// Working directory (absolute) instead of the container's.
     pub working_dir: Option<String>,
+    /// Run as this user instead of the container's: `uid`, `uid:gid`, `name`,
+    /// `name:group` (as `docker exec -u`). Names, the primary group of a bare uid and the
+    /// supplementary groups come from the running container's own `/etc/passwd` and
+    /// `/etc/group`, so users added after start are found.
+    pub user: Option<String>,
     /// Also send the output here as it arrives (chunks as read, tagged by stream).
     pub output: Option<tokio::sync::mpsc::UnboundedSender<(LogStream, Vec<u8>)>>,
 }
@@ -90,7 +97,8 @@ impl ContainerdRuntime {
             .container_record(id)
             .await?
             .ok_or_else(|| not_found(id))?;
-        let state = match self.task(id).await? {
+        let task = self.task(id).await?;
+        let state = match &task {
             Some(t) => super::status::state_of(t.status),
             None => ContainerState::Stopped,
         };
@@ -102,7 +110,11 @@ impl ContainerdRuntime {
                 needs: "running",
             });
         }
-        let process = process_spec(record.spec.as_ref(), req)?;
+        let user = match &req.user {
+            Some(spec) => Some(exec_user(id, task.map(|t| t.pid), spec).await?),
+            None => None,
+        };
+        let process = process_spec(record.spec.as_ref(), req, user.as_ref())?;
         let exec_id = format!("exec-{:016x}", rand::random::<u64>());
         let fifos = Fifos::at(&self.inner.containers.dir(id), &exec_id);
         fifos.create().await?;
@@ -198,6 +210,33 @@ impl ContainerdRuntime {
     }
 }
 
+/// Resolve an exec's user against the files of the running container (its init process's
+/// root, `pid`), before anything is created.
+async fn exec_user(id: &str, pid: Option<u32>, spec: &str) -> Result<ResolvedUser, RuntimeError> {
+    let root = pid
+        .filter(|p| *p > 0)
+        .map(|p| PathBuf::from(format!("/proc/{p}/root")));
+    let path = root
+        .as_ref()
+        .map(|r| r.display().to_string())
+        .unwrap_or_default();
+    let spec = spec.to_string();
+    let resolved = tokio::task::spawn_blocking(move || {
+        let root = root.filter(|r| r.join("etc").exists());
+        warren_spec::resolve_user(Some(&spec), root.as_deref())
+    })
+    .await
+    .map_err(|e| RuntimeError::Io {
+        op: "read the container's /etc/passwd",
+        path,
+        source: std::io::Error::other(e.to_string()),
+    })?;
+    resolved.map_err(|source| RuntimeError::Spec {
+        id: id.to_string(),
+        source,
+    })
+}
+
 /// Read a FIFO to its end (blocking; on a thread of its own), keeping up to
 /// [`MAX_EXEC_OUTPUT`] bytes and forwarding chunks.
 fn collect(
@@ -231,6 +270,7 @@ fn collect(
 fn process_spec(
     spec: Option<&prost_types::Any>,
     req: &ExecRequest,
+    user: Option<&ResolvedUser>,
 ) -> Result<Vec<u8>, RuntimeError> {
     let spec: serde_json::Value = spec
         .and_then(|s| serde_json::from_slice(&s.value).ok())
@@ -250,6 +290,13 @@ fn process_spec(
     obj.insert("terminal".into(), serde_json::json!(false));
     if let Some(w) = &req.working_dir {
         obj.insert("cwd".into(), serde_json::json!(w));
+    }
+    if let Some(u) = user {
+        let mut user = serde_json::json!({"uid": u.uid, "gid": u.gid});
+        if !u.additional_gids.is_empty() {
+            user["additionalGids"] = serde_json::json!(u.additional_gids);
+        }
+        obj.insert("user".into(), user);
     }
     if !req.env.is_empty() {
         let mut env: Vec<String> = obj

@@ -1,5 +1,5 @@
-//! Container commands: run, create, start, stop, rm, ps, logs, exec, inspect, stats,
-//! events, info.
+//! Container commands: run, create, start, stop, rm, ps, logs, exec, inspect, events,
+//! info (stats: `stats.rs`).
 
 use std::io::Write;
 
@@ -9,7 +9,7 @@ use tonic::transport::Channel;
 use warren_proto::warren::node::v1 as api;
 use warren_proto::warren::node::v1::node_client::NodeClient;
 
-use super::output::{ago, bytes, print_json, rfc3339, status, summary_json, table};
+use super::output::{ago, print_json, rfc3339, status, summary_json, table};
 use super::{api_error, ContainerArgs, Exit};
 
 type Client = NodeClient<Channel>;
@@ -100,6 +100,10 @@ pub struct ExecArgs {
     /// Working directory.
     #[arg(short = 'w', long)]
     pub workdir: Option<String>,
+    /// Run as this user: uid, uid:gid, name or name:group (names from the container's
+    /// /etc/passwd and /etc/group).
+    #[arg(short = 'u', long)]
+    pub user: Option<String>,
     /// The container.
     pub id: String,
     /// The command and its arguments.
@@ -314,7 +318,7 @@ pub async fn exec(c: &mut Client, a: ExecArgs, json: bool) -> anyhow::Result<u8>
             args: a.command,
             env: a.env,
             working_dir: a.workdir.unwrap_or_default(),
-            user: String::new(),
+            user: a.user.unwrap_or_default(),
         })
         .await
         .map_err(|e| Exit::refused(126, e))?
@@ -354,67 +358,6 @@ pub async fn inspect(c: &mut Client, a: IdsArgs) -> anyhow::Result<u8> {
         }
     }
     println!("{}", serde_json::to_string_pretty(&out)?);
-    Ok(failed as u8)
-}
-
-/// `warrend stats`: one sample per container.
-pub async fn stats(c: &mut Client, a: IdsArgs, json: bool) -> anyhow::Result<u8> {
-    let mut rows = Vec::new();
-    let mut all = Vec::new();
-    let mut failed = false;
-    for id in a.ids {
-        match c.stats(api::ContainerRef { id: id.clone() }).await {
-            Ok(s) => {
-                let s = s.into_inner();
-                let limit = |v: u64, f: fn(u64) -> String| {
-                    if v == 0 {
-                        "unlimited".to_string()
-                    } else {
-                        f(v)
-                    }
-                };
-                rows.push(vec![
-                    s.id.clone(),
-                    format!("{:.3}s", s.cpu_usage_ns as f64 / 1e9),
-                    format!(
-                        "{} / {}",
-                        bytes(s.memory_usage_bytes),
-                        limit(s.memory_limit_bytes, bytes)
-                    ),
-                    format!("{} / {}", s.pids, limit(s.pids_limit, |v| v.to_string())),
-                    s.oom_kills.to_string(),
-                ]);
-                all.push(json!({
-                    "id": s.id,
-                    "cpu_usage_ns": s.cpu_usage_ns,
-                    "memory_usage_bytes": s.memory_usage_bytes,
-                    "memory_limit_bytes": s.memory_limit_bytes,
-                    "pids": s.pids,
-                    "pids_limit": s.pids_limit,
-                    "oom_kills": s.oom_kills,
-                    "time": rfc3339(&s.time),
-                }));
-            }
-            Err(e) => {
-                eprintln!("warrend: {id}: {}", e.message());
-                failed = true;
-            }
-        }
-    }
-    if json {
-        print_json(&serde_json::Value::Array(all));
-    } else if !rows.is_empty() {
-        table(
-            &[
-                "ID",
-                "CPU TIME",
-                "MEMORY / LIMIT",
-                "PIDS / LIMIT",
-                "OOM KILLS",
-            ],
-            &rows,
-        );
-    }
     Ok(failed as u8)
 }
 

@@ -4,6 +4,7 @@ mod args;
 mod containers;
 mod images;
 mod output;
+mod stats;
 
 use std::path::Path;
 
@@ -45,7 +46,7 @@ pub enum Command {
     /// Show everything about containers (JSON).
     Inspect(containers::IdsArgs),
     /// CPU, memory and pids of running containers.
-    Stats(containers::IdsArgs),
+    Stats(stats::StatsArgs),
     /// Follow container events (containerd's and warrend's restart decisions).
     Events,
     /// The daemon: versions, containerd, namespace.
@@ -135,7 +136,7 @@ pub async fn run(command: Command, socket: &Path, json: bool) -> anyhow::Result<
         Command::Logs(a) => containers::logs(&mut c, a, json).await,
         Command::Exec(a) => containers::exec(&mut c, a, json).await,
         Command::Inspect(a) => containers::inspect(&mut c, a).await,
-        Command::Stats(a) => containers::stats(&mut c, a, json).await,
+        Command::Stats(a) => stats::stats(&mut c, a, json).await,
         Command::Events => containers::events(&mut c).await,
         Command::Info => containers::info(&mut c, json).await,
     }

@@ -28,15 +28,11 @@ pub async fn logs(d: &Daemon, req: api::LogsRequest) -> Result<Stream<api::LogLi
 
 /// Run a command in a running container and collect its output.
 pub async fn exec(d: &Daemon, req: api::ExecRequest) -> Result<api::ExecResponse, Status> {
-    if !req.user.is_empty() {
-        return Err(Status::unimplemented(
-            "exec as another user is not supported yet: the process runs as the container's user",
-        ));
-    }
     let request = warren_runtime::ExecRequest {
         args: req.args,
         env: req.env,
         working_dir: (!req.working_dir.is_empty()).then_some(req.working_dir),
+        user: (!req.user.is_empty()).then_some(req.user),
         ..Default::default()
     };
     let out =
