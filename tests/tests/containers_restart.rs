@@ -138,3 +138,47 @@ async fn a_daemon_killed_during_create_or_start_leaves_nothing() {
     cleanup::unmount_under(dir.path());
     assert!(left.is_empty(), "shims left behind: {left:#?}");
 }
+
+/// A daemon killed inside a snapshot create can leave `snapshots/<next id>` on disk without
+/// the id in its database; the next create is given that id and containerd refuses it with
+/// "file exists" (removing the directory as it does). The runtime makes that call once more.
+#[tokio::test]
+async fn a_snapshot_dir_left_by_a_crash_does_not_fail_the_next_create() {
+    require_root!();
+    let (dir, sup, fx) = fixture("c-stale").await;
+    fx.rt
+        .pull_image(&fx.image, &Default::default())
+        .await
+        .unwrap();
+    let snapshots = dir
+        .path()
+        .join("root/containerd/io.containerd.snapshotter.v1.overlayfs/snapshots");
+    // Nothing was removed on this fresh daemon, so the next id is the highest one plus 1.
+    let highest = std::fs::read_dir(&snapshots)
+        .unwrap()
+        .filter_map(|e| e.unwrap().file_name().to_str()?.parse::<u64>().ok())
+        .max()
+        .expect("the pulled image's snapshots");
+    let stale = snapshots.join((highest + 1).to_string());
+    std::fs::create_dir_all(stale.join("fs")).unwrap();
+    std::fs::create_dir_all(stale.join("work")).unwrap();
+    std::fs::write(stale.join("fs/left-by-a-crash"), b"").unwrap();
+
+    let id = fx
+        .rt
+        .run_container(&fx.request("after-crash", &["sleep", "1000"]))
+        .await
+        .expect("the create succeeds past the stale directory");
+    assert!(fx.rt.is_running(&id).await);
+    assert!(
+        stale.join("fs").is_dir() && !stale.join("fs/left-by-a-crash").exists(),
+        "the container's snapshot took the stale directory's id, with a fresh directory"
+    );
+    fx.rt.delete_container(&id).await.unwrap();
+    fx.assert_clean("delete").await;
+    fx.cleanup().await;
+    let socket = sup.address().to_path_buf();
+    sup.shutdown().await.unwrap();
+    cleanup::kill_shims_of(&socket);
+    cleanup::unmount_under(dir.path());
+}

@@ -2,6 +2,7 @@
 
 mod client;
 mod error;
+mod stale_snapshot;
 
 pub mod containers;
 pub mod images;

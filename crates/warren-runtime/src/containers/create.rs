@@ -239,19 +239,20 @@ impl ContainerdRuntime {
         let lease = Lease::create(self, "user-view").await?;
         let view = format!("{}-user-view-{:08x}", req.id, rand::random::<u32>());
         let result = async {
-            let mounts = lease
-                .clients
-                .snapshots()
-                .view(ViewSnapshotRequest {
+            let mounts = crate::stale_snapshot::retry_once("Snapshots.View", || {
+                let mut snapshots = lease.clients.snapshots();
+                let req = ViewSnapshotRequest {
                     snapshotter: self.inner.snapshotter.clone(),
                     key: view.clone(),
                     parent: image.top_chain_id.clone(),
                     ..Default::default()
-                })
-                .await
-                .map_err(|s| RuntimeError::daemon("Snapshots.View", s))?
-                .into_inner()
-                .mounts;
+                };
+                async move { snapshots.view(req).await }
+            })
+            .await
+            .map_err(|s| RuntimeError::daemon("Snapshots.View", s))?
+            .into_inner()
+            .mounts;
             let built = tokio::task::spawn_blocking(move || {
                 super::io::with_mounted(&mounts, |root| {
                     spec_req.build(&BuildContext::host().with_rootfs(root))
@@ -326,15 +327,17 @@ impl ContainerdRuntime {
         image: &Image,
         record: Container,
     ) -> Result<(), RuntimeError> {
-        let prepared = clients
-            .snapshots()
-            .prepare(PrepareSnapshotRequest {
+        let prepared = crate::stale_snapshot::retry_once("Snapshots.Prepare", || {
+            let mut snapshots = clients.snapshots();
+            let req = PrepareSnapshotRequest {
                 snapshotter: self.inner.snapshotter.clone(),
                 key: req.id.clone(),
                 parent: image.top_chain_id.clone(),
                 ..Default::default()
-            })
-            .await;
+            };
+            async move { snapshots.prepare(req).await }
+        })
+        .await;
         match prepared {
             Ok(_) => {}
             Err(s) if s.code() == tonic::Code::AlreadyExists => {

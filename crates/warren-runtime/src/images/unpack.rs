@@ -86,18 +86,20 @@ pub async fn unpack_layer(
         let key = format!("extract-{:016x} {chain}", rand::random::<u64>());
         let labels: HashMap<String, String> =
             [("containerd.io/snapshot.ref".to_string(), chain.clone())].into();
-        let mounts = clients
-            .snapshots()
-            .prepare(PrepareSnapshotRequest {
+        let mounts = crate::stale_snapshot::retry_once("Snapshots.Prepare", || {
+            let mut snapshots = clients.snapshots();
+            let req = PrepareSnapshotRequest {
                 snapshotter: snapshotter.into(),
                 key: key.clone(),
-                parent,
+                parent: parent.clone(),
                 labels: labels.clone(),
-            })
-            .await
-            .map_err(|s| RuntimeError::daemon("Snapshots.Prepare", s))?
-            .into_inner()
-            .mounts;
+            };
+            async move { snapshots.prepare(req).await }
+        })
+        .await
+        .map_err(|s| RuntimeError::daemon("Snapshots.Prepare", s))?
+        .into_inner()
+        .mounts;
         let applied = clients
             .diff()
             .apply(ApplyRequest {
