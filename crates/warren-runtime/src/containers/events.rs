@@ -1,4 +1,4 @@
-//! `events`: a typed stream of this namespace's task events.
+//! `events`: a typed stream of this namespace's task events and container removals.
 //!
 //! containerd's subscription is not live until its first event arrives, so `events()`
 //! publishes a private sync event and returns only once it has come back: every event
@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime};
 use futures::{Stream, StreamExt};
 use warren_proto::any;
 use warren_proto::containerd::events::{
-    TaskCreate, TaskDelete, TaskExit, TaskOom, TaskPaused, TaskResumed, TaskStart,
+    ContainerDelete, TaskCreate, TaskDelete, TaskExit, TaskOom, TaskPaused, TaskResumed, TaskStart,
 };
 use warren_proto::containerd::services::events::v1::{PublishRequest, SubscribeRequest};
 use warren_proto::containerd::types::Envelope;
@@ -42,7 +42,9 @@ pub enum ContainerEventKind {
     },
     /// The kernel's OOM killer acted in the container.
     Oom,
-    /// Its task was deleted.
+    /// Its task was deleted. The shim sends this one; containerd may drop it when the shim
+    /// exits right after (its forward to the daemon failed or timed out), so wait for
+    /// [`Removed`](Self::Removed) to learn that a container is gone.
     Deleted {
         /// The exit code of the init process.
         exit_code: u32,
@@ -51,6 +53,10 @@ pub enum ContainerEventKind {
     Paused,
     /// It was thawed.
     Resumed,
+    /// The container itself was deleted (its record is gone), by this runtime or any other
+    /// client. containerd publishes this one itself, as part of the delete, so it is never
+    /// lost while the stream lives.
+    Removed,
 }
 
 /// One event of a container in this namespace.
@@ -112,6 +118,10 @@ fn decode(env: &Envelope) -> Option<ContainerEvent> {
             let e: TaskResumed = any::unpack(event).ok()?;
             (e.container_id, ContainerEventKind::Resumed)
         }
+        "/containers/delete" => {
+            let e: ContainerDelete = any::unpack(event).ok()?;
+            (e.id, ContainerEventKind::Removed)
+        }
         _ => return None,
     };
     Some(ContainerEvent {
@@ -123,7 +133,7 @@ fn decode(env: &Envelope) -> Option<ContainerEvent> {
 
 impl ContainerdRuntime {
     /// Task events of this namespace's containers (create, start, exit, OOM, delete,
-    /// paused, resumed), from the moment this returns. The stream ends with an error if
+    /// paused, resumed) and their removal, from the moment this returns. The stream ends with an error if
     /// the connection to containerd breaks (events sent meanwhile are lost: subscribe
     /// again and reconcile with [`list_containers`](Self::list_containers)).
     pub async fn events(
@@ -136,6 +146,7 @@ impl ContainerdRuntime {
         let sync_topic = format!("/warren/sync/{:016x}", rand::random::<u64>());
         let filters = vec![
             format!("namespace=={ns},topic~=\"^/tasks/\""),
+            format!("namespace=={ns},topic==\"/containers/delete\""),
             format!("namespace=={ns},topic==\"{sync_topic}\""),
         ];
         // containerd sends the response headers only with the first event, so the
@@ -222,5 +233,52 @@ impl ContainerdRuntime {
             };
             std::future::ready(out)
         }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn envelope(topic: &str, event: prost_types::Any) -> Envelope {
+        Envelope {
+            topic: topic.into(),
+            namespace: "warren".into(),
+            event: Some(event),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_container_delete_is_its_removal() {
+        let env = envelope(
+            "/containers/delete",
+            any::pack(&ContainerDelete { id: "web".into() }),
+        );
+        let e = decode(&env).unwrap();
+        assert_eq!(e.container_id, "web");
+        assert_eq!(e.kind, ContainerEventKind::Removed);
+    }
+
+    #[test]
+    fn an_exec_delete_is_not_the_task_delete() {
+        let exec = TaskDelete {
+            container_id: "web".into(),
+            id: "exec-1".into(),
+            ..Default::default()
+        };
+        assert_eq!(decode(&envelope("/tasks/delete", any::pack(&exec))), None);
+        let task = TaskDelete {
+            container_id: "web".into(),
+            id: "web".into(),
+            exit_status: 137,
+            ..Default::default()
+        };
+        assert_eq!(
+            decode(&envelope("/tasks/delete", any::pack(&task)))
+                .unwrap()
+                .kind,
+            ContainerEventKind::Deleted { exit_code: 137 }
+        );
     }
 }

@@ -73,6 +73,7 @@ fn container_event(e: ContainerEvent) -> api::Event {
         }
         ContainerEventKind::Paused => "paused",
         ContainerEventKind::Resumed => "resumed",
+        ContainerEventKind::Removed => "removed",
     };
     out.kind = kind.to_string();
     out
