@@ -22,6 +22,16 @@ async fn fixture(prefix: &str) -> (tempfile::TempDir, Supervisor, Fixture) {
     (dir, sup, fx)
 }
 
+/// Remove the fixture's containers, stop the daemon, and kill whatever shims a failed
+/// assertion left (the shutdown leaves running shims by design).
+async fn teardown(dir: tempfile::TempDir, sup: Supervisor, fx: Fixture) {
+    fx.cleanup().await;
+    let socket = sup.address().to_path_buf();
+    sup.shutdown().await.unwrap();
+    cleanup::kill_shims_of(&socket);
+    cleanup::unmount_under(dir.path());
+}
+
 /// SIGKILL the daemon and wait until the supervisor has it answering again.
 async fn kill_daemon(sup: &Supervisor) {
     let before = sup.status().restarts;
@@ -79,12 +89,7 @@ async fn a_running_container_outlives_a_daemon_restart_and_can_be_stopped() {
     assert!(fx.rt.container_status(&id).await.unwrap().exit.is_some());
     fx.rt.delete_container(&id).await.unwrap();
     fx.assert_clean("delete after a daemon restart").await;
-    fx.cleanup().await;
-    let socket = sup.address().to_path_buf();
-    sup.shutdown().await.unwrap();
-    // Whatever a failed assertion left (the shutdown leaves running shims by design).
-    cleanup::kill_shims_of(&socket);
-    cleanup::unmount_under(dir.path());
+    teardown(dir, sup, fx).await;
 }
 
 #[tokio::test]
@@ -131,11 +136,7 @@ async fn a_daemon_killed_during_create_or_start_leaves_nothing() {
         tokio::time::sleep(Duration::from_millis(100)).await;
         left = cleanup::shims_of(sup.address());
     }
-    fx.cleanup().await;
-    let socket = sup.address().to_path_buf();
-    sup.shutdown().await.unwrap();
-    cleanup::kill_shims_of(&socket);
-    cleanup::unmount_under(dir.path());
+    teardown(dir, sup, fx).await;
     assert!(left.is_empty(), "shims left behind: {left:#?}");
 }
 
@@ -176,9 +177,5 @@ async fn a_snapshot_dir_left_by_a_crash_does_not_fail_the_next_create() {
     );
     fx.rt.delete_container(&id).await.unwrap();
     fx.assert_clean("delete").await;
-    fx.cleanup().await;
-    let socket = sup.address().to_path_buf();
-    sup.shutdown().await.unwrap();
-    cleanup::kill_shims_of(&socket);
-    cleanup::unmount_under(dir.path());
+    teardown(dir, sup, fx).await;
 }
