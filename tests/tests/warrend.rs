@@ -419,6 +419,79 @@ async fn a_killed_warrend_restarts_and_reattaches() {
     assert!(w.terminate(Duration::from_secs(30)).success());
 }
 
+/// Exits that happen while warrend's event stream is cut (its containerd killed and
+/// restarted by the supervisor) are found on the re-subscription and handled exactly once:
+/// `always` and `on-failure` restart once, `--rm` is removed.
+#[tokio::test]
+async fn exits_while_the_event_stream_is_cut_are_handled_exactly_once() {
+    require_root!();
+    let (registry, image) = registry_with_busybox("cut").await;
+    let w = Warrend::start(Some(&registry.addr()));
+    w.ok(&["pull", "-q", &image]);
+    // Each ends when the test signals it (pid 1 only acts on signals it traps).
+    let script = |code: u32| format!("trap 'exit {code}' TERM; while true; do sleep 0.1; done");
+    let cases = [
+        ("always", &["--restart", "always"][..], 0),
+        ("onfail", &["--restart", "on-failure"][..], 3),
+        ("rm", &["--rm"][..], 0),
+    ];
+    for (id, flags, code) in &cases {
+        let mut args = vec!["run", "-d", "--name", id, "--network", "none"];
+        args.extend_from_slice(flags);
+        let s = script(*code);
+        args.extend_from_slice(&[image.as_str(), "sh", "-c", s.as_str()]);
+        w.ok(&args);
+    }
+    let ps = w.json(&["ps"]);
+    let pids: Vec<i32> = cases
+        .iter()
+        .map(|(id, _, _)| find(&ps, id).unwrap()["pid"].as_i64().unwrap() as i32)
+        .collect();
+    // The trap is set once the shell runs its loop.
+    std::thread::sleep(Duration::from_millis(500));
+
+    // Cut the stream: containerd dies; the containers exit before it is back.
+    let containerd = w.containerd_pid();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(containerd),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    for pid in &pids {
+        nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(*pid),
+            nix::sys::signal::Signal::SIGTERM,
+        )
+        .unwrap();
+    }
+
+    let restarted = |ps: &Value, id: &str, old: i32| {
+        find(ps, id).is_some_and(|c| {
+            c["state"] == "running"
+                && c["restart_count"] == 1
+                && c["pid"].as_i64().is_some_and(|p| p as i32 != old)
+        })
+    };
+    until(Duration::from_secs(60), "the policies to act", || {
+        let ps = w.json(&["ps", "-a"]);
+        (restarted(&ps, "always", pids[0])
+            && restarted(&ps, "onfail", pids[1])
+            && find(&ps, "rm").is_none())
+        .then_some(())
+    });
+    // Exactly once: no second restart from a late event or a second reconcile.
+    std::thread::sleep(Duration::from_secs(3));
+    let ps = w.json(&["ps", "-a"]);
+    assert!(restarted(&ps, "always", pids[0]), "{ps}");
+    assert!(restarted(&ps, "onfail", pids[1]), "{ps}");
+    assert!(find(&ps, "rm").is_none(), "{ps}");
+    let (_, body) = w.http_get("/metrics");
+    let m = samples(&body);
+    assert_eq!(m["warrend_supervisor_restarts_total"], 1.0, "{body}");
+    assert_eq!(m["warrend_container_restarts_total"], 2.0, "{body}");
+    w.ok(&["rm", "-f", "always", "onfail"]);
+}
+
 #[tokio::test]
 async fn the_socket_refuses_other_users() {
     require_root!();

@@ -2,6 +2,7 @@
 
 mod apt;
 mod bench;
+mod beside;
 mod demo;
 mod deps;
 mod host;
@@ -11,7 +12,7 @@ mod test;
 
 use std::path::{Path, PathBuf};
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
@@ -83,10 +84,14 @@ fn main() -> Result<()> {
             let deps = deps::fetch(&ws, &lines)?;
             test::lint(&ws)?;
             let mut rows = vec![("unit tests".to_string(), test::unit(&ws, &deps)?, true)];
+            // The slow, idle tests run on the newest selected line beside the others.
+            let newest = lines.last().context("no containerd line selected")?;
+            let slow = beside::start(&ws, &deps, newest)?;
             for line in &lines {
                 let (counts, ok) = test::integration(&ws, &deps, line)?;
                 rows.push((format!("containerd {line}"), counts, ok));
             }
+            rows.push(slow.finish()?);
             test::report(&rows)?;
         }
         Task::Integration { containerd } => {

@@ -8,7 +8,10 @@ pub mod any;
 pub mod namespace;
 pub mod timing;
 
-pub use channel::{connect, connect_lazy, MAX_MESSAGE_SIZE, MAX_SOCKET_PATH_LEN};
+pub use channel::{
+    connect, connect_lazy, connect_lazy_counted, ConnectionCounter, MAX_MESSAGE_SIZE,
+    MAX_SOCKET_PATH_LEN,
+};
 pub use clients::{Clients, NsChannel};
 pub use error::Error;
 pub use namespace::{Namespace, NamespaceInterceptor};

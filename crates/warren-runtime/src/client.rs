@@ -11,15 +11,16 @@ use warren_proto::{Clients, Namespace};
 use crate::images::registry::RegistryOptions;
 use crate::RuntimeError;
 
-/// True for errors that mean "no daemon to talk to right now": UNAVAILABLE (nothing listens
-/// on the socket), and the UNKNOWN "transport error" tonic reports when the connection broke
-/// under a call (the daemon died). Only idempotent calls are retried on these.
+/// True for errors that mean "no daemon to talk to right now, or the connection to it
+/// broke": UNAVAILABLE (nothing listens on the socket), and any status tonic made itself
+/// from a transport failure under a call (the daemon died, or it closed the connection with
+/// GOAWAY). Statuses the daemon sent carry no source error; those tonic builds from a
+/// failed connection, stream or frame keep it, whatever code they map to (UNKNOWN,
+/// INTERNAL, RESOURCE_EXHAUSTED for `too_many_pings`, ...). Only idempotent calls are
+/// retried on these.
 pub(crate) fn daemon_unreachable(status: &tonic::Status) -> bool {
-    match status.code() {
-        tonic::Code::Unavailable => true,
-        tonic::Code::Unknown => status.message() == "transport error",
-        _ => false,
-    }
+    use std::error::Error;
+    status.code() == tonic::Code::Unavailable || status.source().is_some()
 }
 
 /// containerd's default socket.
@@ -38,6 +39,8 @@ pub(crate) struct Inner {
     pub socket: PathBuf,
     pub namespace: Namespace,
     pub clients: Clients,
+    /// Connections the channel opened (1 + reconnects).
+    pub connections: warren_proto::ConnectionCounter,
     pub reconnect_deadline: Duration,
     pub registry: RegistryOptions,
     pub snapshotter: String,
@@ -143,7 +146,8 @@ impl ContainerdRuntime {
                 allowed: "an absolute path".into(),
             });
         }
-        let channel = warren_proto::connect_lazy(&options.socket);
+        let connections = warren_proto::ConnectionCounter::default();
+        let channel = warren_proto::connect_lazy_counted(&options.socket, connections.clone());
         let containers = crate::containers::Settings {
             state_dir: options.state_dir.join(namespace.as_str()),
             runc_binary: options.runc_binary,
@@ -154,6 +158,7 @@ impl ContainerdRuntime {
         Ok(ContainerdRuntime {
             inner: Arc::new(Inner {
                 clients: Clients::new(channel, &namespace),
+                connections,
                 socket: options.socket,
                 namespace,
                 reconnect_deadline: options.reconnect_deadline,
@@ -172,6 +177,13 @@ impl ContainerdRuntime {
     /// The namespace this handle works in.
     pub fn namespace(&self) -> &str {
         self.inner.namespace.as_str()
+    }
+
+    /// How many connections this handle has opened to the daemon: 0 before the first call,
+    /// 1 while the first connection stays up, one more for every reconnect (after a daemon
+    /// restart, or anything else that broke the connection).
+    pub fn connections(&self) -> u64 {
+        self.inner.connections.get()
     }
 
     /// The socket this handle talks to.

@@ -21,6 +21,7 @@ impl ContainerdRuntime {
     /// is [`RuntimeError::StartFailed`] and no task, FIFO or log copier is left.
     #[tracing::instrument(level = "debug", skip(self))]
     pub async fn start_container(&self, id: &str) -> Result<u32, RuntimeError> {
+        crate::containers::check_id(id)?;
         let record = self
             .container_record(id)
             .await?
@@ -248,7 +249,7 @@ impl ContainerdRuntime {
 fn start_error(id: &str, op: &'static str, s: tonic::Status) -> RuntimeError {
     match s.code() {
         tonic::Code::Unknown | tonic::Code::Internal | tonic::Code::FailedPrecondition
-            if s.message() != "transport error" =>
+            if !crate::client::daemon_unreachable(&s) =>
         {
             RuntimeError::StartFailed {
                 id: id.to_string(),

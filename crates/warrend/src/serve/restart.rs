@@ -13,7 +13,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use futures::StreamExt;
 use serde::{Deserialize, Serialize};
-use warren_runtime::{ContainerEventKind, ContainerInfo, ContainerState};
+use warren_runtime::{ContainerEventKind, ContainerInfo, ContainerState, RuntimeError};
 
 use super::convert::labels;
 use super::{Daemon, NodeEvent};
@@ -211,14 +211,33 @@ fn is_auto_remove(c: &ContainerInfo) -> bool {
 }
 
 /// Wait for the container's exit, then delete it (`run --rm`); survives the API call that
-/// asked for it.
+/// asked for it. A broken connection or a containerd restart only delays the removal: a
+/// container is never deleted unless its process is known to have ended.
 pub async fn remove_after_exit(d: Daemon, id: String) {
-    if let Err(e) = d.rt.wait(&id).await {
-        tracing::debug!(container = %id, error = %e, "auto-remove: wait ended");
+    loop {
+        match d.rt.wait(&id).await {
+            Ok(_) | Err(RuntimeError::NotFound { .. }) => break,
+            Err(e) => {
+                tracing::debug!(container = %id, error = %e, "auto-remove: waiting again");
+                match d.rt.container_info(&id).await {
+                    Ok(c)
+                        if c.status.state != ContainerState::Running
+                            && c.status.state != ContainerState::Paused =>
+                    {
+                        break
+                    }
+                    Err(RuntimeError::NotFound { .. }) => {
+                        d.restart.forget(&id).await;
+                        return;
+                    }
+                    _ => tokio::time::sleep(Duration::from_secs(1)).await,
+                }
+            }
+        }
     }
     // The watcher may be removing it too (stopped containers found on a re-subscription).
     if let Err(e) = d.rt.delete_container(&id).await {
-        if !matches!(e, warren_runtime::RuntimeError::NotFound { .. }) {
+        if !matches!(e, RuntimeError::NotFound { .. }) {
             tracing::warn!(container = %id, error = %e, "could not auto-remove");
         }
     }
@@ -298,7 +317,7 @@ async fn on_exit(d: Daemon, id: String) {
                 break;
             }
             Ok(_) => {}
-            Err(warren_runtime::RuntimeError::NotFound { .. }) => return,
+            Err(RuntimeError::NotFound { .. }) => return,
             Err(e) => {
                 tracing::warn!(container = %id, error = %e, "restart: cannot read the container");
                 return;
