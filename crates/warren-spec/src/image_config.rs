@@ -73,18 +73,10 @@ pub fn args(
 pub fn env(image: &[String], request: &[String]) -> Result<Vec<String>, SpecError> {
     let mut out: Vec<String> = Vec::with_capacity(image.len() + request.len() + 1);
     for entry in image.iter().chain(request) {
-        no_nul("env", entry)?;
-        let Some((name, _)) = entry.split_once('=') else {
-            return Err(SpecError::value("env", entry, "must be NAME=value"));
-        };
-        if name.is_empty() {
-            return Err(SpecError::value("env", entry, "the name must not be empty"));
-        }
-        let prefix_len = name.len() + 1;
-        match out
-            .iter_mut()
-            .find(|e| e.len() >= prefix_len && e[..prefix_len] == entry[..prefix_len])
-        {
+        let name = env_name(entry)?;
+        // Compared as bytes: a name is ASCII, but an earlier entry's value may not be.
+        let prefix = &entry.as_bytes()[..name.len() + 1];
+        match out.iter_mut().find(|e| e.as_bytes().starts_with(prefix)) {
             Some(existing) => *existing = entry.clone(),
             None => out.push(entry.clone()),
         }
@@ -93,6 +85,24 @@ pub fn env(image: &[String], request: &[String]) -> Result<Vec<String>, SpecErro
         out.push(DEFAULT_PATH.to_string());
     }
     Ok(out)
+}
+
+/// The name of a `NAME=value` entry: non-empty, printable ASCII without spaces or `=`
+/// (what shells and `docker run -e` accept in practice); the value may be any text without
+/// NUL bytes.
+pub fn env_name(entry: &str) -> Result<&str, SpecError> {
+    no_nul("env", entry)?;
+    let Some((name, _)) = entry.split_once('=') else {
+        return Err(SpecError::value("env", entry, "must be NAME=value"));
+    };
+    if name.is_empty() || !name.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(SpecError::value(
+            "env",
+            entry,
+            "the name must be 1 or more printable ASCII characters without spaces or '='",
+        ));
+    }
+    Ok(name)
 }
 
 /// A stop signal by name (`SIGTERM`, `TERM`, `sigquit`, `RTMIN+3`) or number (`15`);
@@ -186,6 +196,12 @@ mod tests {
         assert_eq!(env(&[], &[]).unwrap(), s(&[DEFAULT_PATH]));
         assert!(env(&[], &s(&["NOEQUALS"])).is_err());
         assert!(env(&[], &s(&["=x"])).is_err());
+        // Non-ASCII names are refused; non-ASCII values are fine next to any name (the
+        // merge once sliced a value inside a character and panicked).
+        assert!(env(&[], &s(&["aé=1", "x=1"])).is_err());
+        assert!(env(&[], &s(&["A B=1"])).is_err());
+        let e = env(&s(&["A=é"]), &s(&["B=1", "A=ü"])).unwrap();
+        assert_eq!(e[..2], s(&["A=ü", "B=1"]));
         // A name that is a prefix of another is a different variable.
         let e = env(&s(&["AB=1"]), &s(&["A=2"])).unwrap();
         assert!(e.contains(&"AB=1".to_string()) && e.contains(&"A=2".to_string()));
