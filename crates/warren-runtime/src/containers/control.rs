@@ -42,6 +42,7 @@ impl ContainerdRuntime {
     /// Freeze every process of container `id` (its cgroup's freezer). Pausing a paused
     /// container succeeds.
     pub async fn pause(&self, id: &str) -> Result<(), RuntimeError> {
+        crate::containers::check_id(id)?;
         let state = self
             .require_state(
                 id,
@@ -65,6 +66,7 @@ impl ContainerdRuntime {
 
     /// Thaw a paused container. Resuming a running container succeeds.
     pub async fn resume(&self, id: &str) -> Result<(), RuntimeError> {
+        crate::containers::check_id(id)?;
         let state = self
             .require_state(
                 id,
@@ -88,6 +90,7 @@ impl ContainerdRuntime {
 
     /// The host pids of every process in container `id`.
     pub async fn pids(&self, id: &str) -> Result<Vec<u32>, RuntimeError> {
+        crate::containers::check_id(id)?;
         self.require_state(
             id,
             "pids",
@@ -116,6 +119,7 @@ impl ContainerdRuntime {
         id: &str,
         resources: &warren_spec::Resources,
     ) -> Result<(), RuntimeError> {
+        crate::containers::check_id(id)?;
         let linux = resources
             .update(warren_spec::host::cpu_count())
             .map_err(|source| RuntimeError::Spec {

@@ -68,6 +68,7 @@ impl ContainerdRuntime {
     /// ```
     #[tracing::instrument(level = "debug", skip(self, req))]
     pub async fn exec(&self, id: &str, req: &ExecRequest) -> Result<ExecOutput, RuntimeError> {
+        crate::containers::check_id(id)?;
         if req.args.is_empty() || req.args.iter().any(|a| a.contains('\0')) {
             return Err(RuntimeError::InvalidRequest {
                 field: "exec args",

@@ -143,6 +143,7 @@ impl ContainerdRuntime {
         impl Stream<Item = Result<LogLine, RuntimeError>> + Send + Unpin + 'static,
         RuntimeError,
     > {
+        crate::containers::check_id(id)?;
         if self.container_record(id).await?.is_none() {
             return Err(not_found(id));
         }

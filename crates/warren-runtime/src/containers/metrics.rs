@@ -73,6 +73,7 @@ impl ContainerdRuntime {
     /// CPU, memory, pids and OOM-kill figures of container `id` (running, or exited but not
     /// yet stopped). `NotFound` if it has no task.
     pub async fn metrics(&self, id: &str) -> Result<ContainerMetrics, RuntimeError> {
+        crate::containers::check_id(id)?;
         let filter = format!("id=={id}");
         let reply = self
             .retry("Tasks.Metrics", |c| {

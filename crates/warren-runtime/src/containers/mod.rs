@@ -22,6 +22,8 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::SystemTime;
 
+use crate::RuntimeError;
+
 pub use events::{ContainerEvent, ContainerEventKind};
 pub use exec::{ExecOutput, ExecRequest};
 pub use logs::{LogLine, LogOptions, LogStream};
@@ -30,6 +32,14 @@ pub use status::{ContainerInfo, ContainerState, ContainerStatus, ExitStatus};
 
 /// The runtime containerd runs our containers with.
 pub const RUNTIME_NAME: &str = "io.containerd.runc.v2";
+
+/// Refuse an id containerd would refuse (letters, digits and single `.`, `_`, `-`; at most
+/// 76 characters) before it is used for anything, a path under the state directory above
+/// all: `../x` must never name a file outside it.
+pub(crate) fn check_id(id: &str) -> Result<(), RuntimeError> {
+    warren_proto::namespace::validate_identifier("container id", id)?;
+    Ok(())
+}
 
 /// Where and how containers keep their files; from [`crate::RuntimeOptions`].
 #[derive(Debug, Clone)]

@@ -158,6 +158,7 @@ impl ContainerdRuntime {
     /// Created, running, paused or stopped; with the exit code, exit time and whether the
     /// kernel OOM-killed it once stopped. `NotFound` if there is no such container.
     pub async fn container_status(&self, id: &str) -> Result<ContainerStatus, RuntimeError> {
+        crate::containers::check_id(id)?;
         Ok(self.container_info(id).await?.status)
     }
 
@@ -165,6 +166,7 @@ impl ContainerdRuntime {
     /// gives every one, plus whether the OOM killer ended a stopped one): two RPCs, however
     /// many containers the namespace holds. `NotFound` if there is no such container.
     pub async fn container_info(&self, id: &str) -> Result<ContainerInfo, RuntimeError> {
+        crate::containers::check_id(id)?;
         let record = self
             .container_record(id)
             .await?

@@ -24,6 +24,7 @@ impl ContainerdRuntime {
     /// for a process that already exited; waits out daemon restarts (tasks survive them).
     /// `NotFound` if the container has no process and no recorded exit.
     pub async fn wait(&self, id: &str) -> Result<ExitStatus, RuntimeError> {
+        crate::containers::check_id(id)?;
         let waited = self
             .retry("Tasks.Wait", |c| {
                 let req = WaitRequest {
@@ -60,6 +61,7 @@ impl ContainerdRuntime {
     /// Stopping a stopped or missing container succeeds.
     #[tracing::instrument(level = "debug", skip(self))]
     pub async fn stop_container(&self, id: &str, timeout: Duration) -> Result<(), RuntimeError> {
+        crate::containers::check_id(id)?;
         let Some(record) = self.container_record(id).await? else {
             return Ok(());
         };
@@ -194,6 +196,7 @@ impl ContainerdRuntime {
     /// network state kept, so deleting again retries.
     #[tracing::instrument(level = "debug", skip(self))]
     pub async fn delete_container(&self, id: &str) -> Result<(), RuntimeError> {
+        crate::containers::check_id(id)?;
         if let Some(record) = self.container_record(id).await? {
             self.stop_container(id, DELETE_STOP_TIMEOUT).await?;
             let key = if record.snapshot_key.is_empty() {

@@ -358,6 +358,7 @@ impl ContainerdRuntime {
     /// The IPv4 address of bridge container `id`, from its cached CNI result (no exec into
     /// the container); `None` for a container without a bridge network.
     pub async fn container_ip(&self, id: &str) -> Result<Option<Ipv4Addr>, RuntimeError> {
+        crate::containers::check_id(id)?;
         if self.container_record(id).await?.is_none() {
             return Err(crate::containers::not_found(id));
         }
@@ -372,6 +373,7 @@ impl ContainerdRuntime {
     /// for IPv6 chains it never creates for IPv4-only mappings, and fails on a healthy
     /// container.
     pub async fn check_network(&self, id: &str) -> Result<(), RuntimeError> {
+        crate::containers::check_id(id)?;
         let Some(attached) = self.load_attached(id).await else {
             if self.container_record(id).await?.is_none() {
                 return Err(crate::containers::not_found(id));
