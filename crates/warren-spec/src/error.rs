@@ -52,6 +52,17 @@ pub enum SpecError {
         reason: String,
     },
 
+    /// A file read from an image or a container (its `/etc/passwd`, `/etc/group`) that is
+    /// not a plain, small regular file: a FIFO, a device, a directory, or one over the size
+    /// read from it. Such files are never opened for reading.
+    #[error("refusing to read {path:?}: {reason}")]
+    UnsafeFile {
+        /// The file, as seen from the host.
+        path: PathBuf,
+        /// What it is, or which limit it passes.
+        reason: String,
+    },
+
     /// Neither the request nor the image says what to run.
     #[error("no command: the image has no entrypoint or cmd and the request gives none")]
     NoCommand,

@@ -20,6 +20,10 @@ pub struct ResolvedUser {
     pub additional_gids: Vec<u32>,
 }
 
+/// The most bytes read from an image's or a container's `/etc/passwd` or `/etc/group`
+/// (real ones hold a few kilobytes); a bigger file is refused, not read.
+pub const MAX_ACCOUNT_FILE_BYTES: u64 = 1024 * 1024;
+
 /// The largest uid or gid runc accepts (it stores them as `int32`; containerd enforces the
 /// same bound).
 pub const MAX_ID: u32 = i32::MAX as u32;
@@ -39,7 +43,7 @@ struct Group {
 /// `rel` inside `root`, with every symlink on the way resolved as if `root` were `/`: an
 /// image's `/etc/passwd -> /somewhere` or `../../..` never reaches the host's files (the
 /// same confinement containerd gets from `os.OpenRoot`). `None` if it does not exist.
-fn confined(root: &Path, rel: &str) -> Option<PathBuf> {
+pub(crate) fn confined(root: &Path, rel: &str) -> Option<PathBuf> {
     const MAX_LINKS: usize = 40;
     let mut todo: VecDeque<OsString> = Path::new(rel)
         .components()
@@ -77,12 +81,18 @@ fn confined(root: &Path, rel: &str) -> Option<PathBuf> {
     Some(root.join(cur))
 }
 
-/// The text of `file` in the image, empty when there is no rootfs or no such file.
-fn read(rootfs: Option<&Path>, file: &str) -> String {
-    rootfs
-        .and_then(|r| confined(r, file))
-        .and_then(|p| std::fs::read_to_string(p).ok())
-        .unwrap_or_default()
+/// The text of `file` in the image, empty when there is no rootfs or no such file. Read
+/// confined to the rootfs, bounded, and only if it is a regular file (see
+/// [`crate::rootfs_file`]).
+fn read(rootfs: Option<&Path>, file: &str) -> Result<String, SpecError> {
+    let Some(root) = rootfs else {
+        return Ok(String::new());
+    };
+    Ok(
+        crate::rootfs_file::read(root, file, MAX_ACCOUNT_FILE_BYTES)?
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .unwrap_or_default(),
+    )
 }
 
 fn passwd(text: &str) -> Vec<Passwd> {
@@ -149,8 +159,8 @@ pub fn resolve(spec: Option<&str>, rootfs: Option<&Path>) -> Result<ResolvedUser
         Some((u, g)) => (u, Some(g)),
         None => (spec, None),
     };
-    let users = passwd(&read(rootfs, "etc/passwd"));
-    let groups = groups(&read(rootfs, "etc/group"));
+    let users = passwd(&read(rootfs, "etc/passwd")?);
+    let groups = groups(&read(rootfs, "etc/group")?);
     let no_file = if rootfs.is_none() {
         "names need the image's rootfs to look up; give a numeric id"
     } else {
