@@ -75,6 +75,21 @@ pub enum RuntimeError {
         message: String,
     },
 
+    /// Something a registry or an archive sent is bigger than Warren reads (see
+    /// [`crate::images::limits`]). It was not read past the limit, and nothing is left of
+    /// the pull or import.
+    #[error("{what} of {subject} is over the {limit}-byte limit{detail}")]
+    TooLarge {
+        /// What was being read: `manifest`, `config`, `layer`, `archive metadata`...
+        what: &'static str,
+        /// The image reference or archive path.
+        subject: String,
+        /// The limit, in bytes.
+        limit: u64,
+        /// More about it (the size the source declared, or "" when it just kept sending).
+        detail: String,
+    },
+
     /// The registry refused or failed a request in another way.
     #[error("registry error while {op} {reference}: {message}")]
     Registry {

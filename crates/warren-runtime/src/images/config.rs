@@ -6,6 +6,7 @@ use warren_proto::containerd::services::content::v1::ReadContentRequest;
 use warren_proto::containerd::types::Descriptor;
 use warren_proto::Clients;
 
+use super::limits::{MAX_CONFIG_BYTES, MAX_MANIFEST_BYTES};
 use super::platform::Platform;
 use crate::RuntimeError;
 
@@ -18,25 +19,22 @@ pub fn run_config(config: &ImageConfiguration) -> warren_spec::ImageConfig {
         .unwrap_or_default()
 }
 
-/// Read a whole blob.
-pub async fn read_blob(clients: &Clients, digest: &str) -> Result<Vec<u8>, RuntimeError> {
-    let mut stream = clients
-        .content()
-        .read(ReadContentRequest {
-            digest: digest.to_string(),
-            offset: 0,
-            size: 0,
-        })
-        .await
-        .map_err(|s| RuntimeError::daemon("Content.Read", s))?
-        .into_inner();
-    let mut out = Vec::new();
-    while let Some(chunk) = stream.next().await {
-        out.extend(
-            chunk
-                .map_err(|s| RuntimeError::daemon("Content.Read", s))?
-                .data,
-        );
+/// Read a whole blob (a manifest, index or config, named by `what`) of at most `limit`
+/// bytes; a bigger one is refused after reading one byte more than the limit.
+pub async fn read_blob(
+    clients: &Clients,
+    digest: &str,
+    what: &'static str,
+    limit: u64,
+) -> Result<Vec<u8>, RuntimeError> {
+    let out = read_prefix(clients, digest, limit as i64 + 1).await?;
+    if out.len() as u64 > limit {
+        return Err(RuntimeError::TooLarge {
+            what,
+            subject: digest.to_string(),
+            limit,
+            detail: " (in the content store)".into(),
+        });
     }
     Ok(out)
 }
@@ -75,8 +73,10 @@ pub async fn resolve_config(
     let mut size = 0;
     let mut manifest_bytes = target.size;
     if super::is_index(&target.media_type) {
-        let index: ImageIndex = serde_json::from_slice(&read_blob(clients, &digest).await?)
-            .map_err(|e| bad(format!("bad index: {e}")))?;
+        let index: ImageIndex = serde_json::from_slice(
+            &read_blob(clients, &digest, "index", MAX_MANIFEST_BYTES).await?,
+        )
+        .map_err(|e| bad(format!("bad index: {e}")))?;
         let chosen = platform
             .choose(index.manifests())
             .ok_or_else(|| bad("no manifest for this host's platform".into()))?;
@@ -84,12 +84,14 @@ pub async fn resolve_config(
         size += target.size.max(0) as u64;
         manifest_bytes = chosen.size() as i64;
     }
-    let manifest: ImageManifest = serde_json::from_slice(&read_blob(clients, &digest).await?)
-        .map_err(|e| bad(format!("bad manifest: {e}")))?;
+    let manifest: ImageManifest =
+        serde_json::from_slice(&read_blob(clients, &digest, "manifest", MAX_MANIFEST_BYTES).await?)
+            .map_err(|e| bad(format!("bad manifest: {e}")))?;
     let config_digest = manifest.config().digest().to_string();
-    let config: ImageConfiguration =
-        serde_json::from_slice(&read_blob(clients, &config_digest).await?)
-            .map_err(|e| bad(format!("bad config: {e}")))?;
+    let config: ImageConfiguration = serde_json::from_slice(
+        &read_blob(clients, &config_digest, "config", MAX_CONFIG_BYTES).await?,
+    )
+    .map_err(|e| bad(format!("bad config: {e}")))?;
     Ok(Resolved {
         config,
         config_digest,

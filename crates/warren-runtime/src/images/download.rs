@@ -6,11 +6,14 @@ use std::collections::HashMap;
 use futures::StreamExt;
 use oci_client::client::BlobResponse;
 use oci_client::errors::DigestError;
+use oci_client::secrets::RegistryAuth;
 use oci_client::Reference;
+use sha2::{Digest, Sha256};
 use warren_proto::containerd::types::Descriptor;
 use warren_proto::Clients;
 
 use super::content::{self, BlobWriter};
+use super::limits::MAX_CONFIG_BYTES;
 use super::progress::{ProgressSink, PullProgress, REPORT_EVERY};
 use super::registry::{classify, digest_failure};
 use super::schedule::Received;
@@ -115,6 +118,17 @@ async fn download(
             match chunk {
                 Ok(bytes) => {
                     received.fetch_add(bytes.len() as u64, Ordering::Relaxed);
+                    // Never past the declared size: a registry that keeps sending fills
+                    // nothing (the ingest is aborted by the caller).
+                    if total > 0 && writer.offset() + bytes.len() as u64 > total {
+                        return Err(RuntimeError::DigestMismatch {
+                            reference: r.whole(),
+                            digest: layer.digest.clone(),
+                            message: format!(
+                                "the registry sent more than the {total} bytes declared"
+                            ),
+                        });
+                    }
                     writer.write(&bytes).await?;
                     let done = writer.offset();
                     if done - reported >= REPORT_EVERY || done == total {
@@ -145,6 +159,64 @@ async fn download(
         }
         return Ok(());
     }
+}
+
+/// Download an image config, whose size its descriptor declares: refused unaread if that is
+/// over [`MAX_CONFIG_BYTES`], read no further than that size, and checked against its digest.
+pub async fn fetch_config(
+    registry: &oci_client::Client,
+    auth: &RegistryAuth,
+    r: &Reference,
+    config: &Descriptor,
+) -> Result<Vec<u8>, RuntimeError> {
+    let declared = config.size.max(0) as u64;
+    let too_large = |detail: String| RuntimeError::TooLarge {
+        what: "config",
+        subject: r.whole(),
+        limit: MAX_CONFIG_BYTES,
+        detail,
+    };
+    if declared > MAX_CONFIG_BYTES {
+        return Err(too_large(format!(
+            " (its descriptor declares {declared} bytes)"
+        )));
+    }
+    registry
+        .store_auth_if_needed(r.resolve_registry(), auth)
+        .await;
+    let mut stream = registry
+        .pull_blob_stream(r, config.digest.as_str())
+        .await
+        .map_err(|e| classify("fetching config", r, e))?
+        .stream;
+    let mut bytes = Vec::with_capacity(declared as usize);
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| match digest_failure(&e) {
+            Some(d) => mismatch(r, config, d),
+            None => RuntimeError::Registry {
+                op: "fetching config",
+                reference: r.whole(),
+                message: e.to_string(),
+            },
+        })?;
+        if (bytes.len() + chunk.len()) as u64 > declared {
+            return Err(RuntimeError::DigestMismatch {
+                reference: r.whole(),
+                digest: config.digest.clone(),
+                message: format!("the registry sent more than the {declared} bytes declared"),
+            });
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    let digest = format!("sha256:{}", hex::encode(Sha256::digest(&bytes)));
+    if digest != config.digest || bytes.len() as u64 != declared {
+        return Err(RuntimeError::DigestMismatch {
+            reference: r.whole(),
+            digest: config.digest.clone(),
+            message: format!("{} bytes that hash to {digest}", bytes.len()),
+        });
+    }
+    Ok(bytes)
 }
 
 fn mismatch(r: &Reference, layer: &Descriptor, d: &DigestError) -> RuntimeError {

@@ -6,6 +6,7 @@ use warren_proto::containerd::types::Descriptor;
 use warren_proto::Clients;
 
 use super::config::read_blob;
+use super::limits::{MAX_CONFIG_BYTES, MAX_MANIFEST_BYTES};
 use super::platform::Platform;
 use super::pull::{descriptor, index_labels, manifest_labels};
 use super::{content, is_index, unpack};
@@ -24,16 +25,23 @@ pub async fn unpack_stored(
         reason,
     };
     let read = |digest: String, what: &'static str| async move {
-        read_blob(clients, &digest).await.map_err(|e| match e {
-            RuntimeError::Daemon {
-                code: tonic::Code::NotFound,
-                ..
-            } => RuntimeError::BadImage {
-                reference: name.to_string(),
-                reason: format!("its {what} {digest} is missing"),
-            },
-            e => e,
-        })
+        let limit = if what == "config" {
+            MAX_CONFIG_BYTES
+        } else {
+            MAX_MANIFEST_BYTES
+        };
+        read_blob(clients, &digest, what, limit)
+            .await
+            .map_err(|e| match e {
+                RuntimeError::Daemon {
+                    code: tonic::Code::NotFound,
+                    ..
+                } => RuntimeError::BadImage {
+                    reference: name.to_string(),
+                    reason: format!("its {what} {digest} is missing"),
+                },
+                e => e,
+            })
     };
     let mut desc = target.clone();
     let mut indexes_size = 0;

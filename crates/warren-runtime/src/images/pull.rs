@@ -11,11 +11,13 @@ use warren_proto::containerd::services::snapshots::v1::StatSnapshotRequest;
 use warren_proto::containerd::types::Descriptor;
 use warren_proto::Clients;
 
+use super::download::fetch_config;
 use super::lease::Lease;
+use super::limits::MAX_CONFIG_BYTES;
+use super::manifest_fetch::{Fetched, ManifestFetcher};
 use super::platform::Platform;
 use super::progress::{ProgressSink, PullProgress};
 use super::reference::{image_name, normalize};
-use super::registry::classify;
 use super::{content, download, record, schedule, unpack, Image};
 use crate::{ContainerdRuntime, RuntimeError};
 
@@ -152,12 +154,11 @@ impl ContainerdRuntime {
         }
         let lock = self.pull_lock(&image_name(&r));
         let _pulling = lock.lock().await;
-        let registry = self.registry_client(&r);
-        let auth = self.inner.registry.auth(&r);
-        let (root_bytes, root_digest) = registry
-            .pull_manifest_raw(&r, &auth, MANIFEST_TYPES)
-            .await
-            .map_err(|e| classify("resolving", &r, e))?;
+        let fetcher = ManifestFetcher::new(self, &r).await?;
+        let Fetched {
+            bytes: root_bytes,
+            digest: root_digest,
+        } = fetcher.fetch(&r, "resolving").await?;
         let platform = options.platform.clone().unwrap_or_else(Platform::host);
         if let Some(image) = self.already_complete(&r, &root_digest, &platform).await? {
             ProgressSink(options.progress.clone()).send(PullProgress::Done {
@@ -166,11 +167,18 @@ impl ContainerdRuntime {
             return Ok(image);
         }
         if self.pull_server_side(options).await? {
-            return self.transfer_pull(&r, options, &root_bytes).await;
+            return self.transfer_pull(&r, options, &fetcher, &root_bytes).await;
         }
         let lease = Lease::create(self, "pull").await?;
         let result = self
-            .pull_under(&r, options, &lease.clients, &root_bytes, root_digest)
+            .pull_under(
+                &r,
+                options,
+                &fetcher,
+                &lease.clients,
+                &root_bytes,
+                root_digest,
+            )
             .await;
         lease.release(result.is_err()).await;
         result
@@ -246,6 +254,7 @@ impl ContainerdRuntime {
         &self,
         r: &Reference,
         options: &PullOptions,
+        fetcher: &ManifestFetcher,
         clients: &Clients,
         root_bytes: &[u8],
         root_digest: String,
@@ -281,11 +290,8 @@ impl ContainerdRuntime {
                 r.repository().to_string(),
                 desc.digest.clone(),
             );
-            let (bytes, _) = registry
-                .pull_manifest_raw(&by_digest, &auth, MANIFEST_TYPES)
-                .await
-                .map_err(|e| classify("fetching manifest", r, e))?;
-            (bytes.to_vec(), desc)
+            let fetched = fetcher.fetch(&by_digest, "fetching manifest").await?;
+            (fetched.bytes, desc)
         } else {
             (root_bytes.to_vec(), root.clone())
         };
@@ -303,14 +309,9 @@ impl ContainerdRuntime {
         // The config: small, needed for the diff IDs; read locally when we have it.
         let config_d = descriptor(manifest.config());
         let config_bytes = if content::exists(clients, &config_d.digest).await? {
-            super::config::read_blob(clients, &config_d.digest).await?
+            super::config::read_blob(clients, &config_d.digest, "config", MAX_CONFIG_BYTES).await?
         } else {
-            let mut bytes = Vec::new();
-            registry
-                .pull_blob(r, config_d.digest.as_str(), &mut bytes)
-                .await
-                .map_err(|e| classify("fetching config", r, e))?;
-            bytes
+            fetch_config(&registry, &auth, r, &config_d).await?
         };
         let config: ImageConfiguration = serde_json::from_slice(&config_bytes)
             .map_err(|e| bad(r, format!("bad config: {e}")))?;

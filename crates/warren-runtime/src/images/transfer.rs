@@ -16,11 +16,11 @@ use warren_proto::containerd::types::transfer::{
 };
 use warren_proto::containerd::types::Platform as ProtoPlatform;
 
+use super::manifest_fetch::ManifestFetcher;
 use super::platform::Platform;
 use super::progress::{ProgressSink, PullProgress};
-use super::pull::{bad, media_type, PullOptions, MANIFEST_TYPES};
+use super::pull::{bad, media_type, PullOptions};
 use super::reference::image_name;
-use super::registry::classify;
 use super::Image;
 use crate::{ContainerdRuntime, RuntimeError};
 
@@ -103,6 +103,7 @@ impl ContainerdRuntime {
     async fn layers_of(
         &self,
         r: &Reference,
+        fetcher: &ManifestFetcher,
         root: &[u8],
         platform: &Platform,
     ) -> Result<Vec<(String, i64)>, RuntimeError> {
@@ -123,13 +124,7 @@ impl ContainerdRuntime {
                 r.repository().to_string(),
                 chosen.digest().to_string(),
             );
-            let auth = self.inner.registry.auth(r);
-            let (bytes, _) = self
-                .registry_client(r)
-                .pull_manifest_raw(&by_digest, &auth, MANIFEST_TYPES)
-                .await
-                .map_err(|e| classify("fetching manifest", r, e))?;
-            bytes.to_vec()
+            fetcher.fetch(&by_digest, "fetching manifest").await?.bytes
         } else {
             root.to_vec()
         };
@@ -148,11 +143,12 @@ impl ContainerdRuntime {
         &self,
         r: &Reference,
         options: &PullOptions,
+        fetcher: &ManifestFetcher,
         root: &[u8],
     ) -> Result<Image, RuntimeError> {
         let name = image_name(r);
         let wanted = options.platform.clone().unwrap_or_else(Platform::host);
-        let layers = self.layers_of(r, root, &wanted).await?;
+        let layers = self.layers_of(r, fetcher, root, &wanted).await?;
         let platform = to_proto(&wanted);
         // Credentials go to the daemon only when it asks, over a stream of their own.
         let (auth_stream, auth_task) = if self.inner.registry.credentials.is_empty() {

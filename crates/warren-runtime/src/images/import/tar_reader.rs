@@ -14,8 +14,7 @@ use crate::RuntimeError;
 
 /// Files read whole rather than stored as blobs: the archive's table of contents.
 const META: &[&str] = &["oci-layout", "index.json", "manifest.json", "repositories"];
-/// The most a metadata file may hold (containerd's limit too).
-const META_LIMIT: u64 = 20 * 1024 * 1024;
+use crate::images::limits::MAX_ARCHIVE_METADATA_BYTES;
 const CHUNK: usize = 1024 * 1024;
 
 /// One step of reading the archive.
@@ -38,19 +37,23 @@ pub enum Event {
     Link { name: String, target: String },
 }
 
-/// `./a/b/../c` → `a/c`: the names archives use for the same file differ in form.
-pub fn clean(name: &str) -> String {
+/// `./a/b/../c` → `a/c`: the names archives use for the same file differ in form. `None`
+/// for a name that leaves the archive: absolute, or climbing above its top with `..`.
+pub fn clean(name: &str) -> Option<String> {
+    if name.starts_with('/') {
+        return None;
+    }
     let mut parts: Vec<&str> = Vec::new();
     for p in name.split('/') {
         match p {
             "" | "." => {}
             ".." => {
-                parts.pop();
+                parts.pop()?;
             }
             p => parts.push(p),
         }
     }
-    parts.join("/")
+    Some(parts.join("/"))
 }
 
 fn archive_err(path: &Path, reason: impl std::fmt::Display) -> RuntimeError {
@@ -99,24 +102,51 @@ fn read(path: &Path, tx: &Tx) -> Result<(), RuntimeError> {
         .map_err(|e| archive_err(path, format!("not a tar archive: {e}")))?;
     for entry in entries {
         let mut entry = entry.map_err(|e| archive_err(path, format!("damaged tar: {e}")))?;
-        let raw = entry.path_bytes();
-        let name = clean(&String::from_utf8_lossy(&raw));
+        let raw = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
+        let name = clean(&raw).ok_or_else(|| {
+            archive_err(path, format!("entry {raw:?} points outside the archive"))
+        })?;
         let kind = entry.header().entry_type();
-        let event = if kind.is_symlink() {
+        let event = if kind.is_symlink() || kind.is_hard_link() {
             let Some(target) = entry.link_name_bytes() else {
                 continue;
             };
-            let dir = name.rsplit_once('/').map(|(d, _)| d).unwrap_or("");
-            let target = clean(&format!("{dir}/{}", String::from_utf8_lossy(&target)));
+            let target = String::from_utf8_lossy(&target).into_owned();
+            // Links name files of the archive: relative to the link's folder (symbolic) or
+            // to the archive's top (hard), never outside it.
+            let joined = match name.rsplit_once('/') {
+                Some((dir, _)) if kind.is_symlink() => format!("{dir}/{target}"),
+                _ => target.clone(),
+            };
+            let target = clean(&joined).ok_or_else(|| {
+                archive_err(
+                    path,
+                    format!("link {name:?} -> {target:?} points outside the archive"),
+                )
+            })?;
             Event::Link { name, target }
         } else if !(kind.is_file() || kind == tar::EntryType::Continuous) {
             continue;
         } else if META.contains(&name.as_str()) {
+            let limit = MAX_ARCHIVE_METADATA_BYTES;
+            let size = entry.size();
+            let too_large = || RuntimeError::TooLarge {
+                what: "archive metadata",
+                subject: format!("{} ({name})", path.display()),
+                limit,
+                detail: format!(" ({size} bytes)"),
+            };
+            if size > limit {
+                return Err(too_large());
+            }
             let mut bytes = Vec::new();
             (&mut entry)
-                .take(META_LIMIT)
+                .take(limit + 1)
                 .read_to_end(&mut bytes)
                 .map_err(|e| archive_err(path, format!("reading {name}: {e}")))?;
+            if bytes.len() as u64 > limit {
+                return Err(too_large());
+            }
             Event::Meta { name, bytes }
         } else if name.ends_with("/json") || name.ends_with("/VERSION") {
             // Legacy `docker save` leftovers nothing refers to.
@@ -192,8 +222,11 @@ mod tests {
 
     #[test]
     fn names_are_cleaned() {
-        assert_eq!(clean("./blobs/sha256/ab"), "blobs/sha256/ab");
-        assert_eq!(clean("a/../b/./c/"), "b/c");
-        assert_eq!(clean("/index.json"), "index.json");
+        assert_eq!(clean("./blobs/sha256/ab").unwrap(), "blobs/sha256/ab");
+        assert_eq!(clean("a/../b/./c/").unwrap(), "b/c");
+        // Names that leave the archive are refused.
+        for escaping in ["/index.json", "../x", "a/../../x", "/etc/shadow"] {
+            assert_eq!(clean(escaping), None, "{escaping}");
+        }
     }
 }
