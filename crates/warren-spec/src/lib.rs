@@ -11,6 +11,7 @@ mod user;
 mod validate;
 
 pub mod host;
+pub mod seccomp;
 
 pub use defaults::{Network, CAPABILITIES, MASKED_PATHS, READONLY_PATHS};
 pub use error::SpecError;

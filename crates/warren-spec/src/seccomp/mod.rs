@@ -1,0 +1,77 @@
+//! Seccomp profiles: which syscalls a container's processes may make.
+//!
+//! [`default_profile`] is Docker's and containerd's default: about 360 syscalls always
+//! allowed, more for containers holding the capability that guards them (mount, unshare and
+//! setns only with `CAP_SYS_ADMIN`, reboot with `CAP_SYS_BOOT`, ...), a few per architecture
+//! and kernel, clone without namespace flags, and EPERM for everything else. It is kept as
+//! data (see the `default_profile` module) and resolved per container, as Docker does, so a
+//! capability added to a container brings its syscalls along.
+//!
+//! Everything here yields `oci_spec` [`LinuxSeccomp`] values for the spec's
+//! `linux.seccomp`; runc compiles them into the kernel filter.
+
+mod arch;
+mod conditions;
+mod default_profile;
+mod kernel;
+mod rule;
+#[cfg(test)]
+mod tests;
+
+use oci_spec::runtime::{Capability, LinuxSeccomp, LinuxSeccompAction};
+
+use conditions::Target;
+use default_profile::{DEFAULT_ERRNO, RULES};
+
+/// Docker's/containerd's default profile for a container whose effective capability set is
+/// `caps`, on this host's architecture and kernel.
+///
+/// Calls outside the profile fail with EPERM. The rules are those of
+/// `github.com/moby/profiles/seccomp` v0.2.3, the version moby vendors (main branch after
+/// docker v29.7.2). The same inputs always give the same profile, with rules of the same
+/// action and arguments joined into one entry.
+pub fn default_profile(caps: &[Capability]) -> LinuxSeccomp {
+    default_for(&Target {
+        caps,
+        arch: arch::host(),
+        kernel: kernel::host(),
+    })
+}
+
+/// [`default_profile`] for an architecture and kernel given instead of this host's: for
+/// tests, and for building a spec that will run elsewhere.
+///
+/// `arch` is a Rust architecture name as in [`std::env::consts::ARCH`] (`"x86_64"`,
+/// `"aarch64"`, `"s390x"`, ...; where Rust's name leaves the byte order open, as for
+/// `"powerpc64"`, this build's is used) or a name seccomp profile conditions use (`"amd64"`,
+/// `"arm64"`, `"ppc64le"`, ...). For an architecture seccomp profiles do not know the profile
+/// lists no architectures (the runtime then filters the native one) and has no
+/// architecture-specific rules. `kernel` is the kernel's `(major, minor)`, e.g. `(5, 15)`.
+pub fn default_profile_for(caps: &[Capability], arch: &str, kernel: (u32, u32)) -> LinuxSeccomp {
+    default_for(&Target {
+        caps,
+        arch: arch::condition_name(arch, arch::HOST_LITTLE_ENDIAN),
+        kernel,
+    })
+}
+
+fn default_for(target: &Target<'_>) -> LinuxSeccomp {
+    let mut syscalls = Vec::new();
+    for rule in RULES {
+        if target.admits(&rule.includes, &rule.excludes) {
+            rule::merge_into(&mut syscalls, rule.to_syscall(target.arch));
+        }
+    }
+    let architectures = target
+        .arch
+        .map(arch::profile_arches)
+        .unwrap_or_default()
+        .to_vec();
+    let mut profile = LinuxSeccomp::default();
+    profile
+        .set_default_action(LinuxSeccompAction::ScmpActErrno)
+        .set_default_errno_ret(Some(DEFAULT_ERRNO))
+        .set_architectures((!architectures.is_empty()).then_some(architectures))
+        .set_syscalls(Some(syscalls));
+    profile
+}
