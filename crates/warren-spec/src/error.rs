@@ -85,6 +85,16 @@ pub enum SpecError {
         source: std::io::Error,
     },
 
+    /// A seccomp profile file that cannot be used: unreadable, not a regular file, too big, not
+    /// JSON, or with a value that is not allowed (an unknown action, architecture, operator...).
+    #[error("seccomp profile {path:?}: {reason}")]
+    SeccompProfile {
+        /// The profile file given (`--security-opt seccomp=...`).
+        path: PathBuf,
+        /// What is wrong with it and what is allowed.
+        reason: String,
+    },
+
     /// A cgroup controller needed for statistics is not available on this host.
     #[error("no {controller} cgroup controller on this host (cgroup {mode})")]
     NoController {

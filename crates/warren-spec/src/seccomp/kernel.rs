@@ -34,6 +34,29 @@ fn leading_number(text: &str) -> Option<u32> {
     text[..end].parse().ok()
 }
 
+/// A profile's `minKernel`: exactly `"<major>.<minor>"`, each 0 to 255, not `0.0` (Docker's
+/// rule). `Err` says what was expected.
+pub(crate) fn parse_min_kernel(text: &str) -> Result<(u32, u32), String> {
+    let expected =
+        || format!("invalid minKernel {text:?}: expected \"<major>.<minor>\", such as \"4.8\"");
+    let (major, minor) = text.split_once('.').ok_or_else(expected)?;
+    let number = |part: &str| -> Result<u32, String> {
+        if part.is_empty() || !part.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(expected());
+        }
+        part.parse::<u8>().map(u32::from).map_err(|_| {
+            format!("invalid minKernel {text:?}: each part must be a number from 0 to 255")
+        })
+    };
+    let version = (number(major)?, number(minor)?);
+    if version == (0, 0) {
+        return Err(format!(
+            "invalid minKernel {text:?}: the version cannot be 0.0"
+        ));
+    }
+    Ok(version)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -54,5 +77,18 @@ mod tests {
     fn host_kernel_is_read() {
         // Every Linux test host has /proc; a (0, 0) here would drop minKernel rules silently.
         assert!(host() >= (3, 0), "{:?}", host());
+    }
+
+    #[test]
+    fn min_kernel() {
+        assert_eq!(parse_min_kernel("4.8"), Ok((4, 8)));
+        assert_eq!(parse_min_kernel("3.12"), Ok((3, 12)));
+        assert_eq!(parse_min_kernel("0.1"), Ok((0, 1)));
+        for bad in [
+            "", "3", ".3", "3.", "3.12.1", "4.15abc", "true", "0.0", "256.1", "+4.8",
+        ] {
+            let err = parse_min_kernel(bad).unwrap_err();
+            assert!(err.contains("invalid minKernel"), "{bad}: {err}");
+        }
     }
 }

@@ -7,19 +7,26 @@
 //! data (see the `default_profile` module) and resolved per container, as Docker does, so a
 //! capability added to a container brings its syscalls along.
 //!
+//! [`profile_from_json`] reads a user's profile (`--security-opt seccomp=/path/profile.json`)
+//! in Docker's format or the plain OCI one and resolves it the same way.
+//!
 //! Everything here yields `oci_spec` [`LinuxSeccomp`] values for the spec's
 //! `linux.seccomp`; runc compiles them into the kernel filter.
 
 mod arch;
 mod conditions;
 mod default_profile;
+mod docker_format;
 mod kernel;
 mod rule;
 #[cfg(test)]
 mod tests;
 
+use std::path::Path;
+
 use oci_spec::runtime::{Capability, LinuxSeccomp, LinuxSeccompAction};
 
+use crate::SpecError;
 use conditions::Target;
 use default_profile::{DEFAULT_ERRNO, RULES};
 
@@ -74,4 +81,29 @@ fn default_for(target: &Target<'_>) -> LinuxSeccomp {
         .set_architectures((!architectures.is_empty()).then_some(architectures))
         .set_syscalls(Some(syscalls));
     profile
+}
+
+/// A user's profile (`--security-opt seccomp=/path/profile.json`) already read into
+/// `json`, resolved for a container with capabilities `caps` on this host; `path` only names
+/// the file in errors.
+///
+/// It may be in Docker's format (`archMap`, `includes`/`excludes` with `caps`, `arches` and
+/// `minKernel`, `name` or `names`, `comment`) or the plain OCI format; its conditions are
+/// resolved against `caps`, this host's architecture and its kernel, as Docker does. Every
+/// error is a [`SpecError::SeccompProfile`] naming the file, what is wrong, and what is
+/// allowed.
+pub fn profile_from_json(
+    path: &Path,
+    json: &[u8],
+    caps: &[Capability],
+) -> Result<LinuxSeccomp, SpecError> {
+    docker_format::resolve(
+        path,
+        json,
+        &Target {
+            caps,
+            arch: arch::host(),
+            kernel: kernel::host(),
+        },
+    )
 }
