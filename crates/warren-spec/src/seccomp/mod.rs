@@ -7,8 +7,8 @@
 //! data (see the `default_profile` module) and resolved per container, as Docker does, so a
 //! capability added to a container brings its syscalls along.
 //!
-//! [`profile_from_json`] reads a user's profile (`--security-opt seccomp=/path/profile.json`)
-//! in Docker's format or the plain OCI one and resolves it the same way.
+//! [`load_profile`] reads a user's profile (`--security-opt seccomp=/path/profile.json`) in
+//! Docker's format or the plain OCI one and resolves it the same way.
 //!
 //! Everything here yields `oci_spec` [`LinuxSeccomp`] values for the spec's
 //! `linux.seccomp`; runc compiles them into the kernel filter.
@@ -18,6 +18,7 @@ mod conditions;
 mod default_profile;
 mod docker_format;
 mod kernel;
+mod profile_file;
 mod rule;
 #[cfg(test)]
 mod tests;
@@ -29,6 +30,8 @@ use oci_spec::runtime::{Capability, LinuxSeccomp, LinuxSeccompAction};
 use crate::SpecError;
 use conditions::Target;
 use default_profile::{DEFAULT_ERRNO, RULES};
+
+pub use profile_file::MAX_PROFILE_BYTES;
 
 /// Docker's/containerd's default profile for a container whose effective capability set is
 /// `caps`, on this host's architecture and kernel.
@@ -81,6 +84,18 @@ fn default_for(target: &Target<'_>) -> LinuxSeccomp {
         .set_architectures((!architectures.is_empty()).then_some(architectures))
         .set_syscalls(Some(syscalls));
     profile
+}
+
+/// A user's profile file (`--security-opt seccomp=/path/profile.json`), resolved for a
+/// container with capabilities `caps` on this host.
+///
+/// The file must be a regular file of at most [`MAX_PROFILE_BYTES`]; FIFOs, devices and
+/// directories are refused without blocking (it is opened with `O_NONBLOCK` and checked with
+/// `fstat`). Its contents are then read as by [`profile_from_json`]. Every error is a
+/// [`SpecError::SeccompProfile`] naming the file, what is wrong, and what is allowed.
+pub fn load_profile(path: &Path, caps: &[Capability]) -> Result<LinuxSeccomp, SpecError> {
+    let json = profile_file::read(path)?;
+    profile_from_json(path, &json, caps)
 }
 
 /// A user's profile (`--security-opt seccomp=/path/profile.json`) already read into

@@ -2,6 +2,7 @@
 //! kernel filter will.
 
 mod default_profile;
+mod load;
 mod user_profile;
 
 use oci_spec::runtime::{Capability, LinuxSeccomp, LinuxSeccompAction, LinuxSyscall};
