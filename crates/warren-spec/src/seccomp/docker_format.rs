@@ -86,7 +86,11 @@ const FLAGS: &[&str] = &[
 const MAX_ARGS: usize = 6;
 
 #[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(
+    rename_all = "camelCase",
+    deny_unknown_fields,
+    expecting = "a seccomp profile: a JSON object with \"defaultAction\" and \"syscalls\""
+)]
 struct ProfileFile {
     default_action: Option<String>,
     default_errno_ret: Option<u32>,
@@ -171,6 +175,12 @@ pub(crate) fn resolve(
             "the file is empty: a profile is a JSON object with \"defaultAction\" and \
              \"syscalls\""
                 .into(),
+        ));
+    }
+    // serde would also read a struct from a JSON array, by position; Docker does not.
+    if json.trim_ascii_start().first() != Some(&b'{') {
+        return Err(error(
+            "not a JSON object: a profile is {\"defaultAction\": ..., \"syscalls\": [...]}".into(),
         ));
     }
     let file: ProfileFile = serde_json::from_slice(json).map_err(|e| {
@@ -295,7 +305,10 @@ fn check_entry(i: usize, entry: SyscallEntry) -> Result<CheckedEntry, String> {
             ));
         }
     }
-    let at = format!("syscalls[{i}] ({})", names.join(", "));
+    let at = match names.as_slice() {
+        [a, b, c, _, ..] => format!("syscalls[{i}] ({a}, {b}, {c}, ...)"),
+        all => format!("syscalls[{i}] ({})", all.join(", ")),
+    };
 
     let action: LinuxSeccompAction = match &entry.action {
         Some(action) => named(&format!("{at}: action"), action, ACTIONS)?,
@@ -384,8 +397,11 @@ fn check_filter(at: &str, filter: Option<FilterEntry>) -> Result<OwnedFilter, St
                 .copied()
                 .find(|known| known == name)
                 .ok_or_else(|| {
+                    let hint = arch::condition_name(name, arch::HOST_LITTLE_ENDIAN)
+                        .map(|known| format!(" (Docker names {name} {known:?})"))
+                        .unwrap_or_default();
                     format!(
-                        "{at}: unknown architecture {name:?}; allowed: {}",
+                        "{at}: unknown architecture {name:?}{hint}; allowed: {}",
                         CONDITION_ARCHES.join(", ")
                     )
                 })

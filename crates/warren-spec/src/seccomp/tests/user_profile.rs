@@ -161,7 +161,13 @@ fn bad_files_name_the_problem() {
         ("", "empty"),
         (" \n\t", "empty"),
         ("{not json", "not JSON"),
-        ("[1, 2]", "invalid profile"),
+        ("42", "not a JSON object"),
+        (r#"["SCMP_ACT_ALLOW"]"#, "not a JSON object"),
+        ("{\"defaultAction\": 42}", "invalid profile: invalid type: integer `42`"),
+        (
+            r#"{"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [{"names": ["a", "b", "c", "d"], "action": "SCMP_ACT_FOO"}]}"#,
+            "syscalls[0] (a, b, c, ...): action",
+        ),
         (r#"{"syscalls": []}"#, "no \"defaultAction\""),
         (
             r#"{"defaultAction": "SCMP_ACT_FOO"}"#,
@@ -230,7 +236,8 @@ fn bad_files_name_the_problem() {
         (
             r#"{"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [{"names": ["read"], "action": "SCMP_ACT_ALLOW",
                 "excludes": {"arches": ["x86_64"]}}]}"#,
-            "excludes: unknown architecture \"x86_64\"; allowed: x86, amd64",
+            "excludes: unknown architecture \"x86_64\" (Docker names x86_64 \"amd64\"); \
+             allowed: x86, amd64",
         ),
         (
             r#"{"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [{"names": ["read"], "action": "SCMP_ACT_ALLOW",
