@@ -42,6 +42,8 @@ fn bench(c: &mut Criterion) {
     let ctx = BuildContext {
         host_cpus: 2,
         rootfs: None,
+        cgroup_namespace: false,
+        recursive_read_only: true,
     };
     c.bench_function("build typical spec", |b| {
         b.iter(|| black_box(&req).build(black_box(&ctx)).unwrap())

@@ -54,8 +54,12 @@ pub const READONLY_PATHS: &[&str] = &[
 /// Open files per process (soft and hard).
 pub const NOFILE: u64 = 1024;
 
-pub fn capabilities() -> Result<oci_spec::runtime::LinuxCapabilities, SpecError> {
-    let set: oci_spec::runtime::Capabilities = CAPABILITIES.iter().copied().collect();
+/// `caps` as the process's bounding, effective and permitted sets (never inheritable or
+/// ambient).
+pub fn capabilities(
+    caps: &[Capability],
+) -> Result<oci_spec::runtime::LinuxCapabilities, SpecError> {
+    let set: oci_spec::runtime::Capabilities = caps.iter().copied().collect();
     Ok(LinuxCapabilitiesBuilder::default()
         .bounding(set.clone())
         .effective(set.clone())
@@ -82,24 +86,42 @@ fn mount(dest: &str, typ: &str, source: &str, options: &[&str]) -> Result<Mount,
         .build()?)
 }
 
+/// The read-only option of a bind mount: `rro` (runc's recursive read-only: every mount
+/// below the bound one is read-only too, through `mount_setattr`, kernel 5.12 and later) where
+/// `recursive` says the host supports it, plain `ro` otherwise.
+pub fn read_only(recursive: bool) -> &'static str {
+    if recursive {
+        "rro"
+    } else {
+        "ro"
+    }
+}
+
 /// The standard mounts. With the host's network namespace the kernel refuses a fresh sysfs
-/// mount, so the host's /sys is bound read-only instead (as Docker does).
-pub fn mounts(host_network: bool) -> Result<Vec<Mount>, SpecError> {
+/// mount, so the host's /sys is bound read-only instead (as Docker does), recursively where
+/// `recursive_ro`. A privileged container gets /sys and its cgroups writable.
+pub fn mounts(
+    host_network: bool,
+    privileged: bool,
+    recursive_ro: bool,
+) -> Result<Vec<Mount>, SpecError> {
+    let ro = if privileged {
+        "rw"
+    } else {
+        read_only(recursive_ro)
+    };
     let sys = if host_network {
         mount(
             "/sys",
             "bind",
             "/sys",
-            &["rbind", "nosuid", "noexec", "nodev", "ro"],
+            &["rbind", "nosuid", "noexec", "nodev", ro],
         )?
     } else {
-        mount(
-            "/sys",
-            "sysfs",
-            "sysfs",
-            &["nosuid", "noexec", "nodev", "ro"],
-        )?
+        let ro = if privileged { "rw" } else { "ro" };
+        mount("/sys", "sysfs", "sysfs", &["nosuid", "noexec", "nodev", ro])?
     };
+    let cgroup_ro = if privileged { "rw" } else { "ro" };
     Ok(vec![
         mount("/proc", "proc", "proc", &["nosuid", "noexec", "nodev"])?,
         mount(
@@ -138,7 +160,7 @@ pub fn mounts(host_network: bool) -> Result<Vec<Mount>, SpecError> {
             "/sys/fs/cgroup",
             "cgroup",
             "cgroup",
-            &["nosuid", "noexec", "nodev", "relatime", "ro"],
+            &["nosuid", "noexec", "nodev", "relatime", cgroup_ro],
         )?,
         mount(
             "/run",
@@ -161,8 +183,11 @@ pub enum Network {
     Host,
 }
 
-pub fn namespaces(network: &Network) -> Result<Vec<LinuxNamespace>, SpecError> {
-    let mut out = Vec::with_capacity(5);
+/// The container's namespaces: its own pid, ipc, uts and mount namespaces, the network as
+/// asked, and (where `cgroup_ns`: hosts with cgroup v2, as Docker does there) its own cgroup
+/// namespace, so it sees its own cgroup as the root of `/sys/fs/cgroup`.
+pub fn namespaces(network: &Network, cgroup_ns: bool) -> Result<Vec<LinuxNamespace>, SpecError> {
+    let mut out = Vec::with_capacity(6);
     for typ in [
         LinuxNamespaceType::Pid,
         LinuxNamespaceType::Ipc,
@@ -170,6 +195,13 @@ pub fn namespaces(network: &Network) -> Result<Vec<LinuxNamespace>, SpecError> {
         LinuxNamespaceType::Mount,
     ] {
         out.push(LinuxNamespaceBuilder::default().typ(typ).build()?);
+    }
+    if cgroup_ns {
+        out.push(
+            LinuxNamespaceBuilder::default()
+                .typ(LinuxNamespaceType::Cgroup)
+                .build()?,
+        );
     }
     match network {
         Network::Host => {}

@@ -7,6 +7,7 @@ mod mounts;
 mod request;
 mod resources;
 pub mod rootfs_file;
+mod security;
 mod user;
 mod validate;
 
@@ -19,6 +20,7 @@ pub use image_config::{args, env, stop_signal, ImageConfig, DEFAULT_PATH};
 pub use mounts::{Mounts, Tmpfs, Volume, SECRETS_DESTINATION};
 pub use request::{BuildContext, ContainerSpec, SpecRequest};
 pub use resources::{cpu_mapping, Resources, CPU_PERIOD_US, MIN_CPUS, MIN_MEMORY_BYTES};
+pub use security::{capability, not_in_fd_table, Seccomp, Security, ALL_CAPABILITIES};
 pub use user::{resolve as resolve_user, ResolvedUser, MAX_ACCOUNT_FILE_BYTES};
 
 /// The spec types this crate produces, re-exported so callers need no direct `oci-spec`

@@ -56,6 +56,7 @@ fn bind(source: &Path, dest: &Path, options: &[&str]) -> Result<Mount, SpecError
 
 fn existing(field: &'static str, path: &Path, dir: bool) -> Result<(), SpecError> {
     absolute(field, path)?;
+    crate::security::not_in_fd_table(field, path)?;
     match std::fs::metadata(path) {
         Ok(m) if dir && !m.is_dir() => Err(SpecError::path(field, path, "must be a directory")),
         Ok(_) => Ok(()),
@@ -68,8 +69,10 @@ fn existing(field: &'static str, path: &Path, dir: bool) -> Result<(), SpecError
 }
 
 impl Mounts {
-    /// Validate every path, then return the mounts in a stable order.
-    pub fn to_oci(&self) -> Result<Vec<Mount>, SpecError> {
+    /// Validate every path, then return the mounts in a stable order. Read-only binds are
+    /// recursively read-only (`rro`) where `recursive_ro` says the host supports it.
+    pub fn to_oci(&self, recursive_ro: bool) -> Result<Vec<Mount>, SpecError> {
+        let ro = crate::defaults::read_only(recursive_ro);
         let mut out = Vec::new();
         let mut seen = BTreeSet::new();
         let mut claim = |field: &'static str, dest: &Path| -> Result<(), SpecError> {
@@ -88,14 +91,14 @@ impl Mounts {
             out.push(bind(
                 dir,
                 Path::new(SECRETS_DESTINATION),
-                &["rbind", "ro", "nosuid", "nodev", "noexec"],
+                &["rbind", ro, "nosuid", "nodev", "noexec"],
             )?);
         }
         for v in &self.volumes {
             existing("volume source", &v.source, false)?;
             destination("volume destination", &v.destination)?;
             claim("volume destination", &v.destination)?;
-            let mode = if v.read_only { "ro" } else { "rw" };
+            let mode = if v.read_only { ro } else { "rw" };
             out.push(bind(&v.source, &v.destination, &["rbind", mode])?);
         }
         for t in &self.tmpfs {
@@ -132,7 +135,7 @@ impl Mounts {
                 out.push(bind(
                     file,
                     Path::new(dest),
-                    &["rbind", "ro", "nosuid", "nodev", "noexec"],
+                    &["rbind", ro, "nosuid", "nodev", "noexec"],
                 )?);
             }
         }
@@ -151,7 +154,7 @@ mod tests {
             secrets_dir: Some(d.path().to_path_buf()),
             ..Default::default()
         }
-        .to_oci()
+        .to_oci(false)
         .unwrap();
         assert_eq!(m[0].destination(), Path::new("/run/secrets"));
         let opts = m[0].options().clone().unwrap();
@@ -163,7 +166,7 @@ mod tests {
             ..Default::default()
         };
         assert!(missing
-            .to_oci()
+            .to_oci(false)
             .unwrap_err()
             .to_string()
             .contains("must exist"));
@@ -181,7 +184,7 @@ mod tests {
             ..Default::default()
         };
         let ok = d.path().to_str().unwrap();
-        assert!(vol(ok, "/data").to_oci().is_ok());
+        assert!(vol(ok, "/data").to_oci(true).is_ok());
         for (s, dd) in [
             ("rel", "/data"),
             (ok, "data"),
@@ -190,7 +193,7 @@ mod tests {
             (ok, "/sys/x"),
             (ok, "/"),
         ] {
-            assert!(vol(s, dd).to_oci().is_err(), "{s} -> {dd}");
+            assert!(vol(s, dd).to_oci(true).is_err(), "{s} -> {dd}");
         }
         let dup = Mounts {
             volumes: vec![
@@ -207,6 +210,6 @@ mod tests {
             ],
             ..Default::default()
         };
-        assert!(dup.to_oci().is_err());
+        assert!(dup.to_oci(true).is_err());
     }
 }

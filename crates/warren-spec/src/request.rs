@@ -4,13 +4,15 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use oci_spec::runtime::{
-    LinuxBuilder, ProcessBuilder, RootBuilder, Spec, SpecBuilder, UserBuilder,
+    LinuxBuilder, LinuxDeviceCgroupBuilder, ProcessBuilder, RootBuilder, Spec, SpecBuilder,
+    UserBuilder,
 };
 
 use crate::defaults::{self, Network};
 use crate::image_config::{self, ImageConfig};
 use crate::mounts::Mounts;
 use crate::resources::Resources;
+use crate::security::{not_in_fd_table, Security};
 use crate::validate::{identifier, no_nul};
 use crate::{user, SpecError};
 
@@ -44,6 +46,8 @@ pub struct SpecRequest {
     pub readonly_rootfs: bool,
     pub terminal: bool,
     pub annotations: BTreeMap<String, String>,
+    /// Capabilities, seccomp, no-new-privileges, OOM score, privileged.
+    pub security: Security,
 }
 
 /// What building needs to know about the host and the image's files.
@@ -53,14 +57,25 @@ pub struct BuildContext {
     pub host_cpus: usize,
     /// The image's unpacked rootfs, to resolve user and group names (optional).
     pub rootfs: Option<PathBuf>,
+    /// Give the container a cgroup namespace of its own (hosts with cgroup v2 only, where
+    /// Docker does the same; on v1 a private cgroup namespace hides nothing useful).
+    pub cgroup_namespace: bool,
+    /// Read-only binds are recursively read-only (runc's `rro`; kernel 5.12 and later).
+    pub recursive_read_only: bool,
 }
 
 impl BuildContext {
-    /// This host's CPU count, no rootfs.
+    /// This host's facts (CPU count, cgroup version, kernel), no rootfs.
     pub fn host() -> BuildContext {
+        use std::sync::OnceLock;
+        static V2: OnceLock<bool> = OnceLock::new();
         BuildContext {
             host_cpus: crate::host::cpu_count(),
             rootfs: None,
+            cgroup_namespace: *V2.get_or_init(|| {
+                crate::host::HostFacts::detect().mode == crate::host::CgroupMode::V2
+            }),
+            recursive_read_only: crate::host::supports_recursive_read_only(),
         }
     }
 
@@ -147,12 +162,17 @@ impl SpecRequest {
                 "must be an absolute path",
             ));
         }
+        not_in_fd_table("working dir", Path::new(cwd))?;
+        self.security.validate()?;
+        let caps = self.security.capabilities()?;
+        let seccomp = self.security.seccomp_profile(&caps)?;
+        let privileged = self.security.privileged;
         let stop_signal = image_config::stop_signal(self.image.stop_signal.as_deref())?;
         let user_spec = self.user.as_deref().or(self.image.user.as_deref());
         let u = user::resolve(user_spec, ctx.rootfs.as_deref())?;
         let hostname = hostname(self)?;
         let resources = self.resources.to_linux(ctx.host_cpus)?;
-        let extra_mounts = self.mounts.to_oci()?;
+        let extra_mounts = self.mounts.to_oci(ctx.recursive_read_only)?;
         for (k, v) in &self.annotations {
             no_nul("annotation", k)?;
             no_nul("annotation", v)?;
@@ -173,30 +193,45 @@ impl SpecRequest {
             .args(args)
             .env(env)
             .cwd(cwd)
-            .capabilities(defaults::capabilities()?)
+            .capabilities(defaults::capabilities(&caps)?)
             .rlimits(defaults::rlimits()?)
-            .no_new_privileges(true)
+            .no_new_privileges(!self.security.allow_new_privileges)
+            .oom_score_adj(self.security.oom_score_adj)
             .build()?;
         let host_network = self.network == Network::Host;
-        let mut mounts = defaults::mounts(host_network)?;
+        let mut mounts = defaults::mounts(host_network, privileged, ctx.recursive_read_only)?;
         mounts.extend(extra_mounts);
-        let linux = LinuxBuilder::default()
+        let paths = |list: &[&str]| -> Vec<String> {
+            if privileged {
+                Vec::new()
+            } else {
+                list.iter().map(|p| p.to_string()).collect()
+            }
+        };
+        let mut linux = LinuxBuilder::default()
             .cgroups_path(Path::new("/").join(namespace).join(&self.id))
             .resources(resources)
-            .namespaces(defaults::namespaces(&self.network)?)
-            .masked_paths(
-                defaults::MASKED_PATHS
-                    .iter()
-                    .map(|p| p.to_string())
-                    .collect::<Vec<_>>(),
-            )
-            .readonly_paths(
-                defaults::READONLY_PATHS
-                    .iter()
-                    .map(|p| p.to_string())
-                    .collect::<Vec<_>>(),
-            )
-            .build()?;
+            .namespaces(defaults::namespaces(&self.network, ctx.cgroup_namespace)?)
+            .masked_paths(paths(defaults::MASKED_PATHS))
+            .readonly_paths(paths(defaults::READONLY_PATHS));
+        if let Some(seccomp) = seccomp {
+            linux = linux.seccomp(seccomp);
+        }
+        if privileged {
+            linux = linux.devices(crate::host::devices());
+        }
+        let mut linux = linux.build()?;
+        if privileged {
+            // Every device, as Docker's --privileged allows.
+            if let Some(r) = linux.resources().clone() {
+                let mut r = r;
+                r.set_devices(Some(vec![LinuxDeviceCgroupBuilder::default()
+                    .allow(true)
+                    .access("rwm")
+                    .build()?]));
+                linux.set_resources(Some(r));
+            }
+        }
         let mut spec = SpecBuilder::default()
             .version("1.0.2")
             .process(process)

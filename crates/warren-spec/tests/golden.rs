@@ -12,6 +12,8 @@ fn ctx() -> BuildContext {
     BuildContext {
         host_cpus: 4,
         rootfs: None,
+        cgroup_namespace: false,
+        recursive_read_only: true,
     }
 }
 

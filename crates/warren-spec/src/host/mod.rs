@@ -13,8 +13,11 @@
 //! These reads never wait on a disk or the network, so calling them from an async task is
 //! acceptable; a caller that wants to be strict wraps them in `tokio::task::spawn_blocking`.
 
+mod devices;
 pub mod mountinfo;
 mod stats;
+
+pub use devices::devices;
 
 pub use stats::{read_stats, CgroupStats};
 
@@ -65,6 +68,12 @@ pub struct HostFacts {
     pub unified_mount: Option<PathBuf>,
     /// Online CPUs: the upper bound of a CPU limit.
     pub cpus: usize,
+}
+
+/// True if the kernel can make a bind mount read-only with everything below it
+/// (`mount_setattr` with `AT_RECURSIVE`, Linux 5.12): runc's `rro` mount option needs it.
+pub fn supports_recursive_read_only() -> bool {
+    crate::seccomp::kernel::host() >= (5, 12)
 }
 
 /// Online CPUs of this host (at least 1).

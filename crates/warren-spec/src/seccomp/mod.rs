@@ -17,7 +17,7 @@ mod arch;
 mod conditions;
 mod default_profile;
 mod docker_format;
-mod kernel;
+pub(crate) mod kernel;
 mod profile_file;
 mod rule;
 #[cfg(test)]
