@@ -88,6 +88,30 @@ impl Fixture {
         }
     }
 
+    /// Run `req` to its end and return its exit code and everything it wrote (both streams,
+    /// in order, one line each); the container is deleted afterwards.
+    pub async fn probe(&self, req: &ContainerRequest) -> (u32, String) {
+        use futures::StreamExt;
+        let id = self.rt.run_container(req).await.expect("run the probe");
+        let lines: Vec<String> = self
+            .rt
+            .container_logs(
+                &id,
+                &warren_runtime::LogOptions {
+                    follow: true,
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap()
+            .map(|l| l.unwrap().text)
+            .collect()
+            .await;
+        let exit = self.rt.wait(&id).await.unwrap();
+        self.rt.delete_container(&id).await.unwrap();
+        (exit.code, lines.join("\n"))
+    }
+
     /// `(containers, tasks, active snapshots, leases, files in the state dir)`.
     pub async fn leftovers(&self) -> (usize, usize, usize, usize, Vec<String>) {
         let containers = self

@@ -80,9 +80,12 @@ impl TestDaemon {
             .enable_all()
             .build()
             .map_err(|e| e.to_string())?;
+        // Protected from the OOM killer as a node's daemon would be: containers must not
+        // inherit it (the security tests check they get 0).
         let builder = private(&dir)
             .log_file(dir.join("containerd.log"))
-            .shutdown_timeout(Duration::from_secs(10));
+            .shutdown_timeout(Duration::from_secs(10))
+            .oom_score_adj(-500);
         let handle = runtime.handle().clone();
         let supervisor = std::thread::spawn(move || handle.block_on(builder.start()))
             .join()

@@ -12,7 +12,7 @@ pub use client::{ContainerdRuntime, RuntimeOptions, DEFAULT_NAMESPACE, DEFAULT_S
 pub use containers::{
     ContainerEvent, ContainerEventKind, ContainerInfo, ContainerMetrics, ContainerRequest,
     ContainerState, ContainerStatus, ExecOutput, ExecRequest, ExitStatus, LogLine, LogOptions,
-    LogStream, PullPolicy,
+    LogStream, PullPolicy, SecurityInfo,
 };
 pub use error::RuntimeError;
 pub use images::platform::Platform;

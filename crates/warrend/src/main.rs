@@ -36,6 +36,8 @@ struct Cli {
     command: Command,
 }
 
+// Parsed once per process: the size of the flag structs does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 enum Command {
     /// Run the node daemon.

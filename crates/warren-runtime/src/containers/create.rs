@@ -124,14 +124,21 @@ impl ContainerdRuntime {
         if let NetworkMode::Bridge { ports } = &req.network {
             crate::network::check_ports(ports)?;
         }
-        for key in req.labels.keys() {
-            if key.starts_with(labels::RESERVED_PREFIX) || key.is_empty() || key.contains('\0') {
+        for (key, value) in &req.labels {
+            let bad_key = key.starts_with(labels::RESERVED_PREFIX)
+                || key.is_empty()
+                || !key.bytes().all(|b| b.is_ascii_graphic())
+                || key.contains('=');
+            if bad_key || value.contains('\0') || key.len() + value.len() > labels::MAX_LABEL_BYTES
+            {
                 return Err(RuntimeError::InvalidRequest {
                     field: "label",
-                    value: key.clone(),
+                    value: format!("{key}={value}"),
                     allowed: format!(
-                        "a non-empty key without NUL bytes, not starting with {}",
-                        labels::RESERVED_PREFIX
+                        "a key of printable ASCII without spaces or '=', not starting with {}, \
+                         a value without NUL bytes, {} bytes at most together",
+                        labels::RESERVED_PREFIX,
+                        labels::MAX_LABEL_BYTES
                     ),
                 });
             }
@@ -203,6 +210,7 @@ impl ContainerdRuntime {
             mounts,
             network,
             readonly_rootfs: req.readonly_rootfs,
+            security: req.security.clone(),
             ..Default::default()
         }
     }
@@ -285,6 +293,11 @@ impl ContainerdRuntime {
         })?;
         let mut labels: HashMap<String, String> = req.labels.clone().into_iter().collect();
         labels.insert(labels::STOP_SIGNAL.into(), signal_name(spec.stop_signal));
+        labels.insert(labels::SECCOMP.into(), req.security.seccomp_kind().into());
+        labels.insert(
+            labels::PRIVILEGED.into(),
+            req.security.privileged.to_string(),
+        );
         Ok(Container {
             id: req.id.clone(),
             labels,

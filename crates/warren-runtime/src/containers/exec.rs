@@ -111,9 +111,15 @@ impl ContainerdRuntime {
                 needs: "running",
             });
         }
+        let pid = task.map(|t| t.pid);
         let user = match &req.user {
-            Some(spec) => Some(exec_user(id, task.map(|t| t.pid), spec).await?),
-            None => None,
+            Some(spec) => Some(exec_user(id, pid, spec).await?),
+            None => {
+                // runc reads the container's /etc/passwd and /etc/group for every exec, and
+                // blocks for good on a FIFO there: refuse such a container's exec up front.
+                exec_user(id, pid, "0").await?;
+                None
+            }
         };
         let process = process_spec(record.spec.as_ref(), req, user.as_ref())?;
         let exec_id = format!("exec-{:016x}", rand::random::<u64>());

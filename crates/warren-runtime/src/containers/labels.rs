@@ -3,6 +3,9 @@
 /// containerd's label for the image's stop signal (ctr and nerdctl set it the same way).
 pub const STOP_SIGNAL: &str = "io.containerd.image.config.stop-signal";
 
+/// The most a label's key and value may hold together (containerd refuses more).
+pub const MAX_LABEL_BYTES: usize = 4096;
+
 /// Labels under this prefix are the runtime's own; requests may not set them.
 pub const RESERVED_PREFIX: &str = "io.warren.";
 
@@ -12,3 +15,8 @@ pub const EXIT_CODE: &str = "io.warren.exit.code";
 pub const EXITED_AT: &str = "io.warren.exit.at";
 /// `true` if the kernel's OOM killer ended the last run.
 pub const OOM_KILLED: &str = "io.warren.exit.oom-killed";
+
+/// The seccomp filter the container was created with: `default`, `unconfined` or `custom`.
+pub const SECCOMP: &str = "io.warren.security.seccomp";
+/// `true` for a container created privileged.
+pub const PRIVILEGED: &str = "io.warren.security.privileged";

@@ -12,6 +12,7 @@ pub(crate) mod io;
 mod labels;
 mod logs;
 mod metrics;
+mod security;
 pub mod shims;
 mod start;
 mod status;
@@ -28,6 +29,7 @@ pub use events::{ContainerEvent, ContainerEventKind};
 pub use exec::{ExecOutput, ExecRequest};
 pub use logs::{LogLine, LogOptions, LogStream};
 pub use metrics::ContainerMetrics;
+pub use security::SecurityInfo;
 pub use status::{ContainerInfo, ContainerState, ContainerStatus, ExitStatus};
 
 /// The runtime containerd runs our containers with.
@@ -110,6 +112,10 @@ pub struct ContainerRequest {
     pub stop_signal: Option<String>,
     /// Mount the image's filesystem read-only.
     pub readonly_rootfs: bool,
+    /// Capabilities, seccomp, no-new-privileges, OOM score and `privileged`; the default is
+    /// the secure one (Docker's 14 capabilities, its default seccomp profile, no new
+    /// privileges, OOM score 0).
+    pub security: warren_spec::Security,
     /// Labels recorded on the container (keys under `io.warren.` are reserved).
     pub labels: BTreeMap<String, String>,
 }

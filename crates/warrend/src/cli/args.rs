@@ -64,6 +64,23 @@ pub struct ContainerArgs {
     /// When to pull the image: missing, always, never.
     #[arg(long, default_value = "missing", value_parser = ["missing", "always", "never"])]
     pub pull: String,
+    /// Security options: seccomp=unconfined, seccomp=PROFILE.json (read here and sent),
+    /// no-new-privileges=false.
+    #[arg(long = "security-opt", value_name = "OPT", value_parser = parse_security_opt)]
+    pub security_opt: Vec<String>,
+    /// Add a capability (e.g. NET_ADMIN), or ALL.
+    #[arg(long = "cap-add", value_name = "CAP")]
+    pub cap_add: Vec<String>,
+    /// Drop a capability (e.g. NET_RAW), or ALL.
+    #[arg(long = "cap-drop", value_name = "CAP")]
+    pub cap_drop: Vec<String>,
+    /// Give the container the host: every capability and device, no seccomp filter.
+    /// Dangerous: for trusted system tools only.
+    #[arg(long)]
+    pub privileged: bool,
+    /// The OOM killer's preference for the container, -1000 to 1000 (default 0).
+    #[arg(long, value_parser = clap::value_parser!(i32).range(-1000..=1000), allow_negative_numbers = true)]
+    pub oom_score_adj: Option<i32>,
     /// The image.
     pub image: String,
     /// The command and its arguments (default: the image's).
@@ -103,8 +120,39 @@ impl ContainerArgs {
             labels: self.labels.iter().cloned().collect::<HashMap<_, _>>(),
             read_only: self.read_only,
             stop_signal: self.stop_signal.clone().unwrap_or_default(),
+            security_opt: self.security_opt.clone(),
+            cap_add: self.cap_add.clone(),
+            cap_drop: self.cap_drop.clone(),
+            privileged: self.privileged,
+            oom_score_adj: self.oom_score_adj.unwrap_or(0),
         }
     }
+}
+
+/// A `--security-opt`; `seccomp=FILE` becomes `seccomp=<the file's JSON>`, read here (as
+/// Docker's CLI does), so the daemon never opens a path a client names.
+pub fn parse_security_opt(s: &str) -> Result<String, String> {
+    let Some(path) = s
+        .strip_prefix("seccomp=")
+        .or_else(|| s.strip_prefix("seccomp:"))
+    else {
+        return Ok(s.to_string());
+    };
+    if path == "unconfined" || path == "default" {
+        return Ok(format!("seccomp={path}"));
+    }
+    let limit = warren_spec::seccomp::MAX_PROFILE_BYTES;
+    let meta = std::fs::metadata(path).map_err(|e| format!("seccomp profile {path}: {e}"))?;
+    if !meta.is_file() || meta.len() > limit {
+        return Err(format!(
+            "seccomp profile {path}: must be a regular file of at most {limit} bytes"
+        ));
+    }
+    let json = std::fs::read_to_string(path).map_err(|e| format!("seccomp profile {path}: {e}"))?;
+    if !json.trim_start().starts_with('{') {
+        return Err(format!("seccomp profile {path}: not a JSON object"));
+    }
+    Ok(format!("seccomp={json}"))
 }
 
 /// `SRC:DST[:ro|:rw]` with absolute paths.

@@ -349,6 +349,17 @@ pub async fn inspect(c: &mut Client, a: IdsArgs) -> anyhow::Result<u8> {
                 v["network"] = json!(d.network);
                 v["ports"] = json!(d.ports);
                 v["log_dir"] = json!(d.log_dir);
+                if let Some(sec) = &d.security {
+                    v["security"] = json!({
+                        "privileged": sec.privileged,
+                        "seccomp": sec.seccomp,
+                        "no_new_privileges": sec.no_new_privileges,
+                        "capabilities": sec.capabilities,
+                        "oom_score_adj": sec.oom_score_adj,
+                        "cgroup_namespace": sec.cgroup_namespace,
+                        "read_only_binds_recursive": sec.read_only_binds_recursive,
+                    });
+                }
                 out.push(v);
             }
             Err(e) => {

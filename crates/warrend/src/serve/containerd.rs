@@ -56,7 +56,10 @@ impl Containerd {
             .binary(binary)
             .env("PATH", path.to_string_lossy())
             .mode(Mode::Detached)
-            .log_file(config.paths.root.join("containerd.log"));
+            .log_file(config.paths.root.join("containerd.log"))
+            // The node's daemon goes after containers when memory runs out (Docker gives
+            // its daemons the same score); containers get 0 in their spec, not this.
+            .oom_score_adj(-500);
         if let Some(level) = &config.containerd.log_level {
             builder = builder.log_level(level);
         }

@@ -156,6 +156,7 @@ pub fn request(
             .collect(),
         ..Default::default()
     };
+    let security = security(spec)?;
     Ok(ContainerRequest {
         id,
         image: spec.image.clone(),
@@ -172,7 +173,47 @@ pub fn request(
         stop_signal: non_empty(&spec.stop_signal),
         readonly_rootfs: spec.read_only,
         labels: all_labels,
+        security,
     })
+}
+
+/// `--security-opt`, `--cap-add`, `--cap-drop`, `--privileged`, `--oom-score-adj`.
+fn security(spec: &api::ContainerSpec) -> Result<warren_spec::Security, Status> {
+    let mut s = warren_spec::Security {
+        cap_add: spec.cap_add.clone(),
+        cap_drop: spec.cap_drop.clone(),
+        privileged: spec.privileged,
+        oom_score_adj: spec.oom_score_adj,
+        ..Default::default()
+    };
+    for opt in &spec.security_opt {
+        // Docker takes `key=value` and the older `key:value`.
+        let (key, value) = match opt.split_once(['=', ':']) {
+            Some((k, v)) => (k, Some(v)),
+            None => (opt.as_str(), None),
+        };
+        match (key, value) {
+            ("seccomp", Some(v)) => {
+                s.seccomp = v
+                    .parse()
+                    .map_err(|e: warren_spec::SpecError| Status::invalid_argument(e.to_string()))?
+            }
+            ("no-new-privileges", None | Some("true")) => s.allow_new_privileges = false,
+            ("no-new-privileges", Some("false")) => s.allow_new_privileges = true,
+            _ => {
+                return Err(invalid(
+                    "security-opt",
+                    opt,
+                    "seccomp=unconfined, seccomp=<profile file or JSON>, \
+                     no-new-privileges[=true|false] (AppArmor and SELinux options are not \
+                     supported)",
+                ))
+            }
+        }
+    }
+    s.validate()
+        .map_err(|e| Status::invalid_argument(e.to_string()))?;
+    Ok(s)
 }
 
 fn non_empty(s: &str) -> Option<String> {

@@ -236,7 +236,20 @@ pub async fn inspect(d: &Daemon, req: api::ContainerRef) -> Result<api::Containe
         .await
         .map_err(|e| status(d, "inspect", e))?;
     let summary = summary(d, c).await;
+    let security =
+        d.rt.container_security(&req.id)
+            .await
+            .map_err(|e| status(d, "inspect", e))?;
     Ok(api::ContainerDetail {
+        security: Some(api::Security {
+            privileged: security.privileged,
+            seccomp: security.seccomp,
+            no_new_privileges: security.no_new_privileges,
+            capabilities: security.capabilities,
+            oom_score_adj: security.oom_score_adj,
+            cgroup_namespace: security.cgroup_namespace,
+            read_only_binds_recursive: security.read_only_binds_recursive,
+        }),
         summary: Some(summary),
         labels: convert::user_labels(c),
         network: c.labels.get(labels::NETWORK).cloned().unwrap_or_default(),

@@ -1,0 +1,312 @@
+//! Security defaults, probed from inside real containers, and hostile input against the
+//! runtime: seccomp, capabilities, masked and read-only /proc, OOM score, recursive
+//! read-only binds, confined and bounded reads of container-controlled files, and requests
+//! that must be refused before anything is created.
+
+use std::time::{Duration, Instant};
+
+use warren_runtime::{ContainerRequest, ExecRequest, RuntimeError};
+use warren_spec::{Security, Volume};
+use warren_tests::containers::Fixture;
+use warren_tests::require_root;
+
+/// `key=value` lines of a probe's output.
+fn field<'a>(out: &'a str, key: &str) -> &'a str {
+    out.lines()
+        .find_map(|l| l.strip_prefix(key)?.strip_prefix('='))
+        .unwrap_or_else(|| panic!("no {key}= in:\n{out}"))
+        .trim()
+}
+
+/// What the default confinement looks like from inside.
+const PROBE: &str = "\
+echo seccomp=$(grep ^Seccomp: /proc/self/status | cut -f2); \
+echo nnp=$(grep ^NoNewPrivs: /proc/self/status | cut -f2); \
+echo capeff=$(grep ^CapEff: /proc/self/status | cut -f2); \
+unshare -U true 2>/dev/null; echo userns=$?; \
+unshare -Urm sh -c 'mount -t tmpfs t /run' 2>/dev/null; echo usermount=$?; \
+echo keys=$(wc -c < /proc/keys); \
+echo timers=$(wc -c < /proc/timer_list); \
+(echo 1 > /proc/sys/vm/overcommit_memory) 2>/dev/null; echo procsys=$?; \
+echo oom=$(cat /proc/self/oom_score_adj)";
+
+fn probe_request(fx: &Fixture, id: &str, security: Security) -> ContainerRequest {
+    ContainerRequest {
+        security,
+        ..fx.request(id, &["sh", "-c", PROBE])
+    }
+}
+
+#[tokio::test]
+async fn the_default_confinement_holds_inside_a_container() {
+    require_root!();
+    let fx = Fixture::new("sec-default").await;
+
+    let (code, out) = fx
+        .probe(&probe_request(&fx, "d", Security::default()))
+        .await;
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(field(&out, "seccomp"), "2", "a seccomp filter is on: {out}");
+    assert_eq!(field(&out, "nnp"), "1", "{out}");
+    assert_ne!(field(&out, "userns"), "0", "user namespaces refused: {out}");
+    assert_ne!(
+        field(&out, "usermount"),
+        "0",
+        "no mount through a user ns: {out}"
+    );
+    // Masked (both have content on the host; /proc/kcore does not exist on every kernel).
+    assert_eq!(field(&out, "keys"), "0", "/proc/keys masked: {out}");
+    assert_eq!(field(&out, "timers"), "0", "/proc/timer_list masked: {out}");
+    assert_ne!(field(&out, "procsys"), "0", "/proc/sys read-only: {out}");
+    // The test daemon runs with OOM score -500 (see the harness); containers do not
+    // inherit it.
+    assert_eq!(field(&out, "oom"), "0", "{out}");
+
+    // The control: without the filter the same probe opens a user namespace, so the
+    // refusal above is seccomp's.
+    let unconfined = Security {
+        seccomp: "unconfined".parse().unwrap(),
+        ..Default::default()
+    };
+    let (_, out) = fx.probe(&probe_request(&fx, "u", unconfined)).await;
+    assert_eq!(field(&out, "seccomp"), "0", "{out}");
+    assert_eq!(field(&out, "userns"), "0", "{out}");
+
+    // Capability-gated syscalls follow the capabilities: CAP_SYS_ADMIN brings unshare.
+    let admin = Security {
+        cap_add: vec!["SYS_ADMIN".into()],
+        ..Default::default()
+    };
+    let (_, out) = fx.probe(&probe_request(&fx, "a", admin)).await;
+    assert_eq!(field(&out, "seccomp"), "2", "{out}");
+    assert_eq!(field(&out, "userns"), "0", "{out}");
+
+    // A non-root user holds no capabilities; `--cap-drop ALL` leaves root none either.
+    let mut nonroot = probe_request(&fx, "n", Security::default());
+    nonroot.user = Some("1000".into());
+    let (_, out) = fx.probe(&nonroot).await;
+    assert_eq!(field(&out, "capeff"), "0000000000000000", "{out}");
+    let none = Security {
+        cap_drop: vec!["ALL".into()],
+        ..Default::default()
+    };
+    let (_, out) = fx.probe(&probe_request(&fx, "c", none)).await;
+    assert_eq!(field(&out, "capeff"), "0000000000000000", "{out}");
+
+    // no-new-privileges can be turned off.
+    let nnp_off = Security {
+        allow_new_privileges: true,
+        ..Default::default()
+    };
+    let (_, out) = fx.probe(&probe_request(&fx, "p", nnp_off)).await;
+    assert_eq!(field(&out, "nnp"), "0", "{out}");
+
+    fx.assert_clean("the probes").await;
+    fx.cleanup().await;
+}
+
+#[tokio::test]
+async fn a_profile_file_sets_the_errno_and_a_bad_one_is_refused_before_anything_exists() {
+    require_root!();
+    let fx = Fixture::new("sec-profile").await;
+    let dir = tempfile::tempdir().unwrap();
+    // Docker's format: everything allowed but mkdir/mkdirat, which answer EACCES (13).
+    let profile = dir.path().join("no-mkdir.json");
+    std::fs::write(
+        &profile,
+        r#"{"defaultAction": "SCMP_ACT_ALLOW",
+            "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO",
+                          "errnoRet": 13, "comment": "test"}]}"#,
+    )
+    .unwrap();
+    let security = Security {
+        seccomp: warren_spec::Seccomp::Profile(profile),
+        ..Default::default()
+    };
+    let req = ContainerRequest {
+        security,
+        ..fx.request("m", &["sh", "-c", "mkdir /tmp/x; echo mkdir=$?"])
+    };
+    let (_, out) = fx.probe(&req).await;
+    assert!(
+        out.contains("Permission denied"),
+        "EACCES from the filter: {out}"
+    );
+    assert_eq!(field(&out, "mkdir"), "1", "{out}");
+
+    // A bad profile is refused with its file named, and nothing is created.
+    std::fs::write(
+        dir.path().join("bad.json"),
+        r#"{"defaultAction": "SCMP_ACT_FOO"}"#,
+    )
+    .unwrap();
+    let bad = ContainerRequest {
+        security: Security {
+            seccomp: warren_spec::Seccomp::Profile(dir.path().join("bad.json")),
+            ..Default::default()
+        },
+        ..fx.request("b", &["true"])
+    };
+    let err = fx.rt.create_container(&bad).await.unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains("bad.json") && text.contains("SCMP_ACT_FOO"),
+        "{text}"
+    );
+    fx.assert_clean("a refused profile").await;
+    fx.cleanup().await;
+}
+
+#[tokio::test]
+async fn read_only_binds_are_read_only_all_the_way_down() {
+    require_root!();
+    let fx = Fixture::new("sec-rro").await;
+    // A host folder with a writable tmpfs mounted inside it.
+    let dir = tempfile::tempdir().unwrap();
+    let sub = dir.path().join("sub");
+    std::fs::create_dir(&sub).unwrap();
+    nix::mount::mount(
+        Some("tmpfs"),
+        &sub,
+        Some("tmpfs"),
+        nix::mount::MsFlags::empty(),
+        Some("size=1m"),
+    )
+    .unwrap();
+    let mut req = fx.request(
+        "r",
+        &[
+            "sh",
+            "-c",
+            "touch /data/sub/f 2>/dev/null; echo sub=$?; touch /data/f 2>/dev/null; echo top=$?",
+        ],
+    );
+    req.mounts.volumes.push(Volume {
+        source: dir.path().to_path_buf(),
+        destination: "/data".into(),
+        read_only: true,
+    });
+    let id = fx.rt.create_container(&req).await.unwrap();
+    let security = fx.rt.container_security(&id).await.unwrap();
+    fx.rt.delete_container(&id).await.unwrap();
+    let (_, out) = fx.probe(&req).await;
+    let _ = nix::mount::umount2(&sub, nix::mount::MntFlags::MNT_DETACH);
+    assert_ne!(field(&out, "top"), "0", "{out}");
+    if warren_spec::host::supports_recursive_read_only() {
+        assert!(security.read_only_binds_recursive, "{security:?}");
+        assert_ne!(
+            field(&out, "sub"),
+            "0",
+            "the mount below is read-only too: {out}"
+        );
+    } else {
+        assert!(
+            !security.read_only_binds_recursive,
+            "inspect says so: {security:?}"
+        );
+    }
+    fx.assert_clean("the rro probe").await;
+    fx.cleanup().await;
+}
+
+/// Containers that make their own `/etc/passwd` hostile must not hang or bloat an exec:
+/// every exec (with a user, or without one: runc itself would block on a FIFO there) is
+/// refused at once with a typed error.
+#[tokio::test]
+async fn a_hostile_passwd_in_a_running_container_is_refused_at_once() {
+    require_root!();
+    let fx = Fixture::new("sec-passwd").await;
+    let cases = [
+        ("mkfifo /etc/passwd", "FIFO"),
+        ("ln -s /dev/zero /etc/passwd", "character device"),
+        ("mknod /etc/passwd c 1 5", "character device"),
+        (
+            "yes xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx | head -c 2000000 > /etc/passwd",
+            "more than",
+        ),
+    ];
+    for (n, (setup, what)) in cases.iter().enumerate() {
+        // The container does it to itself, then waits.
+        let script = format!("rm /etc/passwd; {setup}; touch /tmp/ready; sleep 600");
+        let id = fx
+            .rt
+            .run_container(&fx.request(&format!("h{n}"), &["sh", "-c", &script]))
+            .await
+            .unwrap();
+        let pid = fx.rt.container_status(&id).await.unwrap().pid.unwrap();
+        let ready = format!("/proc/{pid}/root/tmp/ready");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !std::path::Path::new(&ready).exists() {
+            assert!(Instant::now() < deadline, "{setup}: never ready");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        for user in [Some("app"), Some("0"), None] {
+            let started = Instant::now();
+            let err = fx
+                .rt
+                .exec(
+                    &id,
+                    &ExecRequest {
+                        args: vec!["id".into()],
+                        user: user.map(str::to_string),
+                        ..Default::default()
+                    },
+                )
+                .await
+                .unwrap_err();
+            assert!(started.elapsed() < Duration::from_secs(5), "{setup}: hung");
+            assert!(
+                matches!(err, RuntimeError::Spec { .. }) && err.to_string().contains(what),
+                "{setup} -u {user:?}: {err}"
+            );
+        }
+        fx.rt.delete_container(&id).await.unwrap();
+    }
+    fx.assert_clean("hostile passwd").await;
+    fx.cleanup().await;
+}
+
+#[tokio::test]
+async fn bad_requests_are_refused_before_anything_exists() {
+    require_root!();
+    let fx = Fixture::new("sec-refuse").await;
+    let base = || fx.request("x", &["true"]);
+    let mut cases: Vec<(ContainerRequest, &str)> = Vec::new();
+    let mut r = base();
+    r.env = vec!["aé=1".into(), "x=1".into()];
+    cases.push((r, "env"));
+    let mut r = base();
+    r.env = vec!["A=1\0B".into()];
+    cases.push((r, "env"));
+    let mut r = base();
+    r.labels.insert("k\0".into(), "v".into());
+    cases.push((r, "label"));
+    let mut r = base();
+    r.working_dir = Some("/proc/self/fd/7".into());
+    cases.push((r, "file-descriptor table"));
+    let mut r = base();
+    r.mounts.volumes.push(Volume {
+        source: "/proc/self/fd/3".into(),
+        destination: "/data".into(),
+        read_only: false,
+    });
+    cases.push((r, "file-descriptor table"));
+    let mut r = base();
+    r.security.cap_add = vec!["SUPERPOWER".into()];
+    cases.push((r, "cap-add"));
+    let mut r = base();
+    r.security.oom_score_adj = 5000;
+    cases.push((r, "oom-score-adj"));
+    for (req, what) in cases {
+        let err = fx.rt.create_container(&req).await.unwrap_err();
+        assert!(err.to_string().contains(what), "{what}: {err}");
+    }
+    // Ids that would name a path outside the state dir never get that far.
+    for id in ["../../etc", "a/b", ".."] {
+        let err = fx.rt.delete_container(id).await.unwrap_err();
+        assert!(err.to_string().contains("container id"), "{id}: {err}");
+        assert!(fx.rt.container_logs(id, &Default::default()).await.is_err());
+    }
+    fx.assert_clean("refused requests").await;
+    fx.cleanup().await;
+}
