@@ -27,6 +27,10 @@ pub enum Entry<'a> {
     Dir(&'a str),
     File(&'a str, &'a [u8], u32),
     Link(&'a str, &'a str),
+    /// A named pipe.
+    Fifo(&'a str),
+    /// A character device node (major, minor).
+    Char(&'a str, u32, u32),
 }
 
 pub fn layer(entries: &[Entry<'_>]) -> Layer {
@@ -54,6 +58,20 @@ pub fn layer(entries: &[Entry<'_>]) -> Layer {
                 h.set_mode(0o777);
                 h.set_size(0);
                 b.append_link(&mut h, p, target).unwrap();
+            }
+            Entry::Fifo(p) => {
+                h.set_entry_type(tar::EntryType::Fifo);
+                h.set_mode(0o644);
+                h.set_size(0);
+                b.append_data(&mut h, p, &[][..]).unwrap();
+            }
+            Entry::Char(p, major, minor) => {
+                h.set_entry_type(tar::EntryType::Char);
+                h.set_mode(0o644);
+                h.set_size(0);
+                h.set_device_major(*major).unwrap();
+                h.set_device_minor(*minor).unwrap();
+                b.append_data(&mut h, p, &[][..]).unwrap();
             }
         }
     }

@@ -11,6 +11,7 @@ pub mod cleanup;
 pub mod containers;
 pub mod daemon;
 pub mod deps;
+pub mod hostile_registry;
 pub mod images;
 pub mod network;
 pub mod registry;

@@ -364,11 +364,11 @@ pub(crate) fn with_mounted<T>(
         .prefix("warren-view-")
         .tempdir()
         .map_err(|e| io_err("creating a mount point", Path::new("/tmp"), e))?;
+    // The image's files are the image's: a device node in it must never open the host's
+    // device, nor a setuid file run, while the view is mounted.
+    let safe = MsFlags::MS_RDONLY | MsFlags::MS_NODEV | MsFlags::MS_NOSUID | MsFlags::MS_NOEXEC;
     let (flags, data) = if m.r#type == "bind" {
-        (
-            MsFlags::MS_BIND | MsFlags::MS_REC | MsFlags::MS_RDONLY,
-            String::new(),
-        )
+        (MsFlags::MS_BIND | MsFlags::MS_REC | safe, String::new())
     } else {
         let opts: Vec<&str> = m
             .options
@@ -376,7 +376,7 @@ pub(crate) fn with_mounted<T>(
             .map(String::as_str)
             .filter(|o| *o != "ro")
             .collect();
-        (MsFlags::MS_RDONLY, opts.join(","))
+        (safe, opts.join(","))
     };
     mount(
         Some(m.source.as_str()),
@@ -386,6 +386,24 @@ pub(crate) fn with_mounted<T>(
         Some(data.as_str()),
     )
     .map_err(|e| io_err("mounting a snapshot view", dir.path(), e.into()))?;
+    if m.r#type == "bind" {
+        // A bind mount takes its flags only on a remount.
+        let remount = MsFlags::MS_REMOUNT | MsFlags::MS_BIND | safe;
+        if let Err(e) = mount(
+            None::<&str>,
+            dir.path(),
+            None::<&str>,
+            remount,
+            None::<&str>,
+        ) {
+            let _ = umount2(dir.path(), MntFlags::MNT_DETACH);
+            return Err(io_err(
+                "making a snapshot view read-only",
+                dir.path(),
+                e.into(),
+            ));
+        }
+    }
     let out = f(dir.path());
     if let Err(e) = umount2(dir.path(), MntFlags::MNT_DETACH) {
         tracing::warn!(path = %dir.path().display(), error = %e, "unmounting a snapshot view failed");

@@ -7,6 +7,7 @@
 pub mod cni;
 pub mod config;
 mod files;
+mod localnet;
 pub mod netns;
 
 use std::net::{IpAddr, Ipv4Addr};
@@ -241,6 +242,8 @@ impl ContainerdRuntime {
         let plugin_dir = config.plugin_dir();
         let mut plugins = vec![config.bridge_plugin()?];
         if !ports.is_empty() {
+            // portmap's SNAT opens the host's loopback to the bridge: close it first.
+            localnet::protect_host_loopback().await?;
             plugins.push(json!({
                 "type": "portmap",
                 "capabilities": {"portMappings": true},
