@@ -554,3 +554,184 @@ async fn a_registry_that_never_ends_a_response_fills_nothing() {
     fx.assert_clean("hostile pulls").await;
     fx.cleanup().await;
 }
+
+/// A tar with entries written as given (names and link targets unchecked, as a hostile
+/// archive has them), gzipped when `gzip`.
+fn raw_tar(path: &std::path::Path, entries: &[(&str, tar::EntryType, &[u8], &str)], gzip: bool) {
+    let mut out = Vec::new();
+    for (name, kind, data, link) in entries {
+        let mut h = tar::Header::new_old();
+        let field = &mut h.as_old_mut().name;
+        field[..name.len()].copy_from_slice(name.as_bytes());
+        if !link.is_empty() {
+            h.as_old_mut().linkname[..link.len()].copy_from_slice(link.as_bytes());
+        }
+        h.set_entry_type(*kind);
+        h.set_size(data.len() as u64);
+        h.set_mode(0o644);
+        h.set_mtime(0);
+        h.set_cksum();
+        out.extend_from_slice(h.as_bytes());
+        out.extend_from_slice(data);
+        out.resize(out.len().div_ceil(512) * 512, 0);
+    }
+    out.resize(out.len() + 1024, 0);
+    if gzip {
+        use std::io::Write;
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(&out).unwrap();
+        out = gz.finish().unwrap();
+    }
+    std::fs::write(path, out).unwrap();
+}
+
+/// Hostile image archives are refused with a typed error and leave nothing: names and
+/// links out of the archive, a config or layer that does not match what names it, a
+/// gigabyte config, a huge table of contents.
+#[tokio::test]
+async fn hostile_archives_are_refused_and_leave_nothing() {
+    use tar::EntryType::{Regular, Symlink};
+    use warren_tests::images::{build, busybox_layer, write_docker_save, write_layout};
+    use warren_tests::images::{Compression, Flavor};
+    require_root!();
+    let fx = Fixture::new("sec-archive").await;
+    let dir = tempfile::tempdir().unwrap();
+    let import = |name: &str| {
+        let path = dir.path().join(name);
+        let rt = fx.rt.clone();
+        async move { rt.import_archive(&path, &Default::default()).await }
+    };
+
+    raw_tar(
+        &dir.path().join("dotdot.tar"),
+        &[("../evil", Regular, b"x", "")],
+        false,
+    );
+    let err = import("dotdot.tar").await.unwrap_err();
+    assert!(err.to_string().contains("outside the archive"), "{err}");
+
+    let built = build(
+        &[busybox_layer()],
+        &["sh"],
+        "amd64",
+        Flavor::Docker,
+        Compression::Gzip,
+    );
+    let save = dir.path().join("save.tar");
+    write_docker_save(&save, &["warren.test/hostile:link"], &built);
+    // Append a link that climbs out of the archive.
+    let mut bytes = std::fs::read(&save).unwrap();
+    bytes.truncate(bytes.len() - 1024);
+    std::fs::write(&save, bytes).unwrap();
+    let extra = dir.path().join("extra.tar");
+    raw_tar(
+        &extra,
+        &[("x/layer.tar", Symlink, b"", "../../../../etc/shadow")],
+        false,
+    );
+    let mut bytes = std::fs::read(&save).unwrap();
+    bytes.extend(std::fs::read(&extra).unwrap());
+    std::fs::write(dir.path().join("link.tar"), bytes).unwrap();
+    let err = import("link.tar").await.unwrap_err();
+    assert!(err.to_string().contains("outside the archive"), "{err}");
+
+    // An OCI layout whose config names a diff ID its layer does not have.
+    let mut wrong = build(
+        &[busybox_layer()],
+        &["sh"],
+        "amd64",
+        Flavor::Oci,
+        Compression::Gzip,
+    );
+    let mut config: serde_json::Value = serde_json::from_slice(&wrong.config).unwrap();
+    config["rootfs"]["diff_ids"][0] = format!("sha256:{}", "0".repeat(64)).into();
+    let fixed = build(
+        &[busybox_layer()],
+        &["sh"],
+        "amd64",
+        Flavor::Oci,
+        Compression::Gzip,
+    );
+    wrong.config = serde_json::to_vec(&config).unwrap();
+    let mut manifest: serde_json::Value = serde_json::from_slice(&wrong.manifest).unwrap();
+    manifest["config"]["digest"] = format!(
+        "sha256:{}",
+        hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&wrong.config))
+    )
+    .into();
+    manifest["config"]["size"] = wrong.config.len().into();
+    wrong.manifest = serde_json::to_vec(&manifest).unwrap();
+    let layout = dir.path().join("diffid");
+    write_layout(&layout, &[("warren.test/hostile:diffid", &wrong)]);
+    warren_tests::images::tar_dir(&layout, &dir.path().join("diffid.tar"));
+    let err = import("diffid.tar").await.unwrap_err();
+    assert!(matches!(err, RuntimeError::BadImage { .. }), "{err}");
+
+    // An OCI layout whose config blob does not hash to its name.
+    let layout = dir.path().join("tampered");
+    write_layout(&layout, &[("warren.test/hostile:tampered", &fixed)]);
+    let config_hex = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&fixed.config));
+    std::fs::write(
+        layout.join("blobs/sha256").join(&config_hex),
+        br#"{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}"#,
+    )
+    .unwrap();
+    warren_tests::images::tar_dir(&layout, &dir.path().join("tampered.tar"));
+    let err = import("tampered.tar").await.unwrap_err();
+    assert!(matches!(err, RuntimeError::DigestMismatch { .. }), "{err}");
+
+    // A gigabyte config (its header says so; the archive ends early, as it never gets read),
+    // and a table of contents over the metadata limit: refused before they are stored.
+    raw_tar(
+        &dir.path().join("giga.tar.gz"),
+        &[("big.json", Regular, b"{}", "")],
+        true,
+    );
+    let mut tar =
+        flate2::read::GzDecoder::new(std::fs::File::open(dir.path().join("giga.tar.gz")).unwrap());
+    let mut plain = Vec::new();
+    std::io::Read::read_to_end(&mut tar, &mut plain).unwrap();
+    let mut header = tar::Header::new_old();
+    header.as_mut_bytes().copy_from_slice(&plain[..512]);
+    header.set_size(1 << 30);
+    header.set_cksum();
+    plain[..512].copy_from_slice(header.as_bytes());
+    std::fs::write(dir.path().join("giga.tar"), &plain).unwrap();
+    let err = import("giga.tar").await.unwrap_err();
+    assert!(
+        matches!(err, RuntimeError::TooLarge { what: "config", .. }),
+        "{err}"
+    );
+    let toc = vec![b' '; 5 << 20];
+    raw_tar(
+        &dir.path().join("toc.tar.gz"),
+        &[("manifest.json", Regular, &toc, "")],
+        true,
+    );
+    let err = import("toc.tar.gz").await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            RuntimeError::TooLarge {
+                what: "archive metadata",
+                ..
+            }
+        ),
+        "{err}"
+    );
+
+    assert!(fx.rt.list_images().await.unwrap().is_empty());
+    let ingests = fx
+        .clients
+        .content()
+        .list_statuses(
+            warren_proto::containerd::services::content::v1::ListStatusesRequest::default(),
+        )
+        .await
+        .unwrap()
+        .into_inner()
+        .statuses;
+    assert!(ingests.is_empty(), "ingests left: {ingests:?}");
+    fx.assert_clean("hostile archives").await;
+    fx.cleanup().await;
+}

@@ -14,7 +14,7 @@ use crate::RuntimeError;
 
 /// Files read whole rather than stored as blobs: the archive's table of contents.
 const META: &[&str] = &["oci-layout", "index.json", "manifest.json", "repositories"];
-use crate::images::limits::MAX_ARCHIVE_METADATA_BYTES;
+use crate::images::limits::{MAX_ARCHIVE_METADATA_BYTES, MAX_CONFIG_BYTES};
 const CHUNK: usize = 1024 * 1024;
 
 /// One step of reading the archive.
@@ -153,6 +153,17 @@ fn read(path: &Path, tx: &Tx) -> Result<(), RuntimeError> {
             continue;
         } else {
             let size = entry.size();
+            // A `docker save` config (`<id>.json` at the top): refused before a byte of it is
+            // stored if it is over the config limit (other blobs are only known for configs
+            // once the table of contents is read; those are refused when read back).
+            if !name.contains('/') && name.ends_with(".json") && size > MAX_CONFIG_BYTES {
+                return Err(RuntimeError::TooLarge {
+                    what: "config",
+                    subject: format!("{} ({name})", path.display()),
+                    limit: MAX_CONFIG_BYTES,
+                    detail: format!(" ({size} bytes)"),
+                });
+            }
             let (skip_tx, skip_rx) = oneshot::channel();
             let blob = Event::Blob {
                 name: name.clone(),
