@@ -492,6 +492,125 @@ async fn exits_while_the_event_stream_is_cut_are_handled_exactly_once() {
     w.ok(&["rm", "-f", "always", "onfail"]);
 }
 
+/// Security through the CLI: the flags reach the container and `inspect`, `info` names
+/// the runc, bad input is refused with its reason (never a broken stream), and what warrend
+/// writes is root's alone.
+#[tokio::test]
+async fn cli_security_flags_info_and_private_files() {
+    require_root!();
+    let (registry, image) = registry_with_busybox("sec").await;
+    let w = Warrend::start(Some(&registry.addr()));
+    w.ok(&["pull", "-q", &image]);
+    let info = w.json(&["info"]);
+    assert!(
+        info["runc_version"]
+            .as_str()
+            .unwrap()
+            .starts_with("runc version"),
+        "{info}"
+    );
+    assert!(
+        !info["cgroup_version"].as_str().unwrap().is_empty(),
+        "{info}"
+    );
+
+    let out = w.cli(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "--cap-drop",
+        "ALL",
+        "--cap-add",
+        "CHOWN",
+        "--security-opt",
+        "no-new-privileges=false",
+        &image,
+        "sh",
+        "-c",
+        "grep -E '^(Seccomp|NoNewPrivs|CapEff):' /proc/self/status",
+    ]);
+    let (so, se) = stdout_stderr(&out);
+    assert_eq!(out.status.code(), Some(0), "{se}");
+    assert!(so.contains("Seccomp:\t2"), "{so}");
+    assert!(so.contains("NoNewPrivs:\t0"), "{so}");
+    assert!(so.contains("CapEff:\t0000000000000001"), "only CHOWN: {so}");
+    let out = w.cli(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "--security-opt",
+        "seccomp=unconfined",
+        &image,
+        "sh",
+        "-c",
+        "grep ^Seccomp: /proc/self/status",
+    ]);
+    assert!(stdout_stderr(&out).0.contains("Seccomp:\t0"), "{out:?}");
+
+    // Bad input: exit 125 with the reason, not a transport error.
+    for (args, reason) in [
+        (vec!["-e", "aé=1", "-e", "x=1"], "env"),
+        (vec!["--cap-add", "SUPERPOWER"], "cap-add"),
+        (vec!["--security-opt", "apparmor=x"], "security-opt"),
+        (vec!["-w", "/proc/self/fd/3"], "file-descriptor table"),
+    ] {
+        let mut all = vec!["run", "--rm", "--network", "none"];
+        all.extend_from_slice(&args);
+        all.extend_from_slice(&[image.as_str(), "true"]);
+        let out = w.cli(&all);
+        let (_, se) = stdout_stderr(&out);
+        assert_eq!(out.status.code(), Some(125), "{args:?}: {se}");
+        assert!(
+            se.contains(reason) && !se.contains("transport"),
+            "{args:?}: {se}"
+        );
+    }
+    assert_eq!(w.json(&["ps", "-a"]), Value::Array(vec![]));
+
+    // A detached one: its log and folder are root's alone; inspect shows its confinement.
+    w.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "quiet",
+        "--network",
+        "none",
+        &image,
+        "sh",
+        "-c",
+        "echo secret; sleep 600",
+    ]);
+    until(Duration::from_secs(10), "the log line", || {
+        (w.ok(&["logs", "quiet"]) == "secret\n").then_some(())
+    });
+    let inspected = w.json(&["inspect", "quiet"]);
+    let sec = &inspected[0]["security"];
+    assert_eq!(sec["seccomp"], "default", "{inspected}");
+    assert_eq!(sec["no_new_privileges"], true);
+    assert_eq!(sec["capabilities"].as_array().unwrap().len(), 14);
+    let log_dir = std::path::PathBuf::from(inspected[0]["log_dir"].as_str().unwrap());
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    for dir in [
+        w.dir.path().join("root"),
+        w.dir.path().join("state"),
+        log_dir.clone(),
+    ] {
+        assert_eq!(mode(&dir), 0o700, "{}", dir.display());
+    }
+    let logs: Vec<_> = std::fs::read_dir(&log_dir)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with("container.log"))
+        .collect();
+    assert!(!logs.is_empty());
+    for l in logs {
+        assert_eq!(mode(&l.path()), 0o600, "{}", l.path().display());
+    }
+    w.ok(&["rm", "-f", "quiet"]);
+}
+
 #[tokio::test]
 async fn the_socket_refuses_other_users() {
     require_root!();

@@ -87,7 +87,7 @@ impl Fifos {
         let this = self.clone();
         blocking("creating stdio FIFOs", self.stdout.clone(), move || {
             if let Some(dir) = this.stdout.parent() {
-                std::fs::create_dir_all(dir)?;
+                private_dir(dir)?;
             }
             for p in [&this.stdout, &this.stderr] {
                 match std::fs::remove_file(p) {
@@ -125,6 +125,14 @@ impl Fifos {
         let _ = tokio::fs::remove_file(&self.stdout).await;
         let _ = tokio::fs::remove_file(&self.stderr).await;
     }
+}
+
+/// Create a container's directory (and its parents) if missing and make it root's alone
+/// (0700): its logs hold whatever the container printed. Blocking.
+pub(crate) fn private_dir(dir: &Path) -> io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::create_dir_all(dir)?;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
 }
 
 /// Run blocking file work off the async runtime, mapping errors to [`RuntimeError::Io`].
@@ -196,10 +204,7 @@ struct LogFile {
 
 impl LogFile {
     fn open(path: PathBuf, settings: &Settings) -> io::Result<LogFile> {
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&path)?;
+        let file = open_log(&path)?;
         let size = file.metadata()?.len();
         Ok(LogFile {
             path,
@@ -239,13 +244,23 @@ impl LogFile {
         } else {
             std::fs::remove_file(&self.path)?;
         }
-        self.file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&self.path)?;
+        self.file = open_log(&self.path)?;
         self.size = 0;
         Ok(())
     }
+}
+
+/// Open a log file for appending, creating it readable by root alone (0600).
+fn open_log(path: &Path) -> io::Result<File> {
+    use std::os::unix::fs::PermissionsExt;
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .open(path)?;
+    // A file left by an older version keeps its mode otherwise.
+    file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    Ok(file)
 }
 
 /// Read one record: a line without its newline (`Some(false)`), or the first

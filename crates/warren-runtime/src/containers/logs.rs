@@ -120,6 +120,13 @@ fn files(dir: &Path) -> Vec<PathBuf> {
 }
 
 impl ContainerdRuntime {
+    /// The folder of container `id`'s files on this host: its log files (`container.log`,
+    /// rotated to `container.log.1`, ...) and, for bridge containers, its network state.
+    pub fn container_dir(&self, id: &str) -> Result<std::path::PathBuf, RuntimeError> {
+        crate::containers::check_id(id)?;
+        Ok(self.inner.containers.dir(id))
+    }
+
     /// The lines container `id` wrote to stdout and stderr, in order, each tagged with its
     /// stream. With `follow`, the stream stays open for new lines and ends once the
     /// container's process has exited and its output is all read.

@@ -203,13 +203,11 @@ impl ContainerdRuntime {
         let config = &self.inner.network;
         config.validate()?;
         let dir = self.inner.containers.dir(id);
-        tokio::fs::create_dir_all(&dir)
-            .await
-            .map_err(|e| RuntimeError::Io {
-                op: "creating the container's directory",
-                path: dir.display().to_string(),
-                source: e,
-            })?;
+        let owned = dir.clone();
+        crate::containers::io::blocking("creating the container's directory", dir, move || {
+            crate::containers::io::private_dir(&owned)
+        })
+        .await?;
         let netns = self.netns_path(id);
         match netns::create(&netns).await {
             Err(RuntimeError::Io { source, .. })

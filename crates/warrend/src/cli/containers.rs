@@ -407,6 +407,9 @@ pub async fn info(c: &mut Client, json: bool) -> anyhow::Result<u8> {
             "containerd_managed": i.containerd_managed,
             "namespace": i.namespace,
             "containers_running": i.containers_running,
+            "runc_version": i.runc_version,
+            "cgroup_version": i.cgroup_version,
+            "cgroup_driver": i.cgroup_driver,
         }));
     } else {
         println!("warrend:            {}", i.warrend_version);
@@ -415,6 +418,11 @@ pub async fn info(c: &mut Client, json: bool) -> anyhow::Result<u8> {
         println!("managed:            {}", i.containerd_managed);
         println!("namespace:          {}", i.namespace);
         println!("running:            {}", i.containers_running);
+        println!("runc:               {}", i.runc_version);
+        println!(
+            "cgroups:            {} ({})",
+            i.cgroup_version, i.cgroup_driver
+        );
     }
     Ok(0)
 }

@@ -6,6 +6,7 @@
 mod api;
 mod containerd;
 mod convert;
+mod host_info;
 mod http;
 mod metrics;
 mod restart;
@@ -137,6 +138,8 @@ pub struct Daemon {
     pub events: broadcast::Sender<NodeEvent>,
     pub restart: restart::Restarts,
     pub containerd: Arc<containerd::Containerd>,
+    /// The runc and cgroup facts `info` reports.
+    pub host: Arc<host_info::HostInfo>,
     /// Becomes true when warrend shuts down: endless streams (logs -f, events, attached
     /// runs) end then, so the server's graceful stop does not wait for them.
     pub stopping: tokio::sync::watch::Receiver<bool>,
@@ -146,7 +149,7 @@ pub struct Daemon {
 pub async fn run(config: Config) -> anyhow::Result<()> {
     let config = Arc::new(config);
     for dir in [&config.paths.root, &config.paths.state] {
-        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        private_dir(dir)?;
     }
     // Refuse early (before containerd starts) if another warrend serves the socket.
     let listener = socket::bind(&config.socket(), config.api.group.as_deref()).await?;
@@ -190,6 +193,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         events,
         restart,
         containerd: containerd.clone(),
+        host: Arc::new(host_info::detect(&config).await),
         stopping,
     };
 
@@ -235,6 +239,15 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     containerd.shutdown().await?;
     tracing::info!("warrend stopped");
     Ok(())
+}
+
+/// Create `dir` (and its parents) if missing, and make it root's alone (0700): container
+/// logs, restart state and containerd's files live below it.
+fn private_dir(dir: &std::path::Path) -> anyhow::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+        .with_context(|| format!("making {} private", dir.display()))
 }
 
 /// Give freed heap back to the kernel. glibc keeps freed memory in its arenas; after work

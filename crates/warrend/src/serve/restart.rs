@@ -163,7 +163,14 @@ impl Restarts {
         let json = serde_json::to_vec_pretty(&self.lock().saved).unwrap_or_default();
         let tmp = self.file.with_extension("json.tmp");
         let write = async {
-            tokio::fs::write(&tmp, &json).await?;
+            let mut f = tokio::fs::OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .mode(0o600)
+                .open(&tmp)
+                .await?;
+            tokio::io::AsyncWriteExt::write_all(&mut f, &json).await?;
             tokio::fs::rename(&tmp, &self.file).await
         };
         if let Err(e) = write.await {

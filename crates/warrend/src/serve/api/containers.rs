@@ -21,6 +21,16 @@ fn spec_of(spec: Option<api::ContainerSpec>) -> Result<api::ContainerSpec, Statu
     spec.ok_or_else(|| Status::invalid_argument("a container spec is required"))
 }
 
+/// The id of the container a create or run makes, chosen now if the spec names none (so
+/// that a call cut short can be undone by id). `None` without a spec.
+pub fn name(spec: Option<&mut api::ContainerSpec>) -> Option<String> {
+    let spec = spec?;
+    if spec.id.is_empty() {
+        spec.id = convert::new_id();
+    }
+    Some(spec.id.clone())
+}
+
 fn need_id(id: &str) -> Result<(), Status> {
     if id.is_empty() {
         return Err(Status::invalid_argument("a container id is required"));
@@ -259,12 +269,9 @@ pub async fn inspect(d: &Daemon, req: api::ContainerRef) -> Result<api::Containe
             .map(|p| p.split(',').map(str::to_string).collect())
             .unwrap_or_default(),
         log_dir: d
-            .config
-            .paths
-            .root
-            .join("runtime")
-            .join(&c.id)
-            .display()
-            .to_string(),
+            .rt
+            .container_dir(&c.id)
+            .map(|p| p.display().to_string())
+            .unwrap_or_default(),
     })
 }

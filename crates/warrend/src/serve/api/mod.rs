@@ -3,6 +3,7 @@
 
 mod containers;
 mod errors;
+mod guard;
 mod images;
 mod observe;
 
@@ -56,84 +57,150 @@ impl Node for Api {
     type EventsStream = Stream<api::Event>;
 
     async fn pull(&self, r: Request<api::PullRequest>) -> R<Self::PullStream> {
-        images::pull(&self.d, r.into_inner())
+        guard::call(&self.d, "pull", None, images::pull(&self.d, r.into_inner()))
             .await
             .map(Response::new)
     }
     async fn import(&self, r: Request<api::ImportRequest>) -> R<api::ImportResponse> {
-        images::import(&self.d, r.into_inner())
-            .await
-            .map(Response::new)
+        guard::call(
+            &self.d,
+            "import",
+            None,
+            images::import(&self.d, r.into_inner()),
+        )
+        .await
+        .map(Response::new)
     }
     async fn list_images(&self, _: Request<api::ListImagesRequest>) -> R<api::ListImagesResponse> {
-        images::list(&self.d).await.map(Response::new)
+        guard::call(&self.d, "images", None, images::list(&self.d))
+            .await
+            .map(Response::new)
     }
     async fn remove_image(
         &self,
         r: Request<api::RemoveImageRequest>,
     ) -> R<api::RemoveImageResponse> {
-        images::remove(&self.d, r.into_inner())
-            .await
-            .map(Response::new)
+        guard::call(
+            &self.d,
+            "remove",
+            None,
+            images::remove(&self.d, r.into_inner()),
+        )
+        .await
+        .map(Response::new)
     }
     async fn create(&self, r: Request<api::CreateRequest>) -> R<api::CreateResponse> {
-        containers::create(&self.d, r.into_inner())
-            .await
-            .map(Response::new)
+        let mut req = r.into_inner();
+        let id = containers::name(req.spec.as_mut());
+        guard::call(
+            &self.d,
+            "create",
+            id.as_deref(),
+            containers::create(&self.d, req),
+        )
+        .await
+        .map(Response::new)
     }
     async fn start(&self, r: Request<api::ContainerRef>) -> R<api::StartResponse> {
-        containers::start(&self.d, r.into_inner())
-            .await
-            .map(Response::new)
+        guard::call(
+            &self.d,
+            "start",
+            None,
+            containers::start(&self.d, r.into_inner()),
+        )
+        .await
+        .map(Response::new)
     }
     async fn stop(&self, r: Request<api::StopRequest>) -> R<api::StopResponse> {
-        containers::stop(&self.d, r.into_inner())
-            .await
-            .map(Response::new)
+        guard::call(
+            &self.d,
+            "stop",
+            None,
+            containers::stop(&self.d, r.into_inner()),
+        )
+        .await
+        .map(Response::new)
     }
     async fn delete(&self, r: Request<api::DeleteRequest>) -> R<api::DeleteResponse> {
-        containers::delete(&self.d, r.into_inner())
-            .await
-            .map(Response::new)
+        guard::call(
+            &self.d,
+            "delete",
+            None,
+            containers::delete(&self.d, r.into_inner()),
+        )
+        .await
+        .map(Response::new)
     }
     async fn run(&self, r: Request<api::RunRequest>) -> R<Self::RunStream> {
-        containers::run(&self.d, r.into_inner())
+        let mut req = r.into_inner();
+        let id = containers::name(req.spec.as_mut());
+        guard::call(&self.d, "run", id.as_deref(), containers::run(&self.d, req))
             .await
             .map(Response::new)
     }
     async fn wait(&self, r: Request<api::ContainerRef>) -> R<api::Exit> {
-        containers::wait(&self.d, r.into_inner())
-            .await
-            .map(Response::new)
+        guard::call(
+            &self.d,
+            "wait",
+            None,
+            containers::wait(&self.d, r.into_inner()),
+        )
+        .await
+        .map(Response::new)
     }
     async fn list(&self, r: Request<api::ListRequest>) -> R<api::ListResponse> {
-        containers::list(&self.d, r.into_inner())
-            .await
-            .map(Response::new)
+        guard::call(
+            &self.d,
+            "list",
+            None,
+            containers::list(&self.d, r.into_inner()),
+        )
+        .await
+        .map(Response::new)
     }
     async fn inspect(&self, r: Request<api::ContainerRef>) -> R<api::ContainerDetail> {
-        containers::inspect(&self.d, r.into_inner())
-            .await
-            .map(Response::new)
+        guard::call(
+            &self.d,
+            "inspect",
+            None,
+            containers::inspect(&self.d, r.into_inner()),
+        )
+        .await
+        .map(Response::new)
     }
     async fn logs(&self, r: Request<api::LogsRequest>) -> R<Self::LogsStream> {
-        observe::logs(&self.d, r.into_inner())
-            .await
-            .map(Response::new)
+        guard::call(
+            &self.d,
+            "logs",
+            None,
+            observe::logs(&self.d, r.into_inner()),
+        )
+        .await
+        .map(Response::new)
     }
     async fn exec(&self, r: Request<api::ExecRequest>) -> R<api::ExecResponse> {
-        observe::exec(&self.d, r.into_inner())
-            .await
-            .map(Response::new)
+        guard::call(
+            &self.d,
+            "exec",
+            None,
+            observe::exec(&self.d, r.into_inner()),
+        )
+        .await
+        .map(Response::new)
     }
     async fn events(&self, _: Request<api::EventsRequest>) -> R<Self::EventsStream> {
         let s = observe::events(&self.d).await?;
         Ok(Response::new(until_stopping(&self.d, s)))
     }
     async fn stats(&self, r: Request<api::ContainerRef>) -> R<api::Stats> {
-        observe::stats(&self.d, r.into_inner())
-            .await
-            .map(Response::new)
+        guard::call(
+            &self.d,
+            "stats",
+            None,
+            observe::stats(&self.d, r.into_inner()),
+        )
+        .await
+        .map(Response::new)
     }
     async fn info(&self, _: Request<api::InfoRequest>) -> R<api::InfoResponse> {
         observe::info(&self.d).await.map(Response::new)

@@ -161,5 +161,8 @@ pub async fn info(d: &Daemon) -> Result<api::InfoResponse, Status> {
         containerd_managed: d.containerd.is_managed(),
         namespace: d.config.namespace(),
         containers_running: running as u32,
+        runc_version: d.host.runc_version.clone(),
+        cgroup_version: d.host.cgroup_version.clone(),
+        cgroup_driver: d.host.cgroup_driver.clone(),
     })
 }
