@@ -62,6 +62,7 @@ impl Fixture {
             namespace: ns.clone(),
             state_dir: state.path().to_path_buf(),
             log_max_bytes: 64 * 1024,
+            log_driver: warren_runtime::LogDriver::Shim(crate::logger_binary()),
             network,
             ..Default::default()
         })

@@ -39,6 +39,26 @@ pub fn files_under(dir: &std::path::Path) -> std::collections::BTreeSet<String> 
     out
 }
 
+/// The shim's logger binary: `WARREN_LOGGER_BIN`, else `target/<profile>/warren-logger`
+/// (built by `cargo xtask integration`).
+pub fn logger_binary() -> std::path::PathBuf {
+    if let Some(p) = std::env::var_os("WARREN_LOGGER_BIN") {
+        return p.into();
+    }
+    let exe = std::env::current_exe().expect("the test executable's path");
+    let path = exe
+        .parent()
+        .and_then(std::path::Path::parent)
+        .map(|d| d.join("warren-logger"))
+        .expect("target/<profile>/");
+    assert!(
+        path.is_file(),
+        "{} is missing: run `cargo build -p warren-runtime --bins` (cargo xtask integration does)",
+        path.display()
+    );
+    path
+}
+
 pub fn unique_namespace(prefix: &str) -> String {
     static NEXT: AtomicU32 = AtomicU32::new(0);
     format!(

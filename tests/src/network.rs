@@ -216,6 +216,7 @@ pub fn same_options(fx: &Fixture) -> warren_runtime::RuntimeOptions {
         namespace: fx.ns.clone(),
         state_dir: fx.state.path().to_path_buf(),
         log_max_bytes: 64 * 1024,
+        log_driver: warren_runtime::LogDriver::Shim(crate::logger_binary()),
         network: fx.rt.network_config().clone(),
         ..Default::default()
     }

@@ -126,12 +126,17 @@ pub fn unit(workspace: &Path, deps: &Path) -> Result<Counts> {
 /// The integration suite against one containerd line.
 pub fn integration(workspace: &Path, deps: &Path, line: &str) -> Result<(Counts, bool)> {
     eprintln!("xtask: integration tests against containerd {line}");
-    // The warrend tests run the binary (target/debug/warrend) as a daemon and as its CLI.
-    status(
-        cargo()
-            .current_dir(workspace)
-            .args(["build", "--quiet", "-p", "warrend"]),
-    )?;
+    // The warrend tests run the binary (target/debug/warrend) as a daemon and as its CLI;
+    // the runtime's tests have the shim run target/debug/warren-logger.
+    status(cargo().current_dir(workspace).args([
+        "build",
+        "--quiet",
+        "-p",
+        "warrend",
+        "-p",
+        "warren-runtime",
+        "--bins",
+    ]))?;
     let start = Instant::now();
     let result = cargo_test(
         workspace,

@@ -93,6 +93,9 @@ pub struct RuntimeOptions {
     pub log_max_bytes: u64,
     /// How many log files a container keeps, the current one included (default 3).
     pub log_max_files: usize,
+    /// Who writes container output to the log files (default: the shim's logger, see
+    /// [`LogDriver`]).
+    pub log_driver: LogDriver,
     /// The bridge network that `NetworkMode::Bridge` containers join (validated here).
     pub network: crate::network::NetworkConfig,
 }
@@ -110,7 +113,54 @@ impl Default for RuntimeOptions {
             runc_root: None,
             log_max_bytes: 10 * 1024 * 1024,
             log_max_files: 3,
+            log_driver: LogDriver::Auto,
             network: Default::default(),
+        }
+    }
+}
+
+/// Who copies a container's stdout and stderr into its log file.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum LogDriver {
+    /// containerd's shim runs a logger binary for each container (its `binary://` log URI):
+    /// output never depends on this process, which only reads the files. The binary is
+    /// this crate's `warren-logger`, or any program that runs
+    /// [`logger::main`](crate::logger::main) for `BINARY logger SPEC` (`warrend` does).
+    Shim(PathBuf),
+    /// This process copies output from FIFOs on threads of its own: for hosts where no
+    /// logger binary can be installed. A container blocks once its pipe is full while this
+    /// process is down.
+    InProcess,
+    /// [`Shim`](Self::Shim) with `warren-logger` found beside this program or on `PATH`;
+    /// [`InProcess`](Self::InProcess) (with a warning) if there is none.
+    #[default]
+    Auto,
+}
+
+impl LogDriver {
+    /// The logger binary the shim runs, or `None` for in-process copying.
+    fn resolve(&self) -> Option<PathBuf> {
+        match self {
+            LogDriver::Shim(p) => Some(p.clone()),
+            LogDriver::InProcess => None,
+            LogDriver::Auto => {
+                let beside = std::env::current_exe()
+                    .ok()
+                    .and_then(|e| e.parent().map(|d| d.join("warren-logger")));
+                let on_path = std::env::var_os("PATH").and_then(|p| {
+                    std::env::split_paths(&p)
+                        .map(|d| d.join("warren-logger"))
+                        .find(|f| f.is_file())
+                });
+                let found = beside.filter(|f| f.is_file()).or(on_path);
+                if found.is_none() {
+                    tracing::warn!(
+                        "no warren-logger beside this program or on PATH: container output is \
+                         copied in this process, and containers block while it is down"
+                    );
+                }
+                found
+            }
         }
     }
 }
@@ -139,6 +189,14 @@ impl ContainerdRuntime {
                 allowed: "at least 4096 bytes per file and at least 1 file".into(),
             });
         }
+        let logger = options.log_driver.resolve();
+        if let Some(l) = logger.as_ref().filter(|l| !l.is_absolute()) {
+            return Err(RuntimeError::InvalidRequest {
+                field: "log_driver",
+                value: l.display().to_string(),
+                allowed: "the absolute path of a logger binary".into(),
+            });
+        }
         if !options.state_dir.is_absolute() {
             return Err(RuntimeError::InvalidRequest {
                 field: "state_dir",
@@ -154,6 +212,7 @@ impl ContainerdRuntime {
             runc_root: options.runc_root,
             log_max_bytes: options.log_max_bytes,
             log_max_files: options.log_max_files,
+            logger,
         };
         Ok(ContainerdRuntime {
             inner: Arc::new(Inner {

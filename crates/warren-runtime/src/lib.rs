@@ -6,9 +6,10 @@ mod stale_snapshot;
 
 pub mod containers;
 pub mod images;
+pub mod logger;
 pub mod network;
 
-pub use client::{ContainerdRuntime, RuntimeOptions, DEFAULT_NAMESPACE, DEFAULT_SOCKET};
+pub use client::{ContainerdRuntime, LogDriver, RuntimeOptions, DEFAULT_NAMESPACE, DEFAULT_SOCKET};
 pub use containers::{
     ContainerEvent, ContainerEventKind, ContainerInfo, ContainerMetrics, ContainerRequest,
     ContainerState, ContainerStatus, ExecOutput, ExecRequest, ExitStatus, LogLine, LogOptions,

@@ -22,6 +22,7 @@ pub struct Config {
     pub network: NetworkSection,
     pub registry: RegistryConfig,
     pub restart: RestartConfig,
+    pub logs: LogsConfig,
     /// Stop every running container when warrend exits (default: leave them running).
     pub stop_containers_on_exit: bool,
 }
@@ -127,6 +128,30 @@ pub struct RegistryConfig {
 pub struct RegistryAuth {
     pub username: String,
     pub password: String,
+}
+
+/// Container logs.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogsConfig {
+    /// Who writes them: `shim` (containerd's shim runs `warrend logger` per container, so
+    /// output never waits for warrend) or `in-process` (warrend copies it; containers block
+    /// while warrend is down).
+    pub driver: String,
+    /// A log file is rotated when it would grow past this many bytes.
+    pub max_bytes: u64,
+    /// Files kept per container, the current one included.
+    pub max_files: usize,
+}
+
+impl Default for LogsConfig {
+    fn default() -> Self {
+        LogsConfig {
+            driver: "shim".into(),
+            max_bytes: 10 * 1024 * 1024,
+            max_files: 3,
+        }
+    }
 }
 
 /// Restart policy back-off.
@@ -238,6 +263,15 @@ impl Config {
             if !p.is_absolute() {
                 bail!("{key}: {} is not an absolute path", p.display());
             }
+        }
+        if !matches!(self.logs.driver.as_str(), "shim" | "in-process") {
+            bail!(
+                "logs.driver: {:?} is not shim or in-process",
+                self.logs.driver
+            );
+        }
+        if self.logs.max_bytes < 4096 || self.logs.max_files == 0 {
+            bail!("logs: max_bytes must be at least 4096 and max_files at least 1");
         }
         let socket = self.socket();
         if !socket.is_absolute() {

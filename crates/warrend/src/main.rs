@@ -45,12 +45,34 @@ enum Command {
     /// Start a private containerd in a temporary directory, print what it reports through
     /// Warren's bindings, and shut it down.
     Probe(probe::ProbeArgs),
+    /// The container log writer containerd's shim runs (`warrend logger SPEC`); never run by
+    /// hand. Handled before anything else starts (see `main`).
+    #[command(hide = true)]
+    Logger {
+        /// Where the log goes and how it is bounded.
+        spec: String,
+    },
     #[command(flatten)]
     Client(cli::Command),
 }
 
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
+    // The shim's logger: a plain loop over two pipes, one per container. It must stay
+    // small (no async runtime, no threads), so it is dispatched before anything starts.
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("logger") {
+        return ExitCode::from(warren_runtime::logger::main(&args).clamp(0, 255) as u8);
+    }
+    match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime.block_on(run()),
+        Err(e) => {
+            eprintln!("warrend: cannot start the async runtime: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+async fn run() -> ExitCode {
     let cli = Cli::parse();
     let default_log = match cli.command {
         Command::Serve(_) => "info",
@@ -69,6 +91,7 @@ async fn main() -> ExitCode {
             Err(e) => Err(e),
         },
         Command::Probe(args) => probe::run(args).await.map(|()| 0),
+        Command::Logger { .. } => Ok(2),
         Command::Client(command) => {
             let socket = cli.socket.unwrap_or_else(|| PathBuf::from(DEFAULT_SOCKET));
             cli::run(command, &socket, cli.json).await

@@ -1,19 +1,23 @@
-//! Container stdio: FIFOs the shim writes into, the copiers that turn them into the
-//! container's log file (CRI log format, size-bounded and rotated), and temporary mounts.
+//! Container stdio copied in this process (the [`LogDriver::InProcess`] fallback, and the
+//! output of execs): FIFOs the shim writes into, the copiers that turn them into the
+//! container's log file (the same CRI records and rotation as the shim's logger), and
+//! temporary mounts.
 //!
-//! FIFOs rather than files written by the shim: the copier tags each line with its stream
-//! and time, and bounds the file. Each FIFO is read by plain blocking reads on a detached
-//! thread of its own (see [`on_thread`]): simple, immune to the edge cases of polling a FIFO
-//! that was opened before its writer, and never holding up the shutdown of the caller's
-//! tokio runtime while a container runs on. If this process goes away, the shim keeps the FIFOs open
-//! and the container only blocks once a pipe (64 KiB) is full; [`reattach_logs`] picks
-//! them up again.
+//! Each FIFO is read by plain blocking reads on a detached thread of its own (see
+//! [`on_thread`]): simple, immune to the edge cases of polling a FIFO that was opened before
+//! its writer, and never holding up the shutdown of the caller's tokio runtime while a
+//! container runs on. If this process goes away, the shim keeps the FIFOs open and the
+//! container blocks once a pipe (64 KiB) is full; [`reattach_logs`] picks them up again.
+//! The default, [`LogDriver::Shim`], has none of this.
+//!
+//! [`LogDriver::InProcess`]: crate::LogDriver::InProcess
+//! [`LogDriver::Shim`]: crate::LogDriver::Shim
 //!
 //! [`reattach_logs`]: crate::ContainerdRuntime::reattach_logs
 
 use std::collections::HashMap;
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, Write};
+use std::io::{self, Read};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -23,11 +27,9 @@ use tokio::task::JoinHandle;
 use super::Settings;
 use crate::RuntimeError;
 
-/// The longest log record; longer lines are split into partial (`P`) records.
-pub const MAX_RECORD: usize = 16 * 1024;
-
-/// The name of a container's current log file inside its directory.
-pub const LOG_FILE: &str = "container.log";
+use crate::logger::cri::{self, Encoder};
+use crate::logger::file::LogFile;
+pub use crate::logger::LOG_FILE;
 
 /// The copiers running in this process, by container id.
 #[derive(Default)]
@@ -192,112 +194,6 @@ pub(crate) fn blocking_reader(file: File) -> io::Result<File> {
     Ok(file)
 }
 
-/// One container's log file: appends CRI-format records, rotates past the size bound.
-/// Written from the copiers' blocking threads.
-struct LogFile {
-    path: PathBuf,
-    file: File,
-    size: u64,
-    max_bytes: u64,
-    max_files: usize,
-}
-
-impl LogFile {
-    fn open(path: PathBuf, settings: &Settings) -> io::Result<LogFile> {
-        let file = open_log(&path)?;
-        let size = file.metadata()?.len();
-        Ok(LogFile {
-            path,
-            file,
-            size,
-            max_bytes: settings.log_max_bytes,
-            max_files: settings.log_max_files,
-        })
-    }
-
-    fn write(&mut self, stream: &str, partial: bool, text: &[u8]) -> io::Result<()> {
-        let time = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true);
-        let tag = if partial { "P" } else { "F" };
-        let mut record = Vec::with_capacity(text.len() + 48);
-        record.extend_from_slice(format!("{time} {stream} {tag} ").as_bytes());
-        record.extend_from_slice(text);
-        record.push(b'\n');
-        if self.size > 0 && self.size + record.len() as u64 > self.max_bytes {
-            self.rotate()?;
-        }
-        self.file.write_all(&record)?;
-        self.size += record.len() as u64;
-        Ok(())
-    }
-
-    /// `container.log` → `.1` → `.2` …, dropping the oldest beyond `max_files`.
-    fn rotate(&mut self) -> io::Result<()> {
-        let numbered = |n: usize| PathBuf::from(format!("{}.{n}", self.path.display()));
-        if self.max_files > 1 {
-            for n in (1..self.max_files - 1).rev() {
-                match std::fs::rename(numbered(n), numbered(n + 1)) {
-                    Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
-                    _ => {}
-                }
-            }
-            std::fs::rename(&self.path, numbered(1))?;
-        } else {
-            std::fs::remove_file(&self.path)?;
-        }
-        self.file = open_log(&self.path)?;
-        self.size = 0;
-        Ok(())
-    }
-}
-
-/// Open a log file for appending, creating it readable by root alone (0600).
-fn open_log(path: &Path) -> io::Result<File> {
-    use std::os::unix::fs::PermissionsExt;
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .mode(0o600)
-        .open(path)?;
-    // A file left by an older version keeps its mode otherwise.
-    file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
-    Ok(file)
-}
-
-/// Read one record: a line without its newline (`Some(false)`), or the first
-/// [`MAX_RECORD`] bytes of a longer line (`Some(true)`, partial). `None` at end of file.
-pub(crate) fn next_record<R: BufRead>(
-    reader: &mut R,
-    buf: &mut Vec<u8>,
-) -> io::Result<Option<bool>> {
-    buf.clear();
-    loop {
-        let available = match reader.fill_buf() {
-            Ok(a) => a,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        };
-        if available.is_empty() {
-            return Ok((!buf.is_empty()).then_some(false));
-        }
-        let room = MAX_RECORD - buf.len();
-        match available.iter().position(|b| *b == b'\n') {
-            Some(i) if i <= room => {
-                buf.extend_from_slice(&available[..i]);
-                reader.consume(i + 1);
-                return Ok(Some(false));
-            }
-            _ => {
-                let n = available.len().min(room);
-                buf.extend_from_slice(&available[..n]);
-                reader.consume(n);
-                if buf.len() >= MAX_RECORD {
-                    return Ok(Some(true));
-                }
-            }
-        }
-    }
-}
-
 /// Start copying the init process's FIFOs of container `id` into its log file: one
 /// blocking-pool thread per stream, until the shim closes the FIFO.
 pub(crate) async fn start_copier(
@@ -309,7 +205,7 @@ pub(crate) async fn start_copier(
     let path = settings.dir(id).join(LOG_FILE);
     let settings = settings.clone();
     let log = blocking("opening the container log", path.clone(), move || {
-        LogFile::open(path, &settings)
+        LogFile::open(path, settings.log_max_bytes, settings.log_max_files)
     })
     .await?;
     let log = Arc::new(Mutex::new(log));
@@ -331,28 +227,40 @@ pub(crate) async fn start_copier(
 }
 
 fn copy_stream(from: File, stream: &'static str, log: &Mutex<LogFile>, id: &str) {
-    let from = match blocking_reader(from) {
+    let mut from = match blocking_reader(from) {
         Ok(f) => f,
         Err(e) => {
             tracing::warn!(container = %id, stream, error = %e, "cannot read container output");
             return;
         }
     };
-    let mut reader = BufReader::with_capacity(64 * 1024, from);
-    let mut buf = Vec::with_capacity(1024);
+    let mut encoder = Encoder::new(stream);
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut out = Vec::with_capacity(128 * 1024);
     loop {
-        match next_record(&mut reader, &mut buf) {
-            Ok(Some(partial)) => {
-                let mut log = log.lock().unwrap_or_else(|p| p.into_inner());
-                if let Err(e) = log.write(stream, partial, &buf) {
-                    tracing::warn!(container = %id, error = %e, "cannot write the container log; output dropped");
-                }
-            }
-            Ok(None) => return,
+        let n = match from.read(&mut buf) {
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => {
                 tracing::warn!(container = %id, stream, error = %e, "reading container output failed");
-                return;
+                0
             }
+        };
+        out.clear();
+        let time = cri::now();
+        if n == 0 {
+            encoder.finish(&time, &mut out);
+        } else {
+            encoder.feed(&buf[..n], &time, &mut out);
+        }
+        if !out.is_empty() {
+            let mut log = log.lock().unwrap_or_else(|p| p.into_inner());
+            if let Err(e) = log.write_records(&out) {
+                tracing::warn!(container = %id, error = %e, "cannot write the container log; output dropped");
+            }
+        }
+        if n == 0 {
+            return;
         }
     }
 }
@@ -424,67 +332,4 @@ pub(crate) fn with_mounted<T>(
         tracing::warn!(path = %dir.path().display(), error = %e, "unmounting a snapshot view failed");
     }
     Ok(out)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn records_split_long_lines() {
-        let long = vec![b'x'; MAX_RECORD + 10];
-        let mut input = b"one\n\ntwo".to_vec();
-        input.push(b'\n');
-        input.extend_from_slice(&long);
-        input.extend_from_slice(b"\nlast");
-        let mut r = BufReader::with_capacity(100, &input[..]);
-        let mut buf = Vec::new();
-        let mut got = Vec::new();
-        while let Some(p) = next_record(&mut r, &mut buf).unwrap() {
-            got.push((p, buf.len()));
-        }
-        assert_eq!(
-            got,
-            vec![
-                (false, 3),
-                (false, 0),
-                (false, 3),
-                (true, MAX_RECORD),
-                (false, 10),
-                (false, 4)
-            ]
-        );
-    }
-
-    #[test]
-    fn log_rotates_and_keeps_max_files() {
-        let dir = tempfile::tempdir().unwrap();
-        let settings = Settings {
-            state_dir: dir.path().into(),
-            runc_binary: None,
-            runc_root: None,
-            log_max_bytes: 200,
-            log_max_files: 3,
-        };
-        let path = dir.path().join(LOG_FILE);
-        let mut log = LogFile::open(path.clone(), &settings).unwrap();
-        for i in 0..40 {
-            log.write("stdout", false, format!("line {i}").as_bytes())
-                .unwrap();
-        }
-        let mut names: Vec<_> = std::fs::read_dir(dir.path())
-            .unwrap()
-            .map(|e| e.unwrap().file_name().into_string().unwrap())
-            .collect();
-        names.sort();
-        assert_eq!(
-            names,
-            ["container.log", "container.log.1", "container.log.2"]
-        );
-        for n in &names {
-            assert!(std::fs::metadata(dir.path().join(n)).unwrap().len() <= 200);
-        }
-        let last = std::fs::read_to_string(&path).unwrap();
-        assert!(last.trim_end().ends_with("stdout F line 39"), "{last}");
-    }
 }

@@ -7,7 +7,7 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-use futures::Stream;
+use futures::{Stream, StreamExt};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::sync::mpsc;
 
@@ -15,8 +15,10 @@ use super::io::LOG_FILE;
 use super::status::not_found;
 use crate::{ContainerdRuntime, RuntimeError};
 
-/// How often a follow checks for new output.
-const FOLLOW_POLL: Duration = Duration::from_millis(50);
+/// After the process has exited, a follow ends once its log has not changed for this long:
+/// what the process wrote last is then in the file (its logger reads the pipe as the data
+/// comes; nothing is left in it once the writers are gone).
+const SETTLE: Duration = Duration::from_millis(200);
 
 /// Which stream a line came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -175,6 +177,12 @@ impl ContainerdRuntime {
         tx: &mpsc::Sender<Result<LogLine, RuntimeError>>,
     ) -> Result<(), RuntimeError> {
         let mut parser = Parser::default();
+        // Watched before anything is read, so no change after the first read is missed.
+        let mut changes = if options.follow {
+            Some(changes(dir))
+        } else {
+            None
+        };
         let dir_owned = dir.to_path_buf();
         let paths = tokio::task::spawn_blocking(move || files(&dir_owned))
             .await
@@ -242,9 +250,15 @@ impl ContainerdRuntime {
         if !options.follow {
             return Ok(());
         }
-        // Follow: new records as they land; a rotation switches to the new file after the
-        // old one is read to its end.
+        // Follow: new records as they land (woken by inotify, not a timer); a rotation
+        // switches to the new file after the old one is read to its end.
+        let Some(changes) = changes.as_mut() else {
+            return Ok(());
+        };
         let mut carry = record.clone();
+        let exited = self.exited(id);
+        tokio::pin!(exited);
+        let mut exit_seen = false;
         loop {
             let mut chunk = String::new();
             let n = reader.read_line(&mut chunk).await.unwrap_or(0);
@@ -269,25 +283,53 @@ impl ContainerdRuntime {
                     }
                 }
             }
-            // Nothing new: done once the process has exited and its output is copied. While
-            // this process copies its output, the process cannot have ended (the copier ends
-            // at the FIFOs' EOF), so containerd is only asked once the copier is done.
-            if !self.inner.copiers.active(id) && !self.is_running(id).await {
-                // One more pass picks up what the copier wrote last.
-                let mut rest = String::new();
-                while reader.read_line(&mut rest).await.unwrap_or(0) > 0 {}
-                carry.push_str(&rest);
-                for r in carry.lines() {
-                    if let Some(l) = parser.feed(r) {
-                        let _ = tx.send(Ok(l)).await;
-                    }
+            if exit_seen && !self.inner.copiers.active(id) {
+                // Read up: done once nothing more arrives.
+                match tokio::time::timeout(SETTLE, changes.next()).await {
+                    Ok(Some(_)) => continue,
+                    _ => return Ok(()),
                 }
-                return Ok(());
             }
-            if tx.is_closed() {
-                return Ok(());
+            tokio::select! {
+                _ = changes.next() => {}
+                _ = &mut exited, if !exit_seen => exit_seen = true,
+                _ = tx.closed() => return Ok(()),
             }
-            tokio::time::sleep(FOLLOW_POLL).await;
+        }
+    }
+
+    /// Resolves once container `id` has no running process (at once if it has none): the
+    /// wait is containerd's, no polling. A daemon restart only delays it.
+    async fn exited(&self, id: &str) {
+        loop {
+            match self.wait(id).await {
+                Ok(_) | Err(RuntimeError::NotFound { .. }) => return,
+                Err(e) => {
+                    tracing::debug!(container = %id, error = %e, "log follow: waiting again");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+            }
+        }
+    }
+}
+
+/// Changes in the container's log folder (writes, new and renamed files), as a stream;
+/// one that never yields if the folder cannot be watched.
+fn changes(dir: &Path) -> futures::stream::BoxStream<'static, ()> {
+    use futures::StreamExt;
+    use inotify::{Inotify, WatchMask};
+    let watched = Inotify::init().and_then(|inotify| {
+        inotify.watches().add(
+            dir,
+            WatchMask::MODIFY | WatchMask::CREATE | WatchMask::MOVED_TO | WatchMask::CLOSE_WRITE,
+        )?;
+        inotify.into_event_stream(vec![0u8; 4096])
+    });
+    match watched {
+        Ok(events) => events.map(|_| ()).boxed(),
+        Err(e) => {
+            tracing::debug!(dir = %dir.display(), error = %e, "log follow without inotify");
+            futures::stream::pending().boxed()
         }
     }
 }

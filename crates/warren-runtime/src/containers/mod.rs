@@ -52,12 +52,25 @@ pub(crate) struct Settings {
     pub runc_root: Option<PathBuf>,
     pub log_max_bytes: u64,
     pub log_max_files: usize,
+    /// The logger binary the shim runs (`None`: this process copies output from FIFOs).
+    pub logger: Option<PathBuf>,
 }
 
 impl Settings {
     /// The container's own directory: its log files and stdio FIFOs.
     pub fn dir(&self, id: &str) -> PathBuf {
         self.state_dir.join(id)
+    }
+
+    /// The `binary://` URI of container `id`'s shim-run logger, if there is a logger.
+    pub fn logger_uri(&self, id: &str) -> Option<String> {
+        let binary = self.logger.as_ref()?;
+        let spec = crate::logger::Spec {
+            path: self.dir(id).join(crate::logger::LOG_FILE),
+            max_bytes: self.log_max_bytes,
+            max_files: self.log_max_files,
+        };
+        Some(spec.uri(binary))
     }
 }
 

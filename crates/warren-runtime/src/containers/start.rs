@@ -57,23 +57,59 @@ impl ContainerdRuntime {
             .await?
             .into_inner()
             .mounts;
-        let fifos = Fifos::at(&self.inner.containers.dir(id), "init");
-        fifos.create().await?;
-        let readers = match fifos.open() {
-            Ok(r) => r,
-            Err(e) => {
+        let settings = &self.inner.containers;
+        if let Some(uri) = settings.logger_uri(id) {
+            // The shim's logger owns the output: nothing to read or keep open here.
+            let dir = settings.dir(id);
+            let owned = dir.clone();
+            io::blocking("creating the container's directory", dir, move || {
+                io::private_dir(&owned)
+            })
+            .await?;
+            self.create_task(id, rootfs, uri.clone(), uri).await?;
+        } else {
+            let fifos = Fifos::at(&settings.dir(id), "init");
+            fifos.create().await?;
+            let readers = match fifos.open() {
+                Ok(r) => r,
+                Err(e) => {
+                    fifos.remove().await;
+                    return Err(e);
+                }
+            };
+            let (stdout, stderr) = (
+                fifos.stdout.display().to_string(),
+                fifos.stderr.display().to_string(),
+            );
+            if let Err(e) = self.create_task(id, rootfs, stdout, stderr).await {
                 fifos.remove().await;
                 return Err(e);
             }
-        };
+            if let Err(e) = io::start_copier(&self.inner.copiers, settings, id, readers).await {
+                self.discard_task(id).await;
+                fifos.remove().await;
+                return Err(e);
+            }
+        }
+        self.start_task(id).await
+    }
+
+    /// Tasks.Create with these stdio URIs; on failure no task (and no orphaned shim) is left.
+    async fn create_task(
+        &self,
+        id: &str,
+        rootfs: Vec<warren_proto::containerd::types::Mount>,
+        stdout: String,
+        stderr: String,
+    ) -> Result<(), RuntimeError> {
         let created = self
             .clients()
             .tasks()
             .create(CreateTaskRequest {
                 container_id: id.to_string(),
                 rootfs,
-                stdout: fifos.stdout.display().to_string(),
-                stderr: fifos.stderr.display().to_string(),
+                stdout,
+                stderr,
                 ..Default::default()
             })
             .await;
@@ -83,17 +119,9 @@ impl ContainerdRuntime {
             if crate::client::daemon_unreachable(&s) {
                 self.reap_orphaned_shim(id).await;
             }
-            fifos.remove().await;
             return Err(start_error(id, "Tasks.Create", s));
         }
-        if let Err(e) =
-            io::start_copier(&self.inner.copiers, &self.inner.containers, id, readers).await
-        {
-            self.discard_task(id).await;
-            fifos.remove().await;
-            return Err(e);
-        }
-        self.start_task(id).await
+        Ok(())
     }
 
     /// Tasks.Start; on failure the task, its FIFOs and the copier go.
@@ -202,6 +230,11 @@ impl ContainerdRuntime {
         let mut n = 0;
         for task in tasks {
             let id = super::status::task_container(&task);
+            if task.stdout.starts_with("binary://") {
+                // The shim's logger writes its output: nothing to pick up.
+                n += 1;
+                continue;
+            }
             let fifos = Fifos::at(&self.inner.containers.dir(&id), "init");
             let ours = task.stdout == fifos.stdout.display().to_string();
             if !ours || self.inner.copiers.active(&id) {

@@ -4,6 +4,7 @@
 use std::io::Write;
 
 use clap::Args;
+use futures::FutureExt;
 use serde_json::json;
 use tonic::transport::Channel;
 use warren_proto::warren::node::v1 as api;
@@ -112,19 +113,61 @@ pub struct ExecArgs {
 }
 
 fn print_line(l: &api::LogLine, timestamps: bool, json: bool) {
-    if json {
-        print_json(&json!({"time": rfc3339(&l.time), "stream": l.stream, "text": l.text}));
-        return;
+    let mut out = LinesOut::default();
+    out.line(l, timestamps, json);
+    out.flush();
+}
+
+/// Log lines to stdout and stderr, buffered: a burst of lines costs a few writes, not one
+/// per line. The order across the two streams is kept (a switch flushes the other one).
+#[derive(Default)]
+struct LinesOut {
+    stdout: Vec<u8>,
+    stderr: Vec<u8>,
+}
+
+impl LinesOut {
+    fn line(&mut self, l: &api::LogLine, timestamps: bool, json: bool) {
+        use std::io::Write as _;
+        let (buf, other_is) = if l.stream == "stderr" && !json {
+            (&mut self.stderr, "stdout")
+        } else {
+            (&mut self.stdout, "stderr")
+        };
+        if json {
+            let v = json!({"time": rfc3339(&l.time), "stream": l.stream, "text": l.text});
+            let _ = writeln!(buf, "{v}");
+        } else if timestamps {
+            let _ = writeln!(buf, "{} {}", rfc3339(&l.time), l.text);
+        } else {
+            buf.extend_from_slice(l.text.as_bytes());
+            buf.push(b'\n');
+        }
+        let switched = if other_is == "stdout" {
+            !self.stdout.is_empty()
+        } else {
+            !self.stderr.is_empty()
+        };
+        if switched || self.stdout.len() + self.stderr.len() > 64 * 1024 {
+            self.flush();
+        }
     }
-    let text = if timestamps {
-        format!("{} {}", rfc3339(&l.time), l.text)
-    } else {
-        l.text.clone()
-    };
-    if l.stream == "stderr" {
-        eprintln!("{text}");
-    } else {
-        println!("{text}");
+
+    fn flush(&mut self) {
+        use std::io::Write as _;
+        // Whichever was written first goes first: at most one holds lines older than the
+        // other's newest (a switch flushes).
+        for (buf, err) in [(&mut self.stdout, false), (&mut self.stderr, true)] {
+            if buf.is_empty() {
+                continue;
+            }
+            let _ = if err {
+                std::io::stderr().write_all(buf)
+            } else {
+                std::io::stdout().write_all(buf)
+            };
+            buf.clear();
+        }
     }
 }
 
@@ -304,9 +347,22 @@ pub async fn logs(c: &mut Client, a: LogsArgs, json: bool) -> anyhow::Result<u8>
     if a.tail == Some(0) {
         return Ok(0);
     }
-    while let Some(l) = stream.message().await.map_err(api_error)? {
-        print_line(&l, a.timestamps, json);
+    let mut out = LinesOut::default();
+    loop {
+        // Buffered while lines keep coming; written out as soon as none is waiting.
+        let next = match stream.message().now_or_never() {
+            Some(next) => next,
+            None => {
+                out.flush();
+                stream.message().await
+            }
+        };
+        match next.map_err(api_error)? {
+            Some(l) => out.line(&l, a.timestamps, json),
+            None => break,
+        }
     }
+    out.flush();
     Ok(0)
 }
 

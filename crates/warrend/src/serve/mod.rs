@@ -177,6 +177,9 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             .map(|d| d.join("runc"))
             .filter(|p| p.is_file()),
         network: config.network_config(),
+        log_max_bytes: config.logs.max_bytes,
+        log_max_files: config.logs.max_files,
+        log_driver: log_driver(&config)?,
         ..Default::default()
     })?;
     let namespace = warren_proto::Namespace::new(config.namespace())?;
@@ -248,6 +251,16 @@ fn private_dir(dir: &std::path::Path) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
         .with_context(|| format!("making {} private", dir.display()))
+}
+
+/// Who writes container logs: by default the shim runs this very binary as `warrend
+/// logger`, so a warrend restart or upgrade never stalls a container.
+fn log_driver(config: &Config) -> anyhow::Result<warren_runtime::LogDriver> {
+    if config.logs.driver == "in-process" {
+        return Ok(warren_runtime::LogDriver::InProcess);
+    }
+    let exe = std::env::current_exe().context("finding warrend's own binary for the logger")?;
+    Ok(warren_runtime::LogDriver::Shim(exe))
 }
 
 /// Give freed heap back to the kernel. glibc keeps freed memory in its arenas; after work
