@@ -46,8 +46,17 @@ impl Warrend {
         Self::start_with(registry, &[])
     }
 
+    /// The same with more lines in its config file (TOML sections, e.g. `[logs]`).
+    pub fn start_with_config(registry: Option<&str>, config: &str) -> Warrend {
+        Self::start_full(registry, &[], config)
+    }
+
     /// The same with more `serve` flags.
     pub fn start_with(registry: Option<&str>, extra: &[&str]) -> Warrend {
+        Self::start_full(registry, extra, "")
+    }
+
+    fn start_full(registry: Option<&str>, extra: &[&str], more_config: &str) -> Warrend {
         let dir = tempfile::Builder::new()
             .prefix("wd-")
             .tempdir_in("/tmp")
@@ -63,7 +72,7 @@ impl Warrend {
             extra: extra.iter().map(|s| s.to_string()).collect(),
         };
         let config = format!(
-            "[network]\nname = \"wd-{:08x}\"\nbridge = \"{}\"\nsubnet = \"{}0/24\"\n",
+            "[network]\nname = \"wd-{:08x}\"\nbridge = \"{}\"\nsubnet = \"{}0/24\"\n{more_config}",
             rand::random::<u32>(),
             w.bridge,
             w.subnet_prefix
@@ -103,7 +112,10 @@ impl Warrend {
             .arg("--http-address")
             .arg("127.0.0.1:0")
             .args(&self.extra)
-            .env("WARREN_LOG", "info,warrend=debug")
+            .env(
+                "WARREN_LOG",
+                std::env::var("WARREN_TEST_LOG").unwrap_or_else(|_| "info,warrend=debug".into()),
+            )
             .stdin(Stdio::null())
             .stdout(log.try_clone().unwrap())
             .stderr(log);
@@ -256,6 +268,11 @@ impl Drop for Warrend {
         self.kill();
         if std::thread::panicking() {
             eprintln!("--- warrend serve.log ---\n{}", self.log());
+            if std::env::var_os("WARREN_TEST_LOG").is_some() {
+                let containerd = self.dir.path().join("root/containerd.log");
+                let text = std::fs::read_to_string(containerd).unwrap_or_default();
+                eprintln!("--- containerd.log ---\n{text}");
+            }
         }
         // Whatever a failed test left: processes and records, then the containers' networks
         // (CNI DEL from the runtime's cached results), then the daemon.

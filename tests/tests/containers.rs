@@ -629,3 +629,42 @@ async fn fifty_lifecycles_at_once_on_one_handle() {
     fx.assert_clean("50 concurrent lifecycles").await;
     fx.cleanup().await;
 }
+
+/// A follower keeps up with a writer through many rotations (64 KiB files here): every
+/// line once, in order, and the follow ends with the container.
+#[tokio::test]
+async fn follow_keeps_every_line_across_rotations() {
+    require_root!();
+    let fx = Fixture::new("c-rotate").await;
+    let mut req = fx.request(
+        "rot",
+        &[
+            "sh",
+            "-c",
+            "sleep 1; i=0; while [ $i -lt 20000 ]; do echo $i; i=$((i+1)); done",
+        ],
+    );
+    req.resources.cpus = Some(0.1);
+    let id = fx.rt.run_container(&req).await.unwrap();
+    let lines: Vec<u64> = fx
+        .rt
+        .container_logs(
+            &id,
+            &LogOptions {
+                follow: true,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap()
+        .map(|l| l.unwrap().text.parse::<u64>().unwrap())
+        .collect()
+        .await;
+    assert_eq!(lines.len(), 20000, "first {:?}", lines.first());
+    assert!(lines.iter().enumerate().all(|(i, n)| *n == i as u64));
+    let rotated = fx.rt.container_dir(&id).unwrap().join("container.log.2");
+    assert!(rotated.exists(), "the log rotated");
+    fx.rt.delete_container(&id).await.unwrap();
+    fx.assert_clean("rotation").await;
+    fx.cleanup().await;
+}

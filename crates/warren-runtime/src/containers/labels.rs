@@ -9,6 +9,9 @@ pub const MAX_LABEL_BYTES: usize = 4096;
 /// Labels under this prefix are the runtime's own; requests may not set them.
 pub const RESERVED_PREFIX: &str = "io.warren.";
 
+/// When the last run started (RFC 3339): a container whose task is gone without an exit
+/// recorded after this time lost its process unseen (its shim died with the daemon).
+pub const STARTED_AT: &str = "io.warren.started.at";
 /// The exit code of the last run, kept after its task is deleted.
 pub const EXIT_CODE: &str = "io.warren.exit.code";
 /// When the last run ended (RFC 3339).

@@ -274,10 +274,30 @@ impl ContainerdRuntime {
                 }
                 continue;
             }
-            if let Ok(meta) = tokio::fs::metadata(&current).await {
-                if meta.ino() != ino {
-                    if let Ok(f) = tokio::fs::File::open(&current).await {
-                        ino = meta.ino();
+            // Rotated away: go on with the file written after ours (several rotations may
+            // have happened since the last look; the next one is not always the current).
+            if tokio::fs::metadata(&current).await.map(|m| m.ino()).ok() != Some(ino) {
+                let dir = dir.to_path_buf();
+                let next = tokio::task::spawn_blocking(move || next_after(&dir, ino))
+                    .await
+                    .ok()
+                    .flatten();
+                if let Some((path, next_ino)) = next {
+                    if let Ok(f) = tokio::fs::File::open(&path).await {
+                        // What was appended to ours between its end and the rename.
+                        let mut rest = String::new();
+                        while reader.read_line(&mut rest).await.unwrap_or(0) > 0 {}
+                        carry.push_str(&rest);
+                        let complete = carry.rfind('\n').map(|i| i + 1).unwrap_or(0);
+                        for r in carry[..complete].lines() {
+                            if let Some(l) = parser.feed(r) {
+                                if tx.send(Ok(l)).await.is_err() {
+                                    return Ok(());
+                                }
+                            }
+                        }
+                        carry.drain(..complete);
+                        ino = next_ino;
                         reader = BufReader::new(f);
                         continue;
                     }
@@ -310,6 +330,19 @@ impl ContainerdRuntime {
                 }
             }
         }
+    }
+}
+
+/// The log file written after the one with inode `ino` (oldest first: `.N` … `.1`, then the
+/// current one), with its inode; if `ino` is gone (rotated out), the oldest file left.
+fn next_after(dir: &Path, ino: u64) -> Option<(PathBuf, u64)> {
+    let with_ino: Vec<(PathBuf, u64)> = files(dir)
+        .into_iter()
+        .filter_map(|p| std::fs::metadata(&p).ok().map(|m| (p, m.ino())))
+        .collect();
+    match with_ino.iter().position(|(_, i)| *i == ino) {
+        Some(at) => with_ino.get(at + 1).cloned(),
+        None => with_ino.first().cloned(),
     }
 }
 

@@ -7,7 +7,7 @@ use warren_proto::containerd::services::tasks::v1::{
 
 use super::io::{self, Fifos};
 use super::status::{not_found, state_of};
-use super::{ContainerRequest, ContainerState};
+use super::{labels, ContainerRequest, ContainerState};
 use crate::error::warn_unless_missing;
 use crate::{ContainerdRuntime, RuntimeError};
 
@@ -126,6 +126,15 @@ impl ContainerdRuntime {
 
     /// Tasks.Start; on failure the task, its FIFOs and the copier go.
     async fn start_task(&self, id: &str) -> Result<u32, RuntimeError> {
+        // Recorded first: a run whose end is never seen is then known to have happened.
+        self.set_labels(
+            id,
+            &[(
+                labels::STARTED_AT,
+                chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true),
+            )],
+        )
+        .await?;
         match self
             .clients()
             .tasks()

@@ -127,18 +127,39 @@ pub(crate) fn task_container(p: &Process) -> String {
 }
 
 /// The exit the runtime recorded on the container when it deleted the task.
+/// How the last run of a container without a task ended: the recorded exit if it is of the
+/// last run; [`UNSEEN_EXIT`] for a run that started and whose end nobody recorded (the task
+/// vanished: containerd 2.x drops the task of a process that ended while it was down); `None`
+/// for a container never started.
 fn exit_from_labels(l: &HashMap<String, String>) -> Option<ExitStatus> {
-    let code = l.get(labels::EXIT_CODE)?.parse().ok()?;
-    let exited_at = l
-        .get(labels::EXITED_AT)
-        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
-        .map(SystemTime::from);
-    Some(ExitStatus {
-        code,
-        exited_at,
-        oom_killed: l.get(labels::OOM_KILLED).is_some_and(|v| v == "true"),
-    })
+    let time = |key| {
+        l.get(key)
+            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+            .map(SystemTime::from)
+    };
+    let started = time(labels::STARTED_AT);
+    let exited_at = time(labels::EXITED_AT);
+    let recorded = l
+        .get(labels::EXIT_CODE)
+        .and_then(|c| c.parse().ok())
+        .filter(|_| started.is_none() || exited_at.is_some_and(|e| Some(e) >= started));
+    match recorded {
+        Some(code) => Some(ExitStatus {
+            code,
+            exited_at,
+            oom_killed: l.get(labels::OOM_KILLED).is_some_and(|v| v == "true"),
+        }),
+        None => started.map(|_| ExitStatus {
+            code: UNSEEN_EXIT,
+            exited_at: None,
+            oom_killed: false,
+        }),
+    }
 }
+
+/// The exit code reported for a run whose end was not seen: its task vanished (its shim went
+/// away with a containerd restart) before anyone asked how it ended.
+pub const UNSEEN_EXIT: u32 = 255;
 
 impl ContainerdRuntime {
     /// The task of container `id` (its init process), or `None` if it has none.
@@ -237,5 +258,40 @@ pub(crate) fn not_found(id: &str) -> RuntimeError {
     RuntimeError::NotFound {
         kind: "container",
         id: id.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn labels(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn an_exit_counts_only_if_it_ended_the_last_run() {
+        assert_eq!(exit_from_labels(&labels(&[])), None, "never started");
+        let started = (labels::STARTED_AT, "2026-11-30T10:00:00Z");
+        let vanished = exit_from_labels(&labels(&[started])).unwrap();
+        assert_eq!((vanished.code, vanished.exited_at), (UNSEEN_EXIT, None));
+        let ended = exit_from_labels(&labels(&[
+            started,
+            (labels::EXIT_CODE, "3"),
+            (labels::EXITED_AT, "2026-11-30T10:00:05Z"),
+        ]))
+        .unwrap();
+        assert_eq!(ended.code, 3);
+        // An exit recorded for an earlier run does not describe this one.
+        let stale = exit_from_labels(&labels(&[
+            (labels::STARTED_AT, "2026-11-30T11:00:00Z"),
+            (labels::EXIT_CODE, "3"),
+            (labels::EXITED_AT, "2026-11-30T10:00:05Z"),
+        ]))
+        .unwrap();
+        assert_eq!(stale.code, UNSEEN_EXIT);
     }
 }

@@ -161,11 +161,23 @@ impl ContainerdRuntime {
         at: &str,
         oom: bool,
     ) -> Result<(), RuntimeError> {
-        let values = [
-            (labels::EXIT_CODE, code.to_string()),
-            (labels::EXITED_AT, at.to_string()),
-            (labels::OOM_KILLED, oom.to_string()),
-        ];
+        self.set_labels(
+            id,
+            &[
+                (labels::EXIT_CODE, code.to_string()),
+                (labels::EXITED_AT, at.to_string()),
+                (labels::OOM_KILLED, oom.to_string()),
+            ],
+        )
+        .await
+    }
+
+    /// Set these labels on container `id`'s record (the others stay).
+    pub(crate) async fn set_labels(
+        &self,
+        id: &str,
+        values: &[(&str, String)],
+    ) -> Result<(), RuntimeError> {
         let container = Container {
             id: id.to_string(),
             labels: values

@@ -389,6 +389,8 @@ async fn on_exit(d: Daemon, id: String) {
                 let mut t = r.lock();
                 *t.saved.counts.entry(id.clone()).or_default() += 1;
                 t.started.insert(id.clone(), Instant::now());
+                // A new run: its end, even one whose time is unknown, is a new exit.
+                t.handled.remove(&id);
             }
             r.save().await;
             d.metrics.container_restarts.inc();
