@@ -45,6 +45,13 @@ impl PrivateApt {
         ]
     }
 
+    /// `program` (`apt-get`, `apt-cache`) set up to use this private tree.
+    pub fn command(&self, program: &str) -> Command {
+        let mut cmd = Command::new(program);
+        cmd.args(self.options());
+        cmd
+    }
+
     /// Write the sources list for `suites` and fetch their package lists (once per run).
     pub fn update(&mut self, suites: &[&str]) -> Result<()> {
         if self.updated {
