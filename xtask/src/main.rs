@@ -9,6 +9,7 @@ mod host;
 mod pins;
 mod run;
 mod test;
+mod vm;
 
 use std::path::{Path, PathBuf};
 
@@ -61,6 +62,12 @@ enum Task {
         /// otherwise).
         #[arg(long)]
         runs: Option<u32>,
+    },
+    /// The integration tests inside a cgroup-v2-only Linux guest under qemu (this host is
+    /// cgroup v1): `vm image` builds the guest, `vm run` boots it and runs tests.
+    Vm {
+        #[command(subcommand)]
+        task: vm::VmTask,
     },
 }
 
@@ -123,6 +130,12 @@ fn main() -> Result<()> {
                 &lines,
                 runs.unwrap_or(bench::default_runs(&what)),
             )?;
+        }
+        Task::Vm { task } => {
+            let code = vm::main(&ws, task)?;
+            if code != 0 {
+                std::process::exit(code);
+            }
         }
     }
     Ok(())
