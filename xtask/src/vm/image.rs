@@ -35,6 +35,9 @@ impl VmDir {
     fn stamp(&self) -> PathBuf {
         self.image().join("stamp")
     }
+    pub fn runs(&self) -> PathBuf {
+        self.0.join("runs")
+    }
 }
 
 /// A built guest and the emulator that boots it.
@@ -64,11 +67,22 @@ impl Image {
     }
 }
 
+/// FNV-1a: a stable fingerprint of the guest's scripts for the stamp.
+fn fnv1a(parts: &[&str]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in parts.iter().flat_map(|p| p.bytes()) {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}
+
 /// What the stamp records before the resolved versions: changes here need no archive to
-/// notice.
+/// notice. An edit of the guest's init scripts counts without a version bump.
 fn stamp_header() -> String {
     format!(
-        "warren-vm image {IMAGE_VERSION}\nsuite {}\nguest {}\nkernel {}\nqemu {}\n",
+        "warren-vm image {IMAGE_VERSION}\nscripts {:016x}\nsuite {}\nguest {}\nkernel {}\nqemu {}\n",
+        fnv1a(&[rootfs::INIT, initramfs::INIT]),
         packages::SUITE,
         packages::GUEST.join(" "),
         packages::KERNEL,

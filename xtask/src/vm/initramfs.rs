@@ -12,7 +12,8 @@ use super::cpio::Cpio;
 /// Modules the first stage loads to see the root disk (with what they depend on).
 const ROOT_DISK_MODULES: &[&str] = &["virtio_pci", "virtio_blk"];
 
-const INIT: &str = include_str!("guest/initramfs-init.sh");
+/// PID 1 of the initramfs.
+pub const INIT: &str = include_str!("guest/initramfs-init.sh");
 
 /// `modules.dep` as module name -> (path, dependency paths).
 fn parse_modules_dep(text: &str) -> BTreeMap<String, (String, Vec<String>)> {

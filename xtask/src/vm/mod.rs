@@ -7,25 +7,65 @@
 //! binaries, `warrend` and the pinned deps on a second disk, runs the chosen tests as root
 //! and returns the guest's exit code.
 
+mod console;
 mod cpio;
 mod image;
 mod initramfs;
+mod job;
 mod packages;
+mod qemu;
 mod rootfs;
+mod suite;
 
+use std::io::IsTerminal;
 use std::path::Path;
+use std::time::{Duration, Instant};
 
 use anyhow::Result;
-use clap::Subcommand;
+use clap::{Args, Subcommand};
 
-/// Bump when the image's making changes (init scripts, root layout): the stamp records it.
+use crate::pins::Pins;
+
+/// Bump when the image's making changes (root layout, packages' handling): the stamp
+/// records it, and a fingerprint of the guest's init scripts.
 pub const IMAGE_VERSION: u32 = 1;
+
+/// Exit codes of `vm run` besides the guest's own (0, 101 = tests failed, 90 = the guest
+/// could not set itself up).
+pub const EXIT_TIMEOUT: i32 = 124;
+pub const EXIT_NO_RESULT: i32 = 125;
 
 #[derive(Subcommand)]
 pub enum VmTask {
     /// Build the guest image (kernel, initramfs, root disk) and qemu from Debian packages,
     /// or say where the cached one is.
     Image,
+    /// Boot the guest once and run integration test binaries in it as root; exits with the
+    /// guest's exit code.
+    Run(RunArgs),
+}
+
+#[derive(Args)]
+pub struct RunArgs {
+    /// Which containerd line (1.6, 1.7, 2.1) or `all` (each binary runs once per line).
+    #[arg(long, default_value = "2.1")]
+    containerd: String,
+    /// Test name substrings (libtest filters); a test runs if it matches any.
+    #[arg(long, num_args = 1..)]
+    filter: Vec<String>,
+    /// Test binaries (cargo target names: containers, warrend, ...); default: all of
+    /// warren-tests.
+    #[arg(long, num_args = 1.., value_delimiter = ',')]
+    binaries: Vec<String>,
+    /// Kill the guest after this many minutes.
+    #[arg(long, default_value_t = 60)]
+    timeout_minutes: u64,
+    /// Guest CPUs.
+    #[arg(long, default_value_t = 2)]
+    cpus: u32,
+    /// Guest memory in MiB.
+    #[arg(long, default_value_t = 4096)]
+    memory_mib: u32,
 }
 
 /// Run a `vm` task; returns the process exit code.
@@ -35,5 +75,99 @@ pub fn main(workspace: &Path, task: VmTask) -> Result<i32> {
             image::ensure(workspace, true)?;
             Ok(0)
         }
+        VmTask::Run(args) => run(workspace, &args),
     }
+}
+
+fn run(workspace: &Path, args: &RunArgs) -> Result<i32> {
+    let lines = Pins::load(workspace)?.select(&args.containerd)?;
+    let deps = crate::deps::fetch(workspace, &lines)?;
+    let image = image::ensure(workspace, false)?;
+    let (all, warrend) = suite::build(workspace)?;
+    let binaries = suite::select(&all, &args.binaries)?;
+
+    let dir = image::VmDir::new(workspace);
+    let run_dir = job::run_dir(&dir.runs())?;
+    let job_img = run_dir.join("job.img");
+    let t = Instant::now();
+    let batch = job::Batch {
+        lines: &lines,
+        binaries: &binaries,
+        filters: &args.filter,
+        color: std::io::stdout().is_terminal(),
+    };
+    job::write(&run_dir.join("job"), &job_img, &batch, &deps, &warrend)?;
+    eprintln!(
+        "xtask: job disk with {} test binaries written in {:.1} s",
+        binaries.len(),
+        t.elapsed().as_secs_f64()
+    );
+    eprintln!(
+        "xtask: booting the cgroup v2 guest ({} CPUs, {} MiB, TCG): {}",
+        args.cpus,
+        args.memory_mib,
+        binaries
+            .iter()
+            .map(|b| b.name.as_str())
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    let console_log = run_dir.join("console.log");
+    let outcome = qemu::boot(
+        &image,
+        &job_img,
+        &qemu::Machine {
+            cpus: args.cpus,
+            memory_mib: args.memory_mib,
+        },
+        Duration::from_secs(args.timeout_minutes * 60),
+        &console_log,
+    )?;
+    let rc = job::read_rc(&job_img);
+    let _ = std::fs::remove_file(&job_img);
+
+    let c = &outcome.console;
+    println!();
+    let secs = |d: Option<Duration>| match d {
+        Some(d) => format!("{:.1} s", d.as_secs_f64()),
+        None => "never".to_string(),
+    };
+    println!(
+        "xtask: vm: guest ready after {}, first test after {}, qemu ran {:.1} s",
+        secs(c.ready),
+        secs(c.first_test),
+        outcome.wall.as_secs_f64()
+    );
+    if !c.tests.is_empty() {
+        println!("xtask: vm: wall time of each test in the guest:");
+        for t in &c.tests {
+            println!("  {:8.2} s  {:<13} {}", t.seconds, t.result, t.name);
+        }
+    }
+    println!("xtask: vm: console log: {}", console_log.display());
+    let code = match (rc, outcome.timed_out) {
+        (_, true) => {
+            println!(
+                "xtask: vm: timed out after {} minutes",
+                args.timeout_minutes
+            );
+            EXIT_TIMEOUT
+        }
+        (Some(rc), _) => {
+            println!("xtask: vm: guest exit code {rc}");
+            rc
+        }
+        (None, _) => {
+            println!(
+                "xtask: vm: the guest left no exit code (qemu {}; console said {:?})",
+                outcome
+                    .status
+                    .map(|s| s.to_string())
+                    .unwrap_or_else(|| "killed".into()),
+                c.exit_code
+            );
+            EXIT_NO_RESULT
+        }
+    };
+    Ok(code)
 }

@@ -10,7 +10,8 @@ use anyhow::{bail, Context, Result};
 
 use crate::run::{output, status};
 
-const INIT: &str = include_str!("guest/init.sh");
+/// PID 1 of the guest.
+pub const INIT: &str = include_str!("guest/init.sh");
 
 /// The iptables names the CNI plugins and the tests call, all the nf_tables flavour (Debian's
 /// default alternative).
