@@ -90,7 +90,7 @@ fn stamp_header() -> String {
     )
 }
 
-/// The part of a stamp after the header's lists line: the resolved versions.
+/// The resolved versions: what follows the `--- resolved` line of a stamp.
 fn resolved_part(stamp: &str) -> &str {
     stamp.split_once(RESOLVED).map_or("", |(_, r)| r)
 }
@@ -256,4 +256,30 @@ pub fn make_ext4(from: &Path, image: &Path, size: u64, label: &str) -> Result<()
     )
     .context("mkfs.ext4 (e2fsprogs) builds the guest's disks")?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stamps_compare_versions_apart_from_the_lists() {
+        let resolved = Resolved {
+            guest: vec![Package {
+                name: "libc6".into(),
+                version: "2.36-9".into(),
+                arch: "amd64".into(),
+            }],
+            kernel: vec![],
+            qemu: vec![],
+        };
+        let a = stamp("lists x_InRelease 1\n", &resolved);
+        let b = stamp("lists x_InRelease 2\n", &resolved);
+        assert_ne!(a, b);
+        assert_eq!(resolved_part(&a), "guest libc6=2.36-9 amd64\n");
+        assert_eq!(resolved_part(&a), resolved_part(&b));
+        assert!(a.starts_with(&stamp_header()));
+        // FNV-1a of "a", the published test vector.
+        assert_eq!(fnv1a(&["a"]), 0xaf63_dc4c_8601_ec8c);
+    }
 }
