@@ -206,8 +206,14 @@ impl<W: Write, L: Write> Console<W, L> {
                 Ok(n) => self.feed(&buf[..n], Instant::now()),
             }
         }
+        let now = Instant::now();
         if !self.line.is_empty() {
-            self.end_line(Instant::now());
+            self.end_line(now);
+        }
+        // The test that was running when the console ended (a hang cut short by the host).
+        if let Some((name, _)) = &self.running {
+            let name = name.clone();
+            self.done(name, "UNFINISHED", now);
         }
     }
 }
@@ -279,6 +285,15 @@ mod tests {
                 seconds: 8.0
             }]
         );
+    }
+
+    #[test]
+    fn a_test_running_when_the_console_ends_is_unfinished() {
+        let mut c = Console::new(Instant::now(), Vec::new(), Vec::new());
+        c.follow(&b"warren-vm: running warrend on containerd 2.1\ntest cli ... "[..]);
+        assert_eq!(c.summary.tests.len(), 1);
+        assert_eq!(c.summary.tests[0].name, "warrend::cli");
+        assert_eq!(c.summary.tests[0].result, "UNFINISHED");
     }
 
     #[test]

@@ -15,9 +15,8 @@ use crate::run::output;
 /// Room left on the job disk for what the guest writes.
 const JOB_HEADROOM: u64 = 128 << 20;
 
-/// Where things are inside the guest (the host's `target/` layout under /job, so the tests'
-/// own fallbacks would find them too).
-pub const GUEST_DEPS: &str = "/job/target/warren-deps";
+/// Where the binaries are inside the guest: the host's `target/` layout under /job, so the
+/// tests' own fallbacks would find them too (`guest/batch.sh` sets the same paths).
 pub const GUEST_PROFILE: &str = "/job/target/debug";
 
 /// What one boot runs.
@@ -26,6 +25,8 @@ pub struct Batch<'a> {
     pub binaries: &'a [TestBinary],
     pub filters: &'a [String],
     pub color: bool,
+    /// Guest uptime at which the guest's watchdog stops the tests.
+    pub deadline_secs: u64,
 }
 
 /// Quote for sh: `'...'` with embedded quotes closed and escaped.
@@ -40,34 +41,21 @@ fn file_name(p: &Path) -> String {
         .to_string()
 }
 
+/// The functions of `run.sh` (guest side).
+const BATCH: &str = include_str!("guest/batch.sh");
+
 /// `run.sh`: every binary against every line, one after the other, `--test-threads=1`;
-/// `--show-output` so a test that passes by skipping says so.
+/// `--show-output` so a test that passes by skipping says so. At `deadline_secs` of guest
+/// uptime a watchdog shows what still runs and kills the test binary, so that a hang is
+/// reported by the guest rather than cut short by the host.
 pub fn run_script(batch: &Batch) -> String {
-    let mut s = String::from(
+    let mut s = format!(
         "#!/bin/sh\n\
          # Written by `cargo xtask vm run`: the batch of test binaries of one boot.\n\
-         export WARREN_DEPS_DIR=",
+         deadline={}\n",
+        batch.deadline_secs
     );
-    s.push_str(GUEST_DEPS);
-    s.push_str("\nexport WARREN_WARREND_BIN=");
-    s.push_str(GUEST_PROFILE);
-    s.push_str(
-        "/warrend\n\
-         up() { cut -d' ' -f1 /proc/uptime; }\n\
-         failed=0\n\
-         run_binary() {\n\
-         \x20   line=$1 name=$2\n\
-         \x20   shift 2\n\
-         \x20   echo \"warren-vm: running $name on containerd $line\"\n\
-         \x20   t0=$(up)\n\
-         \x20   WARREN_CONTAINERD_LINE=$line \"$@\"\n\
-         \x20   rc=$?\n\
-         \x20   echo \"warren-vm: $name on containerd $line exited $rc after $(awk -v a=$t0 -v b=$(up) 'BEGIN { printf \"%.1f\", b - a }') s\"\n\
-         \x20   [ $rc -eq 0 ] || failed=$((failed + 1))\n\
-         }\n\
-         # cargo runs test binaries in their package's folder.\n\
-         mkdir -p /job/tests && cd /job/tests\n",
-    );
+    s.push_str(BATCH);
     let color = if batch.color { "always" } else { "never" };
     for line in batch.lines {
         for b in batch.binaries {
@@ -85,10 +73,7 @@ pub fn run_script(batch: &Batch) -> String {
             s.push('\n');
         }
     }
-    s.push_str(
-        "echo \"warren-vm: $failed test binary runs failed\"\n\
-         [ $failed -eq 0 ] || exit 101\n",
-    );
+    s.push_str("finish_batch\n");
     s
 }
 
@@ -177,11 +162,15 @@ mod tests {
             binaries: &bins,
             filters: &filters,
             color: false,
+            deadline_secs: 600,
         });
         assert!(s.contains(
             "run_binary '2.1' 'containers' /job/target/debug/deps/'containers-12' \
              --test-threads=1 --show-output --color never 'oom' 'limits'\n"
         ));
         assert!(s.contains("export WARREN_DEPS_DIR=/job/target/warren-deps\n"));
+        assert!(s.starts_with("#!/bin/sh\n"));
+        assert!(s.contains("\ndeadline=600\n"));
+        assert!(s.ends_with("finish_batch\n"));
     }
 }

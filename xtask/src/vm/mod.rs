@@ -31,7 +31,7 @@ use crate::pins::Pins;
 pub const IMAGE_VERSION: u32 = 1;
 
 /// Exit codes of `vm run` besides the guest's own (0, 101 = tests failed, 90 = the guest
-/// could not set itself up).
+/// could not set itself up, 124 = the guest's watchdog stopped the tests).
 pub const EXIT_TIMEOUT: i32 = 124;
 pub const EXIT_NO_RESULT: i32 = 125;
 
@@ -57,8 +57,9 @@ pub struct RunArgs {
     /// warren-tests.
     #[arg(long, num_args = 1.., value_delimiter = ',')]
     binaries: Vec<String>,
-    /// Kill the guest after this many minutes.
-    #[arg(long, default_value_t = 60)]
+    /// Kill the guest after this many minutes (the whole suite on one line takes about an
+    /// hour under TCG).
+    #[arg(long, default_value_t = 120)]
     timeout_minutes: u64,
     /// Guest CPUs.
     #[arg(long, default_value_t = 2)]
@@ -66,6 +67,13 @@ pub struct RunArgs {
     /// Guest memory in MiB.
     #[arg(long, default_value_t = 4096)]
     memory_mib: u32,
+}
+
+/// When the guest's own watchdog stops the tests: a minute before the host kills qemu
+/// (half the time for very short timeouts), so the guest can still report and power off.
+fn guest_deadline(timeout: Duration) -> Duration {
+    let margin = Duration::from_secs(60).min(timeout / 2);
+    timeout - margin
 }
 
 /// Run a `vm` task; returns the process exit code.
@@ -90,11 +98,13 @@ fn run(workspace: &Path, args: &RunArgs) -> Result<i32> {
     let run_dir = job::run_dir(&dir.runs())?;
     let job_img = run_dir.join("job.img");
     let t = Instant::now();
+    let timeout = Duration::from_secs(args.timeout_minutes * 60);
     let batch = job::Batch {
         lines: &lines,
         binaries: &binaries,
         filters: &args.filter,
         color: std::io::stdout().is_terminal(),
+        deadline_secs: guest_deadline(timeout).as_secs(),
     };
     job::write(&run_dir.join("job"), &job_img, &batch, &deps, &warrend)?;
     eprintln!(
@@ -120,7 +130,7 @@ fn run(workspace: &Path, args: &RunArgs) -> Result<i32> {
             cpus: args.cpus,
             memory_mib: args.memory_mib,
         },
-        Duration::from_secs(args.timeout_minutes * 60),
+        timeout,
         &console_log,
     )?;
     let rc = job::read_rc(&job_img);
@@ -154,6 +164,9 @@ fn run(workspace: &Path, args: &RunArgs) -> Result<i32> {
             EXIT_TIMEOUT
         }
         (Some(rc), _) => {
+            if rc == EXIT_TIMEOUT {
+                println!("xtask: vm: the guest's watchdog stopped the tests at the deadline");
+            }
             println!("xtask: vm: guest exit code {rc}");
             rc
         }

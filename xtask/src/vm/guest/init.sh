@@ -15,6 +15,9 @@ finish() {
     if [ $job_mounted = yes ]; then
         echo "$1" > /job/rc
         sync
+        # Whatever the tests left running (daemons, shims) may hold files on /job.
+        kill -9 -1 2>/dev/null
+        sleep 1
         umount /job || sync
     fi
     busybox poweroff -f
