@@ -88,10 +88,21 @@ async fn ctr_run(address: &std::path::Path, ns: &str, image: &str, id: &str) {
 }
 
 async fn ours_run(rt: &ContainerdRuntime, image: &str, id: &str) -> [Duration; 4] {
+    ours_run_with(rt, image, id, warren_spec::Security::default()).await
+}
+
+/// One lifecycle with `security` (the default: seccomp on, as every container gets it).
+async fn ours_run_with(
+    rt: &ContainerdRuntime,
+    image: &str,
+    id: &str,
+    security: warren_spec::Security,
+) -> [Duration; 4] {
     let req = ContainerRequest {
         id: id.into(),
         image: image.into(),
         cmd: Some(vec!["true".into()]),
+        security,
         ..Default::default()
     };
     let t0 = Instant::now();
@@ -137,9 +148,17 @@ async fn main() {
     ours_run(&rt, &image, "warm-ours").await;
     ctr_run(&address, ns, &image, "warm-ctr").await;
 
-    let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+    let (mut ours, mut theirs, mut unconfined) = (Vec::new(), Vec::new(), Vec::new());
+    let no_seccomp = warren_spec::Security {
+        seccomp: warren_spec::Seccomp::Unconfined,
+        ..Default::default()
+    };
     let mut steps: [Vec<Duration>; 4] = Default::default();
     for i in 0..runs {
+        // Ours without a seccomp filter, to see what the filter costs (ctr runs without one).
+        let t = Instant::now();
+        ours_run_with(&rt, &image, &format!("u{i}"), no_seccomp.clone()).await;
+        unconfined.push(t.elapsed());
         for turn in 0..2 {
             if (i + turn) % 2 == 0 {
                 profile.recording.store(true, Ordering::Relaxed);
@@ -164,6 +183,13 @@ async fn main() {
         ms(o),
         ms(c),
         o.as_secs_f64() / c.as_secs_f64()
+    );
+    let u = median(unconfined);
+    println!(
+        "  seccomp: default profile {:.1} ms, unconfined {:.1} ms, ratio {:.2}",
+        ms(o),
+        ms(u),
+        o.as_secs_f64() / u.as_secs_f64()
     );
     let [create, start, wait, delete] = steps.map(median);
     println!(

@@ -93,14 +93,45 @@ async fn echo_runs_and_its_log_has_both_streams() {
     fx.cleanup().await;
 }
 
+/// The kernel's own cgroup files of a container, v1 or v2, with the values each layout
+/// shows for one limit.
+struct Limits {
+    v2: bool,
+    ns: String,
+    id: String,
+}
+
+impl Limits {
+    fn new(ns: &str, id: &str) -> Limits {
+        Limits {
+            v2: !HostFacts::detect().uses_v1(),
+            ns: ns.into(),
+            id: id.into(),
+        }
+    }
+
+    fn read(&self, v1: (&str, &str), v2: &str) -> String {
+        if self.v2 {
+            let dir = std::path::Path::new(warren_spec::host::CGROUP_ROOT)
+                .join(&self.ns)
+                .join(&self.id);
+            std::fs::read_to_string(dir.join(v2))
+                .unwrap_or_else(|e| panic!("{}/{v2}: {e}", dir.display()))
+                .trim()
+                .to_string()
+        } else {
+            cgroup_file(&self.ns, &self.id, v1.0, v1.1)
+        }
+    }
+
+    fn memory(&self) -> String {
+        self.read(("memory", "memory.limit_in_bytes"), "memory.max")
+    }
+}
+
 #[tokio::test]
 async fn limits_are_in_the_cgroup_and_update_live() {
     require_root!();
-    let facts = HostFacts::detect();
-    if !facts.uses_v1() {
-        eprintln!("SKIPPED: cgroup file names below are v1's");
-        return;
-    }
     let fx = Fixture::new("c-limits").await;
     let mut req = fx.request("limited", &["sleep", "1000"]);
     req.resources = Resources {
@@ -110,13 +141,40 @@ async fn limits_are_in_the_cgroup_and_update_live() {
         ..Default::default()
     };
     let id = fx.rt.run_container(&req).await.unwrap();
-    assert_eq!(cgroup_file(&fx.ns, &id, "cpu", "cpu.cfs_quota_us"), "50000");
-    assert_eq!(cgroup_file(&fx.ns, &id, "cpu", "cpu.shares"), "512");
-    assert_eq!(
-        cgroup_file(&fx.ns, &id, "memory", "memory.limit_in_bytes"),
-        (64u64 << 20).to_string()
-    );
-    assert_eq!(cgroup_file(&fx.ns, &id, "pids", "pids.max"), "50");
+    let cg = Limits::new(&fx.ns, &id);
+    if cg.v2 {
+        // runc maps 512 shares to weight 1 + (512 - 2) * 9999 / 262142 = 20.
+        assert_eq!(cg.read(("", ""), "cpu.max"), "50000 100000");
+        assert_eq!(cg.read(("", ""), "cpu.weight"), "20");
+        // Swap equal to the memory limit means no swap: v2 counts swap apart.
+        assert_eq!(cg.read(("", ""), "memory.swap.max"), "0");
+    } else {
+        assert_eq!(cg.read(("cpu", "cpu.cfs_quota_us"), ""), "50000");
+        assert_eq!(cg.read(("cpu", "cpu.shares"), ""), "512");
+    }
+    assert_eq!(cg.memory(), (64u64 << 20).to_string());
+    assert_eq!(cg.read(("pids", "pids.max"), "pids.max"), "50");
+    if cg.v2 {
+        // Inside: its own cgroup namespace, its own limit at the root of /sys/fs/cgroup,
+        // and an exec joins the same cgroup.
+        let out = fx
+            .rt
+            .exec(
+                &id,
+                &ExecRequest {
+                    args: vec![
+                        "sh".into(),
+                        "-c".into(),
+                        "cat /proc/self/cgroup /sys/fs/cgroup/memory.max".into(),
+                    ],
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(text, format!("0::/\n{}\n", 64u64 << 20), "{out:?}");
+    }
 
     fx.rt
         .update_resources(
@@ -128,10 +186,7 @@ async fn limits_are_in_the_cgroup_and_update_live() {
         )
         .await
         .unwrap();
-    assert_eq!(
-        cgroup_file(&fx.ns, &id, "memory", "memory.limit_in_bytes"),
-        (128u64 << 20).to_string()
-    );
+    assert_eq!(cg.memory(), (128u64 << 20).to_string());
     let m = fx.rt.metrics(&id).await.unwrap();
     assert_eq!(m.memory_limit_bytes, Some(128 << 20));
     assert!(m.pids >= 1 && m.memory_usage_bytes > 0, "{m:?}");
@@ -645,9 +700,15 @@ async fn follow_keeps_every_line_across_rotations() {
         ],
     );
     req.resources.cpus = Some(0.1);
-    let id = fx.rt.run_container(&req).await.unwrap();
-    let lines: Vec<u64> = fx
-        .rt
+    // 64 KiB files as the fixture's, but ten of them: room for a follower slowed down by a
+    // loaded machine (one that falls further behind than the kept files loses lines).
+    let rt = warren_runtime::ContainerdRuntime::with_options(warren_runtime::RuntimeOptions {
+        log_max_files: 10,
+        ..warren_tests::network::same_options(&fx)
+    })
+    .unwrap();
+    let id = rt.run_container(&req).await.unwrap();
+    let lines: Vec<u64> = rt
         .container_logs(
             &id,
             &LogOptions {
@@ -662,8 +723,8 @@ async fn follow_keeps_every_line_across_rotations() {
         .await;
     assert_eq!(lines.len(), 20000, "first {:?}", lines.first());
     assert!(lines.iter().enumerate().all(|(i, n)| *n == i as u64));
-    let rotated = fx.rt.container_dir(&id).unwrap().join("container.log.2");
-    assert!(rotated.exists(), "the log rotated");
+    let rotated = fx.rt.container_dir(&id).unwrap().join("container.log.9");
+    assert!(rotated.exists(), "the log rotated through every file");
     fx.rt.delete_container(&id).await.unwrap();
     fx.assert_clean("rotation").await;
     fx.cleanup().await;

@@ -99,6 +99,10 @@ fn main() -> Result<()> {
                 rows.push((format!("containerd {line}"), counts, ok));
             }
             rows.push(slow.finish()?);
+            // The tests that touch cgroups again, in a cgroup-v2-only guest.
+            eprintln!("xtask: the cgroup v2 lane (containerd {newest}, in a guest)");
+            let (counts, ok) = vm::lane(&ws, newest)?;
+            rows.push((format!("cgroup v2 guest, containerd {newest}"), counts, ok));
             test::report(&rows)?;
         }
         Task::Integration { containerd } => {

@@ -83,11 +83,47 @@ pub fn main(workspace: &Path, task: VmTask) -> Result<i32> {
             image::ensure(workspace, true)?;
             Ok(0)
         }
-        VmTask::Run(args) => run(workspace, &args),
+        VmTask::Run(args) => run(workspace, &args).map(|(code, _)| code),
     }
 }
 
-fn run(workspace: &Path, args: &RunArgs) -> Result<i32> {
+/// The tests of `cargo xtask test`'s cgroup v2 lane: everything that touches cgroups
+/// (limits, live updates, metrics, OOM, the container's own cgroup namespace, warrend's
+/// stats), in one boot.
+const LANE: &[(&str, &str)] = &[
+    ("containers", "limits_are_in_the_cgroup_and_update_live"),
+    (
+        "containers",
+        "a_memory_hog_is_oom_killed_and_the_status_says_so",
+    ),
+    (
+        "security",
+        "the_default_confinement_holds_inside_a_container",
+    ),
+    ("warrend", "cli_pulls_runs_inspects_stops_and_removes"),
+];
+
+/// Run the cgroup v2 lane against containerd `line`: the test counts, and whether it passed.
+pub fn lane(workspace: &Path, line: &str) -> Result<(crate::test::Counts, bool)> {
+    let mut binaries: Vec<String> = LANE.iter().map(|(b, _)| b.to_string()).collect();
+    binaries.dedup();
+    let args = RunArgs {
+        containerd: line.to_string(),
+        filter: LANE.iter().map(|(_, t)| t.to_string()).collect(),
+        binaries,
+        timeout_minutes: 30,
+        cpus: 2,
+        memory_mib: 4096,
+    };
+    let (code, console) = run(workspace, &args)?;
+    let mut counts = crate::test::Counts::default();
+    for l in std::fs::read_to_string(console).unwrap_or_default().lines() {
+        counts.add_line(l);
+    }
+    Ok((counts, code == 0))
+}
+
+fn run(workspace: &Path, args: &RunArgs) -> Result<(i32, std::path::PathBuf)> {
     let lines = Pins::load(workspace)?.select(&args.containerd)?;
     let deps = crate::deps::fetch(workspace, &lines)?;
     let image = image::ensure(workspace, false)?;
@@ -182,5 +218,5 @@ fn run(workspace: &Path, args: &RunArgs) -> Result<i32> {
             EXIT_NO_RESULT
         }
     };
-    Ok(code)
+    Ok((code, console_log))
 }

@@ -20,6 +20,10 @@ use crate::{ContainerdRuntime, RuntimeError};
 /// comes; nothing is left in it once the writers are gone).
 const SETTLE: Duration = Duration::from_millis(200);
 
+/// How much of a log file one read takes: tokio reads files on its blocking pool, one task
+/// per read, so reads must be large for a follower to keep up with a fast writer.
+const READ_BUFFER: usize = 256 * 1024;
+
 /// Which stream a line came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum LogStream {
@@ -229,7 +233,7 @@ impl ContainerdRuntime {
             return Ok(());
         };
         let mut ino = file.metadata().await.map(|m| m.ino()).unwrap_or(0);
-        let mut reader = BufReader::new(file);
+        let mut reader = BufReader::with_capacity(READ_BUFFER, file);
         let mut record = String::new();
         // The current file up to its end so far.
         loop {
@@ -298,7 +302,7 @@ impl ContainerdRuntime {
                         }
                         carry.drain(..complete);
                         ino = next_ino;
-                        reader = BufReader::new(f);
+                        reader = BufReader::with_capacity(READ_BUFFER, f);
                         continue;
                     }
                 }

@@ -181,3 +181,27 @@ fn error_chain(e: &dyn std::error::Error) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_registry_that_is_not_there_is_unreachable() {
+        let rt = ContainerdRuntime::new("/nonexistent/containerd.sock").unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let r = crate::images::reference::normalize(&format!("127.0.0.1:{port}/a/b:c")).unwrap();
+        let err = match ManifestFetcher::new(&rt, &r).await {
+            Ok(f) => f.fetch(&r, "resolving").await.err().unwrap(),
+            Err(e) => e,
+        };
+        assert!(
+            matches!(err, RuntimeError::RegistryUnreachable { .. }),
+            "{err:?}"
+        );
+    }
+}

@@ -114,7 +114,11 @@ pub(crate) fn classify(op: &'static str, r: &Reference, e: OciDistributionError)
             digest: String::new(),
             message: d.to_string(),
         },
-        OciDistributionError::RequestError(re) if re.is_connect() || re.is_timeout() => {
+        // No answer at all: refused, timed out, or the request could not be sent (a
+        // connection the registry closed under us).
+        OciDistributionError::RequestError(re)
+            if re.status().is_none() && (re.is_connect() || re.is_timeout() || re.is_request()) =>
+        {
             RuntimeError::RegistryUnreachable {
                 op,
                 registry,

@@ -185,39 +185,47 @@ impl ContainerdRuntime {
         sink.send(PullProgress::Resolved {
             layers: layers.clone(),
         });
-        let (progress_stream, relay) = if options.progress.is_some() {
-            match self.progress_stream(sink.clone()).await {
-                Ok((id, relay)) => (id, Some(relay)),
-                Err(e) => {
-                    tracing::debug!(error = %e, "no progress stream; pulling without");
-                    (String::new(), None)
-                }
+        // Always watched, also when nobody asked for progress: containerd's content store
+        // takes whatever a registry sends, so a blob that outgrows its declared size ends
+        // the pull here (cancelling the call cancels the daemon's download).
+        let (oversize_tx, oversize) = tokio::sync::oneshot::channel();
+        let (progress_stream, relay) = match self.progress_stream(sink.clone(), oversize_tx).await {
+            Ok((id, relay)) => (id, Some(relay)),
+            Err(e) => {
+                tracing::debug!(error = %e, "no progress stream; pulling without");
+                (String::new(), None)
             }
-        } else {
-            (String::new(), None)
         };
-        let result = self
-            .clients()
-            .transfer()
-            .transfer(TransferRequest {
-                source: Some(any::pack(&source)),
-                destination: Some(any::pack(&destination)),
-                options: Some(TransferOptions { progress_stream }),
-            })
-            .await;
+        let mut client = self.clients().transfer();
+        let transfer = client.transfer(TransferRequest {
+            source: Some(any::pack(&source)),
+            destination: Some(any::pack(&destination)),
+            options: Some(TransferOptions { progress_stream }),
+        });
+        let result = tokio::select! {
+            done = transfer => done.map(|_| ()).map_err(|s| transfer_error(r, s)),
+            Ok((digest, got, declared)) = oversize => Err(RuntimeError::DigestMismatch {
+                reference: r.whole(),
+                digest,
+                message: format!(
+                    "the registry sent {got} bytes of a blob that declares {declared}; \
+                     the server-side pull was cancelled"
+                ),
+            }),
+        };
         if let Some(relay) = relay {
             relay.abort();
         }
         if let Some(task) = auth_task {
             task.abort();
         }
-        if let Err(s) = result {
+        if let Err(e) = result {
             // The daemon's own lease is gone, but what it wrote waits for the next garbage
             // collection; a lease deleted with `sync` runs one before answering.
             if let Ok(lease) = super::lease::Lease::create(self, "gc").await {
                 lease.release(true).await;
             }
-            return Err(transfer_error(r, s));
+            return Err(e);
         }
         // The daemon has unpacked every layer by the time it answers.
         for (digest, _) in layers {
@@ -288,18 +296,28 @@ impl ContainerdRuntime {
     }
 
     /// Open a stream the daemon sends transfer progress into; its id, and the task that
-    /// relays the events to `sink`.
+    /// relays the events to `sink` and reports (once) a blob that grows past its declared
+    /// size: `(digest, bytes so far, declared)`.
     async fn progress_stream(
         &self,
         sink: ProgressSink,
+        oversize: tokio::sync::oneshot::Sender<(String, u64, u64)>,
     ) -> Result<(String, tokio::task::JoinHandle<()>), tonic::Status> {
         let (id, tx, mut inbound) = self.open_stream("warren-progress").await?;
         let relay = tokio::spawn(async move {
             let _keep_open = tx;
+            let mut oversize = Some(oversize);
             while let Some(Ok(message)) = inbound.next().await {
-                if let Ok(p) = any::unpack::<Progress>(&message) {
-                    relay_progress(&sink, p);
+                let Ok(p) = any::unpack::<Progress>(&message) else {
+                    continue;
+                };
+                let declared = p.desc.as_ref().map(|d| d.size).unwrap_or(p.total);
+                if declared > 0 && p.progress > declared {
+                    if let (Some(tx), Some(d)) = (oversize.take(), p.desc.as_ref()) {
+                        let _ = tx.send((d.digest.clone(), p.progress as u64, declared as u64));
+                    }
                 }
+                relay_progress(&sink, p);
             }
         });
         Ok((id, relay))

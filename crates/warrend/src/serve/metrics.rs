@@ -43,6 +43,9 @@ pub struct Metrics {
     pub supervisor_restarts: Counter,
     /// Restarts made by restart policies.
     pub container_restarts: Counter,
+    /// Times the event stream broke and was subscribed again.
+    pub event_resubscriptions: Counter,
+    connections: Gauge,
     /// One scrape at a time (the per-container families are cleared and refilled).
     scrape: tokio::sync::Mutex<()>,
 }
@@ -71,6 +74,8 @@ impl Metrics {
             snapshots: Gauge::default(),
             supervisor_restarts: Counter::default(),
             container_restarts: Counter::default(),
+            event_resubscriptions: Counter::default(),
+            connections: Gauge::default(),
             registry: Registry::default(),
             scrape: tokio::sync::Mutex::new(()),
         };
@@ -139,6 +144,16 @@ impl Metrics {
             "Containers restarted by their restart policy",
             m.container_restarts.clone(),
         );
+        registry.register(
+            "warrend_event_resubscriptions",
+            "Times containerd's event stream broke and was subscribed again (exits are then reconciled)",
+            m.event_resubscriptions.clone(),
+        );
+        registry.register(
+            "warrend_containerd_connections",
+            "Connections the runtime opened to containerd: 1 while the first one holds",
+            m.connections.clone(),
+        );
         Metrics { registry, ..m }
     }
 
@@ -166,6 +181,7 @@ impl Metrics {
             .await
             .is_ok_and(|r| r.is_ok());
         self.connected.set(up as i64);
+        self.connections.set(daemon.rt.connections() as i64);
         self.cpu.clear();
         self.memory.clear();
         if !up {

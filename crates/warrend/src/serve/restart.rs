@@ -269,6 +269,7 @@ pub async fn watch(d: Daemon) {
                 Ok(e) => e,
                 Err(e) => {
                     tracing::info!(error = %e, "the event stream broke; subscribing again");
+                    d.metrics.event_resubscriptions.inc();
                     break;
                 }
             };
