@@ -11,9 +11,9 @@ pub mod network;
 
 pub use client::{ContainerdRuntime, LogDriver, RuntimeOptions, DEFAULT_NAMESPACE, DEFAULT_SOCKET};
 pub use containers::{
-    ContainerEvent, ContainerEventKind, ContainerInfo, ContainerMetrics, ContainerRequest,
-    ContainerState, ContainerStatus, ExecOutput, ExecRequest, ExitStatus, LogLine, LogOptions,
-    LogStream, PullPolicy, SecurityInfo,
+    AttachInput, AttachOutput, AttachOutputStream, Attached, ContainerEvent, ContainerEventKind,
+    ContainerInfo, ContainerMetrics, ContainerRequest, ContainerState, ContainerStatus, ExecOutput,
+    ExecRequest, ExecSession, ExitStatus, LogLine, LogOptions, LogStream, PullPolicy, SecurityInfo,
 };
 pub use error::RuntimeError;
 pub use images::platform::Platform;

@@ -44,7 +44,10 @@ pub struct SpecRequest {
     /// the snapshot); an absolute path runs a prepared rootfs directly.
     pub root_path: Option<PathBuf>,
     pub readonly_rootfs: bool,
+    /// The process gets a terminal (a pty the shim holds): `docker run -t`.
     pub terminal: bool,
+    /// The terminal's size at start, `(columns, rows)` (with `terminal`).
+    pub console_size: Option<(u16, u16)>,
     pub annotations: BTreeMap<String, String>,
     /// Capabilities, seccomp, no-new-privileges, OOM score, privileged.
     pub security: Security,
@@ -187,8 +190,16 @@ impl SpecRequest {
         if !u.additional_gids.is_empty() {
             user = user.additional_gids(u.additional_gids);
         }
-        let process = ProcessBuilder::default()
-            .terminal(self.terminal)
+        let mut process = ProcessBuilder::default().terminal(self.terminal);
+        if let (true, Some((cols, rows))) = (self.terminal, self.console_size) {
+            process = process.console_size(
+                oci_spec::runtime::BoxBuilder::default()
+                    .width(u64::from(cols))
+                    .height(u64::from(rows))
+                    .build()?,
+            );
+        }
+        let process = process
             .user(user.build()?)
             .args(args)
             .env(env)

@@ -210,6 +210,8 @@ impl ContainerdRuntime {
             mounts,
             network,
             readonly_rootfs: req.readonly_rootfs,
+            terminal: req.tty,
+            console_size: req.console_size,
             security: req.security.clone(),
             ..Default::default()
         }
@@ -298,6 +300,11 @@ impl ContainerdRuntime {
             labels::PRIVILEGED.into(),
             req.security.privileged.to_string(),
         );
+        for (key, on) in [(labels::TTY, req.tty), (labels::STDIN, req.open_stdin)] {
+            if on {
+                labels.insert(key.into(), "true".into());
+            }
+        }
         Ok(Container {
             id: req.id.clone(),
             labels,

@@ -37,6 +37,14 @@ pub struct ExecRequest {
     pub user: Option<String>,
     /// Also send the output here as it arrives (chunks as read, tagged by stream).
     pub output: Option<tokio::sync::mpsc::UnboundedSender<(LogStream, Vec<u8>)>>,
+    /// Give the process a terminal (`docker exec -t`; with
+    /// [`exec_attached`](ContainerdRuntime::exec_attached)).
+    pub tty: bool,
+    /// Give the process a stdin to write to (`docker exec -i`; with
+    /// [`exec_attached`](ContainerdRuntime::exec_attached)).
+    pub stdin: bool,
+    /// The terminal's size at start, `(columns, rows)` (with `tty`).
+    pub console_size: Option<(u16, u16)>,
 }
 
 /// What an exec'd process did.
@@ -68,60 +76,7 @@ impl ContainerdRuntime {
     /// ```
     #[tracing::instrument(level = "debug", skip(self, req))]
     pub async fn exec(&self, id: &str, req: &ExecRequest) -> Result<ExecOutput, RuntimeError> {
-        crate::containers::check_id(id)?;
-        if req.args.is_empty() || req.args.iter().any(|a| a.contains('\0')) {
-            return Err(RuntimeError::InvalidRequest {
-                field: "exec args",
-                value: format!("{:?}", req.args),
-                allowed: "a non-empty command without NUL bytes".into(),
-            });
-        }
-        for e in &req.env {
-            if !e.contains('=') || e.starts_with('=') || e.contains('\0') {
-                return Err(RuntimeError::InvalidRequest {
-                    field: "exec env",
-                    value: e.clone(),
-                    allowed: "NAME=value without NUL bytes".into(),
-                });
-            }
-        }
-        if let Some(w) = &req.working_dir {
-            if !w.starts_with('/') || w.contains('\0') {
-                return Err(RuntimeError::InvalidRequest {
-                    field: "exec working dir",
-                    value: w.clone(),
-                    allowed: "an absolute path".into(),
-                });
-            }
-        }
-        let record = self
-            .container_record(id)
-            .await?
-            .ok_or_else(|| not_found(id))?;
-        let task = self.task(id).await?;
-        let state = match &task {
-            Some(t) => super::status::state_of(t.status),
-            None => ContainerState::Stopped,
-        };
-        if state != ContainerState::Running {
-            return Err(RuntimeError::WrongState {
-                id: id.to_string(),
-                op: "exec",
-                state: state.to_string(),
-                needs: "running",
-            });
-        }
-        let pid = task.map(|t| t.pid);
-        let user = match &req.user {
-            Some(spec) => Some(exec_user(id, pid, spec).await?),
-            None => {
-                // runc reads the container's /etc/passwd and /etc/group for every exec, and
-                // blocks for good on a FIFO there: refuse such a container's exec up front.
-                exec_user(id, pid, "0").await?;
-                None
-            }
-        };
-        let process = process_spec(record.spec.as_ref(), req, user.as_ref())?;
+        let process = self.exec_process(id, req).await?;
         let exec_id = format!("exec-{:016x}", rand::random::<u64>());
         let fifos = Fifos::at(&self.inner.containers.dir(id), &exec_id);
         fifos.create().await?;
@@ -217,6 +172,71 @@ impl ContainerdRuntime {
     }
 }
 
+impl ContainerdRuntime {
+    /// Check an exec request against the running container and build its process spec
+    /// (JSON): everything an exec does before anything is created.
+    pub(crate) async fn exec_process(
+        &self,
+        id: &str,
+        req: &ExecRequest,
+    ) -> Result<Vec<u8>, RuntimeError> {
+        crate::containers::check_id(id)?;
+        if req.args.is_empty() || req.args.iter().any(|a| a.contains('\0')) {
+            return Err(RuntimeError::InvalidRequest {
+                field: "exec args",
+                value: format!("{:?}", req.args),
+                allowed: "a non-empty command without NUL bytes".into(),
+            });
+        }
+        for e in &req.env {
+            if !e.contains('=') || e.starts_with('=') || e.contains('\0') {
+                return Err(RuntimeError::InvalidRequest {
+                    field: "exec env",
+                    value: e.clone(),
+                    allowed: "NAME=value without NUL bytes".into(),
+                });
+            }
+        }
+        if let Some(w) = &req.working_dir {
+            if !w.starts_with('/') || w.contains('\0') {
+                return Err(RuntimeError::InvalidRequest {
+                    field: "exec working dir",
+                    value: w.clone(),
+                    allowed: "an absolute path".into(),
+                });
+            }
+        }
+        let record = self
+            .container_record(id)
+            .await?
+            .ok_or_else(|| not_found(id))?;
+        let task = self.task(id).await?;
+        let state = match &task {
+            Some(t) => super::status::state_of(t.status),
+            None => ContainerState::Stopped,
+        };
+        if state != ContainerState::Running {
+            return Err(RuntimeError::WrongState {
+                id: id.to_string(),
+                op: "exec",
+                state: state.to_string(),
+                needs: "running",
+            });
+        }
+        let pid = task.map(|t| t.pid);
+        let user = match &req.user {
+            Some(spec) => Some(exec_user(id, pid, spec).await?),
+            None => {
+                // runc reads the container's /etc/passwd and /etc/group for every exec, and
+                // blocks for good on a FIFO there: refuse such a container's exec up front.
+                exec_user(id, pid, "0").await?;
+                None
+            }
+        };
+        process_spec(record.spec.as_ref(), req, user.as_ref())
+    }
+}
+
 /// Resolve an exec's user against the files of the running container (its init process's
 /// root, `pid`), before anything is created.
 async fn exec_user(id: &str, pid: Option<u32>, spec: &str) -> Result<ResolvedUser, RuntimeError> {
@@ -294,7 +314,18 @@ fn process_spec(
             allowed: "a JSON object".into(),
         })?;
     obj.insert("args".into(), serde_json::json!(req.args));
-    obj.insert("terminal".into(), serde_json::json!(false));
+    obj.insert("terminal".into(), serde_json::json!(req.tty));
+    match req.console_size.filter(|_| req.tty) {
+        Some((cols, rows)) => {
+            obj.insert(
+                "consoleSize".into(),
+                serde_json::json!({"width": cols, "height": rows}),
+            );
+        }
+        None => {
+            obj.remove("consoleSize");
+        }
+    }
     if let Some(w) = &req.working_dir {
         obj.insert("cwd".into(), serde_json::json!(w));
     }

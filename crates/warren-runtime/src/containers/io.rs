@@ -92,12 +92,7 @@ impl Fifos {
                 private_dir(dir)?;
             }
             for p in [&this.stdout, &this.stderr] {
-                match std::fs::remove_file(p) {
-                    Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
-                    _ => {}
-                }
-                nix::unistd::mkfifo(p.as_path(), nix::sys::stat::Mode::from_bits_truncate(0o600))
-                    .map_err(io::Error::from)?;
+                fresh_fifo(p)?;
             }
             Ok(())
         })
@@ -135,6 +130,16 @@ pub(crate) fn private_dir(dir: &Path) -> io::Result<()> {
     use std::os::unix::fs::PermissionsExt;
     std::fs::create_dir_all(dir)?;
     std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+}
+
+/// Create the FIFO `path` (mode 0600), replacing a leftover. Blocking.
+pub(crate) fn fresh_fifo(path: &Path) -> io::Result<()> {
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+        _ => {}
+    }
+    nix::unistd::mkfifo(path, nix::sys::stat::Mode::from_bits_truncate(0o600))
+        .map_err(io::Error::from)
 }
 
 /// Run blocking file work off the async runtime, mapping errors to [`RuntimeError::Io`].

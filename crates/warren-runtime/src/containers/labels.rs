@@ -23,3 +23,7 @@ pub const OOM_KILLED: &str = "io.warren.exit.oom-killed";
 pub const SECCOMP: &str = "io.warren.security.seccomp";
 /// `true` for a container created privileged.
 pub const PRIVILEGED: &str = "io.warren.security.privileged";
+/// `true` for a container whose process has a terminal.
+pub const TTY: &str = "io.warren.tty";
+/// `true` for a container whose process has a stdin to attach to.
+pub const STDIN: &str = "io.warren.stdin";

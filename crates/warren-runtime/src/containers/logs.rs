@@ -324,7 +324,7 @@ impl ContainerdRuntime {
 
     /// Resolves once container `id` has no running process (at once if it has none): the
     /// wait is containerd's, no polling. A daemon restart only delays it.
-    async fn exited(&self, id: &str) {
+    pub(crate) async fn exited(&self, id: &str) {
         loop {
             match self.wait(id).await {
                 Ok(_) | Err(RuntimeError::NotFound { .. }) => return,

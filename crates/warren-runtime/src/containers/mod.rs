@@ -4,17 +4,19 @@
 //! Every multi-step operation undoes its finished steps when a later one fails, so a failed
 //! call leaves no container record, snapshot, task, lease, FIFO or log file behind.
 
+mod attach;
 mod control;
 mod create;
 mod events;
 mod exec;
+mod exec_attach;
 pub(crate) mod io;
 mod labels;
 mod logs;
 mod metrics;
 mod security;
 pub mod shims;
-mod start;
+pub(crate) mod start;
 mod status;
 pub(crate) use status::not_found;
 mod stop;
@@ -25,8 +27,10 @@ use std::time::SystemTime;
 
 use crate::RuntimeError;
 
+pub use attach::{AttachInput, AttachOutput, AttachOutputStream, Attached};
 pub use events::{ContainerEvent, ContainerEventKind};
 pub use exec::{ExecOutput, ExecRequest};
+pub use exec_attach::ExecSession;
 pub use logs::{LogLine, LogOptions, LogStream};
 pub use metrics::ContainerMetrics;
 pub use security::SecurityInfo;
@@ -62,15 +66,17 @@ impl Settings {
         self.state_dir.join(id)
     }
 
-    /// The `binary://` URI of container `id`'s shim-run logger, if there is a logger.
-    pub fn logger_uri(&self, id: &str) -> Option<String> {
-        let binary = self.logger.as_ref()?;
-        let spec = crate::logger::Spec {
+    /// The logger spec of container `id`.
+    pub fn logger_spec(&self, id: &str, tty: bool, stdin: bool) -> crate::logger::Spec {
+        crate::logger::Spec {
             path: self.dir(id).join(crate::logger::LOG_FILE),
             max_bytes: self.log_max_bytes,
             max_files: self.log_max_files,
-        };
-        Some(spec.uri(binary))
+            tty,
+            stdin,
+            // Without a terminal, the shim connects no stdin to a binary:// logger's task.
+            fifos: stdin && !tty,
+        }
     }
 }
 
@@ -125,6 +131,14 @@ pub struct ContainerRequest {
     pub stop_signal: Option<String>,
     /// Mount the image's filesystem read-only.
     pub readonly_rootfs: bool,
+    /// Give the process a terminal (`docker run -t`): one output stream, with the terminal's
+    /// line endings; its size can be changed while it runs (`Attached::resize`).
+    pub tty: bool,
+    /// Keep a stdin open that clients attach to (`docker run -i`); it stays open between
+    /// attachments until [`AttachInput::close_stdin`](crate::AttachInput::close_stdin).
+    pub open_stdin: bool,
+    /// The terminal's size at start, `(columns, rows)` (with `tty`).
+    pub console_size: Option<(u16, u16)>,
     /// Capabilities, seccomp, no-new-privileges, OOM score and `privileged`; the default is
     /// the secure one (Docker's 14 capabilities, its default seccomp profile, no new
     /// privileges, OOM score 0).

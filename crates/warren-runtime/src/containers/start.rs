@@ -22,20 +22,34 @@ impl ContainerdRuntime {
     #[tracing::instrument(level = "debug", skip(self))]
     pub async fn start_container(&self, id: &str) -> Result<u32, RuntimeError> {
         crate::containers::check_id(id)?;
+        match self.prepare_task(id).await? {
+            Prepared::Running(pid) => Ok(pid),
+            Prepared::Created => self.start_task(id).await,
+        }
+    }
+
+    /// Everything of a start but the start itself: the task exists (created now, or
+    /// earlier by a start that did not finish), its output goes to the log, and attaching
+    /// works; or the container already runs.
+    pub(crate) async fn prepare_task(&self, id: &str) -> Result<Prepared, RuntimeError> {
         let record = self
             .container_record(id)
             .await?
             .ok_or_else(|| not_found(id))?;
         if let Some(task) = self.task(id).await? {
             match state_of(task.status) {
-                ContainerState::Running | ContainerState::Paused => return Ok(task.pid),
-                ContainerState::Created => {
-                    // Created by an earlier start that did not finish: start it now.
-                    return self.start_task(id).await;
+                ContainerState::Running | ContainerState::Paused => {
+                    return Ok(Prepared::Running(task.pid))
                 }
+                ContainerState::Created => return Ok(Prepared::Created),
                 _ => self.finish_task(id).await?,
             }
         }
+        let tty = record.labels.get(labels::TTY).is_some_and(|v| v == "true");
+        let stdin = record
+            .labels
+            .get(labels::STDIN)
+            .is_some_and(|v| v == "true");
         let key = if record.snapshot_key.is_empty() {
             id.to_string()
         } else {
@@ -58,16 +72,79 @@ impl ContainerdRuntime {
             .into_inner()
             .mounts;
         let settings = &self.inner.containers;
-        if let Some(uri) = settings.logger_uri(id) {
-            // The shim's logger owns the output: nothing to read or keep open here.
+        if let Some(binary) = settings.logger.clone() {
+            // The logger owns the output: nothing to read or keep open here.
+            let spec = settings.logger_spec(id, tty, stdin);
             let dir = settings.dir(id);
-            let owned = dir.clone();
+            let stdin_fifo = dir.join(crate::logger::attach::STDIN_FIFO);
+            let out_fifo = dir.join(crate::logger::attach::STDOUT_FIFO);
+            let err_fifo = dir.join(crate::logger::attach::STDERR_FIFO);
+            let (owned, fifos) = (dir.clone(), spec.fifos);
+            let (i, o, e) = (stdin_fifo.clone(), out_fifo.clone(), err_fifo.clone());
             io::blocking("creating the container's directory", dir, move || {
-                io::private_dir(&owned)
+                io::private_dir(&owned)?;
+                if stdin {
+                    io::fresh_fifo(&i)?;
+                }
+                if fifos {
+                    io::fresh_fifo(&o)?;
+                    io::fresh_fifo(&e)?;
+                }
+                Ok(())
             })
             .await?;
-            self.create_task(id, rootfs, uri.clone(), uri).await?;
+            let path = |p: &std::path::Path| p.display().to_string();
+            let stdin_path = if stdin {
+                path(&stdin_fifo)
+            } else {
+                String::new()
+            };
+            let (stdio, spawned) = if spec.fifos {
+                let pid = crate::logger::spawn::spawn(&binary, &spec)
+                    .await
+                    .map_err(|source| RuntimeError::Io {
+                        op: "starting the container's logger",
+                        path: binary.display().to_string(),
+                        source,
+                    })?;
+                let stdio = Stdio {
+                    stdin: stdin_path,
+                    stdout: path(&out_fifo),
+                    stderr: path(&err_fifo),
+                    terminal: false,
+                };
+                (stdio, Some(pid))
+            } else {
+                let uri = spec.uri(&binary);
+                let stdio = Stdio {
+                    stdin: stdin_path,
+                    stdout: uri.clone(),
+                    // A terminal merges both streams into its one output.
+                    stderr: if tty { String::new() } else { uri },
+                    terminal: tty,
+                };
+                (stdio, None)
+            };
+            if let Err(e) = self.create_task(id, rootfs, stdio).await {
+                // A logger we started would wait for writers that never come.
+                if let Some(pid) = spawned {
+                    let _ = nix::sys::signal::kill(
+                        nix::unistd::Pid::from_raw(pid as i32),
+                        nix::sys::signal::Signal::SIGKILL,
+                    );
+                }
+                return Err(e);
+            }
         } else {
+            if tty || stdin {
+                return Err(RuntimeError::InvalidRequest {
+                    field: "tty / stdin",
+                    value: id.to_string(),
+                    allowed: "containers with a terminal or stdin need the shim's logger \
+                              (LogDriver::Shim)"
+                        .into(),
+                });
+            }
             let fifos = Fifos::at(&settings.dir(id), "init");
             fifos.create().await?;
             let readers = match fifos.open() {
@@ -77,11 +154,12 @@ impl ContainerdRuntime {
                     return Err(e);
                 }
             };
-            let (stdout, stderr) = (
-                fifos.stdout.display().to_string(),
-                fifos.stderr.display().to_string(),
-            );
-            if let Err(e) = self.create_task(id, rootfs, stdout, stderr).await {
+            let stdio = Stdio {
+                stdout: fifos.stdout.display().to_string(),
+                stderr: fifos.stderr.display().to_string(),
+                ..Default::default()
+            };
+            if let Err(e) = self.create_task(id, rootfs, stdio).await {
                 fifos.remove().await;
                 return Err(e);
             }
@@ -91,16 +169,15 @@ impl ContainerdRuntime {
                 return Err(e);
             }
         }
-        self.start_task(id).await
+        Ok(Prepared::Created)
     }
 
-    /// Tasks.Create with these stdio URIs; on failure no task (and no orphaned shim) is left.
+    /// Tasks.Create with this stdio; on failure no task (and no orphaned shim) is left.
     async fn create_task(
         &self,
         id: &str,
         rootfs: Vec<warren_proto::containerd::types::Mount>,
-        stdout: String,
-        stderr: String,
+        stdio: Stdio,
     ) -> Result<(), RuntimeError> {
         let created = self
             .clients()
@@ -108,8 +185,10 @@ impl ContainerdRuntime {
             .create(CreateTaskRequest {
                 container_id: id.to_string(),
                 rootfs,
-                stdout,
-                stderr,
+                stdin: stdio.stdin,
+                stdout: stdio.stdout,
+                stderr: stdio.stderr,
+                terminal: stdio.terminal,
                 ..Default::default()
             })
             .await;
@@ -125,7 +204,7 @@ impl ContainerdRuntime {
     }
 
     /// Tasks.Start; on failure the task, its FIFOs and the copier go.
-    async fn start_task(&self, id: &str) -> Result<u32, RuntimeError> {
+    pub(crate) async fn start_task(&self, id: &str) -> Result<u32, RuntimeError> {
         // Recorded first: a run whose end is never seen is then known to have happened.
         self.set_labels(
             id,
@@ -188,7 +267,7 @@ impl ContainerdRuntime {
 
     /// Kill and delete a task that must not stay (a failed start), waiting out a daemon
     /// restart. Missing is fine.
-    async fn discard_task(&self, id: &str) {
+    pub(crate) async fn discard_task(&self, id: &str) {
         let _ = self
             .retry("Tasks.Kill", |c| {
                 let req = KillRequest {
@@ -283,6 +362,23 @@ impl ContainerdRuntime {
             .into_inner();
         Ok((r.exit_status, r.exited_at))
     }
+}
+
+/// Where a task's process reads and writes.
+#[derive(Debug, Default)]
+struct Stdio {
+    stdin: String,
+    stdout: String,
+    stderr: String,
+    terminal: bool,
+}
+
+/// What [`ContainerdRuntime::prepare_task`] found or made.
+pub(crate) enum Prepared {
+    /// The container already runs (its pid).
+    Running(u32),
+    /// Its task exists, not started yet.
+    Created,
 }
 
 /// containerd reports runc's failures (missing executable, bad mount, cgroup refused) as

@@ -75,6 +75,15 @@ impl Encoder {
         self.record(out, time, false, line);
     }
 
+    /// Write what there is of an unterminated line now, as a partial record: for
+    /// terminals, whose prompts end without a newline and must not wait for one.
+    pub fn flush_partial(&mut self, time: &str, out: &mut Vec<u8>) {
+        if !self.pending.is_empty() {
+            let part = std::mem::take(&mut self.pending);
+            self.record(out, time, true, &part);
+        }
+    }
+
     /// At the end of the stream: what is left of an unterminated last line, as a final
     /// record.
     pub fn finish(&mut self, time: &str, out: &mut Vec<u8>) {

@@ -12,9 +12,12 @@
 //! crate or `warrend logger`: the shim runs `BINARY logger SPEC`, where `SPEC` says where
 //! the log goes and how it is bounded.
 
+pub mod attach;
 pub mod cri;
 pub mod file;
+pub mod frame;
 mod process;
+pub(crate) mod spawn;
 
 use std::path::{Path, PathBuf};
 
@@ -30,14 +33,38 @@ pub struct Spec {
     pub max_bytes: u64,
     /// Files kept, the current one included.
     pub max_files: usize,
+    /// The container has a terminal: partial lines (prompts) are written at once.
+    pub tty: bool,
+    /// The container has a stdin FIFO (`init-stdin` beside the log) the logger holds open
+    /// and feeds from attached clients.
+    pub stdin: bool,
+    /// The output comes through FIFOs beside the log (`init-stdout`, `init-stderr`), not
+    /// from the shim: a logger the runtime starts itself, for a stdin without a terminal
+    /// (containerd's shim connects no stdin when it hands the output to a `binary://`
+    /// logger).
+    pub fifos: bool,
 }
 
 impl Spec {
-    /// `v1,<max bytes>,<max files>,<path>`: one argument, so the order of the URI's query
-    /// parameters (which the shim does not keep) does not matter.
+    /// `v1,<max bytes>,<max files>,<flags>,<path>` (flags: `t` terminal, `i` stdin, `-`
+    /// none): one argument, so the order of the URI's query parameters (which the shim does
+    /// not keep) does not matter.
     pub fn to_arg(&self) -> String {
+        let mut flags = String::new();
+        if self.tty {
+            flags.push('t');
+        }
+        if self.stdin {
+            flags.push('i');
+        }
+        if self.fifos {
+            flags.push('f');
+        }
+        if flags.is_empty() {
+            flags.push('-');
+        }
         format!(
-            "v1,{},{},{}",
+            "v1,{},{},{flags},{}",
             self.max_bytes,
             self.max_files,
             self.path.display()
@@ -46,17 +73,21 @@ impl Spec {
 
     /// The inverse of [`to_arg`](Self::to_arg).
     pub fn from_arg(arg: &str) -> Option<Spec> {
-        let mut parts = arg.splitn(4, ',');
+        let mut parts = arg.splitn(5, ',');
         if parts.next()? != "v1" {
             return None;
         }
         let max_bytes = parts.next()?.parse().ok()?;
         let max_files = parts.next()?.parse().ok()?;
+        let flags = parts.next()?;
         let path = PathBuf::from(parts.next()?);
         path.is_absolute().then_some(Spec {
             path,
             max_bytes,
             max_files,
+            tty: flags.contains('t'),
+            stdin: flags.contains('i'),
+            fifos: flags.contains('f'),
         })
     }
 
@@ -92,7 +123,9 @@ pub fn main(args: &[String]) -> i32 {
         _ => None,
     };
     let Some(spec) = spec else {
-        eprintln!("usage: logger v1,<max bytes>,<max files>,<absolute log path> (run by containerd's shim)");
+        eprintln!(
+            "usage: logger v1,<max bytes>,<max files>,<flags>,<absolute log path> (run by containerd's shim)"
+        );
         return 2;
     };
     match process::run(&spec) {
@@ -114,6 +147,9 @@ mod tests {
             path: "/var/lib/warren/runtime/ns/c 1,x/container.log".into(),
             max_bytes: 10 << 20,
             max_files: 3,
+            tty: false,
+            stdin: false,
+            fifos: false,
         };
         assert_eq!(Spec::from_arg(&spec.to_arg()), Some(spec.clone()));
         assert_eq!(Spec::from_arg("v2,1,2,/x"), None);
@@ -121,7 +157,14 @@ mod tests {
         let uri = spec.uri(Path::new("/usr/bin/warren-logger"));
         assert_eq!(
             uri,
-            "binary:///usr/bin/warren-logger?logger=v1%2C10485760%2C3%2C%2Fvar%2Flib%2Fwarren%2Fruntime%2Fns%2Fc%201%2Cx%2Fcontainer.log"
+            "binary:///usr/bin/warren-logger?logger=v1%2C10485760%2C3%2C-%2C%2Fvar%2Flib%2Fwarren%2Fruntime%2Fns%2Fc%201%2Cx%2Fcontainer.log"
         );
+        let tty = Spec {
+            tty: true,
+            stdin: true,
+            fifos: true,
+            ..spec.clone()
+        };
+        assert_eq!(Spec::from_arg(&tty.to_arg()), Some(tty));
     }
 }

@@ -14,8 +14,10 @@ use std::time::{Duration, Instant};
 use nix::fcntl::{Flock, FlockArg};
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 
+use super::attach::Taps;
 use super::cri::{self, Encoder};
 use super::file::LogFile;
+use super::frame;
 use super::Spec;
 
 /// The shim's file descriptors: stdout and stderr read ends, and the ready pipe.
@@ -75,38 +77,102 @@ pub fn run(spec: &Spec) -> io::Result<()> {
         .ok_or_else(|| io::Error::other("the log path has no folder"))?;
     let _lock = lock(dir)?;
     let mut log = LogFile::open(spec.path.clone(), spec.max_bytes, spec.max_files)?;
-    // Ready: the shim starts the container once this is closed.
-    drop(take_fd(READY_FD));
-
-    let mut streams: Vec<(File, Encoder)> = [(STDOUT_FD, "stdout"), (STDERR_FD, "stderr")]
+    let mut streams: Vec<(File, Encoder, u8)> = if spec.fifos {
+        // Started by the runtime: the output comes through the container's FIFOs, which the
+        // shim writes (and closes at the process's exit).
+        let open = |name: &str| -> io::Result<File> {
+            let (_dir_fd, path) = super::attach::short_path(dir, name)?;
+            Ok(File::from(nix::fcntl::open(
+                path.as_str(),
+                nix::fcntl::OFlag::O_RDONLY
+                    | nix::fcntl::OFlag::O_NONBLOCK
+                    | nix::fcntl::OFlag::O_CLOEXEC,
+                nix::sys::stat::Mode::empty(),
+            )?))
+        };
+        vec![
+            (
+                open(super::attach::STDOUT_FIFO)?,
+                Encoder::new("stdout"),
+                frame::STDOUT,
+            ),
+            (
+                open(super::attach::STDERR_FIFO)?,
+                Encoder::new("stderr"),
+                frame::STDERR,
+            ),
+        ]
+    } else {
+        [
+            (STDOUT_FD, "stdout", frame::STDOUT),
+            (STDERR_FD, "stderr", frame::STDERR),
+        ]
         .into_iter()
-        .filter_map(|(fd, name)| take_fd(fd).map(|f| (File::from(f), Encoder::new(name))))
-        .collect();
+        .filter_map(|(fd, name, kind)| {
+            take_fd(fd).map(|f| (File::from(f), Encoder::new(name), kind))
+        })
+        .collect()
+    };
+    // Clients that attach get the output as it is read; without the socket the logger
+    // still logs (a client then cannot attach).
+    let mut taps = match Taps::bind(dir, spec.stdin) {
+        Ok(t) => Some(t),
+        Err(e) => {
+            eprintln!(
+                "warren logger {}: no attach socket: {e}",
+                spec.path.display()
+            );
+            None
+        }
+    };
+    // Ready: the shim (or the runtime) goes on once this is closed.
+    drop(take_fd(READY_FD));
     let mut buf = vec![0u8; 64 * 1024];
     let mut out = Vec::with_capacity(128 * 1024);
     while !streams.is_empty() {
-        let ready: Vec<bool> = {
-            let mut fds: Vec<PollFd<'_>> = streams
-                .iter()
-                .map(|(f, _)| PollFd::new(f.as_fd(), PollFlags::POLLIN))
-                .collect();
+        // The container's pipes are read only while every client has taken its output.
+        let read_pipes = taps.as_ref().is_none_or(Taps::drained);
+        let (ready_pipes, ready_taps) = {
+            let mut fds: Vec<PollFd<'_>> = Vec::new();
+            if read_pipes {
+                fds.extend(
+                    streams
+                        .iter()
+                        .map(|(f, _, _)| PollFd::new(f.as_fd(), PollFlags::POLLIN)),
+                );
+            }
+            let pipes = fds.len();
+            if let Some(t) = &taps {
+                fds.extend(t.interest().into_iter().map(|(fd, f)| PollFd::new(fd, f)));
+            }
             match poll(&mut fds, PollTimeout::NONE) {
                 Ok(_) => {}
                 Err(nix::errno::Errno::EINTR) => continue,
                 Err(e) => return Err(e.into()),
             }
-            fds.iter()
+            let ready: Vec<bool> = fds
+                .iter()
                 .map(|p| p.revents().is_some_and(|r| !r.is_empty()))
-                .collect()
+                .collect();
+            let (a, b) = ready.split_at(pipes);
+            (a.to_vec(), b.to_vec())
         };
+        if let Some(t) = taps.as_mut() {
+            t.handle(&ready_taps);
+        }
         let mut ended = Vec::new();
-        for (i, (file, enc)) in streams.iter_mut().enumerate() {
-            if !ready[i] {
+        for (i, (file, enc, kind)) in streams.iter_mut().enumerate() {
+            if !ready_pipes.get(i).copied().unwrap_or(false) {
                 continue;
             }
             let n = match file.read(&mut buf) {
                 Ok(n) => n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e)
+                    if e.kind() == io::ErrorKind::Interrupted
+                        || e.kind() == io::ErrorKind::WouldBlock =>
+                {
+                    continue
+                }
                 Err(_) => 0,
             };
             let time = cri::now();
@@ -116,6 +182,12 @@ pub fn run(spec: &Spec) -> io::Result<()> {
                 ended.push(i);
             } else {
                 enc.feed(&buf[..n], &time, &mut out);
+                if spec.tty {
+                    enc.flush_partial(&time, &mut out);
+                }
+                if let Some(t) = taps.as_mut() {
+                    t.broadcast(*kind, &buf[..n]);
+                }
             }
             if !out.is_empty() {
                 log.write_records(&out)?;
@@ -124,6 +196,9 @@ pub fn run(spec: &Spec) -> io::Result<()> {
         for i in ended.into_iter().rev() {
             streams.remove(i);
         }
+    }
+    if let Some(t) = taps {
+        t.finish();
     }
     Ok(())
 }

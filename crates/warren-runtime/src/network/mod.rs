@@ -219,7 +219,7 @@ impl ContainerdRuntime {
             }
             other => other?,
         }
-        let result = self.attach(id, &netns, hostname, ports).await;
+        let result = self.attach_network(id, &netns, hostname, ports).await;
         if result.is_err() {
             // A failed undo keeps its state: deleting the id retries it.
             if let Err(e) = self.network_down(id).await {
@@ -229,7 +229,7 @@ impl ContainerdRuntime {
         result
     }
 
-    async fn attach(
+    async fn attach_network(
         &self,
         id: &str,
         netns: &Path,

@@ -1,0 +1,163 @@
+//! Interactive containers through the library: a terminal and stdin for the container's own
+//! process and for execs, resizing, attaching twice, detaching, end-of-file, exit codes.
+
+use std::time::Duration;
+
+use futures::StreamExt;
+use warren_runtime::{AttachOutput, AttachOutputStream, ContainerRequest, ExecRequest};
+use warren_tests::containers::Fixture;
+use warren_tests::require_root;
+
+/// Read `output` until its text contains `want` (within 20 s); everything read so far.
+async fn read_until(output: &mut AttachOutputStream, want: &str) -> String {
+    let mut seen = String::new();
+    let found = tokio::time::timeout(Duration::from_secs(20), async {
+        while let Some(chunk) = output.next().await {
+            match chunk.unwrap() {
+                AttachOutput::Stdout(b) | AttachOutput::Stderr(b) => {
+                    seen.push_str(&String::from_utf8_lossy(&b))
+                }
+            }
+            if seen.contains(want) {
+                return true;
+            }
+        }
+        false
+    })
+    .await;
+    assert!(matches!(found, Ok(true)), "never saw {want:?} in {seen:?}");
+    seen
+}
+
+/// Everything left in `output` until it ends (within 20 s).
+async fn read_to_end(output: &mut AttachOutputStream) -> (String, String) {
+    let (mut out, mut err) = (String::new(), String::new());
+    tokio::time::timeout(Duration::from_secs(20), async {
+        while let Some(chunk) = output.next().await {
+            match chunk.unwrap() {
+                AttachOutput::Stdout(b) => out.push_str(&String::from_utf8_lossy(&b)),
+                AttachOutput::Stderr(b) => err.push_str(&String::from_utf8_lossy(&b)),
+            }
+        }
+    })
+    .await
+    .expect("the output ends");
+    (out, err)
+}
+
+#[tokio::test]
+async fn a_terminal_container_is_attached_resized_detached_and_attached_again() {
+    require_root!();
+    let fx = Fixture::new("att-tty").await;
+    let req = ContainerRequest {
+        tty: true,
+        open_stdin: true,
+        console_size: Some((80, 24)),
+        ..fx.request("shell", &["sh"])
+    };
+    let id = fx.rt.create_container(&req).await.unwrap();
+    let (_pid, mut a) = fx.rt.start_attached(&id).await.unwrap();
+    a.input
+        .write(b"echo one$((1+1)); stty size\n")
+        .await
+        .unwrap();
+    let seen = read_until(&mut a.output, "24 80").await;
+    assert!(seen.contains("one2"), "{seen:?}");
+    a.input.resize(100, 30).await.unwrap();
+    a.input.write(b"stty size\n").await.unwrap();
+    read_until(&mut a.output, "30 100").await;
+
+    // Detach: the shell runs on; a second attachment gets the same shell.
+    drop(a);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(fx.rt.is_running(&id).await);
+    let mut b = fx.rt.attach(&id).await.unwrap();
+    b.input.write(b"echo again\n").await.unwrap();
+    read_until(&mut b.output, "again").await;
+    b.input.write(b"exit 3\n").await.unwrap();
+    read_to_end(&mut b.output).await;
+    assert_eq!(fx.rt.wait(&id).await.unwrap().code, 3);
+
+    // The log has what the terminal showed.
+    let log =
+        std::fs::read_to_string(fx.rt.container_dir(&id).unwrap().join("container.log")).unwrap();
+    assert!(log.contains("one2") && log.contains("again"), "{log}");
+    fx.rt.delete_container(&id).await.unwrap();
+    fx.assert_clean("a terminal container").await;
+    fx.cleanup().await;
+}
+
+#[tokio::test]
+async fn stdin_without_a_terminal_reaches_eof_and_the_exit_code_comes_back() {
+    require_root!();
+    let fx = Fixture::new("att-stdin").await;
+    let req = ContainerRequest {
+        open_stdin: true,
+        ..fx.request("cat", &["sh", "-c", "cat; echo done >&2; exit 4"])
+    };
+    let id = fx.rt.create_container(&req).await.unwrap();
+    let (_pid, mut a) = fx.rt.start_attached(&id).await.unwrap();
+    a.input.write(b"hello\nworld\n").await.unwrap();
+    a.input.close_stdin().await.unwrap();
+    let (out, err) = read_to_end(&mut a.output).await;
+    let log = std::fs::read_to_string(fx.rt.container_dir(&id).unwrap().join("container.log"))
+        .unwrap_or_default();
+    assert_eq!(out, "hello\nworld\n", "stderr {err:?}, log {log:?}");
+    assert_eq!(err, "done\n");
+    assert_eq!(fx.rt.wait(&id).await.unwrap().code, 4);
+    fx.rt.delete_container(&id).await.unwrap();
+    fx.assert_clean("a stdin container").await;
+    fx.cleanup().await;
+}
+
+#[tokio::test]
+async fn execs_get_a_terminal_or_a_stdin_and_leave_nothing() {
+    require_root!();
+    let fx = Fixture::new("att-exec").await;
+    let id = fx
+        .rt
+        .run_container(&fx.request("host", &["sleep", "600"]))
+        .await
+        .unwrap();
+    let tty = ExecRequest {
+        args: vec!["sh".into()],
+        tty: true,
+        stdin: true,
+        console_size: Some((120, 40)),
+        ..Default::default()
+    };
+    let mut s = fx.rt.exec_attached(&id, &tty).await.unwrap();
+    s.attached
+        .input
+        .write(b"stty size; echo $((2+3))\n")
+        .await
+        .unwrap();
+    read_until(&mut s.attached.output, "40 120").await;
+    s.attached.input.resize(90, 20).await.unwrap();
+    s.attached.input.write(b"stty size\n").await.unwrap();
+    read_until(&mut s.attached.output, "20 90").await;
+    s.attached.input.write(b"exit 5\n").await.unwrap();
+    assert_eq!(s.wait().await.unwrap(), 5);
+
+    let cat = ExecRequest {
+        args: vec!["cat".into()],
+        stdin: true,
+        ..Default::default()
+    };
+    let mut s = fx.rt.exec_attached(&id, &cat).await.unwrap();
+    s.attached.input.write(b"through cat\n").await.unwrap();
+    s.attached.input.close_stdin().await.unwrap();
+    let (out, _) = read_to_end(&mut s.attached.output).await;
+    assert_eq!(out, "through cat\n");
+    assert_eq!(s.wait().await.unwrap(), 0);
+
+    // No FIFO of either exec is left beside the container's files.
+    let files = warren_tests::files_under(&fx.rt.container_dir(&id).unwrap());
+    assert!(
+        files.iter().all(|f| !f.starts_with("exec-")),
+        "exec FIFOs left: {files:?}"
+    );
+    fx.rt.delete_container(&id).await.unwrap();
+    fx.assert_clean("attached execs").await;
+    fx.cleanup().await;
+}
