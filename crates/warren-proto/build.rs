@@ -35,6 +35,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // and checked by their full proto name (containerd wants bare type URLs: see `any`).
     let mut config = prost_build::Config::new();
     config.enable_type_names();
+    // A session's opening message is large and rare; its stdin chunks are small and many.
+    config.boxed(".warren.node.v1.AttachInput.input.run");
     tonic_prost_build::configure()
         .build_client(true)
         .build_server(true)

@@ -13,7 +13,8 @@ pub use client::{ContainerdRuntime, LogDriver, RuntimeOptions, DEFAULT_NAMESPACE
 pub use containers::{
     AttachInput, AttachOutput, AttachOutputStream, Attached, ContainerEvent, ContainerEventKind,
     ContainerInfo, ContainerMetrics, ContainerRequest, ContainerState, ContainerStatus, ExecOutput,
-    ExecRequest, ExecSession, ExitStatus, LogLine, LogOptions, LogStream, PullPolicy, SecurityInfo,
+    ExecRequest, ExecSession, ExecWait, ExitStatus, LogLine, LogOptions, LogStream, PullPolicy,
+    SecurityInfo,
 };
 pub use error::RuntimeError;
 pub use images::platform::Platform;

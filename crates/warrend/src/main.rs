@@ -64,7 +64,13 @@ fn main() -> ExitCode {
         return ExitCode::from(warren_runtime::logger::main(&args).clamp(0, 255) as u8);
     }
     match tokio::runtime::Runtime::new() {
-        Ok(runtime) => runtime.block_on(run()),
+        Ok(runtime) => {
+            let code = runtime.block_on(run());
+            // A read of the local stdin may still be blocked on its thread (an interactive
+            // session that ended): do not wait for it.
+            runtime.shutdown_background();
+            code
+        }
         Err(e) => {
             eprintln!("warrend: cannot start the async runtime: {e}");
             ExitCode::from(1)

@@ -41,7 +41,23 @@ impl std::fmt::Debug for ExecSession {
 impl ExecSession {
     /// Wait for the process to exit; its exit code.
     pub async fn wait(self) -> Result<u32, RuntimeError> {
-        self.exit.await.map_err(|e| RuntimeError::Io {
+        self.into_parts().1.wait().await
+    }
+
+    /// The attachment and the wait apart, to use them from different tasks.
+    pub fn into_parts(self) -> (Attached, ExecWait) {
+        (self.attached, ExecWait(self.exit))
+    }
+}
+
+/// The end of an exec'd process, apart from its attachment (see
+/// [`ExecSession::into_parts`]).
+pub struct ExecWait(tokio::task::JoinHandle<Result<u32, RuntimeError>>);
+
+impl ExecWait {
+    /// Wait for the process to exit; its exit code.
+    pub async fn wait(self) -> Result<u32, RuntimeError> {
+        self.0.await.map_err(|e| RuntimeError::Io {
             op: "waiting for an exec",
             path: String::new(),
             source: std::io::Error::other(e),

@@ -30,7 +30,7 @@ use crate::RuntimeError;
 pub use attach::{AttachInput, AttachOutput, AttachOutputStream, Attached};
 pub use events::{ContainerEvent, ContainerEventKind};
 pub use exec::{ExecOutput, ExecRequest};
-pub use exec_attach::ExecSession;
+pub use exec_attach::{ExecSession, ExecWait};
 pub use logs::{LogLine, LogOptions, LogStream};
 pub use metrics::ContainerMetrics;
 pub use security::SecurityInfo;

@@ -73,6 +73,10 @@ pub struct ContainerInfo {
     pub created_at: Option<SystemTime>,
     /// Its state.
     pub status: ContainerStatus,
+    /// Its process has a terminal.
+    pub tty: bool,
+    /// Its process has a stdin to attach to.
+    pub open_stdin: bool,
 }
 
 pub(crate) fn state_of(status: i32) -> ContainerState {
@@ -241,7 +245,10 @@ impl ContainerdRuntime {
 
 /// What callers see of a container record and its task (the runtime's own labels hidden).
 fn info_of(record: Container, task: Option<&Process>, oom_killed: bool) -> ContainerInfo {
+    let flag = |key: &str| record.labels.get(key).is_some_and(|v| v == "true");
     ContainerInfo {
+        tty: flag(labels::TTY),
+        open_stdin: flag(labels::STDIN),
         status: status_of(&record, task, oom_killed),
         id: record.id,
         image: record.image,

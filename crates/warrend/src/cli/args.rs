@@ -78,6 +78,15 @@ pub struct ContainerArgs {
     /// Dangerous: for trusted system tools only.
     #[arg(long)]
     pub privileged: bool,
+    /// Keep stdin open and attach it (`-i`).
+    #[arg(short = 'i', long)]
+    pub interactive: bool,
+    /// Give the container a terminal (`-t`; the local stdin must be one).
+    #[arg(short = 't', long)]
+    pub tty: bool,
+    /// The keys that detach from the container, e.g. `ctrl-p,ctrl-q` (the default).
+    #[arg(long, value_name = "KEYS", default_value = "ctrl-p,ctrl-q", value_parser = super::terminal::parse_detach_keys)]
+    pub detach_keys: super::terminal::DetachKeys,
     /// The OOM killer's preference for the container, -1000 to 1000 (default 0).
     #[arg(long, value_parser = clap::value_parser!(i32).range(-1000..=1000), allow_negative_numbers = true)]
     pub oom_score_adj: Option<i32>,
@@ -125,6 +134,16 @@ impl ContainerArgs {
             cap_drop: self.cap_drop.clone(),
             privileged: self.privileged,
             oom_score_adj: self.oom_score_adj.unwrap_or(0),
+            tty: self.tty,
+            open_stdin: self.interactive,
+            console_size: if self.tty {
+                super::terminal::size().map(|(cols, rows)| api::TerminalSize {
+                    cols: cols.into(),
+                    rows: rows.into(),
+                })
+            } else {
+                None
+            },
         }
     }
 }

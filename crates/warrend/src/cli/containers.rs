@@ -13,7 +13,7 @@ use warren_proto::warren::node::v1::node_client::NodeClient;
 use super::output::{ago, print_json, rfc3339, status, summary_json, table};
 use super::{api_error, ContainerArgs, Exit};
 
-type Client = NodeClient<Channel>;
+pub type Client = NodeClient<Channel>;
 
 /// Options of `run`.
 #[derive(Args)]
@@ -105,11 +105,54 @@ pub struct ExecArgs {
     /// /etc/passwd and /etc/group).
     #[arg(short = 'u', long)]
     pub user: Option<String>,
+    /// Attach stdin (`-i`).
+    #[arg(short = 'i', long)]
+    pub interactive: bool,
+    /// Give the command a terminal (`-t`; the local stdin must be one).
+    #[arg(short = 't', long)]
+    pub tty: bool,
+    /// The keys that detach, e.g. `ctrl-p,ctrl-q` (the default).
+    #[arg(long, value_name = "KEYS", default_value = "ctrl-p,ctrl-q", value_parser = super::terminal::parse_detach_keys)]
+    pub detach_keys: super::terminal::DetachKeys,
     /// The container.
     pub id: String,
     /// The command and its arguments.
     #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
     pub command: Vec<String>,
+}
+
+/// Options of `attach`.
+#[derive(Args)]
+pub struct AttachArgs {
+    /// Do not attach stdin (output only).
+    #[arg(long)]
+    pub no_stdin: bool,
+    /// The keys that detach, e.g. `ctrl-p,ctrl-q` (the default).
+    #[arg(long, value_name = "KEYS", default_value = "ctrl-p,ctrl-q", value_parser = super::terminal::parse_detach_keys)]
+    pub detach_keys: super::terminal::DetachKeys,
+    /// The container.
+    pub id: String,
+}
+
+/// `warrend attach`: a terminal container in raw mode if the local stdin is a terminal,
+/// else stdin and output as pipes; the exit code is the container's (0 after a detach).
+pub async fn attach(c: &mut Client, a: AttachArgs) -> anyhow::Result<u8> {
+    let detail = c
+        .inspect(api::ContainerRef { id: a.id.clone() })
+        .await
+        .map_err(api_error)?
+        .into_inner();
+    super::interactive::run(
+        c,
+        super::interactive::Session {
+            first: api::attach_input::Input::Attach(api::ContainerRef { id: a.id }),
+            tty: detail.tty,
+            stdin: detail.open_stdin && !a.no_stdin,
+            detach_keys: a.detach_keys,
+            refused_code: 1,
+        },
+    )
+    .await
 }
 
 fn print_line(l: &api::LogLine, timestamps: bool, json: bool) {
@@ -173,6 +216,26 @@ impl LinesOut {
 
 /// `warrend run`: the exit code is the container's (125 if it could not be run).
 pub async fn run(c: &mut Client, a: RunArgs, json: bool) -> anyhow::Result<u8> {
+    let interactive = a.container.interactive || a.container.tty;
+    if interactive && !a.detach {
+        super::interactive::check_tty(a.container.tty)?;
+        let first = api::attach_input::Input::Run(Box::new(api::RunRequest {
+            spec: Some(a.container.spec()),
+            remove: a.rm,
+            attach: true,
+        }));
+        return super::interactive::run(
+            c,
+            super::interactive::Session {
+                first,
+                tty: a.container.tty,
+                stdin: a.container.interactive,
+                detach_keys: a.container.detach_keys.clone(),
+                refused_code: 125,
+            },
+        )
+        .await;
+    }
     let request = api::RunRequest {
         spec: Some(a.container.spec()),
         remove: a.rm,
@@ -368,6 +431,38 @@ pub async fn logs(c: &mut Client, a: LogsArgs, json: bool) -> anyhow::Result<u8>
 
 /// `warrend exec`: the exit code is the command's.
 pub async fn exec(c: &mut Client, a: ExecArgs, json: bool) -> anyhow::Result<u8> {
+    if a.interactive || a.tty {
+        super::interactive::check_tty(a.tty)?;
+        let console_size = if a.tty {
+            super::terminal::size().map(|(cols, rows)| api::TerminalSize {
+                cols: cols.into(),
+                rows: rows.into(),
+            })
+        } else {
+            None
+        };
+        let first = api::attach_input::Input::Exec(api::ExecRequest {
+            id: a.id,
+            args: a.command,
+            env: a.env,
+            working_dir: a.workdir.unwrap_or_default(),
+            user: a.user.unwrap_or_default(),
+            tty: a.tty,
+            stdin: a.interactive,
+            console_size,
+        });
+        return super::interactive::run(
+            c,
+            super::interactive::Session {
+                first,
+                tty: a.tty,
+                stdin: a.interactive,
+                detach_keys: a.detach_keys,
+                refused_code: 126,
+            },
+        )
+        .await;
+    }
     let out = c
         .exec(api::ExecRequest {
             id: a.id,
@@ -375,6 +470,7 @@ pub async fn exec(c: &mut Client, a: ExecArgs, json: bool) -> anyhow::Result<u8>
             env: a.env,
             working_dir: a.workdir.unwrap_or_default(),
             user: a.user.unwrap_or_default(),
+            ..Default::default()
         })
         .await
         .map_err(|e| Exit::refused(126, e))?

@@ -3,8 +3,10 @@
 mod args;
 mod containers;
 mod images;
+mod interactive;
 mod output;
 mod stats;
+mod terminal;
 
 use std::path::Path;
 
@@ -43,6 +45,8 @@ pub enum Command {
     Logs(containers::LogsArgs),
     /// Run a command in a running container; exits with the command's exit code.
     Exec(containers::ExecArgs),
+    /// Attach the local terminal (or stdin and stdout) to a running container.
+    Attach(containers::AttachArgs),
     /// Show everything about containers (JSON).
     Inspect(containers::IdsArgs),
     /// CPU, memory and pids of running containers.
@@ -135,6 +139,7 @@ pub async fn run(command: Command, socket: &Path, json: bool) -> anyhow::Result<
         Command::Ps(a) => containers::ps(&mut c, a, json).await,
         Command::Logs(a) => containers::logs(&mut c, a, json).await,
         Command::Exec(a) => containers::exec(&mut c, a, json).await,
+        Command::Attach(a) => containers::attach(&mut c, a).await,
         Command::Inspect(a) => containers::inspect(&mut c, a).await,
         Command::Stats(a) => stats::stats(&mut c, a, json).await,
         Command::Events => containers::events(&mut c).await,

@@ -174,6 +174,12 @@ pub fn request(
         readonly_rootfs: spec.read_only,
         labels: all_labels,
         security,
+        tty: spec.tty,
+        open_stdin: spec.open_stdin,
+        console_size: spec
+            .console_size
+            .as_ref()
+            .map(|s| (clamp16(s.cols), clamp16(s.rows))),
     })
 }
 
@@ -214,6 +220,11 @@ fn security(spec: &api::ContainerSpec) -> Result<warren_spec::Security, Status> 
     s.validate()
         .map_err(|e| Status::invalid_argument(e.to_string()))?;
     Ok(s)
+}
+
+/// A terminal dimension as the runtime takes it.
+pub fn clamp16(v: u32) -> u16 {
+    v.min(u32::from(u16::MAX)) as u16
 }
 
 fn non_empty(s: &str) -> Option<String> {

@@ -38,7 +38,7 @@ fn need_id(id: &str) -> Result<(), Status> {
     Ok(())
 }
 
-async fn create_timed(
+pub(super) async fn create_timed(
     d: &Daemon,
     req: &warren_runtime::ContainerRequest,
 ) -> Result<String, Status> {
@@ -251,6 +251,8 @@ pub async fn inspect(d: &Daemon, req: api::ContainerRef) -> Result<api::Containe
             .await
             .map_err(|e| status(d, "inspect", e))?;
     Ok(api::ContainerDetail {
+        tty: c.tty,
+        open_stdin: c.open_stdin,
         security: Some(api::Security {
             privileged: security.privileged,
             seccomp: security.seccomp,

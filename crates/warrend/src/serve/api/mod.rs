@@ -1,6 +1,7 @@
 //! The node API (`warren.node.v1.Node`) over the unix socket. Each call is a thin layer over
 //! warren-runtime; the handlers live in `images`, `containers` and `observe`.
 
+mod attach;
 mod containers;
 mod errors;
 mod guard;
@@ -55,6 +56,21 @@ impl Node for Api {
     type RunStream = Stream<api::RunEvent>;
     type LogsStream = Stream<api::LogLine>;
     type EventsStream = Stream<api::Event>;
+    type AttachStream = Stream<api::AttachOutput>;
+
+    async fn attach(
+        &self,
+        r: Request<tonic::Streaming<api::AttachInput>>,
+    ) -> R<Self::AttachStream> {
+        guard::call(
+            &self.d,
+            "attach",
+            None,
+            attach::attach(&self.d, r.into_inner()),
+        )
+        .await
+        .map(Response::new)
+    }
 
     async fn pull(&self, r: Request<api::PullRequest>) -> R<Self::PullStream> {
         guard::call(&self.d, "pull", None, images::pull(&self.d, r.into_inner()))

@@ -1,0 +1,185 @@
+//! `Attach`: interactive sessions (`run -it`, `exec -it`, `attach`) as one bidirectional
+//! stream. The first input says which; the rest is stdin, resizes, close-stdin and detach.
+//!
+//! Output goes out through a small bounded channel: when the client stops reading, HTTP/2
+//! flow control stops tonic pulling from it, the forwarder stops reading the container's
+//! attachment, and the container's logger stops reading its pipes. Nothing accumulates here.
+
+use futures::StreamExt;
+use tokio::sync::mpsc;
+use tonic::{Status, Streaming};
+use warren_proto::warren::node::v1 as api;
+use warren_runtime::{AttachOutput, Attached, ExecRequest, ExitStatus};
+
+use super::errors::status;
+use super::Stream;
+use crate::serve::convert::{self, clamp16};
+use crate::serve::{restart, Daemon};
+
+fn out(o: api::attach_output::Output) -> Result<api::AttachOutput, Status> {
+    Ok(api::AttachOutput { output: Some(o) })
+}
+
+/// How the session's process ends.
+enum Ending {
+    /// The container's own process: its exit comes from containerd's Wait.
+    Container(String),
+    /// An exec'd process: its exit from the exec session.
+    Exec(warren_runtime::ExecWait),
+}
+
+/// Start a session from the first input; the response stream follows the session.
+pub async fn attach(
+    d: &Daemon,
+    mut input: Streaming<api::AttachInput>,
+) -> Result<Stream<api::AttachOutput>, Status> {
+    let first = input
+        .message()
+        .await?
+        .and_then(|m| m.input)
+        .ok_or_else(|| {
+            Status::invalid_argument("the first message names the session: run, exec or attach")
+        })?;
+    let (tx, rx) = mpsc::channel(8);
+    let (attached, ending, remove) = match first {
+        api::attach_input::Input::Run(req) => {
+            let spec = req
+                .spec
+                .ok_or_else(|| Status::invalid_argument("a container spec is required"))?;
+            let network = d.config.network.default_mode.as_deref().unwrap_or("bridge");
+            let request = convert::request(&spec, network, req.remove)?;
+            let id = super::containers::create_timed(d, &request).await?;
+            d.restart.started_by_user(&id).await;
+            let attached = match d.rt.start_attached(&id).await {
+                Ok((_, a)) => a,
+                Err(e) => {
+                    // Nothing is left of a run that could not start.
+                    let _ = d.rt.delete_container(&id).await;
+                    d.restart.forget(&id).await;
+                    return Err(status(d, "run", e));
+                }
+            };
+            let _ = tx
+                .send(out(api::attach_output::Output::Id(id.clone())))
+                .await;
+            (attached, Ending::Container(id), req.remove)
+        }
+        api::attach_input::Input::Exec(req) => {
+            let exec = ExecRequest {
+                args: req.args,
+                env: req.env,
+                working_dir: (!req.working_dir.is_empty()).then_some(req.working_dir),
+                user: (!req.user.is_empty()).then_some(req.user),
+                tty: req.tty,
+                stdin: req.stdin,
+                console_size: req.console_size.map(|s| (clamp16(s.cols), clamp16(s.rows))),
+                ..Default::default()
+            };
+            let session =
+                d.rt.exec_attached(&req.id, &exec)
+                    .await
+                    .map_err(|e| status(d, "exec", e))?;
+            let (attached, wait) = session.into_parts();
+            (attached, Ending::Exec(wait), false)
+        }
+        api::attach_input::Input::Attach(r) => {
+            let attached =
+                d.rt.attach(&r.id)
+                    .await
+                    .map_err(|e| status(d, "attach", e))?;
+            (attached, Ending::Container(r.id), false)
+        }
+        _ => {
+            return Err(Status::invalid_argument(
+                "the first message names the session: run, exec or attach",
+            ))
+        }
+    };
+    tokio::spawn(session(d.clone(), attached, ending, remove, input, tx));
+    Ok(super::until_stopping(d, super::stream(rx)))
+}
+
+/// Relay until the output ends (then the exit) or the client detaches.
+async fn session(
+    d: Daemon,
+    attached: Attached,
+    ending: Ending,
+    remove: bool,
+    mut inbound: Streaming<api::AttachInput>,
+    tx: mpsc::Sender<Result<api::AttachOutput, Status>>,
+) {
+    let Attached {
+        mut input,
+        mut output,
+    } = attached;
+    let mut inbound_open = true;
+    let detached = loop {
+        tokio::select! {
+            chunk = output.next() => match chunk {
+                Some(Ok(AttachOutput::Stdout(b))) => {
+                    if tx.send(out(api::attach_output::Output::Stdout(b))).await.is_err() {
+                        break true;
+                    }
+                }
+                Some(Ok(AttachOutput::Stderr(b))) => {
+                    if tx.send(out(api::attach_output::Output::Stderr(b))).await.is_err() {
+                        break true;
+                    }
+                }
+                Some(Err(e)) => {
+                    tracing::debug!(error = %e, "attach: output broke");
+                    break false;
+                }
+                None => break false,
+            },
+            msg = inbound.message(), if inbound_open => match msg {
+                Ok(Some(api::AttachInput { input: Some(i) })) => {
+                    use api::attach_input::Input;
+                    let done = match i {
+                        Input::Stdin(b) => input.write(&b).await.err(),
+                        Input::Resize(s) => input.resize(clamp16(s.cols), clamp16(s.rows)).await.err(),
+                        Input::CloseStdin(true) => input.close_stdin().await.err(),
+                        Input::Detach(true) => break true,
+                        _ => None,
+                    };
+                    if let Some(e) = done {
+                        tracing::debug!(error = %e, "attach: input refused");
+                    }
+                }
+                Ok(Some(_)) => {}
+                // The client stopped sending: its output still flows until it goes.
+                Ok(None) | Err(_) => inbound_open = false,
+            },
+        }
+    };
+    if detached {
+        let _ = tx
+            .send(out(api::attach_output::Output::Detached(true)))
+            .await;
+        return;
+    }
+    let exit: Result<ExitStatus, _> = match ending {
+        Ending::Container(id) => {
+            let exit = d.rt.wait(&id).await;
+            if remove {
+                tokio::spawn(restart::remove_after_exit(d.clone(), id));
+            }
+            exit
+        }
+        Ending::Exec(s) => s.wait().await.map(|code| ExitStatus {
+            code,
+            exited_at: None,
+            oom_killed: false,
+        }),
+    };
+    match exit {
+        Ok(e) => {
+            let _ = tx
+                .send(out(api::attach_output::Output::Exit(convert::exit(&e))))
+                .await;
+        }
+        Err(e) => {
+            let _ = tx.send(Err(status(&d, "attach", e))).await;
+        }
+    }
+}
