@@ -16,12 +16,15 @@ pub const BENCHES: &[&str] = &[
     "lifecycle",
     "network",
     "warrend",
+    "keystroke",
 ];
 
 /// Repetitions per measurement when `--runs` is not given.
 pub fn default_runs(what: &str) -> u32 {
     match what {
         "lifecycle" | "network" | "warrend" => 30,
+        // Keystrokes per session, not whole runs.
+        "keystroke" => 200,
         _ => 15,
     }
 }
@@ -62,7 +65,7 @@ pub fn run(workspace: &Path, deps: &Path, what: &str, lines: &[String], runs: u3
             }
             Ok(())
         }
-        "warrend" => {
+        "warrend" | "keystroke" => {
             // The daemon as shipped: the release build, RSS and all.
             status(Command::new(&cargo).current_dir(workspace).args([
                 "build",
@@ -77,12 +80,12 @@ pub fn run(workspace: &Path, deps: &Path, what: &str, lines: &[String], runs: u3
             };
             let warrend = target.join("release").join("warrend");
             for line in lines {
-                eprintln!("xtask: bench warrend against containerd {line}");
+                eprintln!("xtask: bench {what} against containerd {line}");
                 status(
                     Command::new(&cargo)
                         .current_dir(workspace)
                         .args(["run", "--quiet", "--release", "-p", "warren-tests"])
-                        .args(["--example", "warrend_bench", "--"])
+                        .args(["--example", &format!("{what}_bench"), "--"])
                         .arg(runs.to_string())
                         .env("WARREN_DEPS_DIR", deps)
                         .env("WARREN_CONTAINERD_LINE", line)

@@ -45,6 +45,29 @@ impl Demo {
         )
     }
 
+    /// Print and run `printf INPUT | warrend ARGS`; fail if it fails.
+    fn step_with_stdin(&self, input: &str, args: &[&str]) -> Result<()> {
+        use std::io::Write;
+        println!(
+            "\n$ printf {input:?} | warrend {}",
+            args.join(" ").replace('\n', "\\n")
+        );
+        let mut child = Command::new(&self.warrend)
+            .arg("--socket")
+            .arg(&self.socket)
+            .args(args)
+            .stdin(std::process::Stdio::piped())
+            .spawn()?;
+        child
+            .stdin
+            .take()
+            .expect("stdin is piped")
+            .write_all(input.as_bytes())?;
+        let exit = child.wait()?;
+        anyhow::ensure!(exit.success(), "warrend {} failed: {exit}", args.join(" "));
+        Ok(())
+    }
+
     fn wait_until_serving(&mut self) -> Result<()> {
         let deadline = Instant::now() + Duration::from_secs(60);
         while Instant::now() < deadline {
@@ -204,6 +227,11 @@ pub fn run(workspace: &Path, deps: &Path, lines: &[String]) -> Result<()> {
         "/sys/fs/cgroup/memory/memory.limit_in_bytes",
     ])
     .or_else(|_| demo.step(&["exec", "demo", "cat", "/sys/fs/cgroup/memory.max"]))?;
+    // Commands piped into a shell in the container: stdin without a terminal.
+    demo.step_with_stdin(
+        "echo I am $(id -un) in $(hostname)\nls /run | wc -l\n",
+        &["exec", "-i", "demo", "sh"],
+    )?;
     demo.step(&["stop", "-t", "2", "demo"])?;
     demo.step(&["rm", "demo"])?;
     demo.step(&[

@@ -51,15 +51,15 @@ enum Task {
         containerd: String,
     },
     /// Benchmarks, ours beside containerd's own tools: supervisor, spec, pull, lifecycle,
-    /// network, warrend.
+    /// network, warrend, keystroke.
     Bench {
         /// Which bench.
         what: String,
         /// Which containerd line: 1.6, 1.7, 2.1 or all.
         #[arg(long, default_value = "all")]
         containerd: String,
-        /// Repetitions per measurement (default: 30 for lifecycle, network and warrend, 15
-        /// otherwise).
+        /// Repetitions per measurement (default: 30 for lifecycle, network and warrend, 200
+        /// keystrokes for keystroke, 15 otherwise).
         #[arg(long)]
         runs: Option<u32>,
     },

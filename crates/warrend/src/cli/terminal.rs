@@ -20,6 +20,10 @@ impl Default for DetachKeys {
 /// `ctrl-@`, `ctrl-[`, `ctrl-\`, `ctrl-]`, `ctrl-^`, `ctrl-_`) or one plain character.
 pub fn parse_detach_keys(s: &str) -> Result<DetachKeys, String> {
     let mut out = Vec::new();
+    if s.is_empty() {
+        // No sequence: every byte reaches the process.
+        return Ok(DetachKeys(out));
+    }
     for key in s.split(',') {
         let key = key.trim();
         let byte = match key.strip_prefix("ctrl-") {
@@ -119,6 +123,9 @@ impl DetachScanner {
     /// bytes of the sequence itself are never sent; a partial match that fails is sent
     /// late, in order).
     pub fn feed(&mut self, input: &[u8]) -> (Vec<u8>, bool) {
+        if self.keys.is_empty() {
+            return (input.to_vec(), false);
+        }
         let mut send = Vec::with_capacity(input.len());
         for &b in input {
             if b == self.keys[self.matched] {
@@ -148,7 +155,12 @@ mod tests {
     fn detach_keys_parse_as_docker_writes_them() {
         assert_eq!(parse_detach_keys("ctrl-p,ctrl-q").unwrap().0, vec![16, 17]);
         assert_eq!(parse_detach_keys("ctrl-a,x").unwrap().0, vec![1, b'x']);
-        for bad in ["", "ctrl-", "ctrl-pq", "alt-x", "xy"] {
+        let off = parse_detach_keys("").unwrap();
+        assert_eq!(
+            DetachScanner::new(&off).feed(b"\x10\x11"),
+            (b"\x10\x11".to_vec(), false)
+        );
+        for bad in [",", "ctrl-", "ctrl-pq", "alt-x", "xy"] {
             assert!(parse_detach_keys(bad).is_err(), "{bad}");
         }
     }
