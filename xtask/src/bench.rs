@@ -16,12 +16,15 @@ pub const BENCHES: &[&str] = &[
     "lifecycle",
     "network",
     "warrend",
+    "scale",
 ];
 
 /// Repetitions per measurement when `--runs` is not given.
 pub fn default_runs(what: &str) -> u32 {
     match what {
         "lifecycle" | "network" | "warrend" => 30,
+        // Not repetitions: the number of containers.
+        "scale" => 200,
         _ => 15,
     }
 }
@@ -62,8 +65,9 @@ pub fn run(workspace: &Path, deps: &Path, what: &str, lines: &[String], runs: u3
             }
             Ok(())
         }
-        "warrend" => {
-            // The daemon as shipped: the release build, RSS and all.
+        "warrend" | "scale" => {
+            // The daemon as shipped: the release build, RSS and all. For `scale`, `runs` is
+            // the number of containers.
             status(Command::new(&cargo).current_dir(workspace).args([
                 "build",
                 "--quiet",
@@ -77,12 +81,12 @@ pub fn run(workspace: &Path, deps: &Path, what: &str, lines: &[String], runs: u3
             };
             let warrend = target.join("release").join("warrend");
             for line in lines {
-                eprintln!("xtask: bench warrend against containerd {line}");
+                eprintln!("xtask: bench {what} against containerd {line}");
                 status(
                     Command::new(&cargo)
                         .current_dir(workspace)
                         .args(["run", "--quiet", "--release", "-p", "warren-tests"])
-                        .args(["--example", "warrend_bench", "--"])
+                        .args(["--example", &format!("{what}_bench"), "--"])
                         .arg(runs.to_string())
                         .env("WARREN_DEPS_DIR", deps)
                         .env("WARREN_CONTAINERD_LINE", line)
