@@ -91,6 +91,21 @@ fn threads(pid: u32) -> usize {
         .expect("a Threads line")
 }
 
+/// The thread count with the threads' names: `N (name ×k, ...)`.
+fn threads_named(pid: u32) -> String {
+    let mut names: BTreeMap<String, usize> = BTreeMap::new();
+    for t in std::fs::read_dir(format!("/proc/{pid}/task"))
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
+        let comm = std::fs::read_to_string(t.path().join("comm")).unwrap_or_default();
+        *names.entry(comm.trim().to_string()).or_default() += 1;
+    }
+    let list: Vec<String> = names.iter().map(|(k, v)| format!("{k} ×{v}")).collect();
+    format!("{} ({})", threads(pid), list.join(", "))
+}
+
 /// `(PSS, RSS)` of one process in bytes, from `smaps_rollup`.
 fn pss(pid: u32) -> (u64, u64) {
     let text = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).unwrap_or_default();
@@ -467,8 +482,9 @@ fn main() {
         anon as f64 / MIB
     );
     println!(
-        "warrend threads with {n} running: {} (goal < {THREADS_GOAL})",
-        threads(pid)
+        "warrend threads with {n} running, {} s after the last start: {} (goal < {THREADS_GOAL})",
+        SETTLE.as_secs(),
+        threads_named(pid)
     );
 
     // 3: idle CPU; containerd's and the shims' beside it.
@@ -492,7 +508,7 @@ fn main() {
     println!(
         "warrend threads after the {:.0} s idle: {} (no goal)",
         wall,
-        threads(pid)
+        threads_named(pid)
     );
     println!(
         "beside it over the same time (no goal): containerd {:.2} %, the {} shims {:.2} % together",
@@ -558,10 +574,10 @@ fn main() {
     std::thread::sleep(SETTLE);
     let (vm, anon) = rss(w.pid());
     println!(
-        "warrend RSS after the re-attach: VmRSS {:.1} MiB, RssAnon {:.1} MiB, {} threads (no goal)",
+        "warrend RSS after the re-attach: VmRSS {:.1} MiB, RssAnon {:.1} MiB, threads {} (no goal)",
         vm as f64 / MIB,
         anon as f64 / MIB,
-        threads(w.pid())
+        threads_named(w.pid())
     );
 
     let removing = Instant::now();
