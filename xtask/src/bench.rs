@@ -17,6 +17,7 @@ pub const BENCHES: &[&str] = &[
     "network",
     "warrend",
     "keystroke",
+    "scale",
 ];
 
 /// Repetitions per measurement when `--runs` is not given.
@@ -25,6 +26,8 @@ pub fn default_runs(what: &str) -> u32 {
         "lifecycle" | "network" | "warrend" => 30,
         // Keystrokes per session, not whole runs.
         "keystroke" => 200,
+        // Not repetitions: the number of containers.
+        "scale" => 200,
         _ => 15,
     }
 }
@@ -65,8 +68,9 @@ pub fn run(workspace: &Path, deps: &Path, what: &str, lines: &[String], runs: u3
             }
             Ok(())
         }
-        "warrend" | "keystroke" => {
-            // The daemon as shipped: the release build, RSS and all.
+        "warrend" | "keystroke" | "scale" => {
+            // The daemon as shipped: the release build, RSS and all. For `scale`, `runs` is
+            // the number of containers; for `keystroke`, the keystrokes per session.
             status(Command::new(&cargo).current_dir(workspace).args([
                 "build",
                 "--quiet",
