@@ -14,11 +14,13 @@
 //! 6. where the host's memory per container goes: PSS (`smaps_rollup`) of the shims, the
 //!    loggers they started, the containers' own processes and containerd, each summed and
 //!    divided by N;
-//! 7. containerd's runc shim grouping (`io.containerd.runc.v2.group` in the OCI spec's
-//!    annotations), which warrend cannot ask for yet: N containers made through
+//! 7. containerd's runc shim grouping (`ContainerRequest::shim_group`, warrend's
+//!    `--shim-group`: the `io.containerd.runc.v2.group` annotation): N containers made through
 //!    `warren_runtime::ContainerdRuntime` in a namespace of its own on the same containerd,
-//!    once with a shim each and once with 10 containers per shim, the annotation put into
-//!    the container record's spec between create and start.
+//!    once with a shim each and once with 10 containers per shim.
+//!
+//! `WARREN_SCALE_LOG_DRIVER=in-process` runs warrend with `[logs] driver = "in-process"` (the
+//! output copied by warrend, as before the shim-owned logger) for a before/after comparison.
 //!
 //! Everything is torn down at the end, and by the harness's `Drop` on a panic.
 //! Runs the binary of `WARREN_WARREND_BIN` (the xtask passes the release build).
@@ -28,10 +30,6 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use warren_proto::containerd::services::containers::v1::{
-    GetContainerRequest, UpdateContainerRequest,
-};
-use warren_proto::{Clients, Namespace};
 use warren_runtime::{ContainerRequest, ContainerdRuntime, LogDriver, RuntimeOptions};
 use warren_tests::images::{busybox_layer, push};
 use warren_tests::registry::Registry;
@@ -344,7 +342,6 @@ impl Drop for CgroupGuard {
 /// when given, start them, let them settle and read the memory.
 async fn library_run(
     rt: &ContainerdRuntime,
-    clients: &Clients,
     image: &str,
     n: usize,
     per_shim: Option<usize>,
@@ -357,52 +354,17 @@ async fn library_run(
             id: id.clone(),
             image: image.into(),
             cmd: Some(vec!["sleep".into(), "100000".into()]),
+            shim_group: per_shim.map(|size| format!("scale-{}", i / size)),
             ..Default::default()
         })
         .await
         .unwrap_or_else(|e| panic!("create {id}: {e}"));
-        if let Some(size) = per_shim {
-            let group = format!("scale-{}", i / size);
-            set_annotation(clients, &id, GROUP_ANNOTATION, &group).await;
-        }
         rt.start_container(&id)
             .await
             .unwrap_or_else(|e| panic!("start {id}: {e}"));
     }
     tokio::time::sleep(SETTLE).await;
     Memory::read(socket, containerd_pid)
-}
-
-/// Add an annotation to container `id`'s OCI spec in its containerd record (the shim reads
-/// the spec the task is created from).
-async fn set_annotation(clients: &Clients, id: &str, key: &str, value: &str) {
-    let mut container = clients
-        .containers()
-        .get(GetContainerRequest { id: id.into() })
-        .await
-        .unwrap_or_else(|e| panic!("get {id}: {e}"))
-        .into_inner()
-        .container
-        .expect("a container record");
-    let spec = container.spec.as_mut().expect("a spec");
-    let mut json: serde_json::Value = serde_json::from_slice(&spec.value).expect("a JSON spec");
-    let annotations = json
-        .as_object_mut()
-        .expect("a spec object")
-        .entry("annotations")
-        .or_insert_with(|| serde_json::json!({}));
-    annotations[key] = serde_json::Value::String(value.into());
-    spec.value = serde_json::to_vec(&json).unwrap();
-    clients
-        .containers()
-        .update(UpdateContainerRequest {
-            container: Some(container),
-            update_mask: Some(prost_types::FieldMask {
-                paths: vec!["spec".into()],
-            }),
-        })
-        .await
-        .unwrap_or_else(|e| panic!("update {id}: {e}"));
 }
 
 /// Remove the library runs' containers, SIGKILL at once (`sleep` as pid 1 ignores
@@ -440,7 +402,10 @@ fn main() {
     // Dropped after `w` (declared later), whose Drop kills and deletes every task first.
     let lib_ns = unique_namespace("scale-lib");
     let _cgroups = CgroupGuard(lib_ns.clone());
-    let mut w = Warrend::start(Some(&reg.addr()));
+    let driver = std::env::var("WARREN_SCALE_LOG_DRIVER").unwrap_or_else(|_| "shim".into());
+    let mut w =
+        Warrend::start_with_config(Some(&reg.addr()), &format!("[logs]\ndriver = {driver:?}\n"));
+    eprintln!("scale: warrend's log driver: {driver}");
     let dir = w.dir.path().to_path_buf();
     let bridge = w.bridge.clone();
     w.ok(&["pull", "-q", &image]);
@@ -605,11 +570,9 @@ fn main() {
             ..Default::default()
         })
         .expect("a runtime handle");
-        let channel = warren_proto::connect(&socket).await.expect("containerd");
-        let clients = Clients::new(channel, &Namespace::new(&lib_ns).unwrap());
 
         let t = Instant::now();
-        let single = library_run(&rt, &clients, &image, n, None, &socket, containerd_pid).await;
+        let single = library_run(&rt, &image, n, None, &socket, containerd_pid).await;
         eprintln!(
             "scale: library, a shim each: {n} in {:.1} s",
             t.elapsed().as_secs_f64()
@@ -618,7 +581,6 @@ fn main() {
         let t = Instant::now();
         let grouped = library_run(
             &rt,
-            &clients,
             &image,
             n,
             Some(GROUP),

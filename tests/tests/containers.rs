@@ -729,3 +729,87 @@ async fn follow_keeps_every_line_across_rotations() {
     fx.assert_clean("rotation").await;
     fx.cleanup().await;
 }
+
+/// The parent of `pid` (for a container's init: its shim).
+fn parent_of(pid: u32) -> u32 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    // The command name may hold spaces: fields count from the last ')'.
+    let rest = &stat[stat.rfind(')').unwrap() + 2..];
+    rest.split(' ').nth(1).unwrap().parse().unwrap()
+}
+
+#[tokio::test]
+async fn a_shim_group_shares_one_shim_and_its_containers_live_apart() {
+    require_root!();
+    let fx = Fixture::new("c-group").await;
+    let mut bad = fx.request("bad", &["true"]);
+    bad.shim_group = Some("../g".into());
+    let err = fx.rt.create_container(&bad).await.unwrap_err();
+    assert!(err.to_string().contains("shim group"), "{err}");
+
+    let mut shims = Vec::new();
+    for (id, group) in [
+        ("g0", Some("grp")),
+        ("g1", Some("grp")),
+        ("g2", Some("grp")),
+        ("solo", None),
+    ] {
+        let mut r = fx.request(
+            id,
+            &["sh", "-c", &format!("echo hello {id}; exec sleep 600")],
+        );
+        r.shim_group = group.map(str::to_string);
+        fx.rt.run_container(&r).await.unwrap();
+        let pid = fx.rt.container_status(id).await.unwrap().pid.unwrap();
+        shims.push(parent_of(pid));
+    }
+    assert_eq!(shims[0], shims[1], "one shim for the group");
+    assert_eq!(shims[0], shims[2], "one shim for the group");
+    assert_ne!(shims[0], shims[3], "a shim of its own without a group");
+    let cmdline = std::fs::read(format!("/proc/{}/cmdline", shims[0])).unwrap();
+    assert!(String::from_utf8_lossy(&cmdline).contains("containerd-shim-runc-v2"));
+
+    // Deleting one leaves the others running, their logs whole and the shim up.
+    fx.rt.delete_container("g0").await.unwrap();
+    for id in ["g1", "g2"] {
+        let st = fx.rt.container_status(id).await.unwrap();
+        assert_eq!(st.state, ContainerState::Running, "{id}");
+        let lines: Vec<_> = fx
+            .rt
+            .container_logs(id, &LogOptions::default())
+            .await
+            .unwrap()
+            .map(|l| l.unwrap())
+            .collect()
+            .await;
+        assert!(
+            lines.iter().any(|l| l.text == format!("hello {id}")),
+            "{id}: {lines:?}"
+        );
+    }
+    assert!(std::path::Path::new(&format!("/proc/{}", shims[0])).exists());
+    // A stop and restart within the group works like any other.
+    fx.rt
+        .stop_container("g1", Duration::from_secs(1))
+        .await
+        .unwrap();
+    fx.rt.start_container("g1").await.unwrap();
+    assert_eq!(
+        fx.rt.container_status("g1").await.unwrap().state,
+        ContainerState::Running
+    );
+    for id in ["g1", "g2", "solo"] {
+        fx.rt.delete_container(id).await.unwrap();
+    }
+    // The group's shim goes with its last container.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::path::Path::new(&format!("/proc/{}", shims[0])).exists() {
+        assert!(
+            Instant::now() < deadline,
+            "the group's shim outlived its containers"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    fx.assert_clean("shim group").await;
+    fx.cleanup().await;
+}

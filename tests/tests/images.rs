@@ -185,11 +185,8 @@ async fn pull_unpack_inspect_and_remove() {
         .await
         .expect("second pull");
     let took = started.elapsed();
+    // Speed is the pull bench's business; here only what it fetched counts.
     eprintln!("second pull of a present image: {took:?}");
-    assert!(
-        took.as_millis() < 100,
-        "a present image pulls in well under 100 ms: {took:?}"
-    );
     assert_eq!(reg.blob_gets(), before, "no blob downloaded again");
     let (leases, content, snaps, images) = ns.objects().await;
     assert_eq!((leases, images), (0, 1), "the pull's lease is gone");

@@ -121,6 +121,9 @@ impl ContainerdRuntime {
     /// by the same code that builds the real spec.
     fn validate_request(&self, req: &ContainerRequest) -> Result<(), RuntimeError> {
         reference::normalize(&req.image)?;
+        if let Some(group) = &req.shim_group {
+            warren_proto::namespace::validate_identifier("shim group", group)?;
+        }
         if let NetworkMode::Bridge { ports } = &req.network {
             crate::network::check_ports(ports)?;
         }
@@ -213,6 +216,11 @@ impl ContainerdRuntime {
             terminal: req.tty,
             console_size: req.console_size,
             security: req.security.clone(),
+            annotations: req
+                .shim_group
+                .iter()
+                .map(|g| (labels::SHIM_GROUP_ANNOTATION.to_string(), g.clone()))
+                .collect(),
             ..Default::default()
         }
     }

@@ -19,6 +19,10 @@ pub const EXITED_AT: &str = "io.warren.exit.at";
 /// `true` if the kernel's OOM killer ended the last run.
 pub const OOM_KILLED: &str = "io.warren.exit.oom-killed";
 
+/// The OCI annotation that makes containers share a runc shim (read by the
+/// `io.containerd.runc.v2` shim, every containerd line).
+pub const SHIM_GROUP_ANNOTATION: &str = "io.containerd.runc.v2.group";
+
 /// The seccomp filter the container was created with: `default`, `unconfined` or `custom`.
 pub const SECCOMP: &str = "io.warren.security.seccomp";
 /// `true` for a container created privileged.

@@ -180,6 +180,7 @@ pub fn request(
             .console_size
             .as_ref()
             .map(|s| (clamp16(s.cols), clamp16(s.rows))),
+        shim_group: non_empty(&spec.shim_group),
     })
 }
 
