@@ -770,6 +770,7 @@ async fn a_shim_group_shares_one_shim_and_its_containers_live_apart() {
     assert!(String::from_utf8_lossy(&cmdline).contains("containerd-shim-runc-v2"));
 
     // Deleting one leaves the others running, their logs whole and the shim up.
+    fx.rt.stop_container("g0", Duration::ZERO).await.unwrap();
     fx.rt.delete_container("g0").await.unwrap();
     for id in ["g1", "g2"] {
         let st = fx.rt.container_status(id).await.unwrap();
@@ -799,6 +800,8 @@ async fn a_shim_group_shares_one_shim_and_its_containers_live_apart() {
         ContainerState::Running
     );
     for id in ["g1", "g2", "solo"] {
+        // `sleep` as pid 1 ignores SIGTERM: no need to wait for it.
+        fx.rt.stop_container(id, Duration::ZERO).await.unwrap();
         fx.rt.delete_container(id).await.unwrap();
     }
     // The group's shim goes with its last container.

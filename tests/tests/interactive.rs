@@ -233,6 +233,32 @@ async fn pipes_without_a_terminal_and_a_client_that_stops_reading() {
     let out = c.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(String::from_utf8_lossy(&out.stdout), "hi\n");
+    // A large input through `cat`: stdin and output flow at once, neither waits for the
+    // other (cat stops reading while its output is not read).
+    let big: Vec<u8> = (0..16_000_000u32).map(|i| b'a' + (i % 23) as u8).collect();
+    let mut c = Command::new(binary())
+        .arg("--socket")
+        .arg(w.socket())
+        .args(["run", "-i", "--rm", "--network", "none", &image, "cat"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = c.stdin.take().unwrap();
+    let feeder = std::thread::spawn(move || {
+        stdin.write_all(&big).unwrap();
+        big
+    });
+    let mut got = Vec::new();
+    c.stdout.take().unwrap().read_to_end(&mut got).unwrap();
+    let big = feeder.join().unwrap();
+    assert_eq!(c.wait().unwrap().code(), Some(0));
+    assert!(
+        got == big,
+        "cat gave back {} of {} bytes",
+        got.len(),
+        big.len()
+    );
     // -t without a terminal is refused, as Docker does.
     let out = w.cli(&["run", "-t", "--rm", "--network", "none", &image, "true"]);
     assert_eq!(out.status.code(), Some(1));

@@ -146,8 +146,8 @@ pub struct ContainerRequest {
     /// Labels recorded on the container (keys under `io.warren.` are reserved).
     pub labels: BTreeMap<String, String>,
     /// Share one runc shim with the other containers that name the same group (containerd's
-    /// `io.containerd.runc.v2.group` annotation). A shim takes about 4.6 MiB of memory (PSS)
-    /// per container on its own and about 0.8 MiB per container when ten share it (measured by
+    /// `io.containerd.runc.v2.group` annotation). A shim takes about 4.4 MiB of memory (PSS)
+    /// per container on its own and about 0.6 MiB per container when ten share it (measured by
     /// `cargo xtask bench scale`); the group's shim lives until its last container is
     /// deleted, and killing it ends every container of the group. A name by containerd's
     /// identifier rule; `None`: a shim of its own.

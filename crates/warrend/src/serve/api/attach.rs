@@ -6,10 +6,10 @@
 //! attachment, and the container's logger stops reading its pipes. Nothing accumulates here.
 
 use futures::StreamExt;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 use tonic::{Status, Streaming};
 use warren_proto::warren::node::v1 as api;
-use warren_runtime::{AttachOutput, Attached, ExecRequest, ExitStatus};
+use warren_runtime::{AttachInput, AttachOutput, Attached, ExecRequest, ExitStatus};
 
 use super::errors::status;
 use super::Stream;
@@ -99,20 +99,22 @@ pub async fn attach(
     Ok(super::until_stopping(d, super::stream(rx)))
 }
 
-/// Relay until the output ends (then the exit) or the client detaches.
+/// Relay until the output ends (then the exit) or the client detaches. Input is fed by a
+/// task of its own, so a process that stops reading its stdin until its output is read (a
+/// `cat` of a large input) never stalls the output: the two directions never wait on each
+/// other.
 async fn session(
     d: Daemon,
     attached: Attached,
     ending: Ending,
     remove: bool,
-    mut inbound: Streaming<api::AttachInput>,
+    inbound: Streaming<api::AttachInput>,
     tx: mpsc::Sender<Result<api::AttachOutput, Status>>,
 ) {
-    let Attached {
-        mut input,
-        mut output,
-    } = attached;
-    let mut inbound_open = true;
+    let Attached { input, mut output } = attached;
+    let (detach_tx, mut detach_rx) = oneshot::channel::<()>();
+    let feeder = tokio::spawn(feed(input, inbound, detach_tx));
+    let mut detach_open = true;
     let detached = loop {
         tokio::select! {
             chunk = output.next() => match chunk {
@@ -132,26 +134,14 @@ async fn session(
                 }
                 None => break false,
             },
-            msg = inbound.message(), if inbound_open => match msg {
-                Ok(Some(api::AttachInput { input: Some(i) })) => {
-                    use api::attach_input::Input;
-                    let done = match i {
-                        Input::Stdin(b) => input.write(&b).await.err(),
-                        Input::Resize(s) => input.resize(clamp16(s.cols), clamp16(s.rows)).await.err(),
-                        Input::CloseStdin(true) => input.close_stdin().await.err(),
-                        Input::Detach(true) => break true,
-                        _ => None,
-                    };
-                    if let Some(e) = done {
-                        tracing::debug!(error = %e, "attach: input refused");
-                    }
-                }
-                Ok(Some(_)) => {}
-                // The client stopped sending: its output still flows until it goes.
-                Ok(None) | Err(_) => inbound_open = false,
+            got = &mut detach_rx, if detach_open => match got {
+                Ok(()) => break true,
+                // The feeder is done without a detach: the output goes on.
+                Err(_) => detach_open = false,
             },
         }
     };
+    feeder.abort();
     if detached {
         let _ = tx
             .send(out(api::attach_output::Output::Detached(true)))
@@ -182,4 +172,32 @@ async fn session(
             let _ = tx.send(Err(status(&d, "attach", e))).await;
         }
     }
+}
+
+/// Forward the client's stdin, resizes and close-stdin until it detaches or stops sending;
+/// then hold the input (a dropped input is not a close of stdin) until the session ends and
+/// aborts this task.
+async fn feed(
+    mut input: AttachInput,
+    mut inbound: Streaming<api::AttachInput>,
+    detach: oneshot::Sender<()>,
+) {
+    use api::attach_input::Input;
+    while let Ok(Some(msg)) = inbound.message().await {
+        let done = match msg.input {
+            Some(Input::Stdin(b)) => input.write(&b).await.err(),
+            Some(Input::Resize(s)) => input.resize(clamp16(s.cols), clamp16(s.rows)).await.err(),
+            Some(Input::CloseStdin(true)) => input.close_stdin().await.err(),
+            Some(Input::Detach(true)) => {
+                let _ = detach.send(());
+                return;
+            }
+            _ => None,
+        };
+        if let Some(e) = done {
+            tracing::debug!(error = %e, "attach: input refused");
+        }
+    }
+    // The client stopped sending: its output still flows until it goes.
+    std::future::pending::<()>().await;
 }
