@@ -97,7 +97,13 @@ fn link_tree(from: &Path, to: &Path) -> Result<()> {
 }
 
 /// Stage the job in `stage` and write it to `image`.
-pub fn write(stage: &Path, image: &Path, batch: &Batch, deps: &Path, warrend: &Path) -> Result<()> {
+pub fn write(
+    stage: &Path,
+    image: &Path,
+    batch: &Batch,
+    deps: &Path,
+    programs: &[PathBuf],
+) -> Result<()> {
     if stage.exists() {
         std::fs::remove_dir_all(stage)?;
     }
@@ -106,7 +112,9 @@ pub fn write(stage: &Path, image: &Path, batch: &Batch, deps: &Path, warrend: &P
     for b in batch.binaries {
         link_tree(&b.path, &profile.join("deps").join(file_name(&b.path)))?;
     }
-    link_tree(warrend, &profile.join("warrend"))?;
+    for program in programs {
+        link_tree(program, &profile.join(file_name(program)))?;
+    }
     let guest_deps = stage.join("target/warren-deps");
     let mut folders = vec!["tools".to_string(), "cni".to_string()];
     folders.extend(batch.lines.iter().map(|l| format!("containerd-{l}")));

@@ -127,7 +127,7 @@ fn run(workspace: &Path, args: &RunArgs) -> Result<(i32, std::path::PathBuf)> {
     let lines = Pins::load(workspace)?.select(&args.containerd)?;
     let deps = crate::deps::fetch(workspace, &lines)?;
     let image = image::ensure(workspace, false)?;
-    let (all, warrend) = suite::build(workspace)?;
+    let (all, programs) = suite::build(workspace)?;
     let binaries = suite::select(&all, &args.binaries)?;
 
     let dir = image::VmDir::new(workspace);
@@ -142,7 +142,7 @@ fn run(workspace: &Path, args: &RunArgs) -> Result<(i32, std::path::PathBuf)> {
         color: std::io::stdout().is_terminal(),
         deadline_secs: guest_deadline(timeout).as_secs(),
     };
-    job::write(&run_dir.join("job"), &job_img, &batch, &deps, &warrend)?;
+    job::write(&run_dir.join("job"), &job_img, &batch, &deps, &programs)?;
     eprintln!(
         "xtask: job disk with {} test binaries written in {:.1} s",
         binaries.len(),

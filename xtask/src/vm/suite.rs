@@ -20,9 +20,12 @@ fn cargo() -> Command {
     Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
 }
 
-/// Build (if needed) and list the suite's test executables, and build `warrend`; returns
-/// the binaries and the path of `warrend`.
-pub fn build(workspace: &Path) -> Result<(Vec<TestBinary>, PathBuf)> {
+/// The programs the tests run beside themselves: the daemon and the shim's log writer.
+const PROGRAMS: &[&str] = &["warrend", "warren-logger"];
+
+/// Build (if needed) and list the suite's test executables, and build the programs the
+/// tests run (`warrend`, `warren-logger`); returns the test binaries and those programs.
+pub fn build(workspace: &Path) -> Result<(Vec<TestBinary>, Vec<PathBuf>)> {
     eprintln!("xtask: cargo test -p warren-tests --no-run");
     let out = cargo()
         .current_dir(workspace)
@@ -43,25 +46,30 @@ pub fn build(workspace: &Path) -> Result<(Vec<TestBinary>, PathBuf)> {
     if binaries.is_empty() {
         bail!("cargo test -p warren-tests --no-run listed no test executables");
     }
-    status(
-        cargo()
-            .current_dir(workspace)
-            .args(["build", "--quiet", "-p", "warrend"]),
-    )?;
-    // target/<profile>/deps/<test> -> target/<profile>/warrend, where the tests look too.
-    let warrend = binaries[0]
+    status(cargo().current_dir(workspace).args([
+        "build",
+        "--quiet",
+        "-p",
+        "warrend",
+        "-p",
+        "warren-runtime",
+        "--bins",
+    ]))?;
+    // target/<profile>/deps/<test> -> target/<profile>/<program>, where the tests look too.
+    let profile = binaries[0]
         .path
         .parent()
         .and_then(Path::parent)
-        .map(|d| d.join("warrend"))
         .context("test executables live in target/<profile>/deps")?;
-    if !warrend.is_file() {
-        bail!(
-            "{} is missing after cargo build -p warrend",
-            warrend.display()
-        );
+    let mut programs = Vec::new();
+    for name in PROGRAMS {
+        let path = profile.join(name);
+        if !path.is_file() {
+            bail!("{} is missing after cargo build", path.display());
+        }
+        programs.push(path);
     }
-    Ok((binaries, warrend))
+    Ok((binaries, programs))
 }
 
 /// Keep the binaries named in `wanted` (all when empty); unknown names are an error.
