@@ -112,6 +112,7 @@ const SERVICES: &[(&str, &[&str])] = &[
             "Events",
             "Stats",
             "Info",
+            "Attach",
         ],
     ),
 ];

@@ -44,19 +44,7 @@ pub fn read(root: &Path, rel: &str, max: u64) -> Result<Contents, SpecError> {
         .map_err(|e| fail(format!("cannot stat it: {e}")))?;
     let kind = meta.file_type();
     if !kind.is_file() {
-        let what = if kind.is_fifo() {
-            "a FIFO"
-        } else if kind.is_char_device() {
-            "a character device"
-        } else if kind.is_block_device() {
-            "a block device"
-        } else if kind.is_socket() {
-            "a socket"
-        } else if kind.is_dir() {
-            "a directory"
-        } else {
-            "not a regular file"
-        };
+        let what = describe(kind);
         return Err(fail(format!("it is {what}; only a regular file is read")));
     }
     if meta.len() > max {
@@ -122,6 +110,23 @@ fn fallback(root: &Path, rel: &str) -> Result<Option<OwnedFd>, Errno> {
         Ok(fd) => Ok(Some(fd)),
         Err(Errno::ENOENT) => Ok(None),
         Err(e) => Err(e),
+    }
+}
+
+/// What a file that is not a regular file is, for an error message.
+pub(crate) fn describe(kind: std::fs::FileType) -> &'static str {
+    if kind.is_dir() {
+        "a directory"
+    } else if kind.is_fifo() {
+        "a FIFO (named pipe)"
+    } else if kind.is_char_device() {
+        "a character device"
+    } else if kind.is_block_device() {
+        "a block device"
+    } else if kind.is_socket() {
+        "a socket"
+    } else {
+        "not a regular file"
     }
 }
 

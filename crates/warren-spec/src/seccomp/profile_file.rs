@@ -2,9 +2,9 @@
 //! for a writer forever), a device, a directory or a huge file; none of these may hang or
 //! exhaust the daemon.
 
-use std::fs::{File, FileType, OpenOptions};
+use std::fs::{File, OpenOptions};
 use std::io::Read;
-use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
 use crate::SpecError;
@@ -34,7 +34,7 @@ pub(crate) fn read(path: &Path) -> Result<Vec<u8>, SpecError> {
     if !metadata.is_file() {
         return Err(error(format!(
             "it is {}; a profile must be a regular file",
-            describe(metadata.file_type())
+            crate::rootfs_file::describe(metadata.file_type())
         )));
     }
     if metadata.len() > MAX_PROFILE_BYTES {
@@ -71,21 +71,5 @@ fn too_big(path: &Path, len: u64) -> SpecError {
         reason: format!(
             "it is {len} bytes or more; a profile may be at most {MAX_PROFILE_BYTES} bytes (1 MiB)"
         ),
-    }
-}
-
-fn describe(kind: FileType) -> &'static str {
-    if kind.is_dir() {
-        "a directory"
-    } else if kind.is_fifo() {
-        "a FIFO (named pipe)"
-    } else if kind.is_char_device() {
-        "a character device"
-    } else if kind.is_block_device() {
-        "a block device"
-    } else if kind.is_socket() {
-        "a socket"
-    } else {
-        "not a regular file"
     }
 }
