@@ -31,6 +31,8 @@ pub struct Running {
 /// Build the integration test binaries and start every slow test against containerd
 /// `line`, each writing to a log file under `target/`.
 pub fn start(workspace: &Path, deps: &Path, line: &str) -> Result<Running> {
+    // The slow tests start before any line's suite has built what they run.
+    crate::test::build_programs(workspace)?;
     let binaries = test_binaries(workspace)?;
     let mut children = Vec::new();
     for slow in SLOW {

@@ -123,11 +123,10 @@ pub fn unit(workspace: &Path, deps: &Path) -> Result<Counts> {
     Ok(counts)
 }
 
-/// The integration suite against one containerd line.
-pub fn integration(workspace: &Path, deps: &Path, line: &str) -> Result<(Counts, bool)> {
-    eprintln!("xtask: integration tests against containerd {line}");
-    // The warrend tests run the binary (target/debug/warrend) as a daemon and as its CLI;
-    // the runtime's tests have the shim run target/debug/warren-logger.
+/// Build the programs the integration tests run: the warrend tests run target/debug/warrend
+/// as a daemon and as its CLI, and the shim runs target/debug/warren-logger for every
+/// container the tests make.
+pub fn build_programs(workspace: &Path) -> Result<()> {
     status(cargo().current_dir(workspace).args([
         "build",
         "--quiet",
@@ -136,7 +135,13 @@ pub fn integration(workspace: &Path, deps: &Path, line: &str) -> Result<(Counts,
         "-p",
         "warren-runtime",
         "--bins",
-    ]))?;
+    ]))
+}
+
+/// The integration suite against one containerd line.
+pub fn integration(workspace: &Path, deps: &Path, line: &str) -> Result<(Counts, bool)> {
+    eprintln!("xtask: integration tests against containerd {line}");
+    build_programs(workspace)?;
     let start = Instant::now();
     let result = cargo_test(
         workspace,

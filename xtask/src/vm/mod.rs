@@ -118,6 +118,11 @@ pub fn lane(workspace: &Path, line: &str) -> Result<(crate::test::Counts, bool)>
     let (code, console) = run(workspace, &args)?;
     let mut counts = crate::test::Counts::default();
     for l in std::fs::read_to_string(console).unwrap_or_default().lines() {
+        // The console stamps each guest line with its uptime: `[  55.78] test result: ...`.
+        let l = match l.strip_prefix('[').and_then(|rest| rest.split_once("] ")) {
+            Some((_, line)) => line,
+            None => l,
+        };
         counts.add_line(l);
     }
     Ok((counts, code == 0))

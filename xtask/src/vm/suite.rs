@@ -6,8 +6,6 @@ use std::process::{Command, Stdio};
 
 use anyhow::{bail, Context, Result};
 
-use crate::run::status;
-
 /// One test executable of the integration suite.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TestBinary {
@@ -46,15 +44,7 @@ pub fn build(workspace: &Path) -> Result<(Vec<TestBinary>, Vec<PathBuf>)> {
     if binaries.is_empty() {
         bail!("cargo test -p warren-tests --no-run listed no test executables");
     }
-    status(cargo().current_dir(workspace).args([
-        "build",
-        "--quiet",
-        "-p",
-        "warrend",
-        "-p",
-        "warren-runtime",
-        "--bins",
-    ]))?;
+    crate::test::build_programs(workspace)?;
     // target/<profile>/deps/<test> -> target/<profile>/<program>, where the tests look too.
     let profile = binaries[0]
         .path

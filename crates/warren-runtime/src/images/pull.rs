@@ -19,7 +19,7 @@ use super::platform::Platform;
 use super::progress::{ProgressSink, PullProgress};
 use super::reference::{image_name, normalize};
 use super::{content, download, record, schedule, unpack, Image};
-use crate::{ContainerdRuntime, RuntimeError};
+use crate::{ContainerdRuntime, PullMode, RuntimeError};
 
 /// What we accept when resolving a reference: every manifest and index type we can pull.
 pub(crate) const MANIFEST_TYPES: &[&str] = &[
@@ -167,7 +167,22 @@ impl ContainerdRuntime {
             return Ok(image);
         }
         if self.pull_server_side(options).await? {
-            return self.transfer_pull(&r, options, &fetcher, &root_bytes).await;
+            match self.transfer_pull(&r, options, &fetcher, &root_bytes).await {
+                // We fetched the root ourselves, so the image exists: a "not found" from the
+                // daemon is about its own objects (seen rarely on 2.1 with several namespaces
+                // pulling the same blobs at once). In Auto mode the client-side pull, which
+                // needs none of them, takes over.
+                Err(RuntimeError::UnknownImage { message, .. })
+                    if options.mode == PullMode::Auto =>
+                {
+                    tracing::warn!(
+                        reference = %r.whole(),
+                        %message,
+                        "the server-side pull lost an object of its own; pulling client-side"
+                    );
+                }
+                done => return done,
+            }
         }
         let lease = Lease::create(self, "pull").await?;
         let result = self
