@@ -117,20 +117,7 @@ impl ContainerdRuntime {
         // The wait is registered before the start, so a process that exits at once is seen.
         let waiting = self.wait_raw(id, exec_id);
         tokio::pin!(waiting);
-        let started = self
-            .clients()
-            .tasks()
-            .start(StartRequest {
-                container_id: id.to_string(),
-                exec_id: exec_id.to_string(),
-            })
-            .await;
-        if let Err(s) = started {
-            return Err(RuntimeError::StartFailed {
-                id: format!("{id} (exec {exec_id})"),
-                message: s.message().to_string(),
-            });
-        }
+        self.start_exec(id, exec_id).await?;
         // Read only now: the shim opens the write ends during Start, and a blocking read of
         // a FIFO without a writer returns end-of-file at once.
         let (fwd_out, fwd_err) = (req.output.clone(), req.output.clone());
@@ -173,6 +160,23 @@ impl ContainerdRuntime {
 }
 
 impl ContainerdRuntime {
+    /// Start exec `exec_id` of container `id` (created by Tasks.Exec); a refusal is
+    /// `StartFailed` with the runtime's own message (e.g. a missing binary).
+    pub(crate) async fn start_exec(&self, id: &str, exec_id: &str) -> Result<(), RuntimeError> {
+        self.clients()
+            .tasks()
+            .start(StartRequest {
+                container_id: id.to_string(),
+                exec_id: exec_id.to_string(),
+            })
+            .await
+            .map(|_| ())
+            .map_err(|s| RuntimeError::StartFailed {
+                id: format!("{id} (exec {exec_id})"),
+                message: s.message().to_string(),
+            })
+    }
+
     /// Check an exec request against the running container and build its process spec
     /// (JSON): everything an exec does before anything is created.
     pub(crate) async fn exec_process(

@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use tokio::sync::mpsc;
 use warren_proto::any;
 use warren_proto::containerd::services::tasks::v1::{
-    DeleteProcessRequest, ExecProcessRequest, KillRequest, StartRequest,
+    DeleteProcessRequest, ExecProcessRequest, KillRequest,
 };
 
 use super::attach::{AttachInput, AttachOutput, Attached, StdinSink};
@@ -145,20 +145,7 @@ impl ContainerdRuntime {
             })
             .await
             .map_err(|s| RuntimeError::daemon("Tasks.Exec", s))?;
-        let started = self
-            .clients()
-            .tasks()
-            .start(StartRequest {
-                container_id: id.to_string(),
-                exec_id: exec_id.to_string(),
-            })
-            .await;
-        if let Err(s) = started {
-            return Err(RuntimeError::StartFailed {
-                id: format!("{id} (exec {exec_id})"),
-                message: s.message().to_string(),
-            });
-        }
+        self.start_exec(id, exec_id).await?;
         // Output: read only now (the shim opened the write ends in Start).
         let (tx, rx) = mpsc::channel::<Result<AttachOutput, RuntimeError>>(4);
         pipe_reader(out, tx.clone(), AttachOutput::Stdout);
