@@ -38,11 +38,19 @@ pub(crate) enum StdinSink {
     /// The container's logger, over its attach socket.
     Socket(OwnedWriteHalf),
     /// An exec'd process's stdin FIFO, written on a thread of its own.
-    Fifo(tokio::sync::mpsc::Sender<Vec<u8>>),
+    Fifo(FifoStdin),
     /// Closed (the socket stays open: shutting it down would end the attachment).
     Closed(#[allow(dead_code)] OwnedWriteHalf),
     /// No stdin.
     None,
+}
+
+/// The writer thread of an exec's stdin FIFO: what to write, and its end.
+pub(crate) struct FifoStdin {
+    /// Bytes for the thread; dropping it lets the thread finish and close the FIFO.
+    pub(crate) tx: tokio::sync::mpsc::Sender<Vec<u8>>,
+    /// Fires (or reports closed) once the thread wrote everything and closed the FIFO.
+    pub(crate) written: tokio::sync::oneshot::Receiver<()>,
 }
 
 /// The input side of an attachment: stdin, closing it, resizing the terminal.
@@ -89,7 +97,7 @@ impl AttachInput {
                 }
                 w.write_all(&framed).await.map_err(|_| closed())
             }
-            StdinSink::Fifo(tx) => tx.send(data.to_vec()).await.map_err(|_| closed()),
+            StdinSink::Fifo(f) => f.tx.send(data.to_vec()).await.map_err(|_| closed()),
             StdinSink::Closed(_) | StdinSink::None => Err(closed()),
         }
     }
@@ -107,7 +115,12 @@ impl AttachInput {
                 let _ = w.write_all(&close).await;
                 self.stdin = StdinSink::Closed(w);
             }
-            StdinSink::Fifo(tx) => drop(tx),
+            StdinSink::Fifo(FifoStdin { tx, written }) => {
+                // The bytes sent before must be in the FIFO before the shim's own writer
+                // goes: with no writer left, the shim's reader would see end-of-file first.
+                drop(tx);
+                let _ = written.await;
+            }
             other => self.stdin = other,
         }
         let (id, exec_id) = (self.id.clone(), self.exec_id.clone());

@@ -277,7 +277,7 @@ fn collect(
 ) -> (Vec<u8>, bool) {
     let mut kept = Vec::new();
     let mut truncated = false;
-    let Ok(mut from) = super::io::blocking_reader(from) else {
+    let Ok(mut from) = super::io::without_nonblock(from) else {
         return (kept, truncated);
     };
     let mut buf = vec![0u8; 32 * 1024];

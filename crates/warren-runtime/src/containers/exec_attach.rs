@@ -16,7 +16,7 @@ use warren_proto::containerd::services::tasks::v1::{
     DeleteProcessRequest, ExecProcessRequest, KillRequest,
 };
 
-use super::attach::{AttachInput, AttachOutput, Attached, StdinSink};
+use super::attach::{AttachInput, AttachOutput, Attached, FifoStdin, StdinSink};
 use super::exec::ExecRequest;
 use super::io::{self, on_thread, Fifos};
 use crate::{ContainerdRuntime, RuntimeError};
@@ -153,7 +153,7 @@ impl ContainerdRuntime {
             pipe_reader(err, tx, AttachOutput::Stderr);
         }
         let stdin = match &fifos.stdin {
-            Some(path) => StdinSink::Fifo(stdin_writer(path.clone())),
+            Some(path) => StdinSink::Fifo(stdin_writer(open_stdin(path.clone()).await?)),
             None => StdinSink::None,
         };
         let rt = self.clone();
@@ -224,7 +224,7 @@ fn pipe_reader(
     wrap: fn(Vec<u8>) -> AttachOutput,
 ) {
     drop(on_thread("warren-exec-out", move || {
-        let Ok(mut file) = io::blocking_reader(file) else {
+        let Ok(mut file) = io::without_nonblock(file) else {
             return;
         };
         let mut buf = vec![0u8; 32 * 1024];
@@ -242,20 +242,32 @@ fn pipe_reader(
     }));
 }
 
-/// A thread that writes what it receives to the stdin FIFO at `path`, and closes it (the
-/// process reads end-of-file) when the sender is dropped.
-fn stdin_writer(path: PathBuf) -> mpsc::Sender<Vec<u8>> {
+/// Open the write end of an exec's stdin FIFO, before anything is written or closed: while
+/// it is open the shim's reader cannot see end-of-file, so a close that comes quickly after
+/// a write never overtakes the bytes. The shim opened the read end in Start; if it has not,
+/// this fails at once (`ENXIO`) instead of waiting for a reader.
+async fn open_stdin(path: PathBuf) -> Result<File, RuntimeError> {
+    use std::os::unix::fs::OpenOptionsExt;
+    io::blocking("opening an exec's stdin FIFO", path.clone(), move || {
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(&path)?;
+        io::without_nonblock(file)
+    })
+    .await
+}
+
+/// A thread that writes what it receives to an exec's stdin FIFO, and closes it (the
+/// process reads end-of-file) when the sender is dropped and everything was written.
+fn stdin_writer(mut fifo: File) -> FifoStdin {
     let (tx, mut rx) = mpsc::channel::<Vec<u8>>(4);
-    drop(on_thread("warren-exec-in", move || {
-        // The shim opened the read end in Start: this open does not wait.
-        let Ok(mut fifo) = std::fs::OpenOptions::new().write(true).open(&path) else {
-            return;
-        };
+    let written = on_thread("warren-exec-in", move || {
         while let Some(data) = rx.blocking_recv() {
             if fifo.write_all(&data).is_err() {
                 return;
             }
         }
-    }));
-    tx
+    });
+    FifoStdin { tx, written }
 }

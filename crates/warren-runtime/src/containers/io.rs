@@ -101,7 +101,7 @@ impl Fifos {
 
     /// Open the read ends, without waiting for a writer. Call before Tasks.Create or
     /// Tasks.Exec: the shim opens the write ends and waits for a reader. Read only once
-    /// that call returned, through [`blocking_reader`].
+    /// that call returned, through [`without_nonblock`].
     pub fn open(&self) -> Result<(File, File), RuntimeError> {
         let open = |p: &Path| {
             std::fs::OpenOptions::new()
@@ -186,9 +186,10 @@ pub(crate) fn on_thread<T: Send + 'static>(
     rx
 }
 
-/// Make a FIFO read end opened with `O_NONBLOCK` blocking again, now that its writer is
-/// there: reads wait for data and return end-of-file once every writer closed.
-pub(crate) fn blocking_reader(file: File) -> io::Result<File> {
+/// Make a FIFO end opened with `O_NONBLOCK` blocking again, now that its other side is
+/// there: reads wait for data and return end-of-file once every writer closed; writes wait
+/// while the FIFO is full.
+pub(crate) fn without_nonblock(file: File) -> io::Result<File> {
     use std::os::fd::AsRawFd;
     let fd = file.as_raw_fd();
     // SAFETY: fcntl on a descriptor we own, with plain integer arguments.
@@ -232,7 +233,7 @@ pub(crate) async fn start_copier(
 }
 
 fn copy_stream(from: File, stream: &'static str, log: &Mutex<LogFile>, id: &str) {
-    let mut from = match blocking_reader(from) {
+    let mut from = match without_nonblock(from) {
         Ok(f) => f,
         Err(e) => {
             tracing::warn!(container = %id, stream, error = %e, "cannot read container output");
