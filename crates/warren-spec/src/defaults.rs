@@ -3,7 +3,7 @@
 
 use oci_spec::runtime::{
     Capability, LinuxCapabilitiesBuilder, LinuxNamespace, LinuxNamespaceBuilder,
-    LinuxNamespaceType, Mount, MountBuilder, PosixRlimit, PosixRlimitBuilder, PosixRlimitType,
+    LinuxNamespaceType, Mount, MountBuilder,
 };
 
 use crate::SpecError;
@@ -69,14 +69,6 @@ pub fn capabilities(
         .build()?)
 }
 
-pub fn rlimits() -> Result<Vec<PosixRlimit>, SpecError> {
-    Ok(vec![PosixRlimitBuilder::default()
-        .typ(PosixRlimitType::RlimitNofile)
-        .soft(NOFILE)
-        .hard(NOFILE)
-        .build()?])
-}
-
 fn mount(dest: &str, typ: &str, source: &str, options: &[&str]) -> Result<Mount, SpecError> {
     Ok(MountBuilder::default()
         .destination(dest)
@@ -97,14 +89,16 @@ pub fn read_only(recursive: bool) -> &'static str {
     }
 }
 
-/// The standard mounts. With the host's network namespace the kernel refuses a fresh sysfs
+/// The standard mounts (`/dev/shm` of `shm_size` bytes, default 64 MiB). With the host's network namespace the kernel refuses a fresh sysfs
 /// mount, so the host's /sys is bound read-only instead (as Docker does), recursively where
 /// `recursive_ro`. A privileged container gets /sys and its cgroups writable.
 pub fn mounts(
     host_network: bool,
     privileged: bool,
     recursive_ro: bool,
+    shm_size: Option<u64>,
 ) -> Result<Vec<Mount>, SpecError> {
+    let shm_size = format!("size={}k", shm_size.map_or(65536, |b| b.div_ceil(1024)));
     let ro = if privileged {
         "rw"
     } else {
@@ -147,7 +141,7 @@ pub fn mounts(
             "/dev/shm",
             "tmpfs",
             "shm",
-            &["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"],
+            &["nosuid", "noexec", "nodev", "mode=1777", &shm_size],
         )?,
         mount(
             "/dev/mqueue",

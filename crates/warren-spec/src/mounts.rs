@@ -22,14 +22,106 @@ pub struct Volume {
     pub read_only: bool,
 }
 
-/// A memory-backed filesystem.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A memory-backed filesystem (`docker run --tmpfs /run:size=64m,mode=1777`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Tmpfs {
     pub destination: PathBuf,
     /// Size limit in bytes (default: the kernel's, half of RAM).
     pub size_bytes: Option<u64>,
     /// Permission bits of its root (default 1777).
     pub mode: Option<u32>,
+    /// Mount flags over the defaults (`nosuid`, `nodev`, `noexec`, read-write): any of
+    /// [`TMPFS_FLAGS`], and `uid=N`, `gid=N` for the owner of its root.
+    pub options: Vec<String>,
+}
+
+/// The flags a tmpfs may be given (a flag undoes its opposite).
+pub const TMPFS_FLAGS: &[&str] = &[
+    "ro", "rw", "exec", "noexec", "suid", "nosuid", "dev", "nodev",
+];
+
+impl std::str::FromStr for Tmpfs {
+    type Err = SpecError;
+
+    /// Docker's syntax: `DEST[:OPTIONS]`, options comma-separated: `size=64m` (bytes or
+    /// k, m, g), `mode=1777` (octal), `uid=N`, `gid=N`, and [`TMPFS_FLAGS`].
+    fn from_str(s: &str) -> Result<Self, SpecError> {
+        let (dest, opts) = s.split_once(':').unwrap_or((s, ""));
+        let mut t = Tmpfs {
+            destination: dest.into(),
+            ..Default::default()
+        };
+        for opt in opts.split(',').filter(|o| !o.is_empty()) {
+            let bad = |why: &str| SpecError::value("tmpfs option", opt, why.to_string());
+            match opt.split_once('=') {
+                Some(("size", v)) => {
+                    t.size_bytes =
+                        Some(parse_size(v).ok_or_else(|| {
+                            bad("a size in bytes or with k, m or g, e.g. size=64m")
+                        })?)
+                }
+                Some(("mode", v)) => {
+                    t.mode = Some(
+                        u32::from_str_radix(v, 8)
+                            .ok()
+                            .filter(|m| *m <= 0o7777)
+                            .ok_or_else(|| bad("octal permission bits, e.g. mode=1777"))?,
+                    )
+                }
+                Some(("uid" | "gid", v)) => {
+                    v.parse::<u32>().map_err(|_| bad("a numeric id"))?;
+                    t.options.push(opt.to_string());
+                }
+                None if TMPFS_FLAGS.contains(&opt) => t.options.push(opt.to_string()),
+                _ => {
+                    return Err(bad(&format!(
+                        "unknown; allowed: size=, mode=, uid=, gid=, {}",
+                        TMPFS_FLAGS.join(", ")
+                    )))
+                }
+            }
+        }
+        Ok(t)
+    }
+}
+
+/// A size such as `67108864`, `512k`, `64m`, `1g` (binary units, as Docker reads them).
+pub fn parse_size(text: &str) -> Option<u64> {
+    let lower = text.trim().to_ascii_lowercase();
+    let digits = lower.trim_end_matches(|c: char| c.is_ascii_alphabetic());
+    let mult: u64 = match &lower[digits.len()..] {
+        "" | "b" => 1,
+        "k" | "kb" | "kib" => 1 << 10,
+        "m" | "mb" | "mib" => 1 << 20,
+        "g" | "gb" | "gib" => 1 << 30,
+        _ => return None,
+    };
+    digits
+        .parse::<u64>()
+        .ok()?
+        .checked_mul(mult)
+        .filter(|v| *v > 0)
+}
+
+/// A tmpfs's mount options: the defaults, then each given flag replacing its opposite.
+fn tmpfs_options(t: &Tmpfs) -> Vec<String> {
+    let mut flags: Vec<String> = ["nosuid", "nodev", "noexec"].map(String::from).to_vec();
+    for o in &t.options {
+        let opposite = match o.as_str() {
+            "ro" => "rw",
+            "rw" => "ro",
+            "exec" => "noexec",
+            "noexec" => "exec",
+            "suid" => "nosuid",
+            "nosuid" => "suid",
+            "dev" => "nodev",
+            "nodev" => "dev",
+            _ => "",
+        };
+        flags.retain(|f| f != opposite && f != o);
+        flags.push(o.clone());
+    }
+    flags
 }
 
 /// Every mount a request adds on top of the defaults.
@@ -43,6 +135,8 @@ pub struct Mounts {
     pub resolv_conf: Option<PathBuf>,
     /// A file bound read-only at `/etc/hosts`.
     pub hosts: Option<PathBuf>,
+    /// Size of `/dev/shm` in bytes (default 64 MiB, as Docker's `--shm-size`).
+    pub shm_size_bytes: Option<u64>,
 }
 
 fn bind(source: &Path, dest: &Path, options: &[&str]) -> Result<Mount, SpecError> {
@@ -104,7 +198,7 @@ impl Mounts {
         for t in &self.tmpfs {
             destination("tmpfs destination", &t.destination)?;
             claim("tmpfs destination", &t.destination)?;
-            let mut options = vec!["nosuid".to_string(), "nodev".to_string()];
+            let mut options = tmpfs_options(t);
             options.push(format!("mode={:o}", t.mode.unwrap_or(0o1777)));
             if let Some(size) = t.size_bytes {
                 if size == 0 {
@@ -170,6 +264,41 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("must exist"));
+    }
+
+    #[test]
+    fn tmpfs_in_docker_syntax() {
+        let t: Tmpfs = "/run:size=64m,mode=755,exec,uid=1000".parse().unwrap();
+        assert_eq!(t.size_bytes, Some(64 << 20));
+        assert_eq!(t.mode, Some(0o755));
+        let m = Mounts {
+            tmpfs: vec![t],
+            ..Default::default()
+        };
+        let opts = m.to_oci(true).unwrap()[0].options().clone().unwrap();
+        assert_eq!(
+            opts,
+            [
+                "nosuid",
+                "nodev",
+                "exec",
+                "uid=1000",
+                "mode=755",
+                "size=67108864"
+            ]
+        );
+        let plain: Tmpfs = "/scratch".parse().unwrap();
+        assert_eq!(plain.size_bytes, None);
+        for bad in [
+            "/a:size=0",
+            "/a:size=1x",
+            "/a:mode=9",
+            "/a:uid=x",
+            "/a:suid=1",
+            "/a:bogus",
+        ] {
+            assert!(bad.parse::<Tmpfs>().is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -9,10 +9,12 @@ use oci_spec::runtime::{
 };
 
 use crate::defaults::{self, Network};
+use crate::devices::Device;
 use crate::image_config::{self, ImageConfig};
 use crate::mounts::Mounts;
 use crate::resources::Resources;
 use crate::security::{not_in_fd_table, Security};
+use crate::ulimits::Ulimit;
 use crate::validate::{identifier, no_nul};
 use crate::{user, SpecError};
 
@@ -51,6 +53,14 @@ pub struct SpecRequest {
     pub annotations: BTreeMap<String, String>,
     /// Capabilities, seccomp, no-new-privileges, OOM score, privileged.
     pub security: Security,
+    /// Process resource limits (`--ulimit`); `nofile` defaults to 1024.
+    pub ulimits: Vec<Ulimit>,
+    /// Host devices made available (`--device`).
+    pub devices: Vec<Device>,
+    /// Namespaced kernel parameters (`--sysctl`).
+    pub sysctls: BTreeMap<String, String>,
+    /// The NIS domain name (`--domainname`; default none).
+    pub domainname: Option<String>,
 }
 
 /// What building needs to know about the host and the image's files.
@@ -128,6 +138,12 @@ fn hostname(req: &SpecRequest) -> Result<String, SpecError> {
         Some(h) => h.clone(),
         None => req.id.chars().take(63).collect(),
     };
+    host_name("hostname", &name)?;
+    Ok(name)
+}
+
+/// A host or domain name: 1 to 63 ASCII letters, digits, `-` or `.`.
+fn host_name(field: &'static str, name: &str) -> Result<(), SpecError> {
     let ok = !name.is_empty()
         && name.len() <= 63
         && name
@@ -135,12 +151,12 @@ fn hostname(req: &SpecRequest) -> Result<String, SpecError> {
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.');
     if !ok {
         return Err(SpecError::value(
-            "hostname",
-            &name,
+            field,
+            name,
             "1 to 63 ASCII letters, digits, '-' or '.'",
         ));
     }
-    Ok(name)
+    Ok(())
 }
 
 impl SpecRequest {
@@ -174,8 +190,19 @@ impl SpecRequest {
         let user_spec = self.user.as_deref().or(self.image.user.as_deref());
         let u = user::resolve(user_spec, ctx.rootfs.as_deref())?;
         let hostname = hostname(self)?;
-        let resources = self.resources.to_linux(ctx.host_cpus)?;
+        if let Some(d) = &self.domainname {
+            host_name("domainname", d)?;
+        }
+        let mut resources = self.resources.to_linux(ctx.host_cpus)?;
         let extra_mounts = self.mounts.to_oci(ctx.recursive_read_only)?;
+        let rlimits = crate::ulimits::rlimits(&self.ulimits)?;
+        let (device_nodes, device_rules) = crate::devices::to_oci(&self.devices)?;
+        if !device_rules.is_empty() {
+            let mut rules = resources.devices().clone().unwrap_or_default();
+            rules.extend(device_rules);
+            resources.set_devices(Some(rules));
+        }
+        crate::sysctls::validate(&self.sysctls, &self.network)?;
         for (k, v) in &self.annotations {
             no_nul("annotation", k)?;
             no_nul("annotation", v)?;
@@ -205,12 +232,23 @@ impl SpecRequest {
             .env(env)
             .cwd(cwd)
             .capabilities(defaults::capabilities(&caps)?)
-            .rlimits(defaults::rlimits()?)
+            .rlimits(rlimits)
             .no_new_privileges(!self.security.allow_new_privileges)
             .oom_score_adj(self.security.oom_score_adj)
             .build()?;
         let host_network = self.network == Network::Host;
-        let mut mounts = defaults::mounts(host_network, privileged, ctx.recursive_read_only)?;
+        let mut mounts = defaults::mounts(
+            host_network,
+            privileged,
+            ctx.recursive_read_only,
+            self.mounts.shm_size_bytes,
+        )?;
+        // A mount the request gives replaces the default at the same place (a `--tmpfs /run`).
+        mounts.retain(|d| {
+            !extra_mounts
+                .iter()
+                .any(|m| m.destination() == d.destination())
+        });
         mounts.extend(extra_mounts);
         let paths = |list: &[&str]| -> Vec<String> {
             if privileged {
@@ -228,8 +266,23 @@ impl SpecRequest {
         if let Some(seccomp) = seccomp {
             linux = linux.seccomp(seccomp);
         }
+        let mut sysctls: std::collections::HashMap<String, String> = self
+            .sysctls
+            .iter()
+            .map(|(k, v)| (k.replace('/', "."), v.clone()))
+            .collect();
+        if let Some(d) = &self.domainname {
+            // runc before 1.2 ignores the spec's `domainname`; the parameter of the
+            // container's own UTS namespace works on every version.
+            sysctls.insert("kernel.domainname".into(), d.clone());
+        }
+        if !sysctls.is_empty() {
+            linux = linux.sysctl(sysctls);
+        }
         if privileged {
             linux = linux.devices(crate::host::devices());
+        } else if !device_nodes.is_empty() {
+            linux = linux.devices(device_nodes);
         }
         let mut linux = linux.build()?;
         if privileged {
@@ -256,6 +309,7 @@ impl SpecRequest {
             .mounts(mounts)
             .linux(linux)
             .build()?;
+        spec.set_domainname(self.domainname.clone());
         if !self.annotations.is_empty() {
             spec.set_annotations(Some(self.annotations.clone().into_iter().collect()));
         } else {

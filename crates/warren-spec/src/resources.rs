@@ -31,8 +31,15 @@ const MAX_SHARES: u64 = 262_144;
 pub struct Resources {
     /// CPU limit in cores (0.5 = half a core): sets both shares and a CFS quota.
     pub cpus: Option<f64>,
-    /// Hard memory limit in bytes; swap is limited to the same value, so no swap is used.
+    /// Hard memory limit in bytes; unless `memory_swap_bytes` says otherwise, swap is
+    /// limited to the same value, so no swap is used.
     pub memory_bytes: Option<i64>,
+    /// Memory plus swap in bytes (Docker's `--memory-swap`): at least `memory_bytes`, or -1
+    /// for unlimited swap. Needs `memory_bytes`.
+    pub memory_swap_bytes: Option<i64>,
+    /// Relative CPU weight (Docker's `--cpu-shares`, 2 to 262144, 1024 is one CPU's worth);
+    /// replaces the shares `cpus` implies, keeps its quota.
+    pub cpu_shares: Option<u64>,
     /// Soft memory limit in bytes (at most `memory_bytes`).
     pub memory_reservation_bytes: Option<i64>,
     /// Maximum number of processes.
@@ -70,6 +77,33 @@ impl Resources {
                     allowed: format!(
                         "at least {MIN_MEMORY_BYTES} bytes (6 MiB): less cannot start a container"
                     ),
+                });
+            }
+        }
+        if let Some(swap) = self.memory_swap_bytes {
+            let Some(mem) = self.memory_bytes else {
+                return Err(SpecError::InvalidLimit {
+                    field: "memory swap",
+                    value: format!("{swap} bytes"),
+                    allowed: "only with a memory limit (--memory)".into(),
+                });
+            };
+            if swap != -1 && swap < mem {
+                return Err(SpecError::InvalidLimit {
+                    field: "memory swap",
+                    value: format!("{swap} bytes"),
+                    allowed: format!(
+                        "memory plus swap: at least the memory limit ({mem} bytes), or -1 for unlimited swap"
+                    ),
+                });
+            }
+        }
+        if let Some(shares) = self.cpu_shares {
+            if !(MIN_SHARES..=MAX_SHARES).contains(&shares) {
+                return Err(SpecError::InvalidLimit {
+                    field: "cpu shares",
+                    value: shares.to_string(),
+                    allowed: format!("{MIN_SHARES} to {MAX_SHARES} (1024 is one CPU's worth)"),
                 });
             }
         }
@@ -114,11 +148,14 @@ impl Resources {
     pub fn update(&self, host_cpus: usize) -> Result<LinuxResources, SpecError> {
         self.validate(host_cpus)?;
         let mut b = LinuxResourcesBuilder::default();
-        if self.cpus.is_some() || self.cpuset.is_some() {
+        if self.cpus.is_some() || self.cpuset.is_some() || self.cpu_shares.is_some() {
             let mut cpu = LinuxCpuBuilder::default();
             if let Some(cpus) = self.cpus {
                 let (shares, quota) = cpu_mapping(cpus);
                 cpu = cpu.shares(shares).quota(quota).period(CPU_PERIOD_US);
+            }
+            if let Some(shares) = self.cpu_shares {
+                cpu = cpu.shares(shares);
             }
             if let Some(set) = &self.cpuset {
                 cpu = cpu.cpus(set.clone());
@@ -128,7 +165,9 @@ impl Resources {
         if self.memory_bytes.is_some() || self.memory_reservation_bytes.is_some() {
             let mut mem = LinuxMemoryBuilder::default();
             if let Some(limit) = self.memory_bytes {
-                mem = mem.limit(limit).swap(limit);
+                mem = mem
+                    .limit(limit)
+                    .swap(self.memory_swap_bytes.unwrap_or(limit));
             }
             if let Some(res) = self.memory_reservation_bytes {
                 mem = mem.reservation(res);
@@ -195,6 +234,21 @@ mod tests {
     }
 
     #[test]
+    fn swap_and_shares_as_docker_means_them() {
+        let r = Resources {
+            cpus: Some(1.0),
+            cpu_shares: Some(512),
+            memory_bytes: Some(64 << 20),
+            memory_swap_bytes: Some(-1),
+            ..Default::default()
+        };
+        let l = r.to_linux(2).unwrap();
+        let cpu = l.cpu().as_ref().unwrap();
+        assert_eq!((cpu.shares(), cpu.quota()), (Some(512), Some(100_000)));
+        assert_eq!(l.memory().unwrap().swap(), Some(-1));
+    }
+
+    #[test]
     fn rejects() {
         let bad = [
             Resources {
@@ -240,6 +294,19 @@ mod tests {
             },
             Resources {
                 cpuset: Some("a".into()),
+                ..Default::default()
+            },
+            Resources {
+                memory_swap_bytes: Some(64 << 20),
+                ..Default::default()
+            },
+            Resources {
+                memory_bytes: Some(64 << 20),
+                memory_swap_bytes: Some(32 << 20),
+                ..Default::default()
+            },
+            Resources {
+                cpu_shares: Some(1),
                 ..Default::default()
             },
         ];

@@ -87,9 +87,18 @@ fn limited_with_secrets_and_volume() {
                     destination: PathBuf::from("/scratch"),
                     size_bytes: Some(64 << 20),
                     mode: None,
+                    options: vec!["exec".into()],
                 }],
+                shm_size_bytes: Some(128 << 20),
                 ..Default::default()
             },
+            ulimits: vec![
+                "nofile=2048:4096".parse().unwrap(),
+                "core=0".parse().unwrap(),
+            ],
+            devices: vec!["/dev/null:/dev/app-null:rw".parse().unwrap()],
+            sysctls: [("net.core.somaxconn".to_string(), "1024".to_string())].into(),
+            domainname: Some("example.internal".into()),
             network: Network::Path(PathBuf::from("/run/warren/netns/api-7")),
             ..Default::default()
         },

@@ -22,7 +22,8 @@ use crate::error::{found, warn_unless_missing};
 use crate::images::lease::Lease;
 use crate::images::reference;
 use crate::images::Image;
-use crate::network::NetworkMode;
+use crate::network::files::{self, NetworkFiles};
+use crate::network::{HostAddress, NetworkMode};
 use crate::{ContainerdRuntime, PullOptions, RuntimeError};
 
 impl ContainerdRuntime {
@@ -59,20 +60,39 @@ impl ContainerdRuntime {
         if self.container_record(&req.id).await?.is_some() {
             return Err(self.already_exists(&req.id));
         }
+        let extra_hosts = self.extra_hosts(req)?;
         let image = self.image_for(req).await?;
-        let bridged = if let NetworkMode::Bridge { ports } = &req.network {
+        let files = NetworkFiles {
             // The spec's default hostname: the id's first 63 characters.
-            let hostname =
-                (req.hostname.clone()).unwrap_or_else(|| req.id.chars().take(63).collect());
-            self.network_up(&req.id, &hostname, ports).await?;
-            true
-        } else {
-            false
+            hostname: (req.hostname.clone()).unwrap_or_else(|| req.id.chars().take(63).collect()),
+            domainname: req.domainname.clone(),
+            dns: req.dns.clone(),
+            extra_hosts,
+            host_network: req.network == NetworkMode::Host,
+            ..Default::default()
+        };
+        let made_files = match &req.network {
+            NetworkMode::Bridge { ports } => {
+                self.network_up(&req.id, files, ports).await?;
+                true
+            }
+            _ if own_network_files(req) => {
+                if let Err(e) = self.write_network_files(&req.id, files).await {
+                    let _ = tokio::fs::remove_dir_all(self.inner.containers.dir(&req.id)).await;
+                    return Err(e);
+                }
+                true
+            }
+            _ => false,
         };
         let result = self.create_with_image(req, &image).await;
-        if result.is_err() && bridged {
+        if result.is_err() && made_files {
             // A failed undo keeps its state for delete to retry.
-            match self.network_down(&req.id).await {
+            let undone = match req.network {
+                NetworkMode::Bridge { .. } => self.network_down(&req.id).await,
+                _ => Ok(()),
+            };
+            match undone {
                 Ok(()) => {
                     let _ = tokio::fs::remove_dir_all(self.inner.containers.dir(&req.id)).await;
                 }
@@ -116,6 +136,24 @@ impl ContainerdRuntime {
         self.create_container(&req).await
     }
 
+    /// The request's extra hosts with `host-gateway` resolved to the bridge's gateway.
+    fn extra_hosts(
+        &self,
+        req: &ContainerRequest,
+    ) -> Result<Vec<(String, std::net::IpAddr)>, RuntimeError> {
+        req.extra_hosts
+            .iter()
+            .map(|e| {
+                e.validate()?;
+                let ip = match e.address {
+                    HostAddress::Ip(ip) => ip,
+                    HostAddress::HostGateway => self.host_gateway()?,
+                };
+                Ok((e.name.clone(), ip))
+            })
+            .collect()
+    }
+
     /// Everything that can be checked without the image: the spec is built once with a
     /// stand-in image config, so limits, mounts, env, ids and the hostname are validated
     /// by the same code that builds the real spec.
@@ -127,6 +165,8 @@ impl ContainerdRuntime {
         if let NetworkMode::Bridge { ports } = &req.network {
             crate::network::check_ports(ports)?;
         }
+        req.dns.validate()?;
+        self.extra_hosts(req)?;
         for (key, value) in &req.labels {
             let bad_key = key.starts_with(labels::RESERVED_PREFIX)
                 || key.is_empty()
@@ -183,9 +223,24 @@ impl ContainerdRuntime {
     ) -> SpecRequest {
         let mut mounts = req.mounts.clone();
         let network = match &req.network {
-            NetworkMode::None => warren_spec::Network::New,
-            NetworkMode::Host => warren_spec::Network::Host,
-            NetworkMode::Join(path) => warren_spec::Network::Path(path.clone()),
+            NetworkMode::None | NetworkMode::Host | NetworkMode::Join(_) => {
+                if network_ready {
+                    let dir = self.inner.containers.dir(&req.id);
+                    if !req.extra_hosts.is_empty() {
+                        mounts.hosts = mounts.hosts.or_else(|| Some(dir.join(files::HOSTS)));
+                    }
+                    if !req.dns.is_empty() {
+                        mounts.resolv_conf = mounts
+                            .resolv_conf
+                            .or_else(|| Some(dir.join(files::RESOLV_CONF)));
+                    }
+                }
+                match &req.network {
+                    NetworkMode::Host => warren_spec::Network::Host,
+                    NetworkMode::Join(path) => warren_spec::Network::Path(path.clone()),
+                    _ => warren_spec::Network::New,
+                }
+            }
             NetworkMode::Bridge { .. } => {
                 if network_ready {
                     let dir = self.inner.containers.dir(&req.id);
@@ -216,6 +271,10 @@ impl ContainerdRuntime {
             terminal: req.tty,
             console_size: req.console_size,
             security: req.security.clone(),
+            ulimits: req.ulimits.clone(),
+            devices: req.devices.clone(),
+            sysctls: req.sysctls.clone(),
+            domainname: req.domainname.clone(),
             annotations: req
                 .shim_group
                 .iter()
@@ -443,6 +502,13 @@ impl ContainerdRuntime {
 }
 
 /// True if a user spec (`user`, `user:group`) names someone rather than giving numbers.
+/// A container off the bridge gets its own hosts or resolv.conf only when the request has
+/// entries or DNS settings for them.
+fn own_network_files(req: &ContainerRequest) -> bool {
+    !matches!(req.network, NetworkMode::Bridge { .. })
+        && (!req.extra_hosts.is_empty() || !req.dns.is_empty())
+}
+
 fn names_a_user(spec: &str) -> bool {
     spec.split(':')
         .any(|part| !part.is_empty() && part.parse::<u32>().is_err())

@@ -152,6 +152,19 @@ pub struct ContainerRequest {
     /// deleted, and killing it ends every container of the group. A name by containerd's
     /// identifier rule; `None`: a shim of its own.
     pub shim_group: Option<String>,
+    /// Process resource limits (Docker's `--ulimit`); `nofile` defaults to 1024:1024.
+    pub ulimits: Vec<warren_spec::Ulimit>,
+    /// Host devices made available inside (Docker's `--device`).
+    pub devices: Vec<warren_spec::Device>,
+    /// Kernel parameters of the container's own namespaces (Docker's `--sysctl`): `net.*`
+    /// (not with the host's network), `fs.mqueue.*` and the IPC ones.
+    pub sysctls: BTreeMap<String, String>,
+    /// The NIS domain name (Docker's `--domainname`).
+    pub domainname: Option<String>,
+    /// Name servers, search domains and resolver options for `/etc/resolv.conf`.
+    pub dns: crate::network::DnsConfig,
+    /// Extra `/etc/hosts` entries (Docker's `--add-host`).
+    pub extra_hosts: Vec<crate::network::HostEntry>,
 }
 
 pub(crate) fn to_system_time(t: Option<&prost_types::Timestamp>) -> Option<SystemTime> {

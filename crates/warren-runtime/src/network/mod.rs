@@ -6,8 +6,9 @@
 
 pub mod cni;
 pub mod config;
-mod files;
+pub(crate) mod files;
 mod localnet;
+pub mod names;
 pub mod netns;
 
 use std::net::{IpAddr, Ipv4Addr};
@@ -17,6 +18,7 @@ use std::str::FromStr;
 use serde_json::{json, Value};
 
 pub use config::{NetworkConfig, Subnet};
+pub use names::{DnsConfig, HostAddress, HostEntry};
 
 use crate::{ContainerdRuntime, RuntimeError};
 
@@ -197,7 +199,7 @@ impl ContainerdRuntime {
     pub(crate) async fn network_up(
         &self,
         id: &str,
-        hostname: &str,
+        files: files::NetworkFiles,
         ports: &[PortMapping],
     ) -> Result<(), RuntimeError> {
         let config = &self.inner.network;
@@ -219,7 +221,7 @@ impl ContainerdRuntime {
             }
             other => other?,
         }
-        let result = self.attach_network(id, &netns, hostname, ports).await;
+        let result = self.attach_network(id, &netns, files, ports).await;
         if result.is_err() {
             // A failed undo keeps its state: deleting the id retries it.
             if let Err(e) = self.network_down(id).await {
@@ -233,7 +235,7 @@ impl ContainerdRuntime {
         &self,
         id: &str,
         netns: &Path,
-        hostname: &str,
+        mut files: files::NetworkFiles,
         ports: &[PortMapping],
     ) -> Result<(), RuntimeError> {
         let config = &self.inner.network;
@@ -284,8 +286,33 @@ impl ContainerdRuntime {
         }
         attached.result = prev.unwrap_or(Value::Null);
         self.save_attached(id, &attached).await?;
-        let ip = cni::first_ipv4(&attached.result);
-        files::write(&self.inner.containers.dir(id), hostname, ip, &config.dns).await
+        files.ip = cni::first_ipv4(&attached.result);
+        files.default_servers = config.dns.clone();
+        files::write(&self.inner.containers.dir(id), &files).await
+    }
+
+    /// The host's address as containers reach it (`host-gateway`): the bridge's gateway.
+    pub fn host_gateway(&self) -> Result<IpAddr, RuntimeError> {
+        Ok(IpAddr::V4(self.inner.network.validate()?.1))
+    }
+
+    /// Write `/etc/hosts` and `/etc/resolv.conf` for a container that is not on the bridge
+    /// (with `--add-host` or `--dns` settings), in its (private) directory.
+    pub(crate) async fn write_network_files(
+        &self,
+        id: &str,
+        mut files: files::NetworkFiles,
+    ) -> Result<(), RuntimeError> {
+        let dir = self.inner.containers.dir(id);
+        let owned = dir.clone();
+        crate::containers::io::blocking(
+            "creating the container's directory",
+            dir.clone(),
+            move || crate::containers::io::private_dir(&owned),
+        )
+        .await?;
+        files.default_servers = self.inner.network.dns.clone();
+        files::write(&dir, &files).await
     }
 
     async fn save_attached(&self, id: &str, attached: &Attached) -> Result<(), RuntimeError> {

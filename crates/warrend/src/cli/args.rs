@@ -94,6 +94,9 @@ pub struct ContainerArgs {
     /// 4 MiB per container; killing the shim ends them all).
     #[arg(long, value_name = "NAME")]
     pub shim_group: Option<String>,
+    /// Resources, devices, kernel parameters, names and files.
+    #[command(flatten)]
+    pub run_flags: super::run_flags::RunFlags,
     /// The image.
     pub image: String,
     /// The command and its arguments (default: the image's).
@@ -111,7 +114,7 @@ impl ContainerArgs {
                 vec![e.clone()]
             }
         });
-        api::ContainerSpec {
+        let mut spec = api::ContainerSpec {
             id: self.name.clone().unwrap_or_default(),
             image: self.image.clone(),
             pull: self.pull.clone(),
@@ -149,7 +152,10 @@ impl ContainerArgs {
                 None
             },
             shim_group: self.shim_group.clone().unwrap_or_default(),
-        }
+            ..Default::default()
+        };
+        self.run_flags.fill(&mut spec);
+        spec
     }
 }
 

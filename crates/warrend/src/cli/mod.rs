@@ -5,6 +5,7 @@ mod containers;
 mod images;
 mod interactive;
 mod output;
+mod run_flags;
 mod stats;
 mod terminal;
 

@@ -30,7 +30,7 @@ pub mod labels {
     pub const REMOVE: &str = "warrend.remove";
 }
 
-fn invalid(field: &str, value: impl std::fmt::Debug, allowed: &str) -> Status {
+pub(super) fn invalid(field: &str, value: impl std::fmt::Debug, allowed: &str) -> Status {
     Status::invalid_argument(format!("invalid {field} {value:?}: {allowed}"))
 }
 
@@ -157,7 +157,7 @@ pub fn request(
         ..Default::default()
     };
     let security = security(spec)?;
-    Ok(ContainerRequest {
+    let mut req = ContainerRequest {
         id,
         image: spec.image.clone(),
         pull,
@@ -181,7 +181,10 @@ pub fn request(
             .as_ref()
             .map(|s| (clamp16(s.cols), clamp16(s.rows))),
         shim_group: non_empty(&spec.shim_group),
-    })
+        ..Default::default()
+    };
+    super::run_flags::apply(spec, &mut req)?;
+    Ok(req)
 }
 
 /// `--security-opt`, `--cap-add`, `--cap-drop`, `--privileged`, `--oom-score-adj`.

@@ -10,6 +10,7 @@ mod host_info;
 mod http;
 mod metrics;
 mod restart;
+mod run_flags;
 mod socket;
 
 use std::path::PathBuf;
