@@ -101,6 +101,10 @@ const LANE: &[(&str, &str)] = &[
         "the_default_confinement_holds_inside_a_container",
     ),
     ("warrend", "cli_pulls_runs_inspects_stops_and_removes"),
+    (
+        "run_flags",
+        "resources_devices_and_kernel_parameters_are_what_the_container_sees",
+    ),
 ];
 
 /// Run the cgroup v2 lane against containerd `line`: the test counts, and whether it passed.
