@@ -146,6 +146,14 @@ impl Restarts {
         self.save().await;
     }
 
+    /// A user's `restart` stopped the container, whose run ended at `exited_at` (`None`:
+    /// unknown): that exit is the user's, so the policy must not start it again as well.
+    pub fn exit_was_users(&self, id: &str, exited_at: Option<SystemTime>) {
+        self.lock()
+            .handled
+            .insert(id.to_string(), exited_at.unwrap_or(SystemTime::UNIX_EPOCH));
+    }
+
     /// The container is gone.
     pub async fn forget(&self, id: &str) {
         {
