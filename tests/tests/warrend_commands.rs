@@ -55,7 +55,11 @@ async fn kill_restart_wait_top_and_port() {
     let registry = Registry::start();
     let image = format!("{}/warren/busybox:everyday", registry.addr());
     push(&image, &[busybox_layer()], &["sh"]).await;
-    let w = Warrend::start(Some(&registry.addr()));
+    // A back-off long enough for a user's start to land inside it.
+    let w = Warrend::start_with_config(
+        Some(&registry.addr()),
+        "[restart]\nbackoff_initial_ms = 2000\n",
+    );
 
     // A bad signal is refused before anything is sent: the container runs on.
     let script = "trap 'exit 3' HUP; echo up; while true; do sleep 0.1; done";
@@ -130,6 +134,34 @@ async fn kill_restart_wait_top_and_port() {
     assert_eq!(policy_restarts(&w, "pol"), 1, "{}", w.log());
     assert!(!w.log().contains("restart by policy failed"), "{}", w.log());
 
+    // A `restart` during the policy's back-off: the policy's own start is called off.
+    let script_flap = "test -e /again && exec sleep 1000; touch /again; exit 1";
+    w.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "flap",
+        "--network",
+        "none",
+        "--restart",
+        "always",
+        &image,
+        "sh",
+        "-c",
+        script_flap,
+    ]);
+    until(Duration::from_secs(10), "the policy's back-off", || {
+        (policy_restarts(&w, "flap") == 1).then_some(())
+    });
+    assert_eq!(w.ok(&["restart", "flap"]).trim(), "flap");
+    std::thread::sleep(Duration::from_millis(2500));
+    let f = container(&w, "flap").unwrap();
+    assert_eq!(
+        (f["state"].as_str(), f["restart_count"].as_u64()),
+        (Some("running"), Some(0))
+    );
+    assert!(!w.log().contains("restart by policy failed"), "{}", w.log());
+
     // `top`: host pids, the parent links, the command lines, the user, as /proc shows them.
     let pid = c["pid"].as_u64().unwrap();
     let top = w.json(&["top", "pol"]);
@@ -201,11 +233,15 @@ async fn kill_restart_wait_top_and_port() {
     let (_, err, code) = run(&w, &["port", "web", "81"]);
     assert_eq!(code, Some(1));
     assert!(err.contains("no port 81/tcp"), "{err}");
+    // A container that never ran has no exit to wait for.
+    let (_, err, code) = run(&w, &["wait", "web"]);
+    assert_eq!(code, Some(1));
+    assert!(err.contains("never been started"), "{err}");
     let (_, err, code) = run(&w, &["port", "web", "80/sctp"]);
     assert_eq!(code, Some(2));
     assert!(err.contains("PORT/tcp|udp"), "{err}");
 
-    w.ok(&["rm", "-f", "pol", "five", "zero", "web"]);
+    w.ok(&["rm", "-f", "pol", "flap", "five", "zero", "web"]);
 }
 
 /// A second image that shares busybox's layer with the first and adds 256 KiB of its own.

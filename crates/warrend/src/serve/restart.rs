@@ -383,11 +383,13 @@ async fn on_exit(d: Daemon, id: String) {
     tracing::info!(container = %id, code = exit.code, attempt = count + 1,
         delay_ms = delay.as_millis() as u64, "restarting by policy");
     emit(&d, &id, "restarting", exit.code);
+    let scheduled = Instant::now();
     tokio::time::sleep(delay).await;
     let go = {
         let mut t = r.lock();
         t.pending.remove(&id);
-        !t.saved.stopped.contains(&id)
+        // Not if a user stopped it, or started it (`start`, `restart`) during the back-off.
+        !t.saved.stopped.contains(&id) && t.started.get(&id).is_none_or(|s| *s < scheduled)
     };
     if !go {
         return;
