@@ -382,6 +382,7 @@ async fn prunes_and_the_logs_time_window() {
     let pruned = w.json(&["image", "prune", "-a", "-f"]);
     assert_eq!(names(&pruned), BTreeSet::from([unused.clone()]));
     let reclaimed = pruned["bytes_reclaimed"].as_u64().unwrap();
+    eprintln!("image prune reclaimed {reclaimed} bytes of an image of {unused_size}");
     assert!(
         reclaimed > 256 * 1024 && reclaimed < unused_size,
         "reclaimed {reclaimed} of {unused_size}"
