@@ -9,7 +9,7 @@ use serde_json::Value;
 use warren_tests::images::{busybox_layer, layer, push, Entry};
 use warren_tests::registry::Registry;
 use warren_tests::require_root;
-use warren_tests::warrend::Warrend;
+use warren_tests::warrend::{binary, Warrend};
 
 /// Poll `f` every 100 ms until it gives `Some`, for at most `limit`.
 fn until<T>(limit: Duration, what: &str, mut f: impl FnMut() -> Option<T>) -> T {
@@ -266,6 +266,32 @@ fn names(v: &Value) -> BTreeSet<String> {
         .collect()
 }
 
+/// Run `warrend ARGS` with a pseudo-terminal as its stdin (util-linux `script`), typing
+/// `input`; what the terminal showed.
+fn at_terminal(w: &Warrend, args: &str, input: &str) -> String {
+    use std::io::Write;
+    let command = format!(
+        "{} --socket {} {args}",
+        binary().display(),
+        w.socket().display()
+    );
+    let mut child = std::process::Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("util-linux script");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 #[tokio::test]
 async fn prunes_and_the_logs_time_window() {
     require_root!();
@@ -344,6 +370,10 @@ async fn prunes_and_the_logs_time_window() {
         err.contains("-f/--force") && err.contains("not a terminal"),
         "{err}"
     );
+    // At a terminal (a pty from `script`) it asks; "n" keeps everything.
+    let answered = at_terminal(&w, "container prune", "n\n");
+    assert!(answered.contains("Are you sure? [y/N]"), "{answered}");
+    assert_eq!(w.json(&["ps", "-a"]).as_array().unwrap().len(), 3);
     let none = w.json(&["container", "prune", "-f", "--filter", "until=1h"]);
     assert!(names(&none).is_empty(), "{none}");
     let (_, err, code) = run(&w, &["container", "prune", "-f", "--filter", "label=a"]);
@@ -379,7 +409,15 @@ async fn prunes_and_the_logs_time_window() {
     assert_eq!(code, Some(1), "{err}");
     let none = w.json(&["image", "prune", "-f", "--filter", "until=1h"]);
     assert!(names(&none).is_empty(), "{none}");
-    let pruned = w.json(&["image", "prune", "-a", "-f"]);
+    // "y" at the terminal: it goes ahead.
+    let shown = at_terminal(&w, "--json image prune -a", "y\n");
+    assert!(shown.contains("Are you sure? [y/N]"), "{shown:?}");
+    // The JSON follows the prompt on the same terminal line.
+    let json = shown
+        .find('{')
+        .map(|at| shown[at..].lines().next().unwrap_or_default())
+        .unwrap_or_else(|| panic!("no JSON in {shown:?}"));
+    let pruned: Value = serde_json::from_str(json.trim()).unwrap();
     assert_eq!(names(&pruned), BTreeSet::from([unused.clone()]));
     let reclaimed = pruned["bytes_reclaimed"].as_u64().unwrap();
     eprintln!("image prune reclaimed {reclaimed} bytes of an image of {unused_size}");
