@@ -113,6 +113,11 @@ const SERVICES: &[(&str, &[&str])] = &[
             "Stats",
             "Info",
             "Attach",
+            "Kill",
+            "Restart",
+            "Top",
+            "PruneContainers",
+            "PruneImages",
         ],
     ),
 ];

@@ -11,7 +11,7 @@ use crate::{ContainerdRuntime, RuntimeError};
 
 impl ContainerdRuntime {
     /// The current state, or `WrongState` unless it is one of `needs`.
-    async fn require_state(
+    pub(super) async fn require_state(
         &self,
         id: &str,
         op: &'static str,

@@ -16,6 +16,7 @@ mod logs;
 mod metrics;
 mod security;
 pub mod shims;
+mod signal;
 pub(crate) mod start;
 mod status;
 pub(crate) use status::not_found;

@@ -88,6 +88,13 @@ pub struct LogsArgs {
     /// Prefix each line with when it was written.
     #[arg(short, long)]
     pub timestamps: bool,
+    /// Only lines written since a time: a duration back from now (10m, 1h30m), an RFC
+    /// 3339 time or Unix seconds.
+    #[arg(long, value_name = "TIME", value_parser = super::time_arg::parse)]
+    pub since: Option<std::time::SystemTime>,
+    /// Only lines written before a time (same forms as --since); a follow ends then.
+    #[arg(long, value_name = "TIME", value_parser = super::time_arg::parse)]
+    pub until: Option<std::time::SystemTime>,
     /// The container.
     pub id: String,
 }
@@ -403,6 +410,8 @@ pub async fn logs(c: &mut Client, a: LogsArgs, json: bool) -> anyhow::Result<u8>
             id: a.id,
             tail: a.tail.unwrap_or(0),
             follow: a.follow,
+            since: a.since.map(super::time_arg::timestamp),
+            until: a.until.map(super::time_arg::timestamp),
         })
         .await
         .map_err(api_error)?

@@ -2,12 +2,14 @@
 
 mod args;
 mod containers;
+mod everyday;
 mod images;
 mod interactive;
 mod output;
 mod run_flags;
 mod stats;
 mod terminal;
+mod time_arg;
 
 use std::path::Path;
 
@@ -56,6 +58,22 @@ pub enum Command {
     Events,
     /// The daemon: versions, containerd, namespace.
     Info,
+    /// Send a signal to containers (SIGKILL by default).
+    Kill(everyday::KillArgs),
+    /// Stop containers (stop signal, then SIGKILL after the timeout) and start them again.
+    Restart(everyday::RestartArgs),
+    /// Wait for containers to exit; prints each one's exit code.
+    Wait(containers::IdsArgs),
+    /// A running container's processes, with host pids.
+    Top(everyday::TopArgs),
+    /// A container's published ports.
+    Port(everyday::PortArgs),
+    /// Container commands: `container prune`.
+    #[command(subcommand)]
+    Container(everyday::ContainerCommand),
+    /// Image commands: `image prune`.
+    #[command(subcommand)]
+    Image(everyday::ImageCommand),
 }
 
 /// Exit code for a client error: the one an [`Exit`] carries, else 1.
@@ -145,5 +163,12 @@ pub async fn run(command: Command, socket: &Path, json: bool) -> anyhow::Result<
         Command::Stats(a) => stats::stats(&mut c, a, json).await,
         Command::Events => containers::events(&mut c).await,
         Command::Info => containers::info(&mut c, json).await,
+        Command::Kill(a) => everyday::kill(&mut c, a).await,
+        Command::Restart(a) => everyday::restart(&mut c, a).await,
+        Command::Wait(a) => everyday::wait(&mut c, a).await,
+        Command::Top(a) => everyday::top(&mut c, a, json).await,
+        Command::Port(a) => everyday::port(&mut c, a, json).await,
+        Command::Container(cmd) => everyday::container(&mut c, cmd, json).await,
+        Command::Image(cmd) => everyday::image(&mut c, cmd, json).await,
     }
 }

@@ -146,6 +146,14 @@ impl Restarts {
         self.save().await;
     }
 
+    /// A user's `restart` stopped the container, whose run ended at `exited_at` (`None`:
+    /// unknown): that exit is the user's, so the policy must not start it again as well.
+    pub fn exit_was_users(&self, id: &str, exited_at: Option<SystemTime>) {
+        self.lock()
+            .handled
+            .insert(id.to_string(), exited_at.unwrap_or(SystemTime::UNIX_EPOCH));
+    }
+
     /// The container is gone.
     pub async fn forget(&self, id: &str) {
         {
@@ -375,11 +383,13 @@ async fn on_exit(d: Daemon, id: String) {
     tracing::info!(container = %id, code = exit.code, attempt = count + 1,
         delay_ms = delay.as_millis() as u64, "restarting by policy");
     emit(&d, &id, "restarting", exit.code);
+    let scheduled = Instant::now();
     tokio::time::sleep(delay).await;
     let go = {
         let mut t = r.lock();
         t.pending.remove(&id);
-        !t.saved.stopped.contains(&id)
+        // Not if a user stopped it, or started it (`start`, `restart`) during the back-off.
+        !t.saved.stopped.contains(&id) && t.started.get(&id).is_none_or(|s| *s < scheduled)
     };
     if !go {
         return;

@@ -204,8 +204,22 @@ pub async fn run(d: &Daemon, req: api::RunRequest) -> Result<Stream<api::RunEven
 /// Wait for a container's process to end.
 pub async fn wait(d: &Daemon, req: api::ContainerRef) -> Result<api::Exit, Status> {
     need_id(&req.id)?;
-    let e = d.rt.wait(&req.id).await.map_err(|e| status(d, "wait", e))?;
-    Ok(convert::exit(&e))
+    match d.rt.wait(&req.id).await {
+        Ok(e) => Ok(convert::exit(&e)),
+        Err(e @ warren_runtime::RuntimeError::NotFound { .. }) => {
+            // It may exist and never have run: say so rather than "not found".
+            match d.rt.container_status(&req.id).await {
+                Ok(s) if s.state == ContainerState::Created => {
+                    Err(Status::failed_precondition(format!(
+                        "container {} has never been started: there is no exit to wait for (start it first)",
+                        req.id
+                    )))
+                }
+                _ => Err(status(d, "wait", e)),
+            }
+        }
+        Err(e) => Err(status(d, "wait", e)),
+    }
 }
 
 async fn summary(d: &Daemon, c: &ContainerInfo) -> api::ContainerSummary {

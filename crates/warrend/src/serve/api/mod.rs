@@ -1,9 +1,10 @@
 //! The node API (`warren.node.v1.Node`) over the unix socket. Each call is a thin layer over
-//! warren-runtime; the handlers live in `images`, `containers` and `observe`.
+//! warren-runtime; the handlers live in `images`, `containers`, `observe` and `everyday`.
 
 mod attach;
 mod containers;
 mod errors;
+mod everyday;
 mod guard;
 mod images;
 mod observe;
@@ -220,6 +221,51 @@ impl Node for Api {
     }
     async fn info(&self, _: Request<api::InfoRequest>) -> R<api::InfoResponse> {
         observe::info(&self.d).await.map(Response::new)
+    }
+    async fn kill(&self, r: Request<api::KillRequest>) -> R<api::KillResponse> {
+        guard::call(
+            &self.d,
+            "kill",
+            None,
+            everyday::kill(&self.d, r.into_inner()),
+        )
+        .await
+        .map(Response::new)
+    }
+    async fn restart(&self, r: Request<api::RestartRequest>) -> R<api::StartResponse> {
+        guard::call(
+            &self.d,
+            "restart",
+            None,
+            everyday::restart(&self.d, r.into_inner()),
+        )
+        .await
+        .map(Response::new)
+    }
+    async fn top(&self, r: Request<api::ContainerRef>) -> R<api::TopResponse> {
+        guard::call(&self.d, "top", None, everyday::top(&self.d, r.into_inner()))
+            .await
+            .map(Response::new)
+    }
+    async fn prune_containers(&self, r: Request<api::PruneRequest>) -> R<api::PruneResponse> {
+        guard::call(
+            &self.d,
+            "prune containers",
+            None,
+            everyday::prune_containers(&self.d, r.into_inner()),
+        )
+        .await
+        .map(Response::new)
+    }
+    async fn prune_images(&self, r: Request<api::PruneRequest>) -> R<api::PruneResponse> {
+        guard::call(
+            &self.d,
+            "prune images",
+            None,
+            everyday::prune_images(&self.d, r.into_inner()),
+        )
+        .await
+        .map(Response::new)
     }
 }
 

@@ -10,20 +10,23 @@ use super::errors::status;
 use super::{log_line, Stream};
 use crate::serve::{convert, Daemon, NodeEvent};
 
-/// A container's output; with `follow`, new lines until its process ends.
+/// A container's output; with `follow`, new lines until its process ends; `since` and
+/// `until` bound it in time.
 pub async fn logs(d: &Daemon, req: api::LogsRequest) -> Result<Stream<api::LogLine>, Status> {
+    let (since, until) = super::everyday::log_bounds(&req);
+    let follow = super::everyday::follow_until(req.follow, until);
     let options = LogOptions {
         tail: (req.tail > 0).then_some(req.tail as usize),
-        follow: req.follow,
+        follow,
     };
     let lines =
         d.rt.container_logs(&req.id, &options)
             .await
             .map_err(|e| status(d, "logs", e))?;
     let d = d.clone();
-    Ok(Box::pin(lines.map(move |l| {
-        l.map(|l| log_line(&l)).map_err(|e| status(&d, "logs", e))
-    })))
+    let lines: Stream<api::LogLine> =
+        Box::pin(lines.map(move |l| l.map(|l| log_line(&l)).map_err(|e| status(&d, "logs", e))));
+    Ok(super::everyday::log_window(lines, since, until, follow))
 }
 
 /// Run a command in a running container and collect its output.
