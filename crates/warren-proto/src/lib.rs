@@ -1,3 +1,4 @@
+#![warn(missing_docs)]
 #![doc = include_str!("../README.md")]
 
 mod channel;
@@ -23,4 +24,10 @@ pub const FILE_DESCRIPTOR_SET: &[u8] =
 
 // The generated module tree follows the proto packages: `containerd::services::tasks::v1`,
 // `containerd::events`, `grpc::health::v1`, `io::containerd::cgroups::v1`, ...
-include!(concat!(env!("OUT_DIR"), "/warren_proto.rs"));
+/// The generated modules (containerd's packages and `warren::node::v1`), re-exported at the
+/// crate root; their documentation is the proto files' comments, where they have one.
+#[allow(missing_docs)]
+mod generated {
+    include!(concat!(env!("OUT_DIR"), "/warren_proto.rs"));
+}
+pub use generated::*;

@@ -6,7 +6,12 @@
 pub enum RuntimeError {
     /// An image reference that cannot be parsed. Nothing was created.
     #[error("invalid image reference {reference:?}: {reason}")]
-    InvalidReference { reference: String, reason: String },
+    InvalidReference {
+        /// The image reference as given.
+        reference: String,
+        /// What is wrong with it.
+        reason: String,
+    },
 
     /// A namespace or other identifier containerd would reject.
     #[error(transparent)]
@@ -15,8 +20,11 @@ pub enum RuntimeError {
     /// The daemon did not answer within the reconnect deadline.
     #[error("containerd at {socket} is unavailable (waited {waited_ms} ms): {message}")]
     Unavailable {
+        /// containerd's socket.
         socket: String,
+        /// How long the call waited for the daemon, in milliseconds.
         waited_ms: u128,
+        /// The underlying error's own message.
         message: String,
     },
 
@@ -24,31 +32,46 @@ pub enum RuntimeError {
     /// flight (the daemon died or restarted). The operation's finished steps were undone
     /// once the daemon was back; running it again is safe.
     #[error("containerd went away during {op} ({message}); finished steps were undone, the call can be made again")]
-    Interrupted { op: &'static str, message: String },
+    Interrupted {
+        /// The operation that was under way.
+        op: &'static str,
+        /// The underlying error's own message.
+        message: String,
+    },
 
     /// A CNI plugin failed (its own message, and the CNI error code when it gave one).
     /// Whatever the network set-up had done was undone.
     #[error("CNI plugin {plugin} failed on {command} (code {code}): {message}")]
     CniPlugin {
+        /// The plugin's type, e.g. `bridge`.
         plugin: String,
+        /// The CNI command: `ADD`, `DEL` or `CHECK`.
         command: &'static str,
+        /// The error code it answered with.
         code: u32,
+        /// The underlying error's own message.
         message: String,
     },
 
     /// containerd answered an RPC with an error.
     #[error("containerd {op} failed ({code:?}): {message}")]
     Daemon {
+        /// The operation that was under way.
         op: &'static str,
+        /// The error code it answered with.
         code: tonic::Code,
+        /// The underlying error's own message.
         message: String,
     },
 
     /// The registry could not be reached at all (connection refused, DNS, TLS, timeout).
     #[error("registry {registry} is unreachable while {op}: {message}")]
     RegistryUnreachable {
+        /// The operation that was under way.
         op: &'static str,
+        /// The registry host.
         registry: String,
+        /// The underlying error's own message.
         message: String,
     },
 
@@ -58,20 +81,31 @@ pub enum RuntimeError {
         "registry {registry} refused access while {op} (credentials missing or wrong): {message}"
     )]
     Unauthorized {
+        /// The operation that was under way.
         op: &'static str,
+        /// The registry host.
         registry: String,
+        /// The underlying error's own message.
         message: String,
     },
 
     /// The registry does not have this image (unknown repository, tag or digest).
     #[error("image {reference} is not in its registry: {message}")]
-    UnknownImage { reference: String, message: String },
+    UnknownImage {
+        /// The image reference as given.
+        reference: String,
+        /// The underlying error's own message.
+        message: String,
+    },
 
     /// A blob's bytes do not hash to the digest its descriptor names (or have another size).
     #[error("blob {digest} of {reference} does not match its digest: {message}")]
     DigestMismatch {
+        /// The image reference as given.
         reference: String,
+        /// The blob's expected digest.
         digest: String,
+        /// The underlying error's own message.
         message: String,
     },
 
@@ -93,33 +127,52 @@ pub enum RuntimeError {
     /// The registry refused or failed a request in another way.
     #[error("registry error while {op} {reference}: {message}")]
     Registry {
+        /// The operation that was under way.
         op: &'static str,
+        /// The image reference as given.
         reference: String,
+        /// The underlying error's own message.
         message: String,
     },
 
     /// The image's content is not what its manifest promised.
     #[error("image {reference} is inconsistent: {reason}")]
-    BadImage { reference: String, reason: String },
+    BadImage {
+        /// The image reference as given.
+        reference: String,
+        /// What is wrong with it.
+        reason: String,
+    },
 
     /// No manifest in the image's index matches the wanted platform.
     #[error("image {reference} has no manifest for {platform} (it has: {available})")]
     NoMatchingPlatform {
+        /// The image reference as given.
         reference: String,
+        /// The platform wanted.
         platform: String,
+        /// The platforms the index has.
         available: String,
     },
 
     /// An image archive that is neither an OCI image layout nor a `docker save` tarball, or
     /// is damaged.
     #[error("image archive {path}: {reason}")]
-    Archive { path: String, reason: String },
+    Archive {
+        /// The file or archive concerned (empty when there is none).
+        path: String,
+        /// What is wrong with it.
+        reason: String,
+    },
 
     /// Reading a local file failed.
     #[error("{op} {path}: {source}")]
     Io {
+        /// The operation that was under way.
         op: &'static str,
+        /// The file or archive concerned (empty when there is none).
         path: String,
+        /// The system's error.
         #[source]
         source: std::io::Error,
     },
@@ -180,7 +233,12 @@ pub enum RuntimeError {
 
     /// Something asked for does not exist.
     #[error("{kind} {id} not found")]
-    NotFound { kind: &'static str, id: String },
+    NotFound {
+        /// What kind of object: `container`, `image`, `task`...
+        kind: &'static str,
+        /// Its id or name.
+        id: String,
+    },
 }
 
 /// `Ok(None)` when containerd answered NotFound: for lookups where absence is an answer.

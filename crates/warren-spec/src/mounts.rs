@@ -19,12 +19,14 @@ pub struct Volume {
     pub source: PathBuf,
     /// Absolute container path.
     pub destination: PathBuf,
+    /// Mounted read-only (recursively where the kernel can).
     pub read_only: bool,
 }
 
 /// A memory-backed filesystem (`docker run --tmpfs /run:size=64m,mode=1777`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Tmpfs {
+    /// Absolute container path (not over `/proc`, `/sys` or `/dev`).
     pub destination: PathBuf,
     /// Size limit in bytes (default: the kernel's, half of RAM).
     pub size_bytes: Option<u64>,
@@ -129,7 +131,9 @@ fn tmpfs_options(t: &Tmpfs) -> Vec<String> {
 pub struct Mounts {
     /// A host directory bound read-only (nosuid, nodev, noexec) at `/run/secrets`.
     pub secrets_dir: Option<PathBuf>,
+    /// Host paths bound into the container.
     pub volumes: Vec<Volume>,
+    /// Memory-backed filesystems.
     pub tmpfs: Vec<Tmpfs>,
     /// A file bound read-only at `/etc/resolv.conf`.
     pub resolv_conf: Option<PathBuf>,

@@ -39,17 +39,22 @@ pub struct SpecRequest {
     pub user: Option<String>,
     /// Default: the container id, cut to 63 characters.
     pub hostname: Option<String>,
+    /// CPU, memory and pids limits.
     pub resources: Resources,
+    /// Secrets, volumes, tmpfs, the network files and `/dev/shm`'s size.
     pub mounts: Mounts,
+    /// The network namespace: a new one, a path to join, or the host's.
     pub network: Network,
     /// `root.path`: default `rootfs` (relative to the bundle, where containerd's shim mounts
     /// the snapshot); an absolute path runs a prepared rootfs directly.
     pub root_path: Option<PathBuf>,
+    /// Mount the image's filesystem read-only.
     pub readonly_rootfs: bool,
     /// The process gets a terminal (a pty the shim holds): `docker run -t`.
     pub terminal: bool,
     /// The terminal's size at start, `(columns, rows)` (with `terminal`).
     pub console_size: Option<(u16, u16)>,
+    /// OCI annotations for the runtime (e.g. containerd's shim group).
     pub annotations: BTreeMap<String, String>,
     /// Capabilities, seccomp, no-new-privileges, OOM score, privileged.
     pub security: Security,
@@ -102,6 +107,7 @@ impl BuildContext {
 /// A generated spec plus what the runtime needs beside it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ContainerSpec {
+    /// The OCI runtime spec.
     pub spec: Spec,
     /// The signal that asks the container to stop (from the image; default SIGTERM).
     pub stop_signal: i32,

@@ -4,6 +4,10 @@
 //! socket, `/healthz` and `/metrics` on loopback HTTP, restart policies). Every other
 //! command is a client of that socket, with flags a Docker user already knows.
 
+// The CLI's doc comments are its help text, in Docker's `SRC:DST[:ro]` notation, which
+// rustdoc would otherwise read as links.
+#![allow(rustdoc::broken_intra_doc_links)]
+
 mod cli;
 mod config;
 mod deps;
@@ -26,7 +30,7 @@ struct Cli {
     #[arg(long, env = "WARREN_LOG", global = true)]
     log: Option<String>,
     /// The daemon's API socket [default: /run/warren/warrend.sock; for serve,
-    /// api.socket or <state-dir>/warrend.sock].
+    /// api.socket or STATE_DIR/warrend.sock].
     #[arg(long, env = "WARREN_SOCKET", global = true)]
     socket: Option<PathBuf>,
     /// Print JSON instead of tables.

@@ -7,8 +7,11 @@ use oci_spec::image::Descriptor;
 /// An OCI platform: os, architecture and optional variant (e.g. `linux/arm64/v8`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Platform {
+    /// The operating system, e.g. `linux`.
     pub os: String,
+    /// The CPU architecture in OCI's names, e.g. `amd64`, `arm64`.
     pub architecture: String,
+    /// The architecture's variant, e.g. `v8` for `arm64`, `v7` for `arm`.
     pub variant: Option<String>,
 }
 

@@ -7,19 +7,36 @@ use tokio::sync::mpsc::UnboundedSender;
 #[non_exhaustive]
 pub enum PullProgress {
     /// The image is resolved: these layers (digest, compressed size) will be pulled.
-    Resolved { layers: Vec<(String, i64)> },
+    Resolved {
+        /// Each layer's digest and compressed size in bytes, bottom layer first.
+        layers: Vec<(String, i64)>,
+    },
     /// Bytes of one layer downloaded so far.
     Downloading {
+        /// The layer's digest.
         digest: String,
+        /// Bytes downloaded.
         done: u64,
+        /// The layer's compressed size.
         total: u64,
     },
-    /// A layer is in the content store (`cached`: it was there already).
-    Downloaded { digest: String, cached: bool },
+    /// A layer is in the content store.
+    Downloaded {
+        /// The layer's digest.
+        digest: String,
+        /// It was there already; nothing was downloaded.
+        cached: bool,
+    },
     /// A layer is unpacked into its snapshot.
-    Unpacked { digest: String },
+    Unpacked {
+        /// The layer's digest.
+        digest: String,
+    },
     /// The image record is written: the pull is complete.
-    Done { name: String },
+    Done {
+        /// The image's full name.
+        name: String,
+    },
 }
 
 /// Where a pull reports progress; a closed or absent receiver is fine.

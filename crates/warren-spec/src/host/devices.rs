@@ -9,8 +9,8 @@ use oci_spec::runtime::{LinuxDevice, LinuxDeviceBuilder, LinuxDeviceType};
 /// itself.
 const SKIP: &[&str] = &["pts", "shm", "mqueue", "fd", ".lxc", ".lxd-mounts", ".udev"];
 
-/// Every character and block device under /dev (not the ones in [`SKIP`], nor
-/// `/dev/console`), with its numbers, mode and owner.
+/// Every character and block device under /dev (not under `pts`, `shm`, `mqueue`, `fd`
+/// and the container managers' own folders, nor `/dev/console`), with its numbers, mode and owner.
 pub fn devices() -> Vec<LinuxDevice> {
     let mut out = Vec::new();
     walk(Path::new("/dev"), &mut out, 0);
