@@ -23,6 +23,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("cargo:rerun-if-changed={}", root.display());
     let mut files = Vec::new();
     protos(&root, &mut files);
+    let feature = |name: &str| std::env::var_os(format!("CARGO_FEATURE_{name}")).is_some();
+    // Warren's node API only with `node-api`; containerd's and gRPC's own always.
+    if !feature("NODE_API") {
+        let node = root.join("warren");
+        files.retain(|f| !f.starts_with(&node));
+    }
 
     let fds = protox::compile(&files, [&root])?;
     let out = PathBuf::from(std::env::var("OUT_DIR")?);
@@ -38,8 +44,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // A session's opening message is large and rare; its stdin chunks are small and many.
     config.boxed(".warren.node.v1.AttachInput.input.run");
     tonic_prost_build::configure()
-        .build_client(true)
-        .build_server(true)
+        .build_client(feature("CLIENT"))
+        .build_server(feature("SERVER"))
         .include_file("warren_proto.rs")
         .compile_fds_with_config(fds, config)?;
     Ok(())
