@@ -11,6 +11,7 @@ mod security;
 mod user;
 mod validate;
 
+pub mod health;
 pub mod host;
 pub mod seccomp;
 

@@ -10,6 +10,7 @@ mod create;
 mod events;
 mod exec;
 mod exec_attach;
+mod health;
 pub(crate) mod io;
 mod labels;
 mod logs;
@@ -31,6 +32,7 @@ pub use attach::{AttachInput, AttachOutput, AttachOutputStream, Attached};
 pub use events::{ContainerEvent, ContainerEventKind};
 pub use exec::{ExecOutput, ExecRequest};
 pub use exec_attach::{ExecSession, ExecWait};
+pub use health::HEALTH_LABEL;
 pub use logs::{LogLine, LogOptions, LogStream};
 pub use metrics::ContainerMetrics;
 pub use security::SecurityInfo;
@@ -152,6 +154,9 @@ pub struct ContainerRequest {
     /// deleted, and killing it ends every container of the group. A name by containerd's
     /// identifier rule; `None`: a shim of its own.
     pub shim_group: Option<String>,
+    /// Health check overrides (`--health-*`, `--no-healthcheck`), merged over the image's
+    /// `Healthcheck`; the result is recorded on the container ([`HEALTH_LABEL`]).
+    pub health: warren_spec::health::HealthOverrides,
 }
 
 pub(crate) fn to_system_time(t: Option<&prost_types::Timestamp>) -> Option<SystemTime> {

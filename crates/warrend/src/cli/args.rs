@@ -94,6 +94,8 @@ pub struct ContainerArgs {
     /// 4 MiB per container; killing the shim ends them all).
     #[arg(long, value_name = "NAME")]
     pub shim_group: Option<String>,
+    #[command(flatten)]
+    pub health: super::health_args::HealthArgs,
     /// The image.
     pub image: String,
     /// The command and its arguments (default: the image's).
@@ -149,6 +151,7 @@ impl ContainerArgs {
                 None
             },
             shim_group: self.shim_group.clone().unwrap_or_default(),
+            ..self.health.fields()
         }
     }
 }

@@ -2,6 +2,7 @@
 
 mod args;
 mod containers;
+mod health_args;
 mod images;
 mod interactive;
 mod output;
