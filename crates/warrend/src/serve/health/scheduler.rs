@@ -14,9 +14,19 @@ pub async fn check_loop(d: Daemon, id: String, check: HealthCheck, pid: u32, sin
     loop {
         tokio::time::sleep(check.interval()).await;
         let in_start_period = since.elapsed() < check.start_period();
-        let result = match probe::run(&d.rt, &id, &check).await {
-            Probe::Ran(r) => r,
-            Probe::NotRunning => {
+        // On a task of its own: when this loop is aborted (the container stopped), the exec
+        // still runs to its end and the runtime removes its process and FIFOs.
+        let probe = {
+            let (rt, id, check) = (d.rt.clone(), id.clone(), check.clone());
+            tokio::spawn(async move { probe::run(&rt, &id, &check).await })
+        };
+        let result = match probe.await {
+            Ok(Probe::Ran(r)) => r,
+            Err(e) => {
+                tracing::warn!(container = %id, error = %e, "a health probe failed");
+                continue;
+            }
+            Ok(Probe::NotRunning) => {
                 d.health.stop(&id, Some(pid));
                 return;
             }
