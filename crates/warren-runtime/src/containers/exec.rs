@@ -177,7 +177,14 @@ impl ContainerdRuntime {
             timed_out,
             ..Default::default()
         };
-        for (handle, slot) in [(out, &mut output.stdout), (err, &mut output.stderr)] {
+        // A killed process's children may hold the FIFOs open: its output is not waited for
+        // (the reading threads end when the last writer closes).
+        let handles = if timed_out {
+            vec![]
+        } else {
+            vec![(out, &mut output.stdout), (err, &mut output.stderr)]
+        };
+        for (handle, slot) in handles {
             if let Ok(Ok((bytes, truncated))) =
                 tokio::time::timeout(Duration::from_secs(5), handle).await
             {

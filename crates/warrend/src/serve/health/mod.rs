@@ -245,7 +245,9 @@ pub async fn watch(d: Daemon) {
         while let Some(Ok(event)) = stream.next().await {
             let id = event.container_id;
             match event.kind {
-                ContainerEventKind::Started { .. } => {
+                // A paused container's checks end (its execs are refused); resumed, they
+                // start again.
+                ContainerEventKind::Started { .. } | ContainerEventKind::Resumed => {
                     if let Ok(c) = d.rt.container_info(&id).await {
                         d.health.ensure(&d, &c);
                     }
