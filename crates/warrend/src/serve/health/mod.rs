@@ -52,6 +52,8 @@ pub struct Monitor {
     entries: Arc<Mutex<HashMap<String, Entry>>>,
     saved: Arc<Mutex<HashMap<String, Saved>>>,
     file: PathBuf,
+    /// One save at a time, each writing the state as it is when it runs.
+    saving: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl Monitor {
@@ -61,6 +63,7 @@ impl Monitor {
             entries: Arc::default(),
             saved: Arc::default(),
             file: config.paths.root.join("health.json"),
+            saving: Arc::default(),
         }
     }
 
@@ -189,6 +192,7 @@ impl Monitor {
 
     /// Save every checked container's status (after a change).
     async fn save(&self) {
+        let _one = self.saving.lock().await;
         let snapshot: HashMap<String, Saved> = self
             .lock()
             .iter()
@@ -258,5 +262,22 @@ pub async fn watch(d: Daemon) {
                 _ => {}
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn health_events_carry_their_status_apart() {
+        assert_eq!(
+            split_kind("health_status: unhealthy".into()),
+            ("health_status".into(), "unhealthy".into())
+        );
+        assert_eq!(
+            split_kind("restarting".into()),
+            ("restarting".into(), String::new())
+        );
     }
 }
