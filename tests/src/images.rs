@@ -179,6 +179,25 @@ async fn push_with(
     push_built(client, reference, &built).await
 }
 
+/// Push a Docker-format image whose config carries Docker's `Healthcheck` object
+/// (`{"Test": [...], "Interval": ns, ...}`, as `docker build` writes a `HEALTHCHECK`).
+pub async fn push_with_healthcheck(
+    reference: &str,
+    layers: &[Layer],
+    cmd: &[&str],
+    healthcheck: serde_json::Value,
+) -> String {
+    let mut built = build(layers, cmd, "amd64", Flavor::Docker, Compression::Gzip);
+    let mut config: serde_json::Value = serde_json::from_slice(&built.config).unwrap();
+    config["config"]["Healthcheck"] = healthcheck;
+    built.config = serde_json::to_vec(&config).unwrap();
+    let mut manifest: serde_json::Value = serde_json::from_slice(&built.manifest).unwrap();
+    manifest["config"]["digest"] = sha(&built.config).into();
+    manifest["config"]["size"] = built.config.len().into();
+    built.manifest = serde_json::to_vec(&manifest).unwrap();
+    push_plain(reference, &built).await.0
+}
+
 /// Which media types an image uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Flavor {

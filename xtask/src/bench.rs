@@ -18,6 +18,7 @@ pub const BENCHES: &[&str] = &[
     "warrend",
     "keystroke",
     "scale",
+    "health",
 ];
 
 /// Repetitions per measurement when `--runs` is not given.
@@ -28,6 +29,8 @@ pub fn default_runs(what: &str) -> u32 {
         "keystroke" => 200,
         // Not repetitions: the number of containers.
         "scale" => 200,
+        // Check execs timed one after the other (the 50-container part is fixed).
+        "health" => 200,
         _ => 15,
     }
 }
@@ -68,7 +71,7 @@ pub fn run(workspace: &Path, deps: &Path, what: &str, lines: &[String], runs: u3
             }
             Ok(())
         }
-        "warrend" | "keystroke" | "scale" => {
+        "warrend" | "keystroke" | "scale" | "health" => {
             // The daemon as shipped: the release build, RSS and all. For `scale`, `runs` is
             // the number of containers; for `keystroke`, the keystrokes per session.
             status(Command::new(&cargo).current_dir(workspace).args([

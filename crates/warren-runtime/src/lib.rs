@@ -15,7 +15,7 @@ pub use containers::{
     AttachInput, AttachOutput, AttachOutputStream, Attached, ContainerEvent, ContainerEventKind,
     ContainerInfo, ContainerMetrics, ContainerRequest, ContainerState, ContainerStatus, ExecOutput,
     ExecRequest, ExecSession, ExecWait, ExitStatus, LogLine, LogOptions, LogStream, PullPolicy,
-    SecurityInfo,
+    SecurityInfo, MAX_EXEC_OUTPUT,
 };
 pub use error::RuntimeError;
 pub use images::platform::Platform;
@@ -23,4 +23,12 @@ pub use images::registry::RegistryOptions;
 pub use images::{
     Image, ImportOptions, PullMode, PullOptions, PullProgress, DEFAULT_MAX_CONCURRENT_DOWNLOADS,
 };
-pub use network::{NetworkConfig, NetworkMode, PortMapping, Protocol};
+pub use network::{
+    DnsConfig, HostAddress, HostEntry, NetworkConfig, NetworkMode, PortMapping, Protocol,
+};
+/// The request types `ContainerRequest` is made of, from warren-spec, so that one dependency
+/// is enough to fill a request.
+pub use warren_spec::{
+    health::{HealthCheck, HealthOverrides},
+    Device, Mounts, Resources, Seccomp, Security, Tmpfs, Ulimit, UlimitKind, Volume,
+};

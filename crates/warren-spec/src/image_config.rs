@@ -26,6 +26,9 @@ pub struct ImageConfig {
     pub stop_signal: Option<String>,
     /// `Labels`.
     pub labels: BTreeMap<String, String>,
+    /// Docker's `Healthcheck` (not part of the OCI config: read from the config's JSON with
+    /// [`ImageHealthcheck::from_config_json`](crate::health::ImageHealthcheck::from_config_json)).
+    pub healthcheck: Option<crate::health::ImageHealthcheck>,
 }
 
 impl From<&oci_spec::image::Config> for ImageConfig {
@@ -42,6 +45,7 @@ impl From<&oci_spec::image::Config> for ImageConfig {
                 .clone()
                 .map(|l| l.into_iter().collect())
                 .unwrap_or_default(),
+            healthcheck: None,
         }
     }
 }

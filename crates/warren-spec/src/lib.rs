@@ -15,6 +15,7 @@ mod ulimits;
 mod user;
 mod validate;
 
+pub mod health;
 pub mod host;
 pub mod seccomp;
 

@@ -159,6 +159,7 @@ impl ContainerdRuntime {
     /// by the same code that builds the real spec.
     fn validate_request(&self, req: &ContainerRequest) -> Result<(), RuntimeError> {
         reference::normalize(&req.image)?;
+        super::health::validate(req)?;
         if let Some(group) = &req.shim_group {
             warren_proto::namespace::validate_identifier("shim group", group)?;
         }
@@ -367,6 +368,7 @@ impl ContainerdRuntime {
             labels::PRIVILEGED.into(),
             req.security.privileged.to_string(),
         );
+        super::health::add_label(&mut labels, req, image)?;
         for (key, on) in [(labels::TTY, req.tty), (labels::STDIN, req.open_stdin)] {
             if on {
                 labels.insert(key.into(), "true".into());

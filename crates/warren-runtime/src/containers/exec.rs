@@ -45,6 +45,10 @@ pub struct ExecRequest {
     pub stdin: bool,
     /// The terminal's size at start, `(columns, rows)` (with `tty`).
     pub console_size: Option<(u16, u16)>,
+    /// With [`exec`](ContainerdRuntime::exec): kill the process (SIGKILL) if it has not
+    /// ended after this long; the output then says [`ExecOutput::timed_out`]. Health checks
+    /// use it. `None`: wait as long as it runs.
+    pub timeout: Option<Duration>,
 }
 
 /// What an exec'd process did.
@@ -58,6 +62,9 @@ pub struct ExecOutput {
     pub stderr: Vec<u8>,
     /// True if output beyond [`MAX_EXEC_OUTPUT`] was dropped.
     pub truncated: bool,
+    /// True if the process was killed at [`ExecRequest::timeout`] (its exit code is then
+    /// the kill's, 137).
+    pub timed_out: bool,
 }
 
 impl ContainerdRuntime {
@@ -127,7 +134,29 @@ impl ContainerdRuntime {
         let err = on_thread("warren-exec-err", move || {
             collect(err, LogStream::Stderr, fwd_err)
         });
-        let (exit_code, _) = match waiting.await {
+        let mut timed_out = false;
+        let waited = match req.timeout {
+            None => waiting.await,
+            Some(limit) => match tokio::time::timeout(limit, &mut waiting).await {
+                Ok(w) => w,
+                Err(_) => {
+                    timed_out = true;
+                    tracing::debug!(container = id, exec_id, "exec timed out; killing it");
+                    let _ = self
+                        .clients()
+                        .tasks()
+                        .kill(KillRequest {
+                            container_id: id.to_string(),
+                            exec_id: exec_id.to_string(),
+                            signal: libc::SIGKILL as u32,
+                            all: false,
+                        })
+                        .await;
+                    waiting.await
+                }
+            },
+        };
+        let (exit_code, _) = match waited {
             Ok(w) => w,
             Err(e) => {
                 let _ = self
@@ -145,9 +174,17 @@ impl ContainerdRuntime {
         };
         let mut output = ExecOutput {
             exit_code,
+            timed_out,
             ..Default::default()
         };
-        for (handle, slot) in [(out, &mut output.stdout), (err, &mut output.stderr)] {
+        // A killed process's children may hold the FIFOs open: its output is not waited for
+        // (the reading threads end when the last writer closes).
+        let handles = if timed_out {
+            vec![]
+        } else {
+            vec![(out, &mut output.stdout), (err, &mut output.stderr)]
+        };
+        for (handle, slot) in handles {
             if let Ok(Ok((bytes, truncated))) =
                 tokio::time::timeout(Duration::from_secs(5), handle).await
             {

@@ -10,6 +10,7 @@ mod create;
 mod events;
 mod exec;
 mod exec_attach;
+mod health;
 pub(crate) mod io;
 mod labels;
 mod logs;
@@ -30,8 +31,9 @@ use crate::RuntimeError;
 
 pub use attach::{AttachInput, AttachOutput, AttachOutputStream, Attached};
 pub use events::{ContainerEvent, ContainerEventKind};
-pub use exec::{ExecOutput, ExecRequest};
+pub use exec::{ExecOutput, ExecRequest, MAX_EXEC_OUTPUT};
 pub use exec_attach::{ExecSession, ExecWait};
+pub use health::HEALTH_LABEL;
 pub use logs::{LogLine, LogOptions, LogStream};
 pub use metrics::ContainerMetrics;
 pub use security::SecurityInfo;
@@ -166,6 +168,9 @@ pub struct ContainerRequest {
     pub dns: crate::network::DnsConfig,
     /// Extra `/etc/hosts` entries (Docker's `--add-host`).
     pub extra_hosts: Vec<crate::network::HostEntry>,
+    /// Health check overrides (`--health-*`, `--no-healthcheck`), merged over the image's
+    /// `Healthcheck`; the result is recorded on the container ([`HEALTH_LABEL`]).
+    pub health: warren_spec::health::HealthOverrides,
 }
 
 pub(crate) fn to_system_time(t: Option<&prost_types::Timestamp>) -> Option<SystemTime> {

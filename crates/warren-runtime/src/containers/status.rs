@@ -77,6 +77,8 @@ pub struct ContainerInfo {
     pub tty: bool,
     /// Its process has a stdin to attach to.
     pub open_stdin: bool,
+    /// The health check recorded at create (image and request merged), if any.
+    pub health: Option<warren_spec::health::HealthCheck>,
 }
 
 pub(crate) fn state_of(status: i32) -> ContainerState {
@@ -249,6 +251,7 @@ fn info_of(record: Container, task: Option<&Process>, oom_killed: bool) -> Conta
     ContainerInfo {
         tty: flag(labels::TTY),
         open_stdin: flag(labels::STDIN),
+        health: super::health::from_labels(&record.labels),
         status: status_of(&record, task, oom_killed),
         id: record.id,
         image: record.image,

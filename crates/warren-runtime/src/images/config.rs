@@ -10,13 +10,16 @@ use super::limits::{MAX_CONFIG_BYTES, MAX_MANIFEST_BYTES};
 use super::platform::Platform;
 use crate::RuntimeError;
 
-/// The part of an image config that says how to run it.
-pub fn run_config(config: &ImageConfiguration) -> warren_spec::ImageConfig {
-    config
+/// The part of an image config that says how to run it; `raw` is the config's JSON, read
+/// for Docker's `Healthcheck` (which the OCI type drops).
+pub fn run_config(config: &ImageConfiguration, raw: Option<&[u8]>) -> warren_spec::ImageConfig {
+    let mut out: warren_spec::ImageConfig = config
         .config()
         .as_ref()
         .map(warren_spec::ImageConfig::from)
-        .unwrap_or_default()
+        .unwrap_or_default();
+    out.healthcheck = raw.and_then(warren_spec::health::ImageHealthcheck::from_config_json);
+    out
 }
 
 /// Read a whole blob (a manifest, index or config, named by `what`) of at most `limit`
@@ -47,6 +50,8 @@ pub struct Resolved {
     pub config_digest: String,
     /// See [`crate::Image::size`].
     pub size: u64,
+    /// Docker's `Healthcheck` of the config, if any.
+    pub healthcheck: Option<warren_spec::health::ImageHealthcheck>,
 }
 
 /// The config, layers and manifest bytes of one platform's manifest, as stored (layers
@@ -88,13 +93,13 @@ pub async fn resolve_config(
         serde_json::from_slice(&read_blob(clients, &digest, "manifest", MAX_MANIFEST_BYTES).await?)
             .map_err(|e| bad(format!("bad manifest: {e}")))?;
     let config_digest = manifest.config().digest().to_string();
-    let config: ImageConfiguration = serde_json::from_slice(
-        &read_blob(clients, &config_digest, "config", MAX_CONFIG_BYTES).await?,
-    )
-    .map_err(|e| bad(format!("bad config: {e}")))?;
+    let raw = read_blob(clients, &config_digest, "config", MAX_CONFIG_BYTES).await?;
+    let config: ImageConfiguration =
+        serde_json::from_slice(&raw).map_err(|e| bad(format!("bad config: {e}")))?;
     Ok(Resolved {
         config,
         config_digest,
+        healthcheck: warren_spec::health::ImageHealthcheck::from_config_json(&raw),
         size: size + manifest_size(manifest_bytes, &manifest),
     })
 }

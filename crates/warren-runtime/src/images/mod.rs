@@ -122,7 +122,10 @@ impl ContainerdRuntime {
         Ok(Image {
             name,
             target,
-            config: config::run_config(&resolved.config),
+            config: warren_spec::ImageConfig {
+                healthcheck: resolved.healthcheck.clone(),
+                ..config::run_config(&resolved.config, None)
+            },
             top_chain_id: chain_ids(&diff_ids).last().cloned().unwrap_or_default(),
             size: resolved.size,
         })

@@ -224,6 +224,7 @@ impl ContainerdRuntime {
             config,
             config_digest,
             size,
+            healthcheck,
         }) = super::config::resolve_config(clients, &name, &target, platform).await
         else {
             return Ok(None);
@@ -259,7 +260,10 @@ impl ContainerdRuntime {
         Ok(unpacked.then(|| Image {
             name,
             target,
-            config: super::config::run_config(&config),
+            config: warren_spec::ImageConfig {
+                healthcheck,
+                ..super::config::run_config(&config, None)
+            },
             top_chain_id: top,
             size,
         }))
@@ -421,7 +425,7 @@ impl ContainerdRuntime {
             name,
             size: index_size + super::config::manifest_size(manifest_desc.size, &manifest),
             target: root,
-            config: super::config::run_config(&config),
+            config: super::config::run_config(&config, Some(&config_bytes)),
             top_chain_id: top,
         })
     }

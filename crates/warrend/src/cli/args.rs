@@ -97,6 +97,9 @@ pub struct ContainerArgs {
     /// Resources, devices, kernel parameters, names and files.
     #[command(flatten)]
     pub run_flags: super::run_flags::RunFlags,
+    /// Health checks.
+    #[command(flatten)]
+    pub health: super::health_args::HealthArgs,
     /// The image.
     pub image: String,
     /// The command and its arguments (default: the image's).
@@ -152,7 +155,7 @@ impl ContainerArgs {
                 None
             },
             shim_group: self.shim_group.clone().unwrap_or_default(),
-            ..Default::default()
+            ..self.health.fields()
         };
         self.run_flags.fill(&mut spec);
         spec

@@ -510,6 +510,9 @@ pub async fn inspect(c: &mut Client, a: IdsArgs) -> anyhow::Result<u8> {
                 v["network"] = json!(d.network);
                 v["ports"] = json!(d.ports);
                 v["log_dir"] = json!(d.log_dir);
+                if let Some(h) = &d.health {
+                    v["health"] = super::health_args::health_json(h);
+                }
                 if let Some(sec) = &d.security {
                     v["security"] = json!({
                         "privileged": sec.privileged,
@@ -545,6 +548,7 @@ pub async fn events(c: &mut Client) -> anyhow::Result<u8> {
             "time": rfc3339(&e.time),
             "container": e.container_id,
             "kind": e.kind,
+            "health_status": e.health_status,
             "pid": e.pid,
             "exit_code": e.exit_code,
             "exec_id": e.exec_id,

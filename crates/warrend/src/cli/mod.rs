@@ -3,6 +3,7 @@
 mod args;
 mod containers;
 mod everyday;
+mod health_args;
 mod images;
 mod interactive;
 mod output;

@@ -90,6 +90,7 @@ pub fn status(c: &api::ContainerSummary) -> String {
         )
         .trim_end()
         .to_string(),
+        (s, _) if !c.health.is_empty() => format!("{s} ({})", c.health),
         (s, _) => s.to_string(),
     }
 }
@@ -111,6 +112,7 @@ pub fn summary_json(c: &api::ContainerSummary) -> Value {
         "restart": c.restart,
         "restart_count": c.restart_count,
         "ip": c.ip,
+        "health": c.health,
     })
 }
 

@@ -157,6 +157,7 @@ pub fn request(
         ..Default::default()
     };
     let security = security(spec)?;
+    let health = super::health::convert::overrides(spec, policy, &mut all_labels)?;
     let mut req = ContainerRequest {
         id,
         image: spec.image.clone(),
@@ -181,6 +182,7 @@ pub fn request(
             .as_ref()
             .map(|s| (clamp16(s.cols), clamp16(s.rows))),
         shim_group: non_empty(&spec.shim_group),
+        health,
         ..Default::default()
     };
     super::run_flags::apply(spec, &mut req)?;
@@ -269,6 +271,7 @@ pub fn summary(
             .unwrap_or_else(|| "no".into()),
         restart_count,
         ip: ip.map(|ip| ip.to_string()).unwrap_or_default(),
+        health: String::new(),
     }
 }
 

@@ -46,6 +46,7 @@ pub struct Metrics {
     /// Times the event stream broke and was subscribed again.
     pub event_resubscriptions: Counter,
     connections: Gauge,
+    health: Family<Labels, Gauge>,
     /// One scrape at a time (the per-container families are cleared and refilled).
     scrape: tokio::sync::Mutex<()>,
 }
@@ -76,6 +77,7 @@ impl Metrics {
             container_restarts: Counter::default(),
             event_resubscriptions: Counter::default(),
             connections: Gauge::default(),
+            health: Family::default(),
             registry: Registry::default(),
             scrape: tokio::sync::Mutex::new(()),
         };
@@ -154,6 +156,11 @@ impl Metrics {
             "Connections the runtime opened to containerd: 1 while the first one holds",
             m.connections.clone(),
         );
+        registry.register(
+            "warrend_container_health_status",
+            "1 for a checked container's current health status (starting, healthy, unhealthy), 0 for the others",
+            m.health.clone(),
+        );
         Metrics { registry, ..m }
     }
 
@@ -184,6 +191,7 @@ impl Metrics {
         self.connections.set(daemon.rt.connections() as i64);
         self.cpu.clear();
         self.memory.clear();
+        daemon.health.fill_metrics(&self.health);
         if !up {
             return;
         }

@@ -6,6 +6,7 @@
 mod api;
 mod containerd;
 mod convert;
+mod health;
 mod host_info;
 mod http;
 mod metrics;
@@ -138,6 +139,8 @@ pub struct Daemon {
     pub metrics: Arc<metrics::Metrics>,
     pub events: broadcast::Sender<NodeEvent>,
     pub restart: restart::Restarts,
+    /// Health checks: their state, for ps, inspect and metrics.
+    pub health: health::Monitor,
     pub containerd: Arc<containerd::Containerd>,
     /// The runc and cgroup facts `info` reports.
     pub host: Arc<host_info::HostInfo>,
@@ -196,6 +199,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         metrics,
         events,
         restart,
+        health: health::Monitor::new(&config),
         containerd: containerd.clone(),
         host: Arc::new(host_info::detect(&config).await),
         stopping,
@@ -207,6 +211,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         .context("re-attaching to running containers")?;
     daemon.restart.load(&daemon).await?;
     let watcher = tokio::spawn(restart::watch(daemon.clone()));
+    let health_watcher = tokio::spawn(health::watch(daemon.clone()));
     let supervisor_watch = containerd.watch_restarts(daemon.metrics.clone());
     let http = match config.http_address()? {
         Some(addr) => Some(http::serve(daemon.clone(), addr).await?),
@@ -233,6 +238,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     }
     let _ = std::fs::remove_file(config.socket());
     watcher.abort();
+    health_watcher.abort();
     supervisor_watch.abort();
     if let Some(h) = http {
         h.abort();

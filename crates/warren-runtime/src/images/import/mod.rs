@@ -132,7 +132,7 @@ impl ContainerdRuntime {
             images.push(Image {
                 name,
                 target,
-                config: config::run_config(&config),
+                config: config::run_config(&config, None),
                 top_chain_id: top,
                 size,
             });

@@ -228,7 +228,9 @@ async fn summary(d: &Daemon, c: &ContainerInfo) -> api::ContainerSummary {
     } else {
         None
     };
-    convert::summary(c, d.restart.count(&c.id), ip)
+    let mut s = convert::summary(c, d.restart.count(&c.id), ip);
+    s.health = d.health.status(&c.id);
+    s
 }
 
 /// Running containers (with `all`, every one).
@@ -267,6 +269,7 @@ pub async fn inspect(d: &Daemon, req: api::ContainerRef) -> Result<api::Containe
     Ok(api::ContainerDetail {
         tty: c.tty,
         open_stdin: c.open_stdin,
+        health: d.health.detail(c),
         security: Some(api::Security {
             privileged: security.privileged,
             seccomp: security.seccomp,

@@ -83,10 +83,12 @@ fn container_event(e: ContainerEvent) -> api::Event {
 }
 
 fn node_event(e: NodeEvent) -> api::Event {
+    let (kind, health_status) = crate::serve::health::split_kind(e.kind);
     api::Event {
         container_id: e.container_id,
         time: Some(convert::timestamp(std::time::SystemTime::now())),
-        kind: e.kind,
+        kind,
+        health_status,
         pid: e.pid,
         exit_code: e.exit_code,
         exec_id: e.exec_id,

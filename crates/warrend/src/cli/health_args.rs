@@ -1,0 +1,137 @@
+//! The health-check flags of `run` and `create` (Docker's `--health-*` and
+//! `--no-healthcheck`, plus Warren's `--restart-on-unhealthy`), and how health is shown
+//! by `ps` and `inspect`.
+
+use std::time::Duration;
+
+use clap::Args;
+use serde_json::{json, Value};
+use warren_proto::warren::node::v1 as api;
+
+use super::output::rfc3339;
+
+/// How a container's health is checked; each flag set replaces the image's `HEALTHCHECK`
+/// field of the same meaning.
+#[derive(Args, Debug, Clone, Default)]
+pub struct HealthArgs {
+    /// Command to run to check health (a shell command, run with /bin/sh -c).
+    #[arg(long, value_name = "CMD")]
+    pub health_cmd: Option<String>,
+    /// Time between running the check (e.g. 30s, 500ms; default 30s).
+    #[arg(long, value_name = "DURATION", value_parser = parse_health_duration)]
+    pub health_interval: Option<Duration>,
+    /// Maximum time to allow one check to run (default 30s).
+    #[arg(long, value_name = "DURATION", value_parser = parse_health_duration)]
+    pub health_timeout: Option<Duration>,
+    /// Start period for the container to initialize before failures count (default 0s).
+    #[arg(long, value_name = "DURATION", value_parser = parse_health_duration)]
+    pub health_start_period: Option<Duration>,
+    /// Consecutive failures needed to report unhealthy (default 3).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(i32).range(0..), allow_negative_numbers = true)]
+    pub health_retries: Option<i32>,
+    /// Disable any container-specified HEALTHCHECK.
+    #[arg(
+        long,
+        conflicts_with_all = ["health_cmd", "health_interval", "health_timeout", "health_start_period", "health_retries"]
+    )]
+    pub no_healthcheck: bool,
+    /// Kill the container when it becomes unhealthy, so that its restart policy
+    /// (on-failure[:max]) restarts it (Warren's own).
+    #[arg(long)]
+    pub restart_on_unhealthy: bool,
+}
+
+impl HealthArgs {
+    /// The spec's health fields (every other field at its default).
+    pub fn fields(&self) -> api::ContainerSpec {
+        let ns = |d: Option<Duration>| d.map_or(0, |d| d.as_nanos().min(i64::MAX as u128) as i64);
+        api::ContainerSpec {
+            health_cmd: self.health_cmd.clone().unwrap_or_default(),
+            health_interval_ns: ns(self.health_interval),
+            health_timeout_ns: ns(self.health_timeout),
+            health_start_period_ns: ns(self.health_start_period),
+            health_retries: self.health_retries.unwrap_or(0),
+            no_healthcheck: self.no_healthcheck,
+            restart_on_unhealthy: self.restart_on_unhealthy,
+            ..Default::default()
+        }
+    }
+}
+
+/// A Docker duration (`500ms`, `30s`, `1m30s`): 0 (the image's value or the default) or at
+/// least 1ms.
+fn parse_health_duration(s: &str) -> Result<Duration, String> {
+    let d = warren_spec::health::parse_duration(s)?;
+    if !d.is_zero() && d < warren_spec::health::MIN_DURATION {
+        return Err(format!(
+            "{s:?} is under 1ms: give 0 (inherit) or at least 1ms"
+        ));
+    }
+    Ok(d)
+}
+
+/// `inspect`'s `health` object.
+pub fn health_json(h: &api::Health) -> Value {
+    json!({
+        "status": h.status,
+        "failing_streak": h.failing_streak,
+        "log": h.log.iter().map(|r| json!({
+            "start": rfc3339(&r.start),
+            "end": rfc3339(&r.end),
+            "exit_code": r.exit_code,
+            "output": r.output,
+        })).collect::<Vec<_>>(),
+        "test": h.test,
+        "interval_ns": h.interval_ns,
+        "timeout_ns": h.timeout_ns,
+        "start_period_ns": h.start_period_ns,
+        "retries": h.retries,
+        "restart_on_unhealthy": h.restart_on_unhealthy,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cmd {
+        #[command(flatten)]
+        health: HealthArgs,
+    }
+
+    #[test]
+    fn flags_become_spec_fields() {
+        let c = Cmd::try_parse_from([
+            "x",
+            "--health-cmd",
+            "true",
+            "--health-interval",
+            "500ms",
+            "--health-retries",
+            "2",
+        ])
+        .unwrap();
+        let s = c.health.fields();
+        assert_eq!(s.health_cmd, "true");
+        assert_eq!(s.health_interval_ns, 500_000_000);
+        assert_eq!(s.health_retries, 2);
+    }
+
+    #[test]
+    fn bad_flags_are_refused_by_name() {
+        for (argv, flag) in [
+            (
+                vec!["x", "--no-healthcheck", "--health-cmd", "true"],
+                "--health-cmd",
+            ),
+            (vec!["x", "--health-interval", "10us"], "--health-interval"),
+            (vec!["x", "--health-timeout", "soon"], "--health-timeout"),
+            (vec!["x", "--health-retries", "-1"], "--health-retries"),
+        ] {
+            let e = Cmd::try_parse_from(argv).err().unwrap().to_string();
+            assert!(e.contains(flag), "{flag}: {e}");
+        }
+    }
+}

@@ -1,0 +1,283 @@
+//! Health checks: for every running container whose record carries a check
+//! (`io.warren.health`, written at create from the image's `HEALTHCHECK` and the
+//! `--health-*` flags), warrend runs the check as an exec on schedule, keeps the status and
+//! the last results, reports them in `ps`, `inspect` and `/metrics`, emits `health_status`
+//! events on changes and, with `--restart-on-unhealthy`, kills an unhealthy container so its
+//! on-failure policy restarts it.
+//!
+//! Each container is checked by a task of its own, so a slow check delays no other and never
+//! the API. Statuses are saved in `<root>/health.json` on every change, so a restarted
+//! warrend continues where the last one stopped (for the same run of a container).
+
+pub mod convert;
+mod probe;
+mod scheduler;
+pub mod state;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use serde::{Deserialize, Serialize};
+use warren_runtime::{ContainerEventKind, ContainerInfo, ContainerState};
+use warren_spec::health::HealthCheck;
+
+use self::state::{CheckResult, HealthState, Status};
+use super::Daemon;
+
+/// What is saved per container across warrend restarts.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Saved {
+    status: Status,
+    failing_streak: u32,
+    /// The run it belongs to: a container restarted meanwhile starts over.
+    pid: u32,
+}
+
+struct Entry {
+    state: HealthState,
+    check: HealthCheck,
+    pid: u32,
+    restart_on_unhealthy: bool,
+    task: tokio::task::AbortHandle,
+}
+
+/// The health of every checked container, shared by the API, the metrics and the checkers.
+#[derive(Clone)]
+pub struct Monitor {
+    entries: Arc<Mutex<HashMap<String, Entry>>>,
+    saved: Arc<Mutex<HashMap<String, Saved>>>,
+    file: PathBuf,
+    /// One save at a time, each writing the state as it is when it runs.
+    saving: Arc<tokio::sync::Mutex<()>>,
+}
+
+impl Monitor {
+    /// A monitor saving under the config's root dir.
+    pub fn new(config: &crate::config::Config) -> Monitor {
+        Monitor {
+            entries: Arc::default(),
+            saved: Arc::default(),
+            file: config.paths.root.join("health.json"),
+            saving: Arc::default(),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Entry>> {
+        self.entries.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The container's health status (`starting`, `healthy`, `unhealthy`), empty when it
+    /// is not checked.
+    pub fn status(&self, id: &str) -> String {
+        self.lock()
+            .get(id)
+            .map(|e| e.state.status.as_str().to_string())
+            .unwrap_or_default()
+    }
+
+    /// The API's health record of `c` (its check, and its state while it is checked).
+    pub fn detail(&self, c: &ContainerInfo) -> Option<warren_proto::warren::node::v1::Health> {
+        let check = c.health.as_ref()?;
+        let entries = self.lock();
+        Some(convert::health(
+            check,
+            entries.get(&c.id).map(|e| &e.state),
+            convert::restart_on_unhealthy(&c.labels),
+        ))
+    }
+
+    /// Fill the per-container, per-status gauge: 1 for the current status, 0 for the others.
+    pub fn fill_metrics(&self, family: &Family<Vec<(String, String)>, Gauge>) {
+        family.clear();
+        for (id, e) in self.lock().iter() {
+            for s in Status::ALL {
+                family
+                    .get_or_create(&vec![
+                        ("container".to_string(), id.clone()),
+                        ("status".to_string(), s.as_str().to_string()),
+                    ])
+                    .set((e.state.status == s) as i64);
+            }
+        }
+    }
+
+    /// Start checking `c` if it runs with a check and is not checked yet in this run.
+    fn ensure(&self, d: &Daemon, c: &ContainerInfo) {
+        let (Some(check), ContainerState::Running, Some(pid)) =
+            (c.health.clone(), c.status.state, c.status.pid)
+        else {
+            return;
+        };
+        let mut entries = self.lock();
+        if entries.get(&c.id).is_some_and(|e| e.pid == pid) {
+            return;
+        }
+        let mut state = HealthState::default();
+        let resumed = {
+            let saved = self.saved.lock().unwrap_or_else(|e| e.into_inner());
+            saved.get(&c.id).filter(|s| s.pid == pid).cloned()
+        };
+        if let Some(s) = &resumed {
+            state.status = s.status;
+            state.failing_streak = s.failing_streak;
+        }
+        let task = tokio::spawn(scheduler::check_loop(
+            d.clone(),
+            c.id.clone(),
+            check.clone(),
+            pid,
+            Instant::now(),
+        ))
+        .abort_handle();
+        tracing::debug!(container = %c.id, pid, resumed = resumed.is_some(), "health checks start");
+        if let Some(old) = entries.insert(
+            c.id.clone(),
+            Entry {
+                state,
+                check,
+                pid,
+                restart_on_unhealthy: convert::restart_on_unhealthy(&c.labels)
+                    && convert::on_failure(&c.labels),
+                task,
+            },
+        ) {
+            old.task.abort();
+        }
+    }
+
+    /// Stop checking `id` (its process ended or it is gone); `pid`: only if still that run.
+    fn stop(&self, id: &str, pid: Option<u32>) {
+        let mut entries = self.lock();
+        if entries
+            .get(id)
+            .is_some_and(|e| pid.is_none_or(|p| p == e.pid))
+        {
+            if let Some(e) = entries.remove(id) {
+                e.task.abort();
+            }
+        }
+    }
+
+    /// Take a check's result for run `pid` of `id`. `Err(())`: that run is no longer
+    /// checked. `Ok(Some(..))`: the status changed (and whether to kill the container).
+    fn record(
+        &self,
+        id: &str,
+        pid: u32,
+        result: CheckResult,
+        in_start_period: bool,
+    ) -> Result<Option<(Status, bool)>, ()> {
+        let mut entries = self.lock();
+        let e = entries.get_mut(id).filter(|e| e.pid == pid).ok_or(())?;
+        let retries = e.check.retries;
+        Ok(e.state
+            .record(result, retries, in_start_period)
+            .map(|s| (s, e.restart_on_unhealthy && s == Status::Unhealthy)))
+    }
+
+    async fn load(&self) {
+        if let Ok(bytes) = tokio::fs::read(&self.file).await {
+            match serde_json::from_slice::<HashMap<String, Saved>>(&bytes) {
+                Ok(saved) => *self.saved.lock().unwrap_or_else(|e| e.into_inner()) = saved,
+                Err(e) => tracing::warn!(file = %self.file.display(), error = %e,
+                    "ignoring an unreadable health state file"),
+            }
+        }
+    }
+
+    /// Save every checked container's status (after a change).
+    async fn save(&self) {
+        let _one = self.saving.lock().await;
+        let snapshot: HashMap<String, Saved> = self
+            .lock()
+            .iter()
+            .map(|(id, e)| {
+                (
+                    id.clone(),
+                    Saved {
+                        status: e.state.status,
+                        failing_streak: e.state.failing_streak,
+                        pid: e.pid,
+                    },
+                )
+            })
+            .collect();
+        let json = serde_json::to_vec(&snapshot).unwrap_or_default();
+        let tmp = self.file.with_extension("json.tmp");
+        let write = async {
+            tokio::fs::write(&tmp, &json).await?;
+            tokio::fs::rename(&tmp, &self.file).await
+        };
+        if let Err(e) = write.await {
+            tracing::warn!(file = %self.file.display(), error = %e, "could not save health state");
+        }
+    }
+}
+
+/// Split a node event's kind `health_status: healthy` into `("health_status", "healthy")`;
+/// other kinds come back as they are with no status.
+pub fn split_kind(kind: String) -> (String, String) {
+    match kind.split_once(": ") {
+        Some(("health_status", s)) => ("health_status".into(), s.to_string()),
+        _ => (kind, String::new()),
+    }
+}
+
+/// Follow containerd's events until warrend stops: checks start with a container's process
+/// and end with it. After each (re)subscription every running container is looked at, so a
+/// restarted warrend resumes the checks of the containers it finds.
+pub async fn watch(d: Daemon) {
+    d.health.load().await;
+    loop {
+        let mut stream = match d.rt.events().await {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::debug!(error = %e, "health: subscribing to events failed, retrying");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                continue;
+            }
+        };
+        match d.rt.list_containers().await {
+            Ok(list) => list.iter().for_each(|c| d.health.ensure(&d, c)),
+            Err(e) => tracing::warn!(error = %e, "health: could not list containers"),
+        }
+        while let Some(Ok(event)) = stream.next().await {
+            let id = event.container_id;
+            match event.kind {
+                // A paused container's checks end (its execs are refused); resumed, they
+                // start again.
+                ContainerEventKind::Started { .. } | ContainerEventKind::Resumed => {
+                    if let Ok(c) = d.rt.container_info(&id).await {
+                        d.health.ensure(&d, &c);
+                    }
+                }
+                ContainerEventKind::Exited { exec_id: None, .. }
+                | ContainerEventKind::Deleted { .. }
+                | ContainerEventKind::Removed => d.health.stop(&id, None),
+                _ => {}
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn health_events_carry_their_status_apart() {
+        assert_eq!(
+            split_kind("health_status: unhealthy".into()),
+            ("health_status".into(), "unhealthy".into())
+        );
+        assert_eq!(
+            split_kind("restarting".into()),
+            ("restarting".into(), String::new())
+        );
+    }
+}

@@ -1,0 +1,60 @@
+//! The check loop of one run of one container: wait the interval, probe, record, act on a
+//! change (event, saved state, kill for `--restart-on-unhealthy`).
+
+use std::time::{Duration, Instant};
+
+use warren_spec::health::HealthCheck;
+
+use super::probe::{self, Probe};
+use crate::serve::{Daemon, NodeEvent};
+
+/// Check container `id` (its run with init process `pid`, started at `since`) until the
+/// run ends or the monitor drops it.
+pub async fn check_loop(d: Daemon, id: String, check: HealthCheck, pid: u32, since: Instant) {
+    loop {
+        tokio::time::sleep(check.interval()).await;
+        let in_start_period = since.elapsed() < check.start_period();
+        // On a task of its own: when this loop is aborted (the container stopped), the exec
+        // still runs to its end and the runtime removes its process and FIFOs.
+        let probe = {
+            let (rt, id, check) = (d.rt.clone(), id.clone(), check.clone());
+            tokio::spawn(async move { probe::run(&rt, &id, &check).await })
+        };
+        let result = match probe.await {
+            Ok(Probe::Ran(r)) => r,
+            Err(e) => {
+                tracing::warn!(container = %id, error = %e, "a health probe failed");
+                continue;
+            }
+            Ok(Probe::NotRunning) => {
+                d.health.stop(&id, Some(pid));
+                return;
+            }
+        };
+        let code = result.exit_code;
+        let change = match d.health.record(&id, pid, result, in_start_period) {
+            Ok(c) => c,
+            Err(()) => return,
+        };
+        let Some((status, kill)) = change else {
+            continue;
+        };
+        tracing::info!(container = %id, status = status.as_str(), exit_code = code, "health status changed");
+        let _ = d.events.send(NodeEvent {
+            container_id: id.clone(),
+            kind: format!("health_status: {}", status.as_str()),
+            pid,
+            exit_code: 0,
+            exec_id: String::new(),
+        });
+        d.health.save().await;
+        if kill {
+            tracing::info!(container = %id, "unhealthy: killing it for its restart policy");
+            if let Err(e) = d.rt.stop_container(&id, Duration::ZERO).await {
+                tracing::warn!(container = %id, error = %e, "could not kill the unhealthy container");
+            }
+            d.health.stop(&id, Some(pid));
+            return;
+        }
+    }
+}
