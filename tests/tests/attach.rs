@@ -164,3 +164,57 @@ async fn execs_get_a_terminal_or_a_stdin_and_leave_nothing() {
     fx.assert_clean("attached execs").await;
     fx.cleanup().await;
 }
+
+#[tokio::test]
+async fn an_abandoned_exec_is_killed_and_leaves_nothing() {
+    require_root!();
+    let fx = Fixture::new("att-drop").await;
+    let id = fx
+        .rt
+        .run_container(&fx.request("host", &["sleep", "600"]))
+        .await
+        .unwrap();
+    let long = ExecRequest {
+        args: vec!["sleep".into(), "300".into()],
+        ..Default::default()
+    };
+    // The caller gives up once the exec is surely running (two processes in the container).
+    let rt = fx.rt.clone();
+    let watched = id.clone();
+    let gave_up = tokio::time::timeout(Duration::from_secs(30), async move {
+        let exec = rt.exec(&watched, &long);
+        tokio::pin!(exec);
+        loop {
+            tokio::select! {
+                r = &mut exec => panic!("the exec ended on its own: {r:?}"),
+                _ = tokio::time::sleep(Duration::from_millis(100)) => {
+                    if rt.pids(&watched).await.unwrap().len() >= 2 {
+                        return;
+                    }
+                }
+            }
+        }
+    })
+    .await;
+    assert!(gave_up.is_ok(), "the exec never started");
+    // Dropped: the sleep is killed, its record and FIFOs removed.
+    let dir = fx.rt.container_dir(&id).unwrap();
+    let mut left: (Vec<u32>, Vec<String>) = (vec![], vec![]);
+    for _ in 0..100 {
+        let pids = fx.rt.pids(&id).await.unwrap();
+        let files: Vec<String> = warren_tests::files_under(&dir)
+            .into_iter()
+            .filter(|f| f.starts_with("exec-"))
+            .collect();
+        if pids.len() == 1 && files.is_empty() {
+            left = (vec![], vec![]);
+            break;
+        }
+        left = (pids, files);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(left, (vec![], vec![]), "(pids, exec files) left after 10 s");
+    fx.rt.delete_container(&id).await.unwrap();
+    fx.assert_clean("an abandoned exec").await;
+    fx.cleanup().await;
+}

@@ -82,22 +82,61 @@ impl ContainerdRuntime {
     /// # Ok(()) }
     /// ```
     #[tracing::instrument(level = "debug", skip(self, req))]
+    ///
+    /// If the returned future is dropped before it completes (a caller's timeout, a client
+    /// that went away), the process is killed and removed with its FIFOs all the same: the
+    /// work runs on a task of its own that a drop only tells to stop.
     pub async fn exec(&self, id: &str, req: &ExecRequest) -> Result<ExecOutput, RuntimeError> {
         let process = self.exec_process(id, req).await?;
         let exec_id = format!("exec-{:016x}", rand::random::<u64>());
-        let fifos = Fifos::at(&self.inner.containers.dir(id), &exec_id);
-        fifos.create().await?;
-        let result = self.exec_with(id, &exec_id, &fifos, process, req).await;
+        let (rt, id, req) = (self.clone(), id.to_string(), req.clone());
+        // Dropped with this future: the task's `cancelled` then fires.
+        let (_cancel, cancelled) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            let fifos = Fifos::at(&rt.inner.containers.dir(&id), &exec_id);
+            fifos.create().await?;
+            let result = tokio::select! {
+                r = rt.exec_with(&id, &exec_id, &fifos, process, &req) => r,
+                _ = cancelled => {
+                    tracing::debug!(container = %id, exec_id, "exec abandoned by its caller; killing it");
+                    rt.kill_exec(&id, &exec_id).await;
+                    let _ = tokio::time::timeout(Duration::from_secs(5), rt.wait_raw(&id, &exec_id)).await;
+                    Err(RuntimeError::Interrupted {
+                        op: "exec",
+                        message: "the caller stopped waiting".into(),
+                    })
+                }
+            };
+            let _ = rt
+                .clients()
+                .tasks()
+                .delete_process(DeleteProcessRequest {
+                    container_id: id.clone(),
+                    exec_id: exec_id.clone(),
+                })
+                .await;
+            fifos.remove().await;
+            result
+        });
+        task.await.map_err(|e| RuntimeError::Io {
+            op: "running an exec",
+            path: String::new(),
+            source: std::io::Error::other(e),
+        })?
+    }
+
+    /// SIGKILL exec `exec_id` of container `id` (gone already is fine).
+    async fn kill_exec(&self, id: &str, exec_id: &str) {
         let _ = self
             .clients()
             .tasks()
-            .delete_process(DeleteProcessRequest {
+            .kill(KillRequest {
                 container_id: id.to_string(),
-                exec_id: exec_id.clone(),
+                exec_id: exec_id.to_string(),
+                signal: libc::SIGKILL as u32,
+                all: false,
             })
             .await;
-        fifos.remove().await;
-        result
     }
 
     async fn exec_with(
