@@ -289,3 +289,24 @@ impl Drop for Warrend {
         remove_bridge(&self.bridge);
     }
 }
+
+/// A registry with a busybox image (cmd `sh`) and its reference.
+pub async fn registry_with_busybox(tag: &str) -> (crate::registry::Registry, String) {
+    let registry = crate::registry::Registry::start();
+    let image = format!("{}/warren/busybox:{tag}", registry.addr());
+    crate::images::push(&image, &[crate::images::busybox_layer()], &["sh"]).await;
+    (registry, image)
+}
+
+/// Poll `f` every 50 ms until it gives `Some`, for at most `limit` (a bound against hangs,
+/// not a speed assertion).
+pub fn until<T>(limit: Duration, what: &str, mut f: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}

@@ -5,34 +5,13 @@
 use std::io::BufRead;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{json, Value};
-use warren_tests::images::{busybox_layer, push, push_with_healthcheck};
+use warren_tests::images::{busybox_layer, push_with_healthcheck};
 use warren_tests::registry::Registry;
 use warren_tests::require_root;
-use warren_tests::warrend::{binary, Warrend};
-
-/// A registry with a busybox image (cmd `sh`) and its reference.
-async fn registry_with_busybox(tag: &str) -> (Registry, String) {
-    let registry = Registry::start();
-    let image = format!("{}/warren/busybox:{tag}", registry.addr());
-    push(&image, &[busybox_layer()], &["sh"]).await;
-    (registry, image)
-}
-
-/// Poll `f` every 50 ms until it gives `Some`, for at most `limit` (a bound against hangs,
-/// not a speed assertion).
-fn until<T>(limit: Duration, what: &str, mut f: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + limit;
-    loop {
-        if let Some(v) = f() {
-            return v;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
+use warren_tests::warrend::{binary, registry_with_busybox, until, Warrend};
 
 /// `warrend --json events`, collected by a thread until dropped.
 struct Events {

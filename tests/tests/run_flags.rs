@@ -6,15 +6,12 @@
 use std::collections::BTreeMap;
 
 use serde_json::Value;
-use warren_tests::images::{busybox_layer, push};
 use warren_tests::registry::Registry;
 use warren_tests::require_root;
-use warren_tests::warrend::Warrend;
+use warren_tests::warrend::{registry_with_busybox, Warrend};
 
 async fn setup(tag: &str) -> (Registry, String, Warrend) {
-    let registry = Registry::start();
-    let image = format!("{}/warren/busybox:{tag}", registry.addr());
-    push(&image, &[busybox_layer()], &["sh"]).await;
+    let (registry, image) = registry_with_busybox(tag).await;
     let w = Warrend::start(Some(&registry.addr()));
     (registry, image, w)
 }

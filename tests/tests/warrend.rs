@@ -6,39 +6,17 @@ use std::collections::HashMap;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::Value;
-use warren_tests::images::{busybox_layer, push};
-use warren_tests::registry::Registry;
 use warren_tests::require_root;
-use warren_tests::warrend::{binary, Warrend};
-
-/// A registry with a busybox image (cmd `sh`) and its reference.
-async fn registry_with_busybox(tag: &str) -> (Registry, String) {
-    let registry = Registry::start();
-    let image = format!("{}/warren/busybox:{tag}", registry.addr());
-    push(&image, &[busybox_layer()], &["sh"]).await;
-    (registry, image)
-}
+use warren_tests::warrend::{binary, registry_with_busybox, until, Warrend};
 
 fn stdout_stderr(out: &std::process::Output) -> (String, String) {
     (
         String::from_utf8_lossy(&out.stdout).to_string(),
         String::from_utf8_lossy(&out.stderr).to_string(),
     )
-}
-
-/// Poll `f` every 100 ms until it gives `Some`, for at most `limit`.
-fn until<T>(limit: Duration, what: &str, mut f: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + limit;
-    loop {
-        if let Some(v) = f() {
-            return v;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
 }
 
 fn find<'a>(list: &'a Value, id: &str) -> Option<&'a Value> {

@@ -3,25 +3,13 @@
 //! against a real `warrend serve` and containerd, with images from a real registry.
 
 use std::collections::BTreeSet;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
 use serde_json::Value;
 use warren_tests::images::{busybox_layer, layer, push, Entry};
 use warren_tests::registry::Registry;
 use warren_tests::require_root;
-use warren_tests::warrend::{binary, Warrend};
-
-/// Poll `f` every 100 ms until it gives `Some`, for at most `limit`.
-fn until<T>(limit: Duration, what: &str, mut f: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + limit;
-    loop {
-        if let Some(v) = f() {
-            return v;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
+use warren_tests::warrend::{binary, until, Warrend};
 
 fn container(w: &Warrend, id: &str) -> Option<Value> {
     w.json(&["ps", "-a"])

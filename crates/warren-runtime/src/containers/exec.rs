@@ -126,7 +126,7 @@ impl ContainerdRuntime {
     }
 
     /// SIGKILL exec `exec_id` of container `id` (gone already is fine).
-    async fn kill_exec(&self, id: &str, exec_id: &str) {
+    pub(crate) async fn kill_exec(&self, id: &str, exec_id: &str) {
         let _ = self
             .clients()
             .tasks()
@@ -181,16 +181,7 @@ impl ContainerdRuntime {
                 Err(_) => {
                     timed_out = true;
                     tracing::debug!(container = id, exec_id, "exec timed out; killing it");
-                    let _ = self
-                        .clients()
-                        .tasks()
-                        .kill(KillRequest {
-                            container_id: id.to_string(),
-                            exec_id: exec_id.to_string(),
-                            signal: libc::SIGKILL as u32,
-                            all: false,
-                        })
-                        .await;
+                    self.kill_exec(id, exec_id).await;
                     waiting.await
                 }
             },
@@ -198,16 +189,7 @@ impl ContainerdRuntime {
         let (exit_code, _) = match waited {
             Ok(w) => w,
             Err(e) => {
-                let _ = self
-                    .clients()
-                    .tasks()
-                    .kill(KillRequest {
-                        container_id: id.to_string(),
-                        exec_id: exec_id.to_string(),
-                        signal: libc::SIGKILL as u32,
-                        all: false,
-                    })
-                    .await;
+                self.kill_exec(id, exec_id).await;
                 return Err(e);
             }
         };

@@ -12,9 +12,7 @@ use std::path::PathBuf;
 
 use tokio::sync::mpsc;
 use warren_proto::any;
-use warren_proto::containerd::services::tasks::v1::{
-    DeleteProcessRequest, ExecProcessRequest, KillRequest,
-};
+use warren_proto::containerd::services::tasks::v1::{DeleteProcessRequest, ExecProcessRequest};
 
 use super::attach::{AttachInput, AttachOutput, Attached, FifoStdin, StdinSink};
 use super::exec::ExecRequest;
@@ -168,16 +166,7 @@ impl ContainerdRuntime {
             let result = match rt.wait_raw(&eid, &eexec).await {
                 Ok((code, _)) => Ok(code),
                 Err(e) => {
-                    let _ = rt
-                        .clients()
-                        .tasks()
-                        .kill(KillRequest {
-                            container_id: eid.clone(),
-                            exec_id: eexec.clone(),
-                            signal: libc::SIGKILL as u32,
-                            all: false,
-                        })
-                        .await;
+                    rt.kill_exec(&eid, &eexec).await;
                     Err(e)
                 }
             };

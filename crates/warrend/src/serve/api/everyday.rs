@@ -2,7 +2,7 @@
 //! the time window of `logs --since/--until`.
 
 use std::collections::{HashMap, HashSet};
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use futures::StreamExt;
 use tonic::Status;
@@ -78,18 +78,14 @@ pub async fn kill(d: &Daemon, req: api::KillRequest) -> Result<api::KillResponse
 /// Stop a container (if it runs) and start it again. The stop is the user's, so the
 /// restart policy does not start it a second time.
 pub async fn restart(d: &Daemon, req: api::RestartRequest) -> Result<api::StartResponse, Status> {
-    need_id(&req.id)?;
-    d.rt.container_status(&req.id)
-        .await
-        .map_err(|e| status(d, "restart", e))?;
-    d.restart.stopped_by_user(&req.id).await;
-    let timeout = match req.timeout_seconds {
-        0 => Duration::from_secs(10),
-        s => Duration::from_secs(s.into()),
-    };
-    d.rt.stop_container(&req.id, timeout)
-        .await
-        .map_err(|e| status(d, "restart", e))?;
+    super::containers::stop(
+        d,
+        api::StopRequest {
+            id: req.id.clone(),
+            timeout_seconds: req.timeout_seconds,
+        },
+    )
+    .await?;
     let exited_at =
         d.rt.container_status(&req.id)
             .await
@@ -359,7 +355,7 @@ mod tests {
 
     #[tokio::test]
     async fn the_window_keeps_lines_between_since_and_until() {
-        let at = |s: u64| SystemTime::UNIX_EPOCH + Duration::from_secs(s);
+        let at = |s: u64| SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(s);
         let lines: Vec<Result<api::LogLine, Status>> = (1..=5)
             .map(|s| {
                 Ok(api::LogLine {
