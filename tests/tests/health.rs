@@ -245,7 +245,7 @@ async fn healthy_unhealthy_start_period_and_timeout() {
     assert_eq!(health("bad"), Some(json!("unhealthy")), "{ps}");
     let table = w.ok(&["ps"]);
     let row = table.lines().find(|l| l.starts_with("ok ")).unwrap();
-    assert!(row.contains("running (healthy)"), "{table}");
+    assert!(row.contains(" (healthy)") && row.contains("Up "), "{table}");
 
     // /metrics: a gauge per container and status.
     assert_eq!(gauge(&w, "ok", "healthy"), Some(1.0));

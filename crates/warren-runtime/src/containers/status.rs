@@ -71,6 +71,8 @@ pub struct ContainerInfo {
     pub labels: BTreeMap<String, String>,
     /// When it was created.
     pub created_at: Option<SystemTime>,
+    /// When its process was last started (none if never).
+    pub started_at: Option<SystemTime>,
     /// Its state.
     pub status: ContainerStatus,
     /// Its process has a terminal.
@@ -256,6 +258,11 @@ fn info_of(record: Container, task: Option<&Process>, oom_killed: bool) -> Conta
         id: record.id,
         image: record.image,
         created_at: to_system_time(record.created_at.as_ref()),
+        started_at: record
+            .labels
+            .get(labels::STARTED_AT)
+            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+            .map(SystemTime::from),
         labels: record
             .labels
             .into_iter()

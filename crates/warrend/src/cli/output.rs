@@ -79,19 +79,52 @@ pub fn ago(t: &Option<prost_types::Timestamp>) -> String {
     }
 }
 
-/// The state column: `running`, `exited (3) 2 minutes ago`, `exited (137, OOM)`.
+/// The status column, as Docker words it: `Up 3 minutes (healthy)`, `Up 2 hours
+/// (Paused)`, `Exited (3) 2 minutes ago`, `Exited (137, OOM) 5 seconds ago`, `Created`.
 pub fn status(c: &api::ContainerSummary) -> String {
-    match (&c.state[..], &c.exit) {
+    let up = || {
+        time(&c.started_at)
+            .map(|t| SystemTime::now().duration_since(t).unwrap_or_default())
+            .map_or_else(|| "Up".to_string(), |d| format!("Up {}", human_duration(d)))
+    };
+    let text = match (&c.state[..], &c.exit) {
         ("stopped", Some(e)) => format!(
-            "exited ({}{}) {}",
+            "Exited ({}{}) {}",
             e.code,
             if e.oom_killed { ", OOM" } else { "" },
             ago(&e.exited_at)
         )
         .trim_end()
         .to_string(),
-        (s, _) if !c.health.is_empty() => format!("{s} ({})", c.health),
+        ("stopped", None) | ("created", _) => "Created".to_string(),
+        ("running", _) => up(),
+        ("paused", _) => format!("{} (Paused)", up()),
         (s, _) => s.to_string(),
+    };
+    if c.health.is_empty() {
+        text
+    } else {
+        format!("{text} ({})", c.health)
+    }
+}
+
+/// A duration in Docker's words: `Less than a second`, `5 seconds`, `About a minute`,
+/// `3 minutes`, `About an hour`, `5 hours`, `3 days`, `2 weeks`, `4 months`, `2 years`.
+pub fn human_duration(d: std::time::Duration) -> String {
+    let s = d.as_secs();
+    let (m, h) = (s / 60, s / 3600);
+    match s {
+        0 => "Less than a second".into(),
+        1 => "1 second".into(),
+        _ if s < 60 => format!("{s} seconds"),
+        _ if m == 1 => "About a minute".into(),
+        _ if m < 60 => format!("{m} minutes"),
+        _ if h == 1 => "About an hour".into(),
+        _ if h < 48 => format!("{h} hours"),
+        _ if h < 24 * 7 * 2 => format!("{} days", h / 24),
+        _ if h < 24 * 30 * 2 => format!("{} weeks", h / 24 / 7),
+        _ if h < 24 * 365 * 2 => format!("{} months", h / 24 / 30),
+        _ => format!("{} years", h / 24 / 365),
     }
 }
 
@@ -108,6 +141,7 @@ pub fn summary_json(c: &api::ContainerSummary) -> Value {
         "state": c.state,
         "pid": c.pid,
         "created_at": rfc3339(&c.created_at),
+        "started_at": rfc3339(&c.started_at),
         "exit": c.exit.as_ref().map(exit_json),
         "restart": c.restart,
         "restart_count": c.restart_count,
@@ -146,5 +180,38 @@ mod tests {
         assert_eq!(bytes(12), "12 B");
         assert_eq!(bytes(1536), "1.5 KiB");
         assert_eq!(bytes(64 << 20), "64.0 MiB");
+    }
+
+    #[test]
+    fn statuses_read_as_dockers() {
+        use std::time::Duration;
+        let secs = |s| human_duration(Duration::from_secs(s));
+        assert_eq!(secs(0), "Less than a second");
+        assert_eq!(secs(45), "45 seconds");
+        assert_eq!(secs(90), "About a minute");
+        assert_eq!(secs(180), "3 minutes");
+        assert_eq!(secs(3600), "About an hour");
+        assert_eq!(secs(5 * 3600), "5 hours");
+        assert_eq!(secs(3 * 86400), "3 days");
+        let started = SystemTime::now() - Duration::from_secs(190);
+        let mut c = api::ContainerSummary {
+            state: "running".into(),
+            started_at: Some(started.into()),
+            health: "healthy".into(),
+            ..Default::default()
+        };
+        assert_eq!(status(&c), "Up 3 minutes (healthy)");
+        c.state = "paused".into();
+        c.health.clear();
+        assert_eq!(status(&c), "Up 3 minutes (Paused)");
+        c.state = "created".into();
+        assert_eq!(status(&c), "Created");
+        c.state = "stopped".into();
+        c.exit = Some(api::Exit {
+            code: 137,
+            oom_killed: true,
+            ..Default::default()
+        });
+        assert_eq!(status(&c), "Exited (137, OOM)");
     }
 }

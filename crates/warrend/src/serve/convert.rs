@@ -272,6 +272,7 @@ pub fn summary(
         restart_count,
         ip: ip.map(|ip| ip.to_string()).unwrap_or_default(),
         health: String::new(),
+        started_at: c.started_at.map(timestamp),
     }
 }
 
