@@ -312,21 +312,14 @@ async fn exec_reads_a_secret_and_pause_resume_are_reported() {
     let secrets = tempfile::tempdir().unwrap();
     std::fs::write(secrets.path().join("x"), "s3cret").unwrap();
     let data = tempfile::tempdir().unwrap();
-    let req = fx.request("svc", &["sleep", "1000"]);
-    let id = fx
-        .rt
-        .create_container_with_mounts(
-            &req,
-            Some(secrets.path().to_path_buf()),
-            vec![Volume {
-                source: data.path().to_path_buf(),
-                destination: "/data".into(),
-                read_only: false,
-            }],
-            None,
-        )
-        .await
-        .unwrap();
+    let mut req = fx.request("svc", &["sleep", "1000"]);
+    req.mounts.secrets_dir = Some(secrets.path().to_path_buf());
+    req.mounts.volumes.push(Volume {
+        source: data.path().to_path_buf(),
+        destination: "/data".into(),
+        read_only: false,
+    });
+    let id = fx.rt.create_container(&req).await.unwrap();
     let mut events = fx.rt.events().await.unwrap();
     fx.rt.start_container(&id).await.unwrap();
 

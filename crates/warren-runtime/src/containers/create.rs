@@ -3,7 +3,6 @@
 //! with the standard fields and labels, so `ctr containers info` shows a normal container).
 
 use std::collections::HashMap;
-use std::path::PathBuf;
 
 use warren_proto::containerd::runc::v1::Options as RuncOptions;
 use warren_proto::containerd::services::containers::v1::{
@@ -117,23 +116,6 @@ impl ContainerdRuntime {
             .await;
         lease.release(result.is_err()).await;
         result
-    }
-
-    /// The same as [`create_container`](Self::create_container) with the mounts Warren's Go
-    /// runtime takes as arguments filled into the request: a secrets directory (bound
-    /// read-only at `/run/secrets`), volumes, and a resolv.conf.
-    pub async fn create_container_with_mounts(
-        &self,
-        req: &ContainerRequest,
-        secrets_dir: Option<PathBuf>,
-        volumes: Vec<warren_spec::Volume>,
-        resolv_conf: Option<PathBuf>,
-    ) -> Result<String, RuntimeError> {
-        let mut req = req.clone();
-        req.mounts.secrets_dir = secrets_dir.or(req.mounts.secrets_dir);
-        req.mounts.volumes.extend(volumes);
-        req.mounts.resolv_conf = resolv_conf.or(req.mounts.resolv_conf);
-        self.create_container(&req).await
     }
 
     /// The request's extra hosts with `host-gateway` resolved to the bridge's gateway.
