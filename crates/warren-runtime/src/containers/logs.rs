@@ -281,30 +281,23 @@ impl ContainerdRuntime {
             // Rotated away: go on with the file written after ours (several rotations may
             // have happened since the last look; the next one is not always the current).
             if tokio::fs::metadata(&current).await.map(|m| m.ino()).ok() != Some(ino) {
-                let dir = dir.to_path_buf();
-                let next = tokio::task::spawn_blocking(move || next_after(&dir, ino))
-                    .await
-                    .ok()
-                    .flatten();
-                if let Some((path, next_ino)) = next {
-                    if let Ok(f) = tokio::fs::File::open(&path).await {
-                        // What was appended to ours between its end and the rename.
-                        let mut rest = String::new();
-                        while reader.read_line(&mut rest).await.unwrap_or(0) > 0 {}
-                        carry.push_str(&rest);
-                        let complete = carry.rfind('\n').map(|i| i + 1).unwrap_or(0);
-                        for r in carry[..complete].lines() {
-                            if let Some(l) = parser.feed(r) {
-                                if tx.send(Ok(l)).await.is_err() {
-                                    return Ok(());
-                                }
+                if let Some((f, next_ino)) = open_next(dir, ino).await {
+                    // What was appended to ours between its end and the rename.
+                    let mut rest = String::new();
+                    while reader.read_line(&mut rest).await.unwrap_or(0) > 0 {}
+                    carry.push_str(&rest);
+                    let complete = carry.rfind('\n').map(|i| i + 1).unwrap_or(0);
+                    for r in carry[..complete].lines() {
+                        if let Some(l) = parser.feed(r) {
+                            if tx.send(Ok(l)).await.is_err() {
+                                return Ok(());
                             }
                         }
-                        carry.drain(..complete);
-                        ino = next_ino;
-                        reader = BufReader::with_capacity(READ_BUFFER, f);
-                        continue;
                     }
+                    carry.drain(..complete);
+                    ino = next_ino;
+                    reader = BufReader::with_capacity(READ_BUFFER, f);
+                    continue;
                 }
             }
             if exit_seen && !self.inner.copiers.active(id) {
@@ -335,6 +328,32 @@ impl ContainerdRuntime {
             }
         }
     }
+}
+
+/// Open the log file written after the one with inode `ino`. The logger may rotate again
+/// while we look (each rotation renames every file one place down), so a choice counts only
+/// if the file opened is the one chosen and a second look chooses it too.
+async fn open_next(dir: &Path, ino: u64) -> Option<(tokio::fs::File, u64)> {
+    let look = || {
+        let dir = dir.to_path_buf();
+        async move {
+            tokio::task::spawn_blocking(move || next_after(&dir, ino))
+                .await
+                .ok()
+                .flatten()
+        }
+    };
+    for _ in 0..50 {
+        let (path, next_ino) = look().await?;
+        let Ok(f) = tokio::fs::File::open(&path).await else {
+            continue;
+        };
+        let opened = f.metadata().await.map(|m| m.ino()).ok();
+        if opened == Some(next_ino) && look().await.map(|n| n.1) == Some(next_ino) {
+            return Some((f, next_ino));
+        }
+    }
+    None
 }
 
 /// The log file written after the one with inode `ino` (oldest first: `.N` … `.1`, then the
