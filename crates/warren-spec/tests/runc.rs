@@ -55,13 +55,19 @@ fn a_memory_hog_is_oom_killed() {
     }
     let b = Bundle::new();
     // `tail` keeps the whole (newline-free) line in memory: it grows until the kernel kills it.
+    // The hog's subshell asks to be the OOM killer's first choice: CI once saw the kernel pick
+    // the shell that reports (pid 1), which left no output at all.
     let mut req = b.request(
-        "head -c 500000000 /dev/zero | tail > /dev/null; echo status=$?; \
+        "echo started; (echo 1000 > /proc/self/oom_score_adj; \
+         head -c 500000000 /dev/zero | tail > /dev/null); echo status=$?; \
          grep oom_kill /sys/fs/cgroup/memory/memory.oom_control",
     );
     req.resources.memory_bytes = Some(32 << 20);
-    let (_, out) = b.run(&req);
-    assert!(out.contains("status=137"), "killed by SIGKILL: {out}");
+    let (code, out) = b.run(&req);
+    assert!(
+        out.contains("status=137"),
+        "killed by SIGKILL: {out} (exit {code})"
+    );
     assert!(
         out.lines()
             .any(|l| l.starts_with("oom_kill ") && l != "oom_kill 0"),
