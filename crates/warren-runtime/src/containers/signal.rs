@@ -1,7 +1,5 @@
 //! `kill_container`: a signal to a running container's main process, as `docker kill`.
 
-use warren_proto::containerd::services::tasks::v1::ResumeTaskRequest;
-
 use super::ContainerState;
 use crate::{ContainerdRuntime, RuntimeError};
 
@@ -35,13 +33,7 @@ impl ContainerdRuntime {
             .await?;
         self.kill(id, signal, false).await?;
         if state == ContainerState::Paused {
-            let _ = self
-                .clients()
-                .tasks()
-                .resume(ResumeTaskRequest {
-                    container_id: id.to_string(),
-                })
-                .await;
+            self.resume_quietly(id).await;
         }
         Ok(())
     }

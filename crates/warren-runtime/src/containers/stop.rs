@@ -72,13 +72,7 @@ impl ContainerdRuntime {
         if state != ContainerState::Stopped {
             if state == ContainerState::Paused {
                 // A frozen process cannot act on a signal.
-                let _ = self
-                    .clients()
-                    .tasks()
-                    .resume(ResumeTaskRequest {
-                        container_id: id.to_string(),
-                    })
-                    .await;
+                self.resume_quietly(id).await;
             }
             let signal = record
                 .labels
@@ -106,6 +100,18 @@ impl ContainerdRuntime {
 
     /// Send `signal` to the container's init process (or, with `all`, every process in it).
     /// A process that already exited is not an error.
+    /// Thaw a paused task so that it can act on a signal. Best effort: a task that is not
+    /// paused (any more) or is gone needs nothing, and the signal's own call reports the rest.
+    pub(crate) async fn resume_quietly(&self, id: &str) {
+        let _ = self
+            .clients()
+            .tasks()
+            .resume(ResumeTaskRequest {
+                container_id: id.to_string(),
+            })
+            .await;
+    }
+
     pub(crate) async fn kill(&self, id: &str, signal: i32, all: bool) -> Result<(), RuntimeError> {
         let result = self
             .retry("Tasks.Kill", |c| {

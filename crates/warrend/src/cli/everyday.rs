@@ -323,36 +323,47 @@ fn print_pruned(title: &str, r: &api::PruneResponse, show_bytes: bool, json: boo
 /// `warrend container prune`.
 pub async fn container(c: &mut Client, cmd: ContainerCommand, json: bool) -> anyhow::Result<u8> {
     let ContainerCommand::Prune(a) = cmd;
-    let what = "every stopped and created container";
-    if !confirmed(a.force, what).await? {
-        return Ok(1);
-    }
-    let r = c
-        .prune_containers(api::PruneRequest {
-            until: a.filter.map(time_arg::timestamp),
-        })
-        .await
-        .map_err(|s| anyhow!("{}", s.message()))?
-        .into_inner();
-    print_pruned("Deleted Containers", &r, false, json);
-    Ok(0)
+    prune(c, Pruned::Containers, a.force, a.filter, json).await
 }
 
 /// `warrend image prune`.
 pub async fn image(c: &mut Client, cmd: ImageCommand, json: bool) -> anyhow::Result<u8> {
     let ImageCommand::Prune(a) = cmd;
-    let what = "every image no container uses";
-    if !confirmed(a.prune.force, what).await? {
+    prune(c, Pruned::Images, a.prune.force, a.prune.filter, json).await
+}
+
+/// What a prune removes.
+#[derive(Clone, Copy)]
+enum Pruned {
+    Containers,
+    Images,
+}
+
+/// Confirm, prune and print, as `docker container prune` and `docker image prune` do.
+async fn prune(
+    c: &mut Client,
+    what: Pruned,
+    force: bool,
+    until: Option<SystemTime>,
+    json: bool,
+) -> anyhow::Result<u8> {
+    let (warning, title) = match what {
+        Pruned::Containers => ("every stopped and created container", "Deleted Containers"),
+        Pruned::Images => ("every image no container uses", "Deleted Images"),
+    };
+    if !confirmed(force, warning).await? {
         return Ok(1);
     }
-    let r = c
-        .prune_images(api::PruneRequest {
-            until: a.prune.filter.map(time_arg::timestamp),
-        })
-        .await
-        .map_err(|s| anyhow!("{}", s.message()))?
-        .into_inner();
-    print_pruned("Deleted Images", &r, true, json);
+    let req = api::PruneRequest {
+        until: until.map(time_arg::timestamp),
+    };
+    let r = match what {
+        Pruned::Containers => c.prune_containers(req).await,
+        Pruned::Images => c.prune_images(req).await,
+    }
+    .map_err(|s| anyhow!("{}", s.message()))?
+    .into_inner();
+    print_pruned(title, &r, matches!(what, Pruned::Images), json);
     Ok(0)
 }
 
