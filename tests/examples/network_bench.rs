@@ -10,7 +10,6 @@ use std::time::{Duration, Instant};
 
 use std::path::Path;
 
-use warren_runtime::network::{cni, netns};
 use warren_runtime::{
     ContainerRequest, ContainerdRuntime, NetworkConfig, NetworkMode, PullOptions, RuntimeOptions,
 };
@@ -39,29 +38,10 @@ async fn cycle(rt: &ContainerdRuntime, image: &str, id: &str, network: NetworkMo
 
 /// One netns + ADD + DEL, as the runtime does it for a bridge container without ports.
 async fn add_del(net: &NetworkConfig, dir: &Path, id: &str) -> Duration {
-    let plugin_dir = net.plugin_dir();
-    let ns = dir.join(format!("ns-{id}"));
-    let bridge = net.bridge_plugin().expect("a valid network");
     let t = Instant::now();
-    netns::create(&ns).await.expect("netns");
-    let call = |command, ifname| cni::Call {
-        command,
-        container_id: id,
-        netns: &ns,
-        ifname,
-        plugin_dir: &plugin_dir,
-    };
-    let lo = serde_json::json!({"type": "loopback"});
-    cni::run(&call("ADD", "lo"), &net.name, lo, None, None)
+    warren_runtime::network::bench::add_del(net, dir, id)
         .await
-        .expect("loopback ADD");
-    let result = cni::run(&call("ADD", "eth0"), &net.name, bridge.clone(), None, None)
-        .await
-        .expect("bridge ADD");
-    cni::run(&call("DEL", "eth0"), &net.name, bridge, Some(&result), None)
-        .await
-        .expect("bridge DEL");
-    netns::remove(&ns).await.expect("netns removal");
+        .expect("netns, ADD and DEL");
     t.elapsed()
 }
 

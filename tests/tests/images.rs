@@ -387,11 +387,7 @@ async fn an_index_pulls_this_hosts_platform_only() {
         .pull_image(&reference, &PullOptions::default())
         .await
         .expect("pull");
-    assert!(
-        image.target.media_type.contains("index"),
-        "{:?}",
-        image.target
-    );
+    assert!(image.media_type.contains("index"), "{:?}", image);
     assert_eq!(
         reg.blob_gets() - before,
         2,
@@ -706,7 +702,7 @@ async fn docker_schema2_with_an_uncompressed_layer() {
         .await
         .expect("pull");
     assert_eq!(
-        image.target.media_type,
+        image.media_type,
         "application/vnd.docker.distribution.manifest.v2+json"
     );
     assert_eq!(image.config.stop_signal.as_deref(), Some("SIGQUIT"));

@@ -298,7 +298,7 @@ impl ContainerdRuntime {
                     if started.elapsed() >= self.inner.reconnect_deadline {
                         return Err(RuntimeError::Unavailable {
                             socket: self.inner.socket.display().to_string(),
-                            waited_ms: started.elapsed().as_millis(),
+                            waited: started.elapsed(),
                             message: s.message().to_string(),
                         });
                     }

@@ -18,12 +18,12 @@ pub enum RuntimeError {
     Proto(#[from] warren_proto::Error),
 
     /// The daemon did not answer within the reconnect deadline.
-    #[error("containerd at {socket} is unavailable (waited {waited_ms} ms): {message}")]
+    #[error("containerd at {socket} is unavailable (waited {} ms): {message}", waited.as_millis())]
     Unavailable {
         /// containerd's socket.
         socket: String,
-        /// How long the call waited for the daemon, in milliseconds.
-        waited_ms: u128,
+        /// How long the call waited for the daemon.
+        waited: std::time::Duration,
         /// The underlying error's own message.
         message: String,
     },
@@ -53,15 +53,29 @@ pub enum RuntimeError {
         message: String,
     },
 
-    /// containerd answered an RPC with an error.
-    #[error("containerd {op} failed ({code:?}): {message}")]
+    /// containerd answered an RPC with an error (or did not answer in time).
+    #[error("containerd {op} failed ({kind}): {message}")]
     Daemon {
         /// The operation that was under way.
         op: &'static str,
-        /// The error code it answered with.
-        code: tonic::Code,
-        /// The underlying error's own message.
+        /// What kind of failure containerd reported (from its gRPC status code).
+        kind: ErrorKind,
+        /// containerd's own message.
         message: String,
+        /// containerd's status as received (a `tonic::Status`), for logs and for callers who
+        /// want its code or details; `None` when Warren gave up waiting for an answer.
+        #[source]
+        source: Option<BoxError>,
+    },
+
+    /// containerd answered with something this version of Warren cannot read (e.g. metrics
+    /// of an unknown type from a newer shim).
+    #[error("containerd {op} answered with {what}, which this Warren cannot read")]
+    Unsupported {
+        /// The operation that was under way.
+        op: &'static str,
+        /// What came back.
+        what: String,
     },
 
     /// The registry could not be reached at all (connection refused, DNS, TLS, timeout).
@@ -241,32 +255,148 @@ pub enum RuntimeError {
     },
 }
 
-/// `Ok(None)` when containerd answered NotFound: for lookups where absence is an answer.
-pub(crate) fn found<T>(result: Result<T, RuntimeError>) -> Result<Option<T>, RuntimeError> {
-    match result {
-        Ok(v) => Ok(Some(v)),
-        Err(RuntimeError::Daemon {
-            code: tonic::Code::NotFound,
-            ..
-        }) => Ok(None),
-        Err(e) => Err(e),
+/// The boxed source of a [`RuntimeError::Daemon`].
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// What kind of failure a [`RuntimeError`] is: what a caller decides on (retry, report bad
+/// input, treat as absent) without matching every variant or knowing gRPC.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// The request or one of its values is not acceptable; nothing was created.
+    InvalidInput,
+    /// The container, image, task or file does not exist.
+    NotFound,
+    /// An object with this name exists already.
+    AlreadyExists,
+    /// The object is not in a state the operation can work with (e.g. exec on a stopped
+    /// container), or containerd refused for a precondition.
+    WrongState,
+    /// The container's process could not be started.
+    StartFailed,
+    /// containerd or the registry cannot be reached now; trying later may work.
+    Unavailable,
+    /// containerd went away in the middle of the call; finished steps were undone.
+    Interrupted,
+    /// Warren stopped waiting for an answer.
+    Timeout,
+    /// The registry refused or failed the request.
+    Registry,
+    /// Credentials are missing or wrong.
+    PermissionDenied,
+    /// Content does not match its digest, or an image contradicts itself.
+    Integrity,
+    /// Something is bigger than Warren reads, or containerd ran out of a resource.
+    LimitExceeded,
+    /// A CNI plugin failed.
+    Network,
+    /// Something this Warren or this containerd does not support.
+    Unsupported,
+    /// A local file could not be read or written.
+    Io,
+    /// Anything else: a bug in Warren or containerd, or a failure it cannot classify.
+    Internal,
+}
+
+impl std::fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let s = match self {
+            ErrorKind::InvalidInput => "invalid input",
+            ErrorKind::NotFound => "not found",
+            ErrorKind::AlreadyExists => "already exists",
+            ErrorKind::WrongState => "wrong state",
+            ErrorKind::StartFailed => "start failed",
+            ErrorKind::Unavailable => "unavailable",
+            ErrorKind::Interrupted => "interrupted",
+            ErrorKind::Timeout => "timed out",
+            ErrorKind::Registry => "registry error",
+            ErrorKind::PermissionDenied => "permission denied",
+            ErrorKind::Integrity => "integrity error",
+            ErrorKind::LimitExceeded => "limit exceeded",
+            ErrorKind::Network => "network error",
+            ErrorKind::Unsupported => "unsupported",
+            ErrorKind::Io => "I/O error",
+            ErrorKind::Internal => "internal error",
+        };
+        f.write_str(s)
     }
 }
 
-/// For clean-up steps: an object that is already gone is fine, any other failure is logged
-/// (`what` names the step) and the clean-up goes on.
-pub(crate) fn warn_unless_missing<T>(result: Result<T, RuntimeError>, what: &str, object: &str) {
-    match result {
-        Ok(_)
-        | Err(RuntimeError::Daemon {
-            code: tonic::Code::NotFound,
-            ..
-        }) => {}
-        Err(e) => tracing::warn!(object, error = %e, "could not {what}"),
+impl ErrorKind {
+    /// The kind of failure a gRPC status code from containerd stands for.
+    pub(crate) fn of_code(code: tonic::Code) -> Self {
+        use tonic::Code as C;
+        match code {
+            C::InvalidArgument | C::OutOfRange => ErrorKind::InvalidInput,
+            C::NotFound => ErrorKind::NotFound,
+            C::AlreadyExists => ErrorKind::AlreadyExists,
+            C::FailedPrecondition | C::Aborted => ErrorKind::WrongState,
+            C::Unavailable => ErrorKind::Unavailable,
+            C::Cancelled => ErrorKind::Interrupted,
+            C::DeadlineExceeded => ErrorKind::Timeout,
+            C::PermissionDenied | C::Unauthenticated => ErrorKind::PermissionDenied,
+            C::ResourceExhausted => ErrorKind::LimitExceeded,
+            C::Unimplemented => ErrorKind::Unsupported,
+            C::DataLoss => ErrorKind::Integrity,
+            C::Ok | C::Unknown | C::Internal => ErrorKind::Internal,
+        }
     }
 }
 
 impl RuntimeError {
+    /// What kind of failure this is.
+    ///
+    /// ```
+    /// use warren_runtime::{ErrorKind, RuntimeError};
+    /// let e = RuntimeError::NotFound { kind: "container", id: "web-1".into() };
+    /// assert_eq!(e.kind(), ErrorKind::NotFound);
+    /// ```
+    pub fn kind(&self) -> ErrorKind {
+        use RuntimeError as E;
+        match self {
+            E::InvalidReference { .. }
+            | E::InvalidRequest { .. }
+            | E::Spec { .. }
+            | E::Archive { .. }
+            | E::Proto(warren_proto::Error::InvalidIdentifier { .. }) => ErrorKind::InvalidInput,
+            E::Proto(
+                warren_proto::Error::NoSocket { .. } | warren_proto::Error::Connect { .. },
+            ) => ErrorKind::Unavailable,
+            E::Proto(_) => ErrorKind::Internal,
+            E::Unavailable { .. } | E::RegistryUnreachable { .. } => ErrorKind::Unavailable,
+            E::Interrupted { .. } => ErrorKind::Interrupted,
+            E::CniPlugin { .. } => ErrorKind::Network,
+            E::Daemon { kind, .. } => *kind,
+            E::Unsupported { .. } => ErrorKind::Unsupported,
+            E::Unauthorized { .. } => ErrorKind::PermissionDenied,
+            E::UnknownImage { .. } | E::NoMatchingPlatform { .. } | E::NotFound { .. } => {
+                ErrorKind::NotFound
+            }
+            E::DigestMismatch { .. } | E::BadImage { .. } => ErrorKind::Integrity,
+            E::TooLarge { .. } => ErrorKind::LimitExceeded,
+            E::Registry { .. } => ErrorKind::Registry,
+            E::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
+                ErrorKind::NotFound
+            }
+            E::Io { .. } => ErrorKind::Io,
+            E::AlreadyExists { .. } => ErrorKind::AlreadyExists,
+            E::WrongState { .. } => ErrorKind::WrongState,
+            E::StartFailed { .. } => ErrorKind::StartFailed,
+        }
+    }
+
+    /// Whether containerd said the object does not exist (not a missing local file).
+    pub(crate) fn is_missing_object(&self) -> bool {
+        matches!(
+            self,
+            RuntimeError::NotFound { .. }
+                | RuntimeError::Daemon {
+                    kind: ErrorKind::NotFound,
+                    ..
+                }
+        )
+    }
+
     pub(crate) fn daemon(op: &'static str, status: tonic::Status) -> Self {
         if crate::client::daemon_unreachable(&status) {
             return RuntimeError::Interrupted {
@@ -276,8 +406,70 @@ impl RuntimeError {
         }
         RuntimeError::Daemon {
             op,
-            code: status.code(),
+            kind: ErrorKind::of_code(status.code()),
             message: status.message().to_string(),
+            source: Some(Box::new(status)),
         }
+    }
+
+    /// containerd did not answer `op` within `waited`.
+    pub(crate) fn daemon_timeout(op: &'static str, waited: std::time::Duration) -> Self {
+        RuntimeError::Daemon {
+            op,
+            kind: ErrorKind::Timeout,
+            message: format!("no answer within {} s", waited.as_secs()),
+            source: None,
+        }
+    }
+}
+
+/// `Ok(None)` when containerd answered NotFound: for lookups where absence is an answer.
+pub(crate) fn found<T>(result: Result<T, RuntimeError>) -> Result<Option<T>, RuntimeError> {
+    match result {
+        Ok(v) => Ok(Some(v)),
+        Err(e) if e.is_missing_object() => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// For clean-up steps: an object that is already gone is fine, any other failure is logged
+/// (`what` names the step) and the clean-up goes on.
+pub(crate) fn warn_unless_missing<T>(result: Result<T, RuntimeError>, what: &str, object: &str) {
+    match result {
+        Ok(_) => {}
+        Err(e) if e.is_missing_object() => {}
+        Err(e) => tracing::warn!(object, error = %e, "could not {what}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_daemon_status_keeps_its_kind_and_source() {
+        let e = RuntimeError::daemon("Containers.Get", tonic::Status::not_found("no such thing"));
+        assert_eq!(e.kind(), ErrorKind::NotFound);
+        assert!(e.is_missing_object());
+        let source = std::error::Error::source(&e).expect("the status is the source");
+        let status = source
+            .downcast_ref::<tonic::Status>()
+            .expect("a tonic::Status");
+        assert_eq!(status.message(), "no such thing");
+        assert_eq!(
+            e.to_string(),
+            "containerd Containers.Get failed (not found): no such thing"
+        );
+    }
+
+    #[test]
+    fn a_missing_file_is_not_found_but_not_a_missing_object() {
+        let e = RuntimeError::Io {
+            op: "read",
+            path: "/nope".into(),
+            source: std::io::Error::from(std::io::ErrorKind::NotFound),
+        };
+        assert_eq!(e.kind(), ErrorKind::NotFound);
+        assert!(!e.is_missing_object());
     }
 }

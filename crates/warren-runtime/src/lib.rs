@@ -17,12 +17,11 @@ pub use containers::{
     ExecRequest, ExecSession, ExecWait, ExitStatus, LogLine, LogOptions, LogStream, PullPolicy,
     SecurityInfo, MAX_EXEC_OUTPUT,
 };
-pub use error::RuntimeError;
-pub use images::platform::Platform;
-pub use images::registry::RegistryOptions;
+pub use error::{BoxError, ErrorKind, RuntimeError};
 pub use images::{
     Image, ImportOptions, PullMode, PullOptions, PullProgress, DEFAULT_MAX_CONCURRENT_DOWNLOADS,
 };
+pub use images::{Platform, RegistryOptions};
 pub use network::{
     DnsConfig, HostAddress, HostEntry, NetworkConfig, NetworkMode, PortMapping, Protocol,
 };

@@ -192,11 +192,10 @@ impl ContainerdRuntime {
             }
             _ => {
                 publish.abort();
-                return Err(RuntimeError::Daemon {
-                    op: "Events.Subscribe",
-                    code: tonic::Code::DeadlineExceeded,
-                    message: "the subscription was not confirmed within 10 s".into(),
-                });
+                return Err(RuntimeError::daemon_timeout(
+                    "Events.Subscribe",
+                    CONFIRM_TIMEOUT,
+                ));
             }
         };
         let confirmed = tokio::time::timeout(CONFIRM_TIMEOUT, async {
@@ -218,11 +217,10 @@ impl ContainerdRuntime {
             Ok(Ok(())) => {}
             Ok(Err(e)) => return Err(e),
             Err(_) => {
-                return Err(RuntimeError::Daemon {
-                    op: "Events.Subscribe",
-                    code: tonic::Code::DeadlineExceeded,
-                    message: "the subscription was not confirmed within 10 s".into(),
-                })
+                return Err(RuntimeError::daemon_timeout(
+                    "Events.Subscribe",
+                    CONFIRM_TIMEOUT,
+                ))
             }
         }
         Ok(stream.filter_map(move |item| {

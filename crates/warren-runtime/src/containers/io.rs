@@ -29,7 +29,7 @@ use crate::RuntimeError;
 
 use crate::logger::cri::{self, Encoder};
 use crate::logger::file::LogFile;
-pub use crate::logger::LOG_FILE;
+pub(crate) use crate::logger::LOG_FILE;
 
 /// The copiers running in this process, by container id.
 #[derive(Default)]

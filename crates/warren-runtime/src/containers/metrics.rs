@@ -95,10 +95,9 @@ impl ContainerdRuntime {
         } else if warren_proto::any::is::<v2::Metrics>(&data) {
             ContainerMetrics::from_v2(warren_proto::any::unpack(&data)?)
         } else {
-            return Err(RuntimeError::Daemon {
+            return Err(RuntimeError::Unsupported {
                 op: "Tasks.Metrics",
-                code: tonic::Code::Unimplemented,
-                message: format!("unknown metrics type {}", data.type_url),
+                what: format!("metrics of type {}", data.type_url),
             });
         };
         out.timestamp = to_system_time(metric.timestamp.as_ref());

@@ -43,10 +43,7 @@ impl ContainerdRuntime {
                     oom_killed: self.oom_kills(id).await.unwrap_or(0) > 0,
                 })
             }
-            Err(RuntimeError::Daemon {
-                code: tonic::Code::NotFound,
-                ..
-            }) => self
+            Err(e) if e.is_missing_object() => self
                 .container_status(id)
                 .await?
                 .exit
@@ -141,10 +138,7 @@ impl ContainerdRuntime {
             .await;
         let deleted = match deleted {
             Ok(r) => Some(r.into_inner()),
-            Err(RuntimeError::Daemon {
-                code: tonic::Code::NotFound,
-                ..
-            }) => None,
+            Err(e) if e.is_missing_object() => None,
             Err(e) => return Err(e),
         };
         self.inner.copiers.drain(id).await;

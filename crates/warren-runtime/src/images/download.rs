@@ -54,7 +54,7 @@ pub async fn fetch_layer(
             .map_err(|e| match e {
                 // containerd's own check (size or digest) refused the bytes we sent.
                 RuntimeError::Daemon {
-                    code: tonic::Code::FailedPrecondition,
+                    kind: crate::ErrorKind::WrongState,
                     message,
                     ..
                 } => RuntimeError::DigestMismatch {

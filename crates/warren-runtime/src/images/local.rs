@@ -33,10 +33,7 @@ pub async fn unpack_stored(
         read_blob(clients, &digest, what, limit)
             .await
             .map_err(|e| match e {
-                RuntimeError::Daemon {
-                    code: tonic::Code::NotFound,
-                    ..
-                } => RuntimeError::BadImage {
+                e if e.is_missing_object() => RuntimeError::BadImage {
                     reference: name.to_string(),
                     reason: format!("its {what} {digest} is missing"),
                 },

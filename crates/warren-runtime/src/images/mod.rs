@@ -8,26 +8,27 @@ pub(crate) mod lease;
 pub mod limits;
 mod local;
 mod manifest_fetch;
-pub mod platform;
+pub(crate) mod platform;
 mod progress;
 mod pull;
 mod record;
-pub mod reference;
-pub mod registry;
+pub(crate) mod reference;
+pub(crate) mod registry;
 mod schedule;
 mod transfer;
 mod unpack;
 
 pub use import::ImportOptions;
+pub use platform::Platform;
 pub use progress::PullProgress;
 pub use pull::{PullOptions, DEFAULT_MAX_CONCURRENT_DOWNLOADS};
+pub use registry::RegistryOptions;
 pub use transfer::PullMode;
-pub use unpack::chain_ids;
+pub(crate) use unpack::chain_ids;
 
 use warren_proto::containerd::services::images::v1::{
     DeleteImageRequest, GetImageRequest, ListImagesRequest,
 };
-use warren_proto::containerd::types::Descriptor;
 
 use crate::{ContainerdRuntime, RuntimeError};
 
@@ -36,8 +37,11 @@ use crate::{ContainerdRuntime, RuntimeError};
 pub struct Image {
     /// The fully qualified reference it was pulled as.
     pub name: String,
-    /// Its root descriptor (an index for multi-platform images).
-    pub target: Descriptor,
+    /// The digest of its root: the manifest, or the index of a multi-platform image
+    /// (`sha256:...`; what `ctr images ls` shows as DIGEST).
+    pub digest: String,
+    /// The media type of its root (an OCI or Docker manifest or index).
+    pub media_type: String,
     /// Entrypoint, cmd, env, working dir, user, stop signal, labels.
     pub config: warren_spec::ImageConfig,
     /// The chain ID of its top layer: the parent of a container's snapshot.
@@ -99,10 +103,7 @@ impl ContainerdRuntime {
             })
             .await
             .map_err(|e| match e {
-                RuntimeError::Daemon {
-                    code: tonic::Code::NotFound,
-                    ..
-                } => RuntimeError::NotFound {
+                e if e.is_missing_object() => RuntimeError::NotFound {
                     kind: "image",
                     id: name.clone(),
                 },
@@ -121,7 +122,8 @@ impl ContainerdRuntime {
         let diff_ids = resolved.config.rootfs().diff_ids().to_vec();
         Ok(Image {
             name,
-            target,
+            digest: target.digest,
+            media_type: target.media_type,
             config: warren_spec::ImageConfig {
                 healthcheck: resolved.healthcheck.clone(),
                 ..config::run_config(&resolved.config, None)
@@ -157,10 +159,7 @@ impl ContainerdRuntime {
             .await;
         match result {
             Ok(_) => Ok(()),
-            Err(RuntimeError::Daemon {
-                code: tonic::Code::NotFound,
-                ..
-            }) => Ok(()),
+            Err(e) if e.is_missing_object() => Ok(()),
             Err(e) => Err(e),
         }
     }

@@ -259,7 +259,8 @@ impl ContainerdRuntime {
                 .is_ok();
         Ok(unpacked.then(|| Image {
             name,
-            target,
+            digest: target.digest,
+            media_type: target.media_type,
             config: warren_spec::ImageConfig {
                 healthcheck,
                 ..super::config::run_config(&config, None)
@@ -424,7 +425,8 @@ impl ContainerdRuntime {
         Ok(Image {
             name,
             size: index_size + super::config::manifest_size(manifest_desc.size, &manifest),
-            target: root,
+            digest: root.digest,
+            media_type: root.media_type,
             config: super::config::run_config(&config, Some(&config_bytes)),
             top_chain_id: top,
         })

@@ -12,21 +12,20 @@
 //! crate or `warrend logger`: the shim runs `BINARY logger SPEC`, where `SPEC` says where
 //! the log goes and how it is bounded.
 
-pub mod attach;
-pub mod cri;
-pub mod file;
-pub mod frame;
+pub(crate) mod attach;
+pub(crate) mod cri;
+pub(crate) mod file;
+pub(crate) mod frame;
 mod process;
 pub(crate) mod spawn;
 
 use std::path::{Path, PathBuf};
 
-pub use file::LOG_FILE;
-pub use process::LOCK_FILE;
+pub(crate) use file::LOG_FILE;
 
 /// What a logger writes where: the log file and its bounds, passed on its command line.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Spec {
+pub(crate) struct Spec {
     /// The current log file (`<container dir>/container.log`).
     pub path: PathBuf,
     /// A file is rotated when it would grow past this.

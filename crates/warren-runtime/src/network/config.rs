@@ -155,7 +155,7 @@ impl NetworkConfig {
     }
 
     /// The plugin directory: the configured one, else the first standard one that exists.
-    pub fn plugin_dir(&self) -> PathBuf {
+    pub(crate) fn plugin_dir(&self) -> PathBuf {
         if let Some(d) = &self.plugin_dir {
             return d.clone();
         }
@@ -167,7 +167,7 @@ impl NetworkConfig {
     }
 
     /// The bridge plugin's configuration, host-local IPAM inside.
-    pub fn bridge_plugin(&self) -> Result<Value, RuntimeError> {
+    pub(crate) fn bridge_plugin(&self) -> Result<Value, RuntimeError> {
         let (subnet, gateway) = self.validate()?;
         let ipam_dir = self
             .ipam_dir

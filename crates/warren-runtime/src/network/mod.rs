@@ -4,12 +4,14 @@
 //! `/etc/resolv.conf`. The CNI result is cached beside it, so the address and the teardown
 //! survive a restart of the process that set it up.
 
-pub mod cni;
-pub mod config;
+#[doc(hidden)]
+pub mod bench;
+pub(crate) mod cni;
+pub(crate) mod config;
 pub(crate) mod files;
 mod localnet;
-pub mod names;
-pub mod netns;
+pub(crate) mod names;
+pub(crate) mod netns;
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Path, PathBuf};

@@ -39,7 +39,7 @@ pub struct RunFlags {
     #[arg(long = "sysctl", value_name = "KEY=VALUE", value_parser = parse_sysctl)]
     pub sysctls: Vec<(String, String)>,
     /// An extra /etc/hosts entry: NAME:IP or NAME:host-gateway.
-    #[arg(long = "add-host", value_name = "NAME:IP", value_parser = check::<warren_runtime::network::HostEntry>)]
+    #[arg(long = "add-host", value_name = "NAME:IP", value_parser = check::<warren_runtime::HostEntry>)]
     pub add_hosts: Vec<String>,
     /// A DNS server (IP address).
     #[arg(long = "dns", value_name = "IP")]

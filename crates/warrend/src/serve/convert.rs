@@ -289,8 +289,8 @@ pub fn user_labels(c: &ContainerInfo) -> std::collections::HashMap<String, Strin
 pub fn image(i: &warren_runtime::Image) -> api::ImageInfo {
     api::ImageInfo {
         name: i.name.clone(),
-        digest: i.target.digest.clone(),
-        media_type: i.target.media_type.clone(),
+        digest: i.digest.clone(),
+        media_type: i.media_type.clone(),
         size: i.size.min(i64::MAX as u64) as i64,
         entrypoint: i.config.entrypoint.clone(),
         cmd: i.config.cmd.clone(),

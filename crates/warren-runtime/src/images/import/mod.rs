@@ -131,7 +131,8 @@ impl ContainerdRuntime {
             record::record(clients, &name, &target).await?;
             images.push(Image {
                 name,
-                target,
+                digest: target.digest,
+                media_type: target.media_type,
                 config: config::run_config(&config, None),
                 top_chain_id: top,
                 size,
@@ -167,7 +168,7 @@ async fn store_all(clients: &Clients, path: &Path) -> Result<Contents, RuntimeEr
                     .await
                     .map_err(|e| match e {
                         RuntimeError::Daemon {
-                            code: tonic::Code::FailedPrecondition,
+                            kind: crate::ErrorKind::WrongState,
                             message,
                             ..
                         } => RuntimeError::DigestMismatch {

@@ -3,33 +3,23 @@
 //! runtime's own, which already says what was wrong and what to do.
 
 use tonic::{Code, Status};
-use warren_runtime::RuntimeError;
+use warren_runtime::{ErrorKind, RuntimeError};
 
 use crate::serve::Daemon;
 
-/// The status code for a runtime error.
+/// The status code for a runtime error, from its kind.
 pub fn code(e: &RuntimeError) -> Code {
-    use RuntimeError as E;
-    match e {
-        E::InvalidReference { .. }
-        | E::InvalidRequest { .. }
-        | E::Spec { .. }
-        | E::Archive { .. } => Code::InvalidArgument,
-        E::Proto(warren_proto::Error::InvalidIdentifier { .. }) => Code::InvalidArgument,
-        E::NotFound { .. } | E::UnknownImage { .. } | E::NoMatchingPlatform { .. } => {
-            Code::NotFound
-        }
-        E::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => Code::NotFound,
-        E::AlreadyExists { .. } => Code::AlreadyExists,
-        E::WrongState { .. } | E::StartFailed { .. } | E::BadImage { .. } => {
-            Code::FailedPrecondition
-        }
-        E::Unavailable { .. } | E::Interrupted { .. } | E::RegistryUnreachable { .. } => {
-            Code::Unavailable
-        }
-        E::Unauthorized { .. } => Code::PermissionDenied,
-        E::DigestMismatch { .. } => Code::DataLoss,
-        E::Daemon { code, .. } => *code,
+    match e.kind() {
+        ErrorKind::InvalidInput => Code::InvalidArgument,
+        ErrorKind::NotFound => Code::NotFound,
+        ErrorKind::AlreadyExists => Code::AlreadyExists,
+        ErrorKind::WrongState | ErrorKind::StartFailed => Code::FailedPrecondition,
+        ErrorKind::Unavailable | ErrorKind::Interrupted => Code::Unavailable,
+        ErrorKind::Timeout => Code::DeadlineExceeded,
+        ErrorKind::PermissionDenied => Code::PermissionDenied,
+        ErrorKind::Integrity => Code::DataLoss,
+        ErrorKind::LimitExceeded => Code::ResourceExhausted,
+        ErrorKind::Unsupported => Code::Unimplemented,
         _ => Code::Internal,
     }
 }
@@ -69,7 +59,7 @@ mod tests {
         assert_eq!(code(&missing), Code::NotFound);
         let down = RuntimeError::Unavailable {
             socket: "/s".into(),
-            waited_ms: 5,
+            waited: std::time::Duration::from_millis(5),
             message: "gone".into(),
         };
         assert_eq!(code(&down), Code::Unavailable);

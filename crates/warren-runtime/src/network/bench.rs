@@ -1,0 +1,28 @@
+//! Not part of the API (hidden from the docs, may change in any release): the network
+//! set-up alone, without containerd, for `cargo xtask bench network`.
+
+use std::path::Path;
+
+use super::{cni, netns, NetworkConfig};
+use crate::RuntimeError;
+
+/// One pinned network namespace, CNI ADD of loopback and bridge, DEL, and the namespace
+/// removed: the steps the runtime takes for a bridge container without published ports.
+pub async fn add_del(net: &NetworkConfig, dir: &Path, id: &str) -> Result<(), RuntimeError> {
+    let plugin_dir = net.plugin_dir();
+    let ns = dir.join(format!("ns-{id}"));
+    let bridge = net.bridge_plugin()?;
+    netns::create(&ns).await?;
+    let call = |command, ifname| cni::Call {
+        command,
+        container_id: id,
+        netns: &ns,
+        ifname,
+        plugin_dir: &plugin_dir,
+    };
+    let lo = serde_json::json!({"type": "loopback"});
+    cni::run(&call("ADD", "lo"), &net.name, lo, None, None).await?;
+    let result = cni::run(&call("ADD", "eth0"), &net.name, bridge.clone(), None, None).await?;
+    cni::run(&call("DEL", "eth0"), &net.name, bridge, Some(&result), None).await?;
+    netns::remove(&ns).await
+}
