@@ -124,8 +124,8 @@ pub fn unit(workspace: &Path, deps: &Path) -> Result<Counts> {
 }
 
 /// Build the programs the integration tests run: the warrend tests run target/debug/warrend
-/// as a daemon and as its CLI, and the shim runs target/debug/warren-logger for every
-/// container the tests make.
+/// as a daemon and as its CLI, the shim runs target/debug/warren-logger for every
+/// container the tests make, and one test runs warren-runtime's example.
 pub fn build_programs(workspace: &Path) -> Result<()> {
     status(cargo().current_dir(workspace).args([
         "build",
@@ -135,6 +135,7 @@ pub fn build_programs(workspace: &Path) -> Result<()> {
         "-p",
         "warren-runtime",
         "--bins",
+        "--examples",
     ]))
 }
 
