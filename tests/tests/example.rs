@@ -23,19 +23,25 @@ fn example() -> PathBuf {
     path
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_runtime_example_runs_a_container_from_pull_to_delete() {
-    require_root!();
-    let f = Fixture::new("example").await;
-    let out = tokio::process::Command::new(example())
+/// The example against the shared daemon, in the fixture's namespace and state dir.
+async fn run_example(f: &Fixture, args: &[&str]) -> std::process::Output {
+    tokio::process::Command::new(example())
         .arg(daemon::shared().socket())
-        .arg(&f.image)
-        .args(["sh", "-c", "echo hello; echo oops >&2; cat /sys/fs/cgroup/pids.max /sys/fs/cgroup/pids/pids.max 2>/dev/null; exit 3"])
+        .args(args)
         .env("WARREN_NAMESPACE", &f.ns)
         .env("WARREN_STATE_DIR", f.state.path())
         .output()
         .await
-        .expect("the example runs");
+        .expect("the example runs")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_runtime_example_runs_a_container_from_pull_to_delete() {
+    require_root!();
+    let f = Fixture::new("example").await;
+    let script = "echo hello; echo oops >&2; \
+        cat /sys/fs/cgroup/pids.max /sys/fs/cgroup/pids/pids.max 2>/dev/null; exit 3";
+    let out = run_example(&f, &[&f.image, "sh", "-c", script]).await;
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(3), "{stdout}{stderr}");
@@ -50,14 +56,7 @@ async fn the_runtime_example_runs_a_container_from_pull_to_delete() {
     f.assert_clean("the example").await;
 
     // A bad image reference is refused with the kind's hint and exit code 1.
-    let out = tokio::process::Command::new(example())
-        .arg(daemon::shared().socket())
-        .arg("Not A Reference")
-        .env("WARREN_NAMESPACE", &f.ns)
-        .env("WARREN_STATE_DIR", f.state.path())
-        .output()
-        .await
-        .expect("the example runs");
+    let out = run_example(&f, &["Not A Reference"]).await;
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("fix the arguments"), "{stderr}");
