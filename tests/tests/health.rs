@@ -439,7 +439,7 @@ async fn checks_continue_across_a_warrend_restart() {
     w.kill();
     w.spawn();
     // The statuses continue (no fall back to starting), and checks run again.
-    let first = until(Duration::from_secs(10), "steady resumed", || {
+    let first = until(Duration::from_secs(20), "steady resumed", || {
         let s = health_of(&w, "steady");
         (!s.is_empty()).then_some(s)
     });

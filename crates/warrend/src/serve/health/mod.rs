@@ -228,11 +228,22 @@ pub fn split_kind(kind: String) -> (String, String) {
     }
 }
 
+/// Check every running container that has a check and is not checked yet.
+async fn ensure_all(d: &Daemon) {
+    match d.rt.list_containers().await {
+        Ok(list) => list.iter().for_each(|c| d.health.ensure(d, c)),
+        Err(e) => tracing::warn!(error = %e, "health: could not list containers"),
+    }
+}
+
 /// Follow containerd's events until warrend stops: checks start with a container's process
 /// and end with it. After each (re)subscription every running container is looked at, so a
 /// restarted warrend resumes the checks of the containers it finds.
 pub async fn watch(d: Daemon) {
     d.health.load().await;
+    // The checks the last warrend ran resume at once, not only once the subscription below
+    // is confirmed (which can take seconds on a busy node; CI saw more than 10 s on 1.6).
+    ensure_all(&d).await;
     loop {
         let mut stream = match d.rt.events().await {
             Ok(s) => s,
@@ -242,10 +253,8 @@ pub async fn watch(d: Daemon) {
                 continue;
             }
         };
-        match d.rt.list_containers().await {
-            Ok(list) => list.iter().for_each(|c| d.health.ensure(&d, c)),
-            Err(e) => tracing::warn!(error = %e, "health: could not list containers"),
-        }
+        // What started or ended while there was no subscription.
+        ensure_all(&d).await;
         while let Some(Ok(event)) = stream.next().await {
             let id = event.container_id;
             match event.kind {
