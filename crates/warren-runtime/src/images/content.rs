@@ -114,9 +114,12 @@ impl BlobWriter {
             match status.code() {
                 tonic::Code::AlreadyExists => return Ok(None),
                 // Another writer holds the ref (a concurrent pull of the same blob): wait for
-                // it, as containerd's Go client does, with a growing random delay.
+                // it, as containerd's Go client does, with a growing random delay. The daemon
+                // says so with UNAVAILABLE ("ref ... locked"); an UNAVAILABLE that tonic made
+                // from a broken connection carries a source error and is not this.
                 tonic::Code::Unavailable
-                    if status.message().contains("locked") && delay < Duration::from_secs(60) =>
+                    if std::error::Error::source(&status).is_none()
+                        && delay < Duration::from_secs(60) =>
                 {
                     let jitter = rand::random::<u64>() % (delay.as_millis() as u64 + 1);
                     tokio::time::sleep(delay + Duration::from_millis(jitter)).await;
