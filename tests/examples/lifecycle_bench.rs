@@ -110,7 +110,7 @@ async fn ours_run_with(
     let t1 = Instant::now();
     rt.start_container(id).await.expect("start");
     let t2 = Instant::now();
-    let exit = rt.wait(id).await.expect("wait");
+    let exit = rt.wait_container(id).await.expect("wait");
     assert_eq!(exit.code, 0);
     let t3 = Instant::now();
     rt.delete_container(id).await.expect("delete");

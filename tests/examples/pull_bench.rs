@@ -26,39 +26,51 @@ fn random_layer(name: &str, mib: usize) -> warren_tests::images::Layer {
     layer(&[Entry::File(name, &data, 0o644)])
 }
 
-/// "L0 d 12 u 30, L1 d 400 u 520, ... done 900": per layer, ms at which it was downloaded
-/// and unpacked.
-async fn record_timeline(
-    mut rx: tokio::sync::mpsc::UnboundedReceiver<PullProgress>,
+/// "resolved 5, d0 12, u0 30, d1 400, ... done 900": the ms at which each layer was
+/// downloaded and unpacked.
+struct Timeline {
     start: Instant,
-) -> String {
-    let mut order: Vec<String> = Vec::new();
-    let mut out: Vec<String> = Vec::new();
-    let index = |order: &mut Vec<String>, d: &str| match order.iter().position(|o| o == d) {
-        Some(i) => i,
-        None => {
-            order.push(d.to_string());
-            order.len() - 1
-        }
-    };
-    while let Some(event) = rx.recv().await {
-        let ms = start.elapsed().as_millis();
-        match event {
-            PullProgress::Resolved { layers } => {
-                order = layers.into_iter().map(|(d, _)| d).collect();
-                out.push(format!("resolved {ms}"));
-            }
-            PullProgress::Downloaded { digest, .. } => {
-                out.push(format!("d{} {ms}", index(&mut order, &digest)))
-            }
-            PullProgress::Unpacked { digest } => {
-                out.push(format!("u{} {ms}", index(&mut order, &digest)))
-            }
-            PullProgress::Done { .. } => out.push(format!("done {ms}")),
-            _ => {}
+    order: Vec<String>,
+    out: Vec<String>,
+}
+
+impl Timeline {
+    fn new(start: Instant) -> Timeline {
+        Timeline {
+            start,
+            order: Vec::new(),
+            out: Vec::new(),
         }
     }
-    out.join(", ")
+
+    fn index(&mut self, digest: &str) -> usize {
+        match self.order.iter().position(|o| o == digest) {
+            Some(i) => i,
+            None => {
+                self.order.push(digest.to_string());
+                self.order.len() - 1
+            }
+        }
+    }
+
+    fn record(&mut self, event: PullProgress) {
+        let ms = self.start.elapsed().as_millis();
+        let line = match event {
+            PullProgress::Resolved { layers } => {
+                self.order = layers.into_iter().map(|(d, _)| d).collect();
+                format!("resolved {ms}")
+            }
+            PullProgress::Downloaded { digest, .. } => format!("d{} {ms}", self.index(&digest)),
+            PullProgress::Unpacked { digest } => format!("u{} {ms}", self.index(&digest)),
+            PullProgress::Done { .. } => format!("done {ms}"),
+            _ => return,
+        };
+        self.out.push(line);
+    }
+
+    fn finish(self) -> String {
+        self.out.join(", ")
+    }
 }
 
 /// CPU time (user + system, ms) used so far by this process, containerd and the registry.
@@ -123,18 +135,21 @@ async fn main() {
                 ..Default::default()
             })
             .unwrap();
-            let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
             let options = PullOptions {
                 mode,
-                progress: timeline.then_some(tx),
                 ..Default::default()
             };
             let cpu = cpu_now(sup.pid(), reg.pid());
             let t = Instant::now();
-            let events = tokio::spawn(record_timeline(rx, t));
-            let pulled = rt.pull_image(&reference, &options).await;
-            drop(options);
-            let events = events.await.unwrap();
+            let mut timeline_of = Timeline::new(t);
+            let pulled = if timeline {
+                rt.pull_image_stream(&reference, &options)
+                    .finish(|p| timeline_of.record(p))
+                    .await
+            } else {
+                rt.pull_image(&reference, &options).await
+            };
+            let events = timeline_of.finish();
             match pulled {
                 Ok(_) => {
                     times.push(t.elapsed());

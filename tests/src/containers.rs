@@ -108,7 +108,7 @@ impl Fixture {
             .map(|l| l.unwrap().text)
             .collect()
             .await;
-        let exit = self.rt.wait(&id).await.unwrap();
+        let exit = self.rt.wait_container(&id).await.unwrap();
         self.rt.delete_container(&id).await.unwrap();
         (exit.code, lines.join("\n"))
     }

@@ -4,7 +4,10 @@
 use std::time::Duration;
 
 use futures::StreamExt;
-use warren_runtime::{AttachOutput, AttachOutputStream, ContainerRequest, ExecRequest};
+use warren_runtime::{
+    AttachOutput, AttachOutputStream, ContainerRequest, ErrorKind, ExecEvent, ExecRequest,
+    LogStream,
+};
 use warren_tests::containers::Fixture;
 use warren_tests::require_root;
 
@@ -71,12 +74,12 @@ async fn a_terminal_container_is_attached_resized_detached_and_attached_again() 
     drop(a);
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(fx.rt.is_running(&id).await);
-    let mut b = fx.rt.attach(&id).await.unwrap();
+    let mut b = fx.rt.attach_container(&id).await.unwrap();
     b.input.write(b"echo again\n").await.unwrap();
     read_until(&mut b.output, "again").await;
     b.input.write(b"exit 3\n").await.unwrap();
     read_to_end(&mut b.output).await;
-    assert_eq!(fx.rt.wait(&id).await.unwrap().code, 3);
+    assert_eq!(fx.rt.wait_container(&id).await.unwrap().code, 3);
 
     // The log has what the terminal showed.
     let log =
@@ -104,7 +107,7 @@ async fn stdin_without_a_terminal_reaches_eof_and_the_exit_code_comes_back() {
         .unwrap_or_default();
     assert_eq!(out, "hello\nworld\n", "stderr {err:?}, log {log:?}");
     assert_eq!(err, "done\n");
-    assert_eq!(fx.rt.wait(&id).await.unwrap().code, 4);
+    assert_eq!(fx.rt.wait_container(&id).await.unwrap().code, 4);
     fx.rt.delete_container(&id).await.unwrap();
     fx.assert_clean("a stdin container").await;
     fx.cleanup().await;
@@ -188,7 +191,7 @@ async fn an_abandoned_exec_is_killed_and_leaves_nothing() {
             tokio::select! {
                 r = &mut exec => panic!("the exec ended on its own: {r:?}"),
                 _ = tokio::time::sleep(Duration::from_millis(100)) => {
-                    if rt.pids(&watched).await.unwrap().len() >= 2 {
+                    if rt.container_pids(&watched).await.unwrap().len() >= 2 {
                         return;
                     }
                 }
@@ -198,10 +201,18 @@ async fn an_abandoned_exec_is_killed_and_leaves_nothing() {
     .await;
     assert!(gave_up.is_ok(), "the exec never started");
     // Dropped: the sleep is killed, its record and FIFOs removed.
-    let dir = fx.rt.container_dir(&id).unwrap();
+    assert_no_exec_left(&fx, &id).await;
+    fx.rt.delete_container(&id).await.unwrap();
+    fx.assert_clean("an abandoned exec").await;
+    fx.cleanup().await;
+}
+
+/// Within 10 s, container `id` runs only its own process and has no exec FIFOs left.
+async fn assert_no_exec_left(fx: &Fixture, id: &str) {
+    let dir = fx.rt.container_dir(id).unwrap();
     let mut left: (Vec<u32>, Vec<String>) = (vec![], vec![]);
     for _ in 0..100 {
-        let pids = fx.rt.pids(&id).await.unwrap();
+        let pids = fx.rt.container_pids(id).await.unwrap();
         let files: Vec<String> = warren_tests::files_under(&dir)
             .into_iter()
             .filter(|f| f.starts_with("exec-"))
@@ -214,7 +225,79 @@ async fn an_abandoned_exec_is_killed_and_leaves_nothing() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(left, (vec![], vec![]), "(pids, exec files) left after 10 s");
+}
+
+#[tokio::test]
+async fn exec_stream_gives_output_as_it_comes_and_a_drop_kills_it() {
+    require_root!();
+    let fx = Fixture::new("att-stream").await;
+    let id = fx
+        .rt
+        .run_container(&fx.request("host", &["sleep", "600"]))
+        .await
+        .unwrap();
+    let exec = |script: &str| ExecRequest {
+        args: vec!["sh".into(), "-c".into(), script.into()],
+        ..Default::default()
+    };
+
+    // Output arrives while the process still runs.
+    let mut running = fx.rt.exec_stream(&id, &exec("echo one; sleep 300"));
+    let first = tokio::time::timeout(Duration::from_secs(20), running.next())
+        .await
+        .expect("output before the process ends")
+        .expect("an item")
+        .expect("no error");
+    assert_eq!(
+        first,
+        ExecEvent::Output {
+            stream: LogStream::Stdout,
+            data: b"one\n".to_vec()
+        }
+    );
+    drop(running);
+    assert_no_exec_left(&fx, &id).await;
+
+    // Both streams, then the exit, then the end.
+    let events: Vec<ExecEvent> = fx
+        .rt
+        .exec_stream(&id, &exec("echo out; echo err >&2; exit 4"))
+        .map(|e| e.expect("no error"))
+        .collect()
+        .await;
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    for e in &events[..events.len() - 1] {
+        match e {
+            ExecEvent::Output {
+                stream: LogStream::Stdout,
+                data,
+            } => out.extend_from_slice(data),
+            ExecEvent::Output { data, .. } => err.extend_from_slice(data),
+            other => panic!("only output before the exit: {other:?}"),
+        }
+    }
+    assert_eq!(
+        (out.as_slice(), err.as_slice()),
+        (&b"out\n"[..], &b"err\n"[..])
+    );
+    let Some(ExecEvent::Exited(exited)) = events.last() else {
+        panic!("the last event is the exit: {events:?}");
+    };
+    assert_eq!(
+        (exited.exit_code, exited.stdout.as_slice()),
+        (4, &b"out\n"[..])
+    );
+
+    // A container that is not running: one error, nothing created.
+    let err = fx
+        .rt
+        .exec_stream("nope", &exec("true"))
+        .next()
+        .await
+        .expect("one item")
+        .expect_err("an error");
+    assert_eq!(err.kind(), ErrorKind::NotFound, "{err}");
     fx.rt.delete_container(&id).await.unwrap();
-    fx.assert_clean("an abandoned exec").await;
+    fx.assert_clean("streamed execs").await;
     fx.cleanup().await;
 }

@@ -31,7 +31,7 @@ async fn echo_runs_and_its_log_has_both_streams() {
         .run_container(&fx.request("echo", &["sh", "-c", "echo out; echo err >&2"]))
         .await
         .expect("run");
-    let exit = fx.rt.wait(&id).await.unwrap();
+    let exit = fx.rt.wait_container(&id).await.unwrap();
     assert_eq!(exit.code, 0);
     assert!(!exit.oom_killed);
     let lines: Vec<_> = fx
@@ -187,7 +187,7 @@ async fn limits_are_in_the_cgroup_and_update_live() {
         .await
         .unwrap();
     assert_eq!(cg.memory(), (128u64 << 20).to_string());
-    let m = fx.rt.metrics(&id).await.unwrap();
+    let m = fx.rt.container_metrics(&id).await.unwrap();
     assert_eq!(m.memory_limit_bytes, Some(128 << 20));
     assert!(m.pids >= 1 && m.memory_usage_bytes > 0, "{m:?}");
     assert_eq!(m.pids_limit, Some(50));
@@ -233,7 +233,7 @@ async fn a_memory_hog_is_oom_killed_and_the_status_says_so() {
     );
     req.resources.memory_bytes = Some(16 << 20);
     let id = fx.rt.run_container(&req).await.unwrap();
-    let exit = tokio::time::timeout(Duration::from_secs(60), fx.rt.wait(&id))
+    let exit = tokio::time::timeout(Duration::from_secs(60), fx.rt.wait_container(&id))
         .await
         .expect("the hog dies")
         .unwrap();
@@ -417,8 +417,8 @@ async fn exec_reads_a_secret_and_pause_resume_are_reported() {
         .unwrap_err();
     assert!(matches!(err, RuntimeError::StartFailed { .. }), "{err}");
 
-    assert!(!fx.rt.pids(&id).await.unwrap().is_empty());
-    fx.rt.pause(&id).await.unwrap();
+    assert!(!fx.rt.container_pids(&id).await.unwrap().is_empty());
+    fx.rt.pause_container(&id).await.unwrap();
     assert_eq!(
         fx.rt.container_status(&id).await.unwrap().state,
         ContainerState::Paused
@@ -435,7 +435,7 @@ async fn exec_reads_a_secret_and_pause_resume_are_reported() {
         .await
         .unwrap_err();
     assert!(matches!(err, RuntimeError::WrongState { .. }), "{err}");
-    fx.rt.resume(&id).await.unwrap();
+    fx.rt.resume_container(&id).await.unwrap();
     assert_eq!(
         fx.rt.container_status(&id).await.unwrap().state,
         ContainerState::Running
@@ -573,7 +573,7 @@ async fn failed_creates_and_starts_leave_nothing() {
         .unwrap_err();
     assert!(matches!(err, RuntimeError::AlreadyExists { .. }), "{err}");
     assert_eq!(fx.rt.start_container(&id).await.map(|_| ()).ok(), Some(()));
-    assert_eq!(fx.rt.wait(&id).await.unwrap().code, 0);
+    assert_eq!(fx.rt.wait_container(&id).await.unwrap().code, 0);
     fx.rt.delete_container(&id).await.unwrap();
     fx.assert_clean("delete").await;
     fx.cleanup().await;
@@ -639,7 +639,7 @@ async fn an_instant_exit_is_never_lost_500_runs() {
                     .run_container(&fx.request(&id, &["true"]))
                     .await
                     .unwrap();
-                let exit = tokio::time::timeout(Duration::from_secs(30), fx.rt.wait(&id))
+                let exit = tokio::time::timeout(Duration::from_secs(30), fx.rt.wait_container(&id))
                     .await
                     .unwrap_or_else(|_| panic!("{id}: exit lost"))
                     .unwrap();
@@ -666,7 +666,7 @@ async fn fifty_lifecycles_at_once_on_one_handle() {
         let req = fx.request(&format!("p-{i}"), &["sh", "-c", "echo $HOSTNAME"]);
         runs.push(tokio::spawn(async move {
             let id = rt.run_container(&req).await?;
-            let exit = rt.wait(&id).await?;
+            let exit = rt.wait_container(&id).await?;
             rt.delete_container(&id).await?;
             Ok::<_, RuntimeError>(exit.code)
         }));

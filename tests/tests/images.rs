@@ -535,17 +535,14 @@ async fn basic_auth_credentials_are_used_and_required() {
 async fn progress_reports_every_layer_to_completion() {
     require_root!();
     let (_reg, reference, ns) = busybox_fixture("progress", "progress").await;
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    let opts = PullOptions {
-        progress: Some(tx),
-        ..Default::default()
-    };
-    ns.rt.pull_image(&reference, &opts).await.expect("pull");
-    drop(opts);
     let mut events = Vec::new();
-    while let Some(e) = rx.recv().await {
-        events.push(e);
-    }
+    let image = ns
+        .rt
+        .pull_image_stream(&reference, &PullOptions::default())
+        .finish(|p| events.push(p))
+        .await
+        .expect("pull");
+    assert_eq!(image.name, reference);
     let Some(warren_runtime::PullProgress::Resolved { layers }) = events.first().cloned() else {
         panic!("first event resolves the image: {events:?}");
     };
@@ -968,10 +965,8 @@ async fn a_bad_archive_is_a_typed_error_and_leaves_nothing() {
 async fn server_side_pull_through_the_transfer_service() {
     require_root!();
     let (reg, reference, ns) = busybox_fixture("srv", "srv").await;
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let options = PullOptions {
         mode: PullMode::Server,
-        progress: Some(tx),
         ..Default::default()
     };
     if deps::line() != "2.1" {
@@ -981,7 +976,13 @@ async fn server_side_pull_through_the_transfer_service() {
         ns.cleanup().await;
         return;
     }
-    let image = ns.rt.pull_image(&reference, &options).await.expect("pull");
+    let mut events = Vec::new();
+    let image = ns
+        .rt
+        .pull_image_stream(&reference, &options)
+        .finish(|p| events.push(p))
+        .await
+        .expect("pull");
     assert_eq!(image.name, reference);
     assert_eq!(image.config.cmd, vec!["sh".to_string()]);
     ns.clients
@@ -992,11 +993,13 @@ async fn server_side_pull_through_the_transfer_service() {
         })
         .await
         .expect("the daemon unpacked the top layer");
-    let mut done = false;
-    while let Ok(event) = rx.try_recv() {
-        done |= matches!(event, warren_runtime::PullProgress::Done { .. });
-    }
-    assert!(done, "progress ends with Done");
+    assert!(
+        matches!(
+            events.last(),
+            Some(warren_runtime::PullProgress::Done { .. })
+        ),
+        "progress ends with Done: {events:?}"
+    );
     // What the daemon pulled, a client-side pull finds complete: no blob is fetched.
     let before = reg.blob_gets();
     ns.rt

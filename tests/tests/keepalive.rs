@@ -37,7 +37,7 @@ async fn an_idle_handle_keeps_its_subscription_and_its_wait_for_six_minutes() {
     let mut events = rt.events().await.unwrap();
     let waiting = tokio::spawn({
         let rt = rt.clone();
-        async move { rt.wait(id).await }
+        async move { rt.wait_container(id).await }
     });
     assert_eq!(rt.connections(), 1, "one connection before the idle time");
 

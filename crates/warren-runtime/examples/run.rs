@@ -75,7 +75,7 @@ async fn run(socket: &str, image: &str, cmd: Vec<String>) -> Result<u32, Runtime
     request.resources.pids = Some(64);
 
     let id = runtime.run_container(&request).await?;
-    let exit = runtime.wait(&id).await;
+    let exit = runtime.wait_container(&id).await;
     let mut lines = runtime.container_logs(&id, &LogOptions::default()).await?;
     while let Some(line) = lines.next().await {
         let line = line?;

@@ -13,13 +13,14 @@ pub mod network;
 pub use client::{ContainerdRuntime, LogDriver, RuntimeOptions, DEFAULT_NAMESPACE, DEFAULT_SOCKET};
 pub use containers::{
     AttachInput, AttachOutput, AttachOutputStream, Attached, ContainerEvent, ContainerEventKind,
-    ContainerInfo, ContainerMetrics, ContainerRequest, ContainerState, ContainerStatus, ExecOutput,
-    ExecRequest, ExecSession, ExecWait, ExitStatus, LogLine, LogOptions, LogStream, PullPolicy,
-    SecurityInfo, MAX_EXEC_OUTPUT,
+    ContainerInfo, ContainerMetrics, ContainerRequest, ContainerState, ContainerStatus, ExecEvent,
+    ExecOutput, ExecRequest, ExecSession, ExecStream, ExecWait, ExitStatus, LogLine, LogOptions,
+    LogStream, PullPolicy, SecurityInfo, MAX_EXEC_OUTPUT,
 };
 pub use error::{BoxError, ErrorKind, RuntimeError};
 pub use images::{
-    Image, ImportOptions, PullMode, PullOptions, PullProgress, DEFAULT_MAX_CONCURRENT_DOWNLOADS,
+    Image, ImportOptions, PullEvent, PullMode, PullOptions, PullProgress, PullStream,
+    DEFAULT_MAX_CONCURRENT_DOWNLOADS,
 };
 pub use images::{Platform, RegistryOptions};
 pub use network::{

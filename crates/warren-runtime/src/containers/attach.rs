@@ -1,7 +1,7 @@
 //! Attaching to a container: its output as it is written, its stdin, its terminal's size.
 //!
 //! A container's output is read by its shim's logger (see [`crate::logger`]), which also
-//! serves an attach socket in the container's folder: [`ContainerdRuntime::attach`]
+//! serves an attach socket in the container's folder: [`ContainerdRuntime::attach_container`]
 //! connects there, any number of times, and detaching (dropping the [`Attached`]) leaves the
 //! container running. Backpressure is end to end: an output stream that is not read slows
 //! the container's writes, and nothing piles up in this process.
@@ -163,14 +163,14 @@ impl ContainerdRuntime {
     /// ```no_run
     /// # async fn f(rt: warren_runtime::ContainerdRuntime) -> Result<(), warren_runtime::RuntimeError> {
     /// use futures::StreamExt;
-    /// let mut a = rt.attach("shell").await?;
+    /// let mut a = rt.attach_container("shell").await?;
     /// a.input.write(b"echo hi\n").await?;
     /// while let Some(chunk) = a.output.next().await {
     ///     println!("{:?}", chunk?);
     /// }
     /// # Ok(()) }
     /// ```
-    pub async fn attach(&self, id: &str) -> Result<Attached, RuntimeError> {
+    pub async fn attach_container(&self, id: &str) -> Result<Attached, RuntimeError> {
         super::check_id(id)?;
         let record = self
             .container_record(id)

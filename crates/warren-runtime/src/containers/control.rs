@@ -1,4 +1,4 @@
-//! Acting on a running container: `pause`, `resume`, `pids`, `update_resources`.
+//! Acting on a running container: `pause_container`, `resume_container`, `container_pids`, `update_resources`.
 
 use warren_proto::any;
 use warren_proto::containerd::services::tasks::v1::{
@@ -41,7 +41,7 @@ impl ContainerdRuntime {
 
     /// Freeze every process of container `id` (its cgroup's freezer). Pausing a paused
     /// container succeeds.
-    pub async fn pause(&self, id: &str) -> Result<(), RuntimeError> {
+    pub async fn pause_container(&self, id: &str) -> Result<(), RuntimeError> {
         crate::containers::check_id(id)?;
         let state = self
             .require_state(
@@ -65,7 +65,7 @@ impl ContainerdRuntime {
     }
 
     /// Thaw a paused container. Resuming a running container succeeds.
-    pub async fn resume(&self, id: &str) -> Result<(), RuntimeError> {
+    pub async fn resume_container(&self, id: &str) -> Result<(), RuntimeError> {
         crate::containers::check_id(id)?;
         let state = self
             .require_state(
@@ -89,7 +89,7 @@ impl ContainerdRuntime {
     }
 
     /// The host pids of every process in container `id`.
-    pub async fn pids(&self, id: &str) -> Result<Vec<u32>, RuntimeError> {
+    pub async fn container_pids(&self, id: &str) -> Result<Vec<u32>, RuntimeError> {
         crate::containers::check_id(id)?;
         self.require_state(
             id,

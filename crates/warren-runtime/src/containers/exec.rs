@@ -9,12 +9,17 @@ use warren_proto::containerd::services::tasks::v1::{
     DeleteProcessRequest, ExecProcessRequest, KillRequest, StartRequest,
 };
 
+use super::exec_stream::ExecEvent;
 use super::io::{on_thread, Fifos};
 use super::logs::LogStream;
 use super::status::not_found;
 use super::ContainerState;
 use crate::{ContainerdRuntime, RuntimeError};
 use warren_spec::ResolvedUser;
+
+/// Where [`ContainerdRuntime::exec_forwarding`] sends output as it is read.
+pub(crate) type Forward =
+    Option<tokio::sync::mpsc::UnboundedSender<Result<ExecEvent, RuntimeError>>>;
 
 /// The most output `exec` keeps per stream; beyond it, output is still drained (so the
 /// process never blocks) but dropped, and [`ExecOutput::truncated`] is set.
@@ -35,8 +40,6 @@ pub struct ExecRequest {
     /// supplementary groups come from the running container's own `/etc/passwd` and
     /// `/etc/group`, so users added after start are found.
     pub user: Option<String>,
-    /// Also send the output here as it arrives (chunks as read, tagged by stream).
-    pub output: Option<tokio::sync::mpsc::UnboundedSender<(LogStream, Vec<u8>)>>,
     /// Give the process a terminal (`docker exec -t`; with
     /// [`exec_attached`](ContainerdRuntime::exec_attached)).
     pub tty: bool,
@@ -69,8 +72,9 @@ pub struct ExecOutput {
 
 impl ContainerdRuntime {
     /// Run `req.args` in running container `id`, wait for it and return its exit code and
-    /// output (also streamed to `req.output` if given). The process and its FIFOs are
-    /// removed afterwards, whatever happened.
+    /// output (to see the output as it comes, use
+    /// [`exec_stream`](Self::exec_stream)). The process and its FIFOs are removed
+    /// afterwards, whatever happened.
     ///
     /// ```no_run
     /// # async fn f(rt: warren_runtime::ContainerdRuntime) -> Result<(), warren_runtime::RuntimeError> {
@@ -87,6 +91,16 @@ impl ContainerdRuntime {
     /// that went away), the process is killed and removed with its FIFOs all the same: the
     /// work runs on a task of its own that a drop only tells to stop.
     pub async fn exec(&self, id: &str, req: &ExecRequest) -> Result<ExecOutput, RuntimeError> {
+        self.exec_forwarding(id, req, None).await
+    }
+
+    /// [`exec`](Self::exec), also sending each chunk of output to `forward` as it is read.
+    pub(crate) async fn exec_forwarding(
+        &self,
+        id: &str,
+        req: &ExecRequest,
+        forward: Forward,
+    ) -> Result<ExecOutput, RuntimeError> {
         let process = self.exec_process(id, req).await?;
         let exec_id = format!("exec-{:016x}", rand::random::<u64>());
         let (rt, id, req) = (self.clone(), id.to_string(), req.clone());
@@ -96,7 +110,7 @@ impl ContainerdRuntime {
             let fifos = Fifos::at(&rt.inner.containers.dir(&id), &exec_id);
             fifos.create().await?;
             let result = tokio::select! {
-                r = rt.exec_with(&id, &exec_id, &fifos, process, &req) => r,
+                r = rt.exec_with(&id, &exec_id, &fifos, process, &req, forward) => r,
                 _ = cancelled => {
                     tracing::debug!(container = %id, exec_id, "exec abandoned by its caller; killing it");
                     rt.kill_exec(&id, &exec_id).await;
@@ -146,6 +160,7 @@ impl ContainerdRuntime {
         fifos: &Fifos,
         process: Vec<u8>,
         req: &ExecRequest,
+        forward: Forward,
     ) -> Result<ExecOutput, RuntimeError> {
         let (out, err) = fifos.open()?;
         self.clients()
@@ -166,7 +181,7 @@ impl ContainerdRuntime {
         self.start_exec(id, exec_id).await?;
         // Read only now: the shim opens the write ends during Start, and a blocking read of
         // a FIFO without a writer returns end-of-file at once.
-        let (fwd_out, fwd_err) = (req.output.clone(), req.output.clone());
+        let (fwd_out, fwd_err) = (forward.clone(), forward);
         let out = on_thread("warren-exec-out", move || {
             collect(out, LogStream::Stdout, fwd_out)
         });
@@ -328,11 +343,7 @@ async fn exec_user(id: &str, pid: Option<u32>, spec: &str) -> Result<ResolvedUse
 
 /// Read a FIFO to its end (blocking; on a thread of its own), keeping up to
 /// [`MAX_EXEC_OUTPUT`] bytes and forwarding chunks.
-fn collect(
-    from: std::fs::File,
-    stream: LogStream,
-    forward: Option<tokio::sync::mpsc::UnboundedSender<(LogStream, Vec<u8>)>>,
-) -> (Vec<u8>, bool) {
+fn collect(from: std::fs::File, stream: LogStream, forward: Forward) -> (Vec<u8>, bool) {
     let mut kept = Vec::new();
     let mut truncated = false;
     let Ok(mut from) = super::io::without_nonblock(from) else {
@@ -348,7 +359,10 @@ fn collect(
                 kept.extend_from_slice(&buf[..n.min(room)]);
                 truncated |= n > room;
                 if let Some(tx) = &forward {
-                    let _ = tx.send((stream, buf[..n].to_vec()));
+                    let _ = tx.send(Ok(ExecEvent::Output {
+                        stream,
+                        data: buf[..n].to_vec(),
+                    }));
                 }
             }
         }

@@ -319,7 +319,7 @@ impl ContainerdRuntime {
     /// wait is containerd's, no polling. A daemon restart only delays it.
     pub(crate) async fn exited(&self, id: &str) {
         loop {
-            match self.wait(id).await {
+            match self.wait_container(id).await {
                 Ok(_) | Err(RuntimeError::NotFound { .. }) => return,
                 Err(e) => {
                     tracing::debug!(container = %id, error = %e, "log follow: waiting again");

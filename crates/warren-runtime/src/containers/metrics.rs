@@ -1,4 +1,4 @@
-//! `metrics`: a container's CPU, memory and pids figures from Tasks.Metrics, with the
+//! `container_metrics`: a container's CPU, memory and pids figures from Tasks.Metrics, with the
 //! cgroup v1 and v2 payloads decoded into one shape.
 
 use std::time::SystemTime;
@@ -72,7 +72,7 @@ impl ContainerMetrics {
 impl ContainerdRuntime {
     /// CPU, memory, pids and OOM-kill figures of container `id` (running, or exited but not
     /// yet stopped). `NotFound` if it has no task.
-    pub async fn metrics(&self, id: &str) -> Result<ContainerMetrics, RuntimeError> {
+    pub async fn container_metrics(&self, id: &str) -> Result<ContainerMetrics, RuntimeError> {
         crate::containers::check_id(id)?;
         let filter = format!("id=={id}");
         let reply = self
@@ -106,6 +106,6 @@ impl ContainerdRuntime {
 
     /// OOM kills in the container's cgroup (0 when it has none or no figures).
     pub(crate) async fn oom_kills(&self, id: &str) -> Result<u64, RuntimeError> {
-        Ok(self.metrics(id).await?.oom_kills)
+        Ok(self.container_metrics(id).await?.oom_kills)
     }
 }

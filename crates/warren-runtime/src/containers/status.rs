@@ -18,7 +18,7 @@ pub enum ContainerState {
     Created,
     /// Its process runs.
     Running,
-    /// Frozen by [`pause`](crate::ContainerdRuntime::pause).
+    /// Frozen by [`pause`](crate::ContainerdRuntime::pause_container).
     Paused,
     /// Its process ended; [`ContainerStatus::exit`] says how.
     Stopped,

@@ -1,4 +1,4 @@
-//! Ending containers: `wait`, `stop_container`, `delete_container`.
+//! Ending containers: `wait_container`, `stop_container`, `delete_container`.
 
 use std::time::Duration;
 
@@ -23,7 +23,7 @@ impl ContainerdRuntime {
     /// Wait for container `id`'s process to exit and return how it ended. Returns at once
     /// for a process that already exited; waits out daemon restarts (tasks survive them).
     /// `NotFound` if the container has no process and no recorded exit.
-    pub async fn wait(&self, id: &str) -> Result<ExitStatus, RuntimeError> {
+    pub async fn wait_container(&self, id: &str) -> Result<ExitStatus, RuntimeError> {
         crate::containers::check_id(id)?;
         let waited = self
             .retry("Tasks.Wait", |c| {
@@ -76,7 +76,7 @@ impl ContainerdRuntime {
                 .get(labels::STOP_SIGNAL)
                 .and_then(|s| warren_spec::stop_signal(Some(s)).ok())
                 .unwrap_or(libc::SIGTERM);
-            let waiting = self.wait(id);
+            let waiting = self.wait_container(id);
             tokio::pin!(waiting);
             self.kill(id, signal, false).await?;
             if tokio::time::timeout(timeout, &mut waiting).await.is_err() {

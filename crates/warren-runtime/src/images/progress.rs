@@ -2,6 +2,9 @@
 
 use tokio::sync::mpsc::UnboundedSender;
 
+use super::PullEvent;
+use crate::RuntimeError;
+
 /// One step of a pull.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -39,14 +42,15 @@ pub enum PullProgress {
     },
 }
 
-/// Where a pull reports progress; a closed or absent receiver is fine.
+/// Where a pull reports progress: the channel behind a [`super::PullStream`], or nowhere.
+/// A receiver that went away is fine: the pull goes on.
 #[derive(Debug, Clone, Default)]
-pub struct ProgressSink(pub(crate) Option<UnboundedSender<PullProgress>>);
+pub(crate) struct ProgressSink(pub(crate) Option<UnboundedSender<Result<PullEvent, RuntimeError>>>);
 
 impl ProgressSink {
     pub(crate) fn send(&self, event: PullProgress) {
         if let Some(tx) = &self.0 {
-            let _ = tx.send(event);
+            let _ = tx.send(Ok(PullEvent::Progress(event)));
         }
     }
 }

@@ -37,8 +37,6 @@ pub const DEFAULT_MAX_CONCURRENT_DOWNLOADS: usize = 3;
 pub struct PullOptions {
     /// The platform to pull from a multi-platform image (default: this host's).
     pub platform: Option<Platform>,
-    /// Where to send progress events (default: nowhere).
-    pub progress: Option<tokio::sync::mpsc::UnboundedSender<PullProgress>>,
     /// Client-side, server-side (containerd's Transfer service) or whichever is faster
     /// here (the default).
     pub mode: super::PullMode,
@@ -144,6 +142,17 @@ impl ContainerdRuntime {
         reference: &str,
         options: &PullOptions,
     ) -> Result<Image, RuntimeError> {
+        self.pull_reporting(reference, options, &ProgressSink::default())
+            .await
+    }
+
+    /// The pull of [`pull_image`](Self::pull_image), reporting progress to `progress`.
+    pub(crate) async fn pull_reporting(
+        &self,
+        reference: &str,
+        options: &PullOptions,
+        progress: &ProgressSink,
+    ) -> Result<Image, RuntimeError> {
         let r = normalize(reference)?;
         if options.max_concurrent_downloads == Some(0) {
             return Err(RuntimeError::InvalidRequest {
@@ -161,13 +170,16 @@ impl ContainerdRuntime {
         } = fetcher.fetch(&r, "resolving").await?;
         let platform = options.platform.clone().unwrap_or_else(Platform::host);
         if let Some(image) = self.already_complete(&r, &root_digest, &platform).await? {
-            ProgressSink(options.progress.clone()).send(PullProgress::Done {
+            progress.send(PullProgress::Done {
                 name: image.name.clone(),
             });
             return Ok(image);
         }
         if self.pull_server_side(options).await? {
-            match self.transfer_pull(&r, options, &fetcher, &root_bytes).await {
+            let pulled = self
+                .transfer_pull(&r, options, progress, &fetcher, &root_bytes)
+                .await;
+            match pulled {
                 // We fetched the root ourselves, so the image exists: a "not found" from the
                 // daemon is about its own objects (seen rarely on 2.1 with several namespaces
                 // pulling the same blobs at once). In Auto mode the client-side pull, which
@@ -188,7 +200,7 @@ impl ContainerdRuntime {
         let result = self
             .pull_under(
                 &r,
-                options,
+                (options, progress),
                 &fetcher,
                 &lease.clients,
                 &root_bytes,
@@ -273,7 +285,7 @@ impl ContainerdRuntime {
     async fn pull_under(
         &self,
         r: &Reference,
-        options: &PullOptions,
+        (options, progress): (&PullOptions, &ProgressSink),
         fetcher: &ManifestFetcher,
         clients: &Clients,
         root_bytes: &[u8],
@@ -352,7 +364,6 @@ impl ContainerdRuntime {
             ));
         }
         let chains = unpack::chain_ids(&diff_ids);
-        let progress = ProgressSink(options.progress.clone());
         progress.send(PullProgress::Resolved {
             layers: layers.iter().map(|l| (l.digest.clone(), l.size)).collect(),
         });

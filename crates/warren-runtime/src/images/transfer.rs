@@ -143,6 +143,7 @@ impl ContainerdRuntime {
         &self,
         r: &Reference,
         options: &PullOptions,
+        progress: &ProgressSink,
         fetcher: &ManifestFetcher,
         root: &[u8],
     ) -> Result<Image, RuntimeError> {
@@ -181,7 +182,7 @@ impl ContainerdRuntime {
             }],
             ..Default::default()
         };
-        let sink = ProgressSink(options.progress.clone());
+        let sink = progress.clone();
         sink.send(PullProgress::Resolved {
             layers: layers.clone(),
         });

@@ -208,7 +208,8 @@ impl Metrics {
             .collect();
         self.running.set(running.len() as i64);
         let stats =
-            futures::future::join_all(running.iter().map(|c| daemon.rt.metrics(&c.id))).await;
+            futures::future::join_all(running.iter().map(|c| daemon.rt.container_metrics(&c.id)))
+                .await;
         for (c, s) in running.iter().zip(stats) {
             let Ok(s) = s else { continue };
             let labels = vec![("container".to_string(), c.id.clone())];

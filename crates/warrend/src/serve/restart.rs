@@ -230,7 +230,7 @@ fn is_auto_remove(c: &ContainerInfo) -> bool {
 /// container is never deleted unless its process is known to have ended.
 pub async fn remove_after_exit(d: Daemon, id: String) {
     loop {
-        match d.rt.wait(&id).await {
+        match d.rt.wait_container(&id).await {
             Ok(_) | Err(RuntimeError::NotFound { .. }) => break,
             Err(e) => {
                 tracing::debug!(container = %id, error = %e, "auto-remove: waiting again");

@@ -84,7 +84,7 @@ pub async fn attach(
         }
         api::attach_input::Input::Attach(r) => {
             let attached =
-                d.rt.attach(&r.id)
+                d.rt.attach_container(&r.id)
                     .await
                     .map_err(|e| status(d, "attach", e))?;
             (attached, Ending::Container(r.id), false)
@@ -150,7 +150,7 @@ async fn session(
     }
     let exit: Result<ExitStatus, _> = match ending {
         Ending::Container(id) => {
-            let exit = d.rt.wait(&id).await;
+            let exit = d.rt.wait_container(&id).await;
             if remove {
                 tokio::spawn(restart::remove_after_exit(d.clone(), id));
             }

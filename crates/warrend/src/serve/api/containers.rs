@@ -188,7 +188,7 @@ pub async fn run(d: &Daemon, req: api::RunRequest) -> Result<Stream<api::RunEven
             }
             Err(e) => tracing::warn!(container = %id, error = %e, "run: cannot read output"),
         }
-        let exit = d.rt.wait(&id).await;
+        let exit = d.rt.wait_container(&id).await;
         let result = match exit {
             Ok(e) => run_event(api::run_event::Event::Exit(convert::exit(&e))),
             Err(e) => Err(status(&d, "wait", e)),
@@ -204,7 +204,7 @@ pub async fn run(d: &Daemon, req: api::RunRequest) -> Result<Stream<api::RunEven
 /// Wait for a container's process to end.
 pub async fn wait(d: &Daemon, req: api::ContainerRef) -> Result<api::Exit, Status> {
     need_id(&req.id)?;
-    match d.rt.wait(&req.id).await {
+    match d.rt.wait_container(&req.id).await {
         Ok(e) => Ok(convert::exit(&e)),
         Err(e @ warren_runtime::RuntimeError::NotFound { .. }) => {
             // It may exist and never have run: say so rather than "not found".

@@ -155,7 +155,10 @@ async fn host_users() -> HashMap<u32, String> {
 /// node's /proc (a process that ended meanwhile is left out).
 pub async fn top(d: &Daemon, req: api::ContainerRef) -> Result<api::TopResponse, Status> {
     need_id(&req.id)?;
-    let pids = d.rt.pids(&req.id).await.map_err(|e| status(d, "top", e))?;
+    let pids =
+        d.rt.container_pids(&req.id)
+            .await
+            .map_err(|e| status(d, "top", e))?;
     let users = host_users().await;
     let mut processes = Vec::with_capacity(pids.len());
     for pid in pids {

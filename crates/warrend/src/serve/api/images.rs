@@ -3,10 +3,11 @@
 use std::path::Path;
 use std::time::Instant;
 
+use futures::StreamExt;
 use tokio::sync::mpsc;
 use tonic::Status;
 use warren_proto::warren::node::v1 as api;
-use warren_runtime::{ImportOptions, PullMode, PullOptions, PullProgress};
+use warren_runtime::{ImportOptions, PullEvent, PullMode, PullOptions, PullProgress};
 
 use super::errors::status;
 use super::Stream;
@@ -63,39 +64,35 @@ pub async fn pull(d: &Daemon, req: api::PullRequest) -> Result<Stream<api::PullE
         }
     };
     let (tx, rx) = mpsc::channel(64);
-    let (ptx, mut prx) = mpsc::unbounded_channel();
     let d = d.clone();
+    let options = PullOptions {
+        mode,
+        max_concurrent_downloads: d.config.registry.max_concurrent_downloads,
+        ..Default::default()
+    };
+    let start = Instant::now();
+    let mut pull = d.rt.pull_image_stream(&req.reference, &options);
     tokio::spawn(async move {
-        let out = tx.clone();
-        let forward = tokio::spawn(async move {
-            while let Some(p) = prx.recv().await {
-                for e in progress_event(p) {
-                    let _ = out.send(Ok(e)).await;
+        while let Some(item) = pull.next().await {
+            match item {
+                Ok(PullEvent::Progress(p)) => {
+                    for e in progress_event(p) {
+                        let _ = tx.send(Ok(e)).await;
+                    }
+                }
+                Ok(PullEvent::Pulled(image)) => {
+                    d.metrics
+                        .pull_duration
+                        .observe(start.elapsed().as_secs_f64());
+                    let done = api::pull_event::Event::Done(convert::image(&image));
+                    let _ = tx.send(Ok(api::PullEvent { event: Some(done) })).await;
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    let _ = tx.send(Err(status(&d, "pull", e))).await;
                 }
             }
-        });
-        let start = Instant::now();
-        let options = PullOptions {
-            progress: Some(ptx),
-            mode,
-            max_concurrent_downloads: d.config.registry.max_concurrent_downloads,
-            ..Default::default()
-        };
-        let pulled = d.rt.pull_image(&req.reference, &options).await;
-        drop(options);
-        let _ = forward.await;
-        let result = match pulled {
-            Ok(image) => {
-                d.metrics
-                    .pull_duration
-                    .observe(start.elapsed().as_secs_f64());
-                Ok(api::PullEvent {
-                    event: Some(api::pull_event::Event::Done(convert::image(&image))),
-                })
-            }
-            Err(e) => Err(status(&d, "pull", e)),
-        };
-        let _ = tx.send(result).await;
+        }
         crate::serve::trim_heap();
     });
     Ok(super::stream(rx))

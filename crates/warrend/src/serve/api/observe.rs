@@ -127,7 +127,7 @@ pub async fn events(d: &Daemon) -> Result<Stream<api::Event>, Status> {
 /// CPU, memory and pids of a running container.
 pub async fn stats(d: &Daemon, req: api::ContainerRef) -> Result<api::Stats, Status> {
     let m =
-        d.rt.metrics(&req.id)
+        d.rt.container_metrics(&req.id)
             .await
             .map_err(|e| status(d, "stats", e))?;
     Ok(api::Stats {
