@@ -458,8 +458,13 @@ impl ContainerdRuntime {
         Ok(found(result)?.and_then(|r| r.into_inner().container))
     }
 
-    /// Remove the snapshot `key` (waiting out a daemon restart; missing is fine).
+    /// Remove the snapshot `key` as part of an undo: a failure is only logged.
     pub(crate) async fn remove_snapshot(&self, key: &str) {
+        warn_unless_missing(self.try_remove_snapshot(key).await, "remove snapshot", key);
+    }
+
+    /// Remove the snapshot `key` (waiting out a daemon restart; missing is fine).
+    pub(crate) async fn try_remove_snapshot(&self, key: &str) -> Result<(), RuntimeError> {
         let snapshotter = self.inner.snapshotter.clone();
         let result = self
             .retry("Snapshots.Remove", |c| {
@@ -470,18 +475,27 @@ impl ContainerdRuntime {
                 async move { c.snapshots().remove(req).await }
             })
             .await;
-        warn_unless_missing(result, "remove snapshot", key);
+        found(result).map(|_| ())
+    }
+
+    /// Delete the container record as part of an undo: a failure is only logged.
+    pub(crate) async fn forget_record(&self, id: &str) {
+        warn_unless_missing(
+            self.try_forget_record(id).await,
+            "delete container record",
+            id,
+        );
     }
 
     /// Delete the container record (waiting out a daemon restart; missing is fine).
-    pub(crate) async fn forget_record(&self, id: &str) {
+    pub(crate) async fn try_forget_record(&self, id: &str) -> Result<(), RuntimeError> {
         let result = self
             .retry("Containers.Delete", |c| {
                 let id = id.to_string();
                 async move { c.containers().delete(DeleteContainerRequest { id }).await }
             })
             .await;
-        warn_unless_missing(result, "delete container record", id);
+        found(result).map(|_| ())
     }
 }
 

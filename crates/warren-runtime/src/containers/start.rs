@@ -206,14 +206,14 @@ impl ContainerdRuntime {
     /// Tasks.Start; on failure the task, its FIFOs and the copier go.
     pub(crate) async fn start_task(&self, id: &str) -> Result<u32, RuntimeError> {
         // Recorded first: a run whose end is never seen is then known to have happened.
-        self.set_labels(
-            id,
-            &[(
-                labels::STARTED_AT,
-                chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true),
-            )],
-        )
-        .await?;
+        let started_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true);
+        if let Err(e) = self
+            .set_labels(id, &[(labels::STARTED_AT, started_at)])
+            .await
+        {
+            self.undo_task(id).await;
+            return Err(e);
+        }
         match self
             .clients()
             .tasks()
@@ -225,14 +225,19 @@ impl ContainerdRuntime {
         {
             Ok(r) => Ok(r.into_inner().pid),
             Err(s) => {
-                self.discard_task(id).await;
-                self.inner.copiers.drain(id).await;
-                Fifos::at(&self.inner.containers.dir(id), "init")
-                    .remove()
-                    .await;
+                self.undo_task(id).await;
                 Err(start_error(id, "Tasks.Start", s))
             }
         }
+    }
+
+    /// A created task that will not be started: the task, its FIFOs and the copier go.
+    async fn undo_task(&self, id: &str) {
+        self.discard_task(id).await;
+        self.inner.copiers.drain(id).await;
+        Fifos::at(&self.inner.containers.dir(id), "init")
+            .remove()
+            .await;
     }
 
     /// After a Tasks.Create cut short by the daemon's death: once the restarted daemon has

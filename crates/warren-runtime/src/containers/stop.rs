@@ -205,7 +205,8 @@ impl ContainerdRuntime {
     /// 10 s), then remove its task, snapshot, record and log files. Deleting a missing
     /// container succeeds. A bridge container's network is torn down (CNI DEL, also when
     /// only its network state is left); if a plugin fails, its error is returned and the
-    /// network state kept, so deleting again retries.
+    /// network state kept, so deleting again retries. Likewise, if the task, the snapshot
+    /// or the record cannot be removed, the error is returned and the record kept.
     #[tracing::instrument(level = "debug", skip(self))]
     pub async fn delete_container(&self, id: &str) -> Result<(), RuntimeError> {
         crate::containers::check_id(id)?;
@@ -216,8 +217,10 @@ impl ContainerdRuntime {
             } else {
                 record.snapshot_key.clone()
             };
-            self.remove_snapshot(&key).await;
-            self.forget_record(id).await;
+            // A step that fails is reported, and the record stays while anything of the
+            // container does, so that deleting again finishes the job.
+            self.try_remove_snapshot(&key).await?;
+            self.try_forget_record(id).await?;
         }
         self.inner.copiers.drain(id).await;
         // CNI DEL; on failure the files stay so a retry can DEL again.
