@@ -61,6 +61,7 @@ pub enum ContainerEventKind {
 
 /// One event of a container in this namespace.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ContainerEvent {
     /// The container.
     pub container_id: String,

@@ -56,6 +56,7 @@ pub struct ExecRequest {
 
 /// What an exec'd process did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ExecOutput {
     /// Its exit code.
     pub exit_code: u32,

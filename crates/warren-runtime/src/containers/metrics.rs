@@ -12,6 +12,7 @@ use crate::{ContainerdRuntime, RuntimeError};
 
 /// A container's resource use at one moment, on cgroup v1 and v2 hosts alike.
 #[derive(Debug, Clone, Default, PartialEq)]
+#[non_exhaustive]
 pub struct ContainerMetrics {
     /// When containerd read the figures.
     pub timestamp: Option<SystemTime>,

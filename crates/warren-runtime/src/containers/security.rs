@@ -7,6 +7,7 @@ use crate::{ContainerdRuntime, RuntimeError};
 
 /// How a container is confined, as its spec says.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub struct SecurityInfo {
     /// Created with `privileged`: it has the host's devices and every capability.
     pub privileged: bool,

@@ -51,6 +51,7 @@ pub struct ExitStatus {
 
 /// A container's state, with its process id while it runs and its exit once it ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ContainerStatus {
     /// Created, running, paused or stopped.
     pub state: ContainerState,
@@ -62,6 +63,7 @@ pub struct ContainerStatus {
 
 /// One container of the namespace, as `list_containers` reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ContainerInfo {
     /// Its id.
     pub id: String,
