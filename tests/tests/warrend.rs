@@ -320,6 +320,12 @@ async fn restart_policy_backs_off_and_gives_up_at_its_max() {
         (find(&ps, "loop")?["restart_count"].as_u64()? >= 2).then_some(())
     });
     w.ok(&["stop", "-t", "1", "loop"]);
+    // A stop that lands while the policy is starting the container again stops it once
+    // that start is done (seconds in the cgroup v2 guest); then it stays stopped.
+    until(Duration::from_secs(30), "loop stopped", || {
+        let ps = w.json(&["ps", "-a"]);
+        (find(&ps, "loop")?["state"] == "stopped").then_some(())
+    });
     std::thread::sleep(Duration::from_secs(1));
     let ps = w.json(&["ps", "-a"]);
     assert_eq!(find(&ps, "loop").unwrap()["state"], "stopped");
