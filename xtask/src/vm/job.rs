@@ -113,7 +113,15 @@ pub fn write(
         link_tree(&b.path, &profile.join("deps").join(file_name(&b.path)))?;
     }
     for program in programs {
-        link_tree(program, &profile.join(file_name(program)))?;
+        // target/<profile>/<name>, or target/<profile>/examples/<name> for an example.
+        let in_examples = program.parent().and_then(Path::file_name) == Some("examples".as_ref());
+        let dir = if in_examples {
+            profile.join("examples")
+        } else {
+            profile.clone()
+        };
+        std::fs::create_dir_all(&dir)?;
+        link_tree(program, &dir.join(file_name(program)))?;
     }
     let guest_deps = stage.join("target/warren-deps");
     let mut folders = vec!["tools".to_string(), "cni".to_string()];

@@ -15,8 +15,9 @@ pub const SUITE: &str = "bookworm";
 
 /// What the guest's root holds: a static busybox for the shell and the small tools, glibc
 /// and libgcc for the test binaries, libseccomp for runc, the real tools the tests and the
-/// CNI plugins call (iptables, ip, mount, nsenter, modprobe), and CA certificates (the
-/// tests' registry client refuses to start without any, even for plain-HTTP registries).
+/// CNI plugins call (iptables, ip, mount, nsenter, modprobe, and `script` from bsdutils for
+/// the prune prompt at a pty), and CA certificates (the tests' registry client refuses to
+/// start without any, even for plain-HTTP registries).
 pub const GUEST: &[&str] = &[
     "busybox-static",
     "ca-certificates",
@@ -27,6 +28,7 @@ pub const GUEST: &[&str] = &[
     "iproute2",
     "mount",
     "util-linux",
+    "bsdutils",
     "kmod",
 ];
 

@@ -18,8 +18,9 @@ fn cargo() -> Command {
     Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
 }
 
-/// The programs the tests run beside themselves: the daemon and the shim's log writer.
-const PROGRAMS: &[&str] = &["warrend", "warren-logger"];
+/// The programs the tests run beside themselves: the daemon, the shim's log writer and
+/// warren-runtime's example (`example.rs` runs it).
+const PROGRAMS: &[&str] = &["warrend", "warren-logger", "examples/run"];
 
 /// Build (if needed) and list the suite's test executables, and build the programs the
 /// tests run (`warrend`, `warren-logger`); returns the test binaries and those programs.
