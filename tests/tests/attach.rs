@@ -301,3 +301,103 @@ async fn exec_stream_gives_output_as_it_comes_and_a_drop_kills_it() {
     fx.assert_clean("streamed execs").await;
     fx.cleanup().await;
 }
+
+/// A process that died while its exec was starting leaves the shim waiting for the exec's
+/// FIFOs (on 1.6 the shim then stops answering for the whole container at its next process
+/// exit: CI saw a restarted warrend lose a container's health checks). The next run's
+/// `reattach_logs` releases it: the container answers, execs work again, nothing is left.
+#[tokio::test]
+async fn an_exec_left_half_started_by_a_dead_process_is_released_at_reattach() {
+    use warren_proto::containerd::services::tasks::v1::{
+        ExecProcessRequest, GetRequest, StartRequest,
+    };
+    require_root!();
+    let fx = Fixture::new("att-stale").await;
+    let id = fx
+        .rt
+        .run_container(&fx.request("host", &["sleep", "600"]))
+        .await
+        .unwrap();
+    // What a dying process leaves: an exec recorded with FIFOs that nobody will ever read,
+    // and a start the shim is still working on.
+    let dir = fx.rt.container_dir(&id).unwrap();
+    let exec_id = "exec-00000000deadbeef";
+    let fifo = |s: &str| dir.join(format!("{exec_id}-{s}"));
+    for s in ["stdout", "stderr"] {
+        nix::unistd::mkfifo(
+            &fifo(s),
+            nix::sys::stat::Mode::S_IRUSR | nix::sys::stat::Mode::S_IWUSR,
+        )
+        .unwrap();
+    }
+    let process = serde_json::json!({
+        "args": ["true"], "cwd": "/", "env": ["PATH=/bin"], "user": {"uid": 0, "gid": 0},
+    });
+    fx.clients
+        .tasks()
+        .exec(ExecProcessRequest {
+            container_id: id.clone(),
+            exec_id: exec_id.into(),
+            stdout: fifo("stdout").display().to_string(),
+            stderr: fifo("stderr").display().to_string(),
+            spec: Some(warren_proto::any::pack_json(
+                warren_proto::any::PROCESS_TYPE_URL,
+                serde_json::to_vec(&process).unwrap(),
+            )),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let mut tasks = fx.clients.tasks();
+    let start = StartRequest {
+        container_id: id.clone(),
+        exec_id: exec_id.into(),
+    };
+    // The start cannot finish without a reader; the caller "dies" after 2 s.
+    let started = tokio::time::timeout(Duration::from_secs(2), tasks.start(start)).await;
+    assert!(
+        started.is_err(),
+        "the exec started with no reader: {started:?}"
+    );
+
+    // A new process with the same state folder, as a restarted warrend.
+    let again = warren_runtime::ContainerdRuntime::with_options(warren_runtime::RuntimeOptions {
+        socket: warren_tests::daemon::shared().socket().to_path_buf(),
+        namespace: fx.ns.clone(),
+        state_dir: fx.state.path().to_path_buf(),
+        log_driver: warren_runtime::LogDriver::Shim(warren_tests::logger_binary()),
+        ..Default::default()
+    })
+    .unwrap();
+    again.reattach_logs().await.unwrap();
+    let got = tokio::time::timeout(
+        Duration::from_secs(10),
+        fx.clients.tasks().get(GetRequest {
+            container_id: id.clone(),
+            ..Default::default()
+        }),
+    )
+    .await;
+    assert!(
+        matches!(got, Ok(Ok(_))),
+        "the task does not answer: {got:?}"
+    );
+    let out = tokio::time::timeout(
+        Duration::from_secs(30),
+        again.exec(
+            &id,
+            &ExecRequest {
+                args: vec!["echo".into(), "hi".into()],
+                ..Default::default()
+            },
+        ),
+    )
+    .await
+    .expect("an exec after the release hangs")
+    .unwrap();
+    assert_eq!(out.stdout, b"hi\n");
+    assert_no_exec_left(&fx, &id).await;
+    fx.rt.delete_container(&id).await.unwrap();
+    fx.assert_clean("a released exec").await;
+    fx.cleanup().await;
+}

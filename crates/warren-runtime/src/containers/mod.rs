@@ -19,6 +19,7 @@ mod metrics;
 mod security;
 pub mod shims;
 mod signal;
+mod stale_exec;
 pub(crate) mod start;
 mod status;
 pub(crate) use status::not_found;

@@ -312,7 +312,14 @@ impl ContainerdRuntime {
     /// restarted (their FIFOs outlive us; the shim keeps them open). Call it once at
     /// start-up; containers that already have a copier here are left alone. Returns how
     /// many were re-attached.
+    ///
+    /// It first releases the execs that the earlier run left half-started: a shim still
+    /// waiting for such an exec's FIFOs can stop answering for the whole container.
     pub async fn reattach_logs(&self) -> Result<usize, RuntimeError> {
+        let released = self.release_stale_execs().await;
+        if released > 0 {
+            tracing::info!(released, "released execs an earlier run left behind");
+        }
         let tasks = self
             .retry("Tasks.List", |c| async move {
                 c.tasks().list(ListTasksRequest::default()).await
