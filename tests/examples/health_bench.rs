@@ -136,20 +136,16 @@ async fn main() {
         "sleep",
         "100000",
     ]);
-    let rt = ContainerdRuntime::with_options(RuntimeOptions {
-        socket: w.containerd_socket(),
-        namespace: w.namespace.clone(),
-        state_dir: w.dir.path().join("root/runtime"),
-        runc_binary: Some(deps::tools_bin_dir().join("runc")),
-        log_driver: LogDriver::Shim(binary()),
-        ..Default::default()
-    })
+    let rt = ContainerdRuntime::with_options(
+        RuntimeOptions::default()
+            .socket(w.containerd_socket())
+            .namespace(w.namespace.clone())
+            .state_dir(w.dir.path().join("root/runtime"))
+            .runc_binary(deps::tools_bin_dir().join("runc"))
+            .log_driver(LogDriver::Shim(binary())),
+    )
     .expect("a runtime handle");
-    let req = ExecRequest {
-        args: vec!["true".into()],
-        timeout: Some(Duration::from_secs(30)),
-        ..Default::default()
-    };
+    let req = ExecRequest::new(["true"]).timeout(Duration::from_secs(30));
     let mut times = Vec::with_capacity(runs);
     for i in 0..runs + 5 {
         let t = Instant::now();

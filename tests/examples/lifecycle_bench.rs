@@ -98,13 +98,9 @@ async fn ours_run_with(
     id: &str,
     security: warren_spec::Security,
 ) -> [Duration; 4] {
-    let req = ContainerRequest {
-        id: id.into(),
-        image: image.into(),
-        cmd: Some(vec!["true".into()]),
-        security,
-        ..Default::default()
-    };
+    let req = ContainerRequest::new(id, image)
+        .cmd(["true"])
+        .security(security);
     let t0 = Instant::now();
     rt.create_container(&req).await.expect("create");
     let t1 = Instant::now();
@@ -134,12 +130,12 @@ async fn main() {
     let image = format!("{}/bench/busybox:lc", reg.addr());
     push(&image, &[busybox_layer()], &["sh"]).await;
     let ns = "bench-lifecycle";
-    let rt = ContainerdRuntime::with_options(RuntimeOptions {
-        socket: address.clone(),
-        namespace: ns.into(),
-        state_dir: dir.path().join("warren"),
-        ..Default::default()
-    })
+    let rt = ContainerdRuntime::with_options(
+        RuntimeOptions::default()
+            .socket(address.clone())
+            .namespace(ns)
+            .state_dir(dir.path().join("warren")),
+    )
     .unwrap();
     rt.pull_image(&image, &PullOptions::default())
         .await
@@ -149,10 +145,7 @@ async fn main() {
     ctr_run(&address, ns, &image, "warm-ctr").await;
 
     let (mut ours, mut theirs, mut unconfined) = (Vec::new(), Vec::new(), Vec::new());
-    let no_seccomp = warren_spec::Security {
-        seccomp: warren_spec::Seccomp::Unconfined,
-        ..Default::default()
-    };
+    let no_seccomp = warren_spec::Security::default().seccomp(warren_spec::Seccomp::Unconfined);
     let mut steps: [Vec<Duration>; 4] = Default::default();
     for i in 0..runs {
         // Ours without a seccomp filter, to see what the filter costs (ctr runs without one).

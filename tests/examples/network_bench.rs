@@ -23,13 +23,9 @@ fn median(mut v: Vec<Duration>) -> Duration {
 }
 
 async fn cycle(rt: &ContainerdRuntime, image: &str, id: &str, network: NetworkMode) -> Duration {
-    let req = ContainerRequest {
-        id: id.into(),
-        image: image.into(),
-        cmd: Some(vec!["true".into()]),
-        network,
-        ..Default::default()
-    };
+    let req = ContainerRequest::new(id, image)
+        .cmd(["true"])
+        .network(network);
     let t = Instant::now();
     rt.create_container(&req).await.expect("create");
     rt.delete_container(id).await.expect("delete");
@@ -57,20 +53,20 @@ async fn main() {
     let image = format!("{}/bench/busybox:net", reg.addr());
     push(&image, &[busybox_layer()], &["sh"]).await;
     let bridge = format!("wnb{:05x}", rand::random::<u32>() & 0xfffff);
-    let rt = ContainerdRuntime::with_options(RuntimeOptions {
-        socket: sup.address().to_path_buf(),
-        namespace: "bench-network".into(),
-        state_dir: dir.path().join("warren"),
-        network: NetworkConfig {
-            name: "wnb".into(),
-            bridge: bridge.clone(),
-            subnet: "10.209.0.0/24".into(),
-            plugin_dir: Some(deps::cni_bin_dir()),
-            ipam_dir: Some(dir.path().join("ipam")),
-            ..Default::default()
-        },
-        ..Default::default()
-    })
+    let rt = ContainerdRuntime::with_options(
+        RuntimeOptions::default()
+            .socket(sup.address().to_path_buf())
+            .namespace("bench-network")
+            .state_dir(dir.path().join("warren"))
+            .network(
+                NetworkConfig::default()
+                    .name("wnb")
+                    .bridge(bridge.clone())
+                    .subnet("10.209.0.0/24")
+                    .plugin_dir(deps::cni_bin_dir())
+                    .ipam_dir(dir.path().join("ipam")),
+            ),
+    )
     .unwrap();
     rt.pull_image(&image, &PullOptions::default())
         .await

@@ -129,16 +129,13 @@ async fn main() {
                 continue;
             }
             let ns = format!("bench-ours-{mode:?}-{i}");
-            let rt = ContainerdRuntime::with_options(RuntimeOptions {
-                socket: sup.address().to_path_buf(),
-                namespace: ns,
-                ..Default::default()
-            })
+            let rt = ContainerdRuntime::with_options(
+                RuntimeOptions::default()
+                    .socket(sup.address().to_path_buf())
+                    .namespace(ns),
+            )
             .unwrap();
-            let options = PullOptions {
-                mode,
-                ..Default::default()
-            };
+            let options = PullOptions::default().mode(mode);
             let cpu = cpu_now(sup.pid(), reg.pid());
             let t = Instant::now();
             let mut timeline_of = Timeline::new(t);

@@ -350,15 +350,11 @@ async fn library_run(
 ) -> Memory {
     for i in 0..n {
         let id = format!("g{i}");
-        rt.create_container(&ContainerRequest {
-            id: id.clone(),
-            image: image.into(),
-            cmd: Some(vec!["sleep".into(), "100000".into()]),
-            shim_group: per_shim.map(|size| format!("scale-{}", i / size)),
-            ..Default::default()
-        })
-        .await
-        .unwrap_or_else(|e| panic!("create {id}: {e}"));
+        let mut request = ContainerRequest::new(id.clone(), image).cmd(["sleep", "100000"]);
+        request.shim_group = per_shim.map(|size| format!("scale-{}", i / size));
+        rt.create_container(&request)
+            .await
+            .unwrap_or_else(|e| panic!("create {id}: {e}"));
         rt.start_container(&id)
             .await
             .unwrap_or_else(|e| panic!("start {id}: {e}"));
@@ -561,14 +557,12 @@ fn main() {
 
     // 7: shim grouping, through the library on the same containerd.
     tokio.block_on(async {
-        let rt = ContainerdRuntime::with_options(RuntimeOptions {
-            socket: socket.clone(),
-            namespace: lib_ns.clone(),
-            state_dir: dir.join("scale-lib"),
-            runc_binary: Some(deps::tools_bin_dir().join("runc")),
-            log_driver: LogDriver::Shim(binary()),
-            ..Default::default()
-        })
+        let rt = ContainerdRuntime::with_options(RuntimeOptions::default()
+            .socket(socket.clone())
+            .namespace(lib_ns.clone())
+            .state_dir(dir.join("scale-lib"))
+            .runc_binary(deps::tools_bin_dir().join("runc"))
+            .log_driver(LogDriver::Shim(binary())))
         .expect("a runtime handle");
 
         let t = Instant::now();

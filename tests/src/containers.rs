@@ -57,15 +57,15 @@ impl Fixture {
             .prefix("wt-state-")
             .tempdir_in("/tmp")
             .unwrap();
-        let rt = ContainerdRuntime::with_options(RuntimeOptions {
-            socket: socket.to_path_buf(),
-            namespace: ns.clone(),
-            state_dir: state.path().to_path_buf(),
-            log_max_bytes: 64 * 1024,
-            log_driver: warren_runtime::LogDriver::Shim(crate::logger_binary()),
-            network,
-            ..Default::default()
-        })
+        let rt = ContainerdRuntime::with_options(
+            RuntimeOptions::default()
+                .socket(socket.to_path_buf())
+                .namespace(ns.clone())
+                .state_dir(state.path().to_path_buf())
+                .log_max_bytes(64 * 1024)
+                .log_driver(warren_runtime::LogDriver::Shim(crate::logger_binary()))
+                .network(network),
+        )
         .unwrap();
         let channel = warren_proto::connect(socket).await.unwrap();
         let clients = Clients::new(channel, &Namespace::new(&ns).unwrap());
@@ -81,12 +81,7 @@ impl Fixture {
 
     /// A request for container `id` running `cmd` in the busybox image.
     pub fn request(&self, id: &str, cmd: &[&str]) -> ContainerRequest {
-        ContainerRequest {
-            id: id.into(),
-            image: self.image.clone(),
-            cmd: Some(cmd.iter().map(|s| s.to_string()).collect()),
-            ..Default::default()
-        }
+        ContainerRequest::new(id, self.image.clone()).cmd(cmd.iter().map(|s| s.to_string()))
     }
 
     /// Run `req` to its end and return its exit code and everything it wrote (both streams,
@@ -96,13 +91,7 @@ impl Fixture {
         let id = self.rt.run_container(req).await.expect("run the probe");
         let lines: Vec<String> = self
             .rt
-            .container_logs(
-                &id,
-                &warren_runtime::LogOptions {
-                    follow: true,
-                    ..Default::default()
-                },
-            )
+            .container_logs(&id, &warren_runtime::LogOptions::default().follow(true))
             .await
             .unwrap()
             .map(|l| l.unwrap().text)

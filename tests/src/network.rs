@@ -118,16 +118,14 @@ pub async fn fixture(prefix: &str, n: u8) -> (Fixture, tempfile::TempDir, NetGua
     push(&image, &[busybox_layer()], &["sh"]).await;
     let ipam = tempfile::tempdir().unwrap();
     let bridge = format!("wt{}{:05x}", n, rand::random::<u32>() & 0xfffff);
-    let network = NetworkConfig {
+    let network = NetworkConfig::default()
         // Unique per run: the plugins name iptables chains after network name and container
         // id, so a run must not share them with what a crashed earlier run left behind.
-        name: format!("wt-{prefix}-{:08x}", rand::random::<u32>()),
-        bridge: bridge.clone(),
-        subnet: format!("10.{}.{}.0/24", 200 + n, rand::random::<u8>()),
-        plugin_dir: Some(deps::cni_bin_dir()),
-        ipam_dir: Some(ipam.path().to_path_buf()),
-        ..Default::default()
-    };
+        .name(format!("wt-{prefix}-{:08x}", rand::random::<u32>()))
+        .bridge(bridge.clone())
+        .subnet(format!("10.{}.{}.0/24", 200 + n, rand::random::<u8>()))
+        .plugin_dir(deps::cni_bin_dir())
+        .ipam_dir(ipam.path().to_path_buf());
     let fx =
         Fixture::with_network(prefix, registry, image, daemon::shared().socket(), network).await;
     let guard = NetGuard {
@@ -157,13 +155,7 @@ pub fn remove_bridge(name: &str) {
 pub async fn sh(fx: &Fixture, id: &str, script: &str) -> (i32, String) {
     let out = fx
         .rt
-        .exec(
-            id,
-            &ExecRequest {
-                args: vec!["sh".into(), "-c".into(), script.into()],
-                ..Default::default()
-            },
-        )
+        .exec(id, &ExecRequest::new(["sh", "-c", script]))
         .await
         .unwrap();
     let text = format!(
@@ -211,15 +203,13 @@ pub fn iptables(needles: &[String]) -> BTreeSet<String> {
 
 /// The fixture's handle options again, as a restarted process would build them.
 pub fn same_options(fx: &Fixture) -> warren_runtime::RuntimeOptions {
-    warren_runtime::RuntimeOptions {
-        socket: daemon::shared().socket().to_path_buf(),
-        namespace: fx.ns.clone(),
-        state_dir: fx.state.path().to_path_buf(),
-        log_max_bytes: 64 * 1024,
-        log_driver: warren_runtime::LogDriver::Shim(crate::logger_binary()),
-        network: fx.rt.network_config().clone(),
-        ..Default::default()
-    }
+    warren_runtime::RuntimeOptions::default()
+        .socket(daemon::shared().socket().to_path_buf())
+        .namespace(fx.ns.clone())
+        .state_dir(fx.state.path().to_path_buf())
+        .log_max_bytes(64 * 1024)
+        .log_driver(warren_runtime::LogDriver::Shim(crate::logger_binary()))
+        .network(fx.rt.network_config().clone())
 }
 
 /// A second handle on the fixture's namespace and state (a restarted warrend).

@@ -114,7 +114,8 @@ impl Warrend {
             .args(&self.extra)
             .env(
                 "WARREN_LOG",
-                std::env::var("WARREN_TEST_LOG").unwrap_or_else(|_| "info,warrend=debug".into()),
+                std::env::var("WARREN_TEST_LOG")
+                    .unwrap_or_else(|_| "info,warrend=debug".to_string()),
             )
             .stdin(Stdio::null())
             .stdout(log.try_clone().unwrap())

@@ -5,8 +5,7 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use warren_runtime::{
-    AttachOutput, AttachOutputStream, ContainerRequest, ErrorKind, ExecEvent, ExecRequest,
-    LogStream,
+    AttachOutput, AttachOutputStream, ErrorKind, ExecEvent, ExecRequest, LogStream,
 };
 use warren_tests::containers::Fixture;
 use warren_tests::require_root;
@@ -52,12 +51,11 @@ async fn read_to_end(output: &mut AttachOutputStream) -> (String, String) {
 async fn a_terminal_container_is_attached_resized_detached_and_attached_again() {
     require_root!();
     let fx = Fixture::new("att-tty").await;
-    let req = ContainerRequest {
-        tty: true,
-        open_stdin: true,
-        console_size: Some((80, 24)),
-        ..fx.request("shell", &["sh"])
-    };
+    let req = fx
+        .request("shell", &["sh"])
+        .tty(true)
+        .open_stdin(true)
+        .console_size((80, 24));
     let id = fx.rt.create_container(&req).await.unwrap();
     let (_pid, mut a) = fx.rt.start_attached(&id).await.unwrap();
     a.input
@@ -94,10 +92,9 @@ async fn a_terminal_container_is_attached_resized_detached_and_attached_again() 
 async fn stdin_without_a_terminal_reaches_eof_and_the_exit_code_comes_back() {
     require_root!();
     let fx = Fixture::new("att-stdin").await;
-    let req = ContainerRequest {
-        open_stdin: true,
-        ..fx.request("cat", &["sh", "-c", "cat; echo done >&2; exit 4"])
-    };
+    let req = fx
+        .request("cat", &["sh", "-c", "cat; echo done >&2; exit 4"])
+        .open_stdin(true);
     let id = fx.rt.create_container(&req).await.unwrap();
     let (_pid, mut a) = fx.rt.start_attached(&id).await.unwrap();
     a.input.write(b"hello\nworld\n").await.unwrap();
@@ -122,13 +119,10 @@ async fn execs_get_a_terminal_or_a_stdin_and_leave_nothing() {
         .run_container(&fx.request("host", &["sleep", "600"]))
         .await
         .unwrap();
-    let tty = ExecRequest {
-        args: vec!["sh".into()],
-        tty: true,
-        stdin: true,
-        console_size: Some((120, 40)),
-        ..Default::default()
-    };
+    let tty = ExecRequest::new(["sh"])
+        .tty(true)
+        .stdin(true)
+        .console_size((120, 40));
     let mut s = fx.rt.exec_attached(&id, &tty).await.unwrap();
     s.attached
         .input
@@ -142,11 +136,7 @@ async fn execs_get_a_terminal_or_a_stdin_and_leave_nothing() {
     s.attached.input.write(b"exit 5\n").await.unwrap();
     assert_eq!(s.wait().await.unwrap(), 5);
 
-    let cat = ExecRequest {
-        args: vec!["cat".into()],
-        stdin: true,
-        ..Default::default()
-    };
+    let cat = ExecRequest::new(["cat"]).stdin(true);
     // A close right after a write never overtakes the bytes (a few rounds: it was a race).
     for round in 0..5 {
         let mut s = fx.rt.exec_attached(&id, &cat).await.unwrap();
@@ -177,10 +167,7 @@ async fn an_abandoned_exec_is_killed_and_leaves_nothing() {
         .run_container(&fx.request("host", &["sleep", "600"]))
         .await
         .unwrap();
-    let long = ExecRequest {
-        args: vec!["sleep".into(), "300".into()],
-        ..Default::default()
-    };
+    let long = ExecRequest::new(["sleep", "300"]);
     // The caller gives up once the exec is surely running (two processes in the container).
     let rt = fx.rt.clone();
     let watched = id.clone();
@@ -236,10 +223,7 @@ async fn exec_stream_gives_output_as_it_comes_and_a_drop_kills_it() {
         .run_container(&fx.request("host", &["sleep", "600"]))
         .await
         .unwrap();
-    let exec = |script: &str| ExecRequest {
-        args: vec!["sh".into(), "-c".into(), script.into()],
-        ..Default::default()
-    };
+    let exec = |script: &str| ExecRequest::new(["sh", "-c", script]);
 
     // Output arrives while the process still runs.
     let mut running = fx.rt.exec_stream(&id, &exec("echo one; sleep 300"));
@@ -361,13 +345,15 @@ async fn an_exec_left_half_started_by_a_dead_process_is_released_at_reattach() {
     );
 
     // A new process with the same state folder, as a restarted warrend.
-    let again = warren_runtime::ContainerdRuntime::with_options(warren_runtime::RuntimeOptions {
-        socket: warren_tests::daemon::shared().socket().to_path_buf(),
-        namespace: fx.ns.clone(),
-        state_dir: fx.state.path().to_path_buf(),
-        log_driver: warren_runtime::LogDriver::Shim(warren_tests::logger_binary()),
-        ..Default::default()
-    })
+    let again = warren_runtime::ContainerdRuntime::with_options(
+        warren_runtime::RuntimeOptions::default()
+            .socket(warren_tests::daemon::shared().socket().to_path_buf())
+            .namespace(fx.ns.clone())
+            .state_dir(fx.state.path().to_path_buf())
+            .log_driver(warren_runtime::LogDriver::Shim(
+                warren_tests::logger_binary(),
+            )),
+    )
     .unwrap();
     again.reattach_logs().await.unwrap();
     let got = tokio::time::timeout(
@@ -384,13 +370,7 @@ async fn an_exec_left_half_started_by_a_dead_process_is_released_at_reattach() {
     );
     let out = tokio::time::timeout(
         Duration::from_secs(30),
-        again.exec(
-            &id,
-            &ExecRequest {
-                args: vec!["echo".into(), "hi".into()],
-                ..Default::default()
-            },
-        ),
+        again.exec(&id, &ExecRequest::new(["echo", "hi"])),
     )
     .await
     .expect("an exec after the release hangs")

@@ -45,13 +45,7 @@ async fn echo_runs_and_its_log_has_both_streams() {
     // The log copier may still be draining: logs with follow end once it is done.
     let lines = if lines.len() < 2 {
         fx.rt
-            .container_logs(
-                &id,
-                &LogOptions {
-                    follow: true,
-                    ..Default::default()
-                },
-            )
+            .container_logs(&id, &LogOptions::default().follow(true))
             .await
             .unwrap()
             .map(|l| l.unwrap())
@@ -134,12 +128,10 @@ async fn limits_are_in_the_cgroup_and_update_live() {
     require_root!();
     let fx = Fixture::new("c-limits").await;
     let mut req = fx.request("limited", &["sleep", "1000"]);
-    req.resources = Resources {
-        cpus: Some(0.5),
-        memory_bytes: Some(64 << 20),
-        pids: Some(50),
-        ..Default::default()
-    };
+    req.resources = Resources::default()
+        .cpus(0.5)
+        .memory_bytes(64 << 20)
+        .pids(50);
     let id = fx.rt.run_container(&req).await.unwrap();
     let cg = Limits::new(&fx.ns, &id);
     if cg.v2 {
@@ -161,14 +153,11 @@ async fn limits_are_in_the_cgroup_and_update_live() {
             .rt
             .exec(
                 &id,
-                &ExecRequest {
-                    args: vec![
-                        "sh".into(),
-                        "-c".into(),
-                        "cat /proc/self/cgroup /sys/fs/cgroup/memory.max".into(),
-                    ],
-                    ..Default::default()
-                },
+                &ExecRequest::new([
+                    "sh",
+                    "-c",
+                    "cat /proc/self/cgroup /sys/fs/cgroup/memory.max",
+                ]),
             )
             .await
             .unwrap();
@@ -177,13 +166,7 @@ async fn limits_are_in_the_cgroup_and_update_live() {
     }
 
     fx.rt
-        .update_resources(
-            &id,
-            &Resources {
-                memory_bytes: Some(128 << 20),
-                ..Default::default()
-            },
-        )
+        .update_resources(&id, &Resources::default().memory_bytes(128 << 20))
         .await
         .unwrap();
     assert_eq!(cg.memory(), (128u64 << 20).to_string());
@@ -194,13 +177,7 @@ async fn limits_are_in_the_cgroup_and_update_live() {
     // A bad update is refused before it reaches the daemon.
     let err = fx
         .rt
-        .update_resources(
-            &id,
-            &Resources {
-                cpus: Some(-1.0),
-                ..Default::default()
-            },
-        )
+        .update_resources(&id, &Resources::default().cpus(-1.0))
         .await
         .unwrap_err();
     assert!(matches!(err, RuntimeError::Spec { .. }), "{err}");
@@ -268,13 +245,7 @@ async fn stop_sends_the_requested_signal_and_a_trap_exits_cleanly() {
     // A signal that comes before the trap is ignored (pid 1 has no default actions).
     let mut follow = fx
         .rt
-        .container_logs(
-            &id,
-            &LogOptions {
-                follow: true,
-                tail: None,
-            },
-        )
+        .container_logs(&id, &LogOptions::default().follow(true))
         .await
         .unwrap();
     let first = tokio::time::timeout(Duration::from_secs(20), follow.next()).await;
@@ -314,24 +285,16 @@ async fn exec_reads_a_secret_and_pause_resume_are_reported() {
     let data = tempfile::tempdir().unwrap();
     let mut req = fx.request("svc", &["sleep", "1000"]);
     req.mounts.secrets_dir = Some(secrets.path().to_path_buf());
-    req.mounts.volumes.push(Volume {
-        source: data.path().to_path_buf(),
-        destination: "/data".into(),
-        read_only: false,
-    });
+    req.mounts
+        .volumes
+        .push(Volume::new(data.path().to_path_buf(), "/data"));
     let id = fx.rt.create_container(&req).await.unwrap();
     let mut events = fx.rt.events().await.unwrap();
     fx.rt.start_container(&id).await.unwrap();
 
     let out = fx
         .rt
-        .exec(
-            &id,
-            &ExecRequest {
-                args: vec!["cat".into(), "/run/secrets/x".into()],
-                ..Default::default()
-            },
-        )
+        .exec(&id, &ExecRequest::new(["cat", "/run/secrets/x"]))
         .await
         .unwrap();
     assert_eq!((out.exit_code, out.stdout.as_slice()), (0, &b"s3cret"[..]));
@@ -339,15 +302,8 @@ async fn exec_reads_a_secret_and_pause_resume_are_reported() {
         .rt
         .exec(
             &id,
-            &ExecRequest {
-                args: vec![
-                    "sh".into(),
-                    "-c".into(),
-                    "echo hi > /run/secrets/y; echo $A >&2; exit 3".into(),
-                ],
-                env: vec!["A=from-exec".into()],
-                ..Default::default()
-            },
+            &ExecRequest::new(["sh", "-c", "echo hi > /run/secrets/y; echo $A >&2; exit 3"])
+                .env(vec!["A=from-exec"]),
         )
         .await
         .unwrap();
@@ -356,13 +312,7 @@ async fn exec_reads_a_secret_and_pause_resume_are_reported() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("from-exec"));
     let out = fx
         .rt
-        .exec(
-            &id,
-            &ExecRequest {
-                args: vec!["sh".into(), "-c".into(), "echo vol > /data/f".into()],
-                ..Default::default()
-            },
-        )
+        .exec(&id, &ExecRequest::new(["sh", "-c", "echo vol > /data/f"]))
         .await
         .unwrap();
     assert_eq!(out.exit_code, 0);
@@ -371,10 +321,10 @@ async fn exec_reads_a_secret_and_pause_resume_are_reported() {
         "vol\n"
     );
     // Another user: names and groups come from the running container's own files.
-    let sh = |script: &str, user: Option<&str>| ExecRequest {
-        args: vec!["sh".into(), "-c".into(), script.into()],
-        user: user.map(str::to_string),
-        ..Default::default()
+    let sh = |script: &str, user: Option<&str>| {
+        let mut v = ExecRequest::new(["sh", "-c", script]);
+        v.user = user.map(str::to_string);
+        v
     };
     let add_user = "echo app:x:1234:1234::/:/bin/sh >> /etc/passwd; \
                     echo staff:x:50:app >> /etc/group";
@@ -406,13 +356,7 @@ async fn exec_reads_a_secret_and_pause_resume_are_reported() {
     );
     let err = fx
         .rt
-        .exec(
-            &id,
-            &ExecRequest {
-                args: vec!["/no/such/binary".into()],
-                ..Default::default()
-            },
-        )
+        .exec(&id, &ExecRequest::new(["/no/such/binary"]))
         .await
         .unwrap_err();
     assert!(matches!(err, RuntimeError::StartFailed { .. }), "{err}");
@@ -425,13 +369,7 @@ async fn exec_reads_a_secret_and_pause_resume_are_reported() {
     );
     let err = fx
         .rt
-        .exec(
-            &id,
-            &ExecRequest {
-                args: vec!["true".into()],
-                ..Default::default()
-            },
-        )
+        .exec(&id, &ExecRequest::new(["true"]))
         .await
         .unwrap_err();
     assert!(matches!(err, RuntimeError::WrongState { .. }), "{err}");
@@ -502,13 +440,7 @@ async fn follow_streams_lines_and_ends_when_the_container_exits() {
     let lines: Vec<String> = tokio::time::timeout(
         Duration::from_secs(20),
         fx.rt
-            .container_logs(
-                &id,
-                &LogOptions {
-                    follow: true,
-                    tail: None,
-                },
-            )
+            .container_logs(&id, &LogOptions::default().follow(true))
             .await
             .unwrap()
             .map(|l| l.unwrap().text)
@@ -522,13 +454,7 @@ async fn follow_streams_lines_and_ends_when_the_container_exits() {
     );
     let tail: Vec<String> = fx
         .rt
-        .container_logs(
-            &id,
-            &LogOptions {
-                tail: Some(2),
-                follow: false,
-            },
-        )
+        .container_logs(&id, &LogOptions::default().tail(2))
         .await
         .unwrap()
         .map(|l| l.unwrap().text)
@@ -583,11 +509,10 @@ async fn failed_creates_and_starts_leave_nothing() {
 /// message naming what was wrong.
 async fn refused_requests(fx: &Fixture) {
     let mut bad_mount = fx.request("badmount", &["true"]);
-    bad_mount.mounts.volumes.push(Volume {
-        source: "relative/path".into(),
-        destination: "/data".into(),
-        read_only: true,
-    });
+    bad_mount
+        .mounts
+        .volumes
+        .push(Volume::new("relative/path", "/data").read_only(true));
     let mut bad_limit = fx.request("badlimit", &["true"]);
     bad_limit.resources.memory_bytes = Some(1024);
     let bad_id = fx.request("bad/id", &["true"]);
@@ -695,20 +620,13 @@ async fn follow_keeps_every_line_across_rotations() {
     req.resources.cpus = Some(0.1);
     // 64 KiB files as the fixture's, but ten of them: room for a follower slowed down by a
     // loaded machine (one that falls further behind than the kept files loses lines).
-    let rt = warren_runtime::ContainerdRuntime::with_options(warren_runtime::RuntimeOptions {
-        log_max_files: 10,
-        ..warren_tests::network::same_options(&fx)
-    })
+    let rt = warren_runtime::ContainerdRuntime::with_options(
+        warren_tests::network::same_options(&fx).log_max_files(10),
+    )
     .unwrap();
     let id = rt.run_container(&req).await.unwrap();
     let lines: Vec<u64> = rt
-        .container_logs(
-            &id,
-            &LogOptions {
-                follow: true,
-                ..Default::default()
-            },
-        )
+        .container_logs(&id, &LogOptions::default().follow(true))
         .await
         .unwrap()
         .map(|l| l.unwrap().text.parse::<u64>().unwrap())

@@ -24,11 +24,11 @@ struct Ns {
 impl Ns {
     async fn new(prefix: &str) -> Ns {
         let name = unique_namespace(prefix);
-        let rt = ContainerdRuntime::with_options(RuntimeOptions {
-            socket: daemon::shared().socket().to_path_buf(),
-            namespace: name.clone(),
-            ..Default::default()
-        })
+        let rt = ContainerdRuntime::with_options(
+            RuntimeOptions::default()
+                .socket(daemon::shared().socket().to_path_buf())
+                .namespace(name.clone()),
+        )
         .unwrap();
         let clients = Clients::new(
             daemon::shared().channel().await,
@@ -255,10 +255,7 @@ async fn failures_are_typed_and_leave_nothing_behind() {
         matches!(err, RuntimeError::InvalidReference { .. }),
         "{err}"
     );
-    let zero = PullOptions {
-        max_concurrent_downloads: Some(0),
-        ..Default::default()
-    };
+    let zero = PullOptions::default().max_concurrent_downloads(0);
     let err = ns
         .rt
         .pull_image(&format!("{}/warren/busybox:v1", reg.addr()), &zero)
@@ -408,13 +405,7 @@ async fn an_index_pulls_this_hosts_platform_only() {
     };
     let err = ns
         .rt
-        .pull_image(
-            &reference,
-            &PullOptions {
-                platform: Some(arm_only),
-                ..Default::default()
-            },
-        )
+        .pull_image(&reference, &PullOptions::default().platform(arm_only))
         .await
         .unwrap_err();
     assert!(
@@ -488,10 +479,7 @@ async fn basic_auth_credentials_are_used_and_required() {
     for (mode, name) in modes {
         let reference = format!("{}/private/busybox-{name}:v1", reg.addr());
         warren_tests::images::push_as(&reference, &[busybox_layer()], "warren", "s3cret").await;
-        let options = PullOptions {
-            mode: *mode,
-            ..Default::default()
-        };
+        let options = PullOptions::default().mode(*mode);
         let ns = Ns::new(&format!("auth-{name}")).await;
         let err = ns.rt.pull_image(&reference, &options).await.unwrap_err();
         assert!(
@@ -504,12 +492,12 @@ async fn basic_auth_credentials_are_used_and_required() {
             registry
                 .credentials
                 .insert(reg.addr(), ("warren".to_string(), password.to_string()));
-            ContainerdRuntime::with_options(RuntimeOptions {
-                socket: daemon::shared().socket().to_path_buf(),
-                namespace: ns.name.clone(),
-                registry,
-                ..Default::default()
-            })
+            ContainerdRuntime::with_options(
+                RuntimeOptions::default()
+                    .socket(daemon::shared().socket().to_path_buf())
+                    .namespace(ns.name.clone())
+                    .registry(registry),
+            )
             .unwrap()
         };
         let err = with("wrong")
@@ -965,10 +953,7 @@ async fn a_bad_archive_is_a_typed_error_and_leaves_nothing() {
 async fn server_side_pull_through_the_transfer_service() {
     require_root!();
     let (reg, reference, ns) = busybox_fixture("srv", "srv").await;
-    let options = PullOptions {
-        mode: PullMode::Server,
-        ..Default::default()
-    };
+    let options = PullOptions::default().mode(PullMode::Server);
     if deps::line() != "2.1" {
         let err = ns.rt.pull_image(&reference, &options).await.unwrap_err();
         assert!(matches!(err, RuntimeError::InvalidRequest { .. }), "{err}");
@@ -1003,13 +988,7 @@ async fn server_side_pull_through_the_transfer_service() {
     // What the daemon pulled, a client-side pull finds complete: no blob is fetched.
     let before = reg.blob_gets();
     ns.rt
-        .pull_image(
-            &reference,
-            &PullOptions {
-                mode: PullMode::Client,
-                ..Default::default()
-            },
-        )
+        .pull_image(&reference, &PullOptions::default().mode(PullMode::Client))
         .await
         .unwrap();
     assert_eq!(reg.blob_gets(), before, "no blob downloaded again");
@@ -1067,10 +1046,7 @@ async fn zstd_layers_pull_unpack_and_run() {
         let reference = format!("{}/warren/zstd-{name}:v1", reg.addr());
         push_plain(&reference, &built).await;
         let ns = Ns::new(&format!("zstd-{name}")).await;
-        let options = PullOptions {
-            mode: *mode,
-            ..Default::default()
-        };
+        let options = PullOptions::default().mode(*mode);
         let image = ns.rt.pull_image(&reference, &options).await.expect("pull");
         let tree = warren_tests::snapshot_view::tree(&ns.clients, &image.top_chain_id).await;
         assert_eq!(

@@ -26,14 +26,9 @@ async fn an_idle_handle_keeps_its_subscription_and_its_wait_for_six_minutes() {
     let fx = Fixture::new("keepalive").await;
     let rt = fx.rt.clone();
     let id = "sleeper";
-    rt.run_container(&ContainerRequest {
-        id: id.into(),
-        image: fx.image.clone(),
-        cmd: Some(vec!["sleep".into(), "100000".into()]),
-        ..Default::default()
-    })
-    .await
-    .unwrap();
+    rt.run_container(&ContainerRequest::new(id, fx.image.clone()).cmd(["sleep", "100000"]))
+        .await
+        .unwrap();
     let mut events = rt.events().await.unwrap();
     let waiting = tokio::spawn({
         let rt = rt.clone();

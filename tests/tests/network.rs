@@ -162,14 +162,12 @@ async fn a_broken_network_fails_create_cleanly() {
         registry,
         image,
         daemon::shared().socket(),
-        NetworkConfig {
-            name: format!("wt-broken2-{:08x}", rand::random::<u32>()),
-            bridge: bridge.name().into(),
-            subnet: "10.203.77.0/24".into(),
-            plugin_dir: Some(missing.path().to_path_buf()),
-            ipam_dir: Some(ipam.path().to_path_buf()),
-            ..Default::default()
-        },
+        NetworkConfig::default()
+            .name(format!("wt-broken2-{:08x}", rand::random::<u32>()))
+            .bridge(bridge.name())
+            .subnet("10.203.77.0/24")
+            .plugin_dir(missing.path().to_path_buf())
+            .ipam_dir(ipam.path().to_path_buf()),
     )
     .await;
     let err = fx2
@@ -218,13 +216,10 @@ async fn a_broken_network_fails_create_cleanly() {
     );
 
     // Bad settings are refused before anything is created.
-    let err = warren_runtime::ContainerdRuntime::with_options(warren_runtime::RuntimeOptions {
-        network: NetworkConfig {
-            subnet: "10.1.2.3/24".into(),
-            ..Default::default()
-        },
-        ..Default::default()
-    })
+    let err = warren_runtime::ContainerdRuntime::with_options(
+        warren_runtime::RuntimeOptions::default()
+            .network(NetworkConfig::default().subnet("10.1.2.3/24")),
+    )
     .unwrap_err();
     assert!(err.to_string().contains("host bits"), "{err}");
     let twice = bridged(&fx, "twice", &["true"], &["8080:80", "127.0.0.1:8080:81"]);
@@ -334,11 +329,8 @@ async fn the_address_and_the_teardown_survive_a_restart_and_leftovers_are_cleare
     let mut network = fx.rt.network_config().clone();
     network.ip_masq = false;
     let rebooted =
-        warren_runtime::ContainerdRuntime::with_options(warren_runtime::RuntimeOptions {
-            network,
-            ..same_options(&fx)
-        })
-        .unwrap();
+        warren_runtime::ContainerdRuntime::with_options(same_options(&fx).network(network))
+            .unwrap();
     let id = rebooted
         .create_container(&bridged(&fx, "boot", &["true"], &[]))
         .await

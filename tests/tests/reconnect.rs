@@ -18,12 +18,12 @@ async fn calls_wait_for_a_restarting_daemon_then_fail_clearly() {
         .start()
         .await
         .expect("start");
-    let rt = ContainerdRuntime::with_options(RuntimeOptions {
-        socket: sup.address().to_path_buf(),
-        namespace: "reconnect".into(),
-        reconnect_deadline: Duration::from_secs(10),
-        ..Default::default()
-    })
+    let rt = ContainerdRuntime::with_options(
+        RuntimeOptions::default()
+            .socket(sup.address().to_path_buf())
+            .namespace("reconnect")
+            .reconnect_deadline(Duration::from_secs(10)),
+    )
     .unwrap();
     assert!(rt.list_images().await.unwrap().is_empty());
 
@@ -48,12 +48,12 @@ async fn calls_wait_for_a_restarting_daemon_then_fail_clearly() {
     // Gone for good: the call gives up at its deadline with an error naming the socket.
     let socket = sup.address().to_path_buf();
     sup.shutdown().await.unwrap();
-    let quick = ContainerdRuntime::with_options(RuntimeOptions {
-        socket: socket.clone(),
-        namespace: "reconnect".into(),
-        reconnect_deadline: Duration::from_millis(300),
-        ..Default::default()
-    })
+    let quick = ContainerdRuntime::with_options(
+        RuntimeOptions::default()
+            .socket(socket.clone())
+            .namespace("reconnect")
+            .reconnect_deadline(Duration::from_millis(300)),
+    )
     .unwrap();
     let err = quick.list_images().await.unwrap_err();
     assert!(matches!(err, RuntimeError::Unavailable { .. }), "{err}");

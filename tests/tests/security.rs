@@ -31,10 +31,7 @@ echo timers=$(wc -c < /proc/timer_list); \
 echo oom=$(cat /proc/self/oom_score_adj)";
 
 fn probe_request(fx: &Fixture, id: &str, security: Security) -> ContainerRequest {
-    ContainerRequest {
-        security,
-        ..fx.request(id, &["sh", "-c", PROBE])
-    }
+    fx.request(id, &["sh", "-c", PROBE]).security(security)
 }
 
 #[tokio::test]
@@ -64,19 +61,13 @@ async fn the_default_confinement_holds_inside_a_container() {
 
     // The control: without the filter the same probe opens a user namespace, so the
     // refusal above is seccomp's.
-    let unconfined = Security {
-        seccomp: "unconfined".parse().unwrap(),
-        ..Default::default()
-    };
+    let unconfined = Security::default().seccomp("unconfined".parse().unwrap());
     let (_, out) = fx.probe(&probe_request(&fx, "u", unconfined)).await;
     assert_eq!(field(&out, "seccomp"), "0", "{out}");
     assert_eq!(field(&out, "userns"), "0", "{out}");
 
     // Capability-gated syscalls follow the capabilities: CAP_SYS_ADMIN brings unshare.
-    let admin = Security {
-        cap_add: vec!["SYS_ADMIN".into()],
-        ..Default::default()
-    };
+    let admin = Security::default().cap_add(vec!["SYS_ADMIN".into()]);
     let (_, out) = fx.probe(&probe_request(&fx, "a", admin)).await;
     assert_eq!(field(&out, "seccomp"), "2", "{out}");
     assert_eq!(field(&out, "userns"), "0", "{out}");
@@ -86,18 +77,12 @@ async fn the_default_confinement_holds_inside_a_container() {
     nonroot.user = Some("1000".into());
     let (_, out) = fx.probe(&nonroot).await;
     assert_eq!(field(&out, "capeff"), "0000000000000000", "{out}");
-    let none = Security {
-        cap_drop: vec!["ALL".into()],
-        ..Default::default()
-    };
+    let none = Security::default().cap_drop(vec!["ALL".into()]);
     let (_, out) = fx.probe(&probe_request(&fx, "c", none)).await;
     assert_eq!(field(&out, "capeff"), "0000000000000000", "{out}");
 
     // no-new-privileges can be turned off.
-    let nnp_off = Security {
-        allow_new_privileges: true,
-        ..Default::default()
-    };
+    let nnp_off = Security::default().allow_new_privileges(true);
     let (_, out) = fx.probe(&probe_request(&fx, "p", nnp_off)).await;
     assert_eq!(field(&out, "nnp"), "0", "{out}");
 
@@ -119,14 +104,10 @@ async fn a_profile_file_sets_the_errno_and_a_bad_one_is_refused_before_anything_
                           "errnoRet": 13, "comment": "test"}]}"#,
     )
     .unwrap();
-    let security = Security {
-        seccomp: warren_spec::Seccomp::Profile(profile),
-        ..Default::default()
-    };
-    let req = ContainerRequest {
-        security,
-        ..fx.request("m", &["sh", "-c", "mkdir /tmp/x; echo mkdir=$?"])
-    };
+    let security = Security::default().seccomp(warren_spec::Seccomp::Profile(profile));
+    let req = fx
+        .request("m", &["sh", "-c", "mkdir /tmp/x; echo mkdir=$?"])
+        .security(security);
     let (_, out) = fx.probe(&req).await;
     assert!(
         out.contains("Permission denied"),
@@ -140,13 +121,9 @@ async fn a_profile_file_sets_the_errno_and_a_bad_one_is_refused_before_anything_
         r#"{"defaultAction": "SCMP_ACT_FOO"}"#,
     )
     .unwrap();
-    let bad = ContainerRequest {
-        security: Security {
-            seccomp: warren_spec::Seccomp::Profile(dir.path().join("bad.json")),
-            ..Default::default()
-        },
-        ..fx.request("b", &["true"])
-    };
+    let bad = fx.request("b", &["true"]).security(
+        Security::default().seccomp(warren_spec::Seccomp::Profile(dir.path().join("bad.json"))),
+    );
     let err = fx.rt.create_container(&bad).await.unwrap_err();
     let text = err.to_string();
     assert!(
@@ -181,11 +158,9 @@ async fn read_only_binds_are_read_only_all_the_way_down() {
             "touch /data/sub/f 2>/dev/null; echo sub=$?; touch /data/f 2>/dev/null; echo top=$?",
         ],
     );
-    req.mounts.volumes.push(Volume {
-        source: dir.path().to_path_buf(),
-        destination: "/data".into(),
-        read_only: true,
-    });
+    req.mounts
+        .volumes
+        .push(Volume::new(dir.path().to_path_buf(), "/data").read_only(true));
     let id = fx.rt.create_container(&req).await.unwrap();
     let security = fx.rt.container_security(&id).await.unwrap();
     fx.rt.delete_container(&id).await.unwrap();
@@ -244,14 +219,11 @@ async fn a_hostile_passwd_in_a_running_container_is_refused_at_once() {
             let started = Instant::now();
             let err = fx
                 .rt
-                .exec(
-                    &id,
-                    &ExecRequest {
-                        args: vec!["id".into()],
-                        user: user.map(str::to_string),
-                        ..Default::default()
-                    },
-                )
+                .exec(&id, &{
+                    let mut v = ExecRequest::new(["id"]);
+                    v.user = user.map(str::to_string);
+                    v
+                })
                 .await
                 .unwrap_err();
             assert!(started.elapsed() < Duration::from_secs(5), "{setup}: hung");
@@ -285,11 +257,9 @@ async fn bad_requests_are_refused_before_anything_exists() {
     r.working_dir = Some("/proc/self/fd/7".into());
     cases.push((r, "file-descriptor table"));
     let mut r = base();
-    r.mounts.volumes.push(Volume {
-        source: "/proc/self/fd/3".into(),
-        destination: "/data".into(),
-        read_only: false,
-    });
+    r.mounts
+        .volumes
+        .push(Volume::new("/proc/self/fd/3", "/data"));
     cases.push((r, "file-descriptor table"));
     let mut r = base();
     r.security.cap_add = vec!["SUPERPOWER".into()];
@@ -346,11 +316,7 @@ async fn a_hostile_passwd_in_an_image_is_refused_at_create() {
     for (tag, entries, what) in cases {
         let image = format!("{}/warren/hostile:{tag}", fx.registry.addr());
         push(&image, &[busybox_layer(), layer(&entries)], &["sh"]).await;
-        let req = ContainerRequest {
-            image: image.clone(),
-            user: Some("app".into()),
-            ..fx.request(tag, &["true"])
-        };
+        let req = fx.request(tag, &["true"]).image(image.clone()).user("app");
         let started = Instant::now();
         let err = fx.rt.create_container(&req).await.unwrap_err();
         assert!(started.elapsed() < Duration::from_secs(20), "{tag}: slow");
@@ -507,10 +473,7 @@ async fn a_registry_that_never_ends_a_response_fills_nothing() {
             let registry = HostileRegistry::start(endless).await;
             let image = format!("{}/evil/endless:latest", registry.addr());
             let before = rss_bytes();
-            let options = PullOptions {
-                mode,
-                ..Default::default()
-            };
+            let options = PullOptions::default().mode(mode);
             let result =
                 tokio::time::timeout(Duration::from_secs(60), fx.rt.pull_image(&image, &options))
                     .await

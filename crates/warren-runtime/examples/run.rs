@@ -16,7 +16,7 @@ use std::time::Duration;
 use futures::StreamExt;
 use warren_runtime::{
     ContainerRequest, ContainerdRuntime, ErrorKind, LogOptions, PullOptions, RegistryOptions,
-    RuntimeError, RuntimeOptions,
+    Resources, RuntimeError, RuntimeOptions,
 };
 
 #[tokio::main]
@@ -48,11 +48,7 @@ async fn run(socket: &str, image: &str, cmd: Vec<String>) -> Result<u32, Runtime
     if let Ok(hosts) = std::env::var("WARREN_PLAIN_HTTP") {
         registry.plain_http = hosts.split(',').map(str::to_string).collect();
     }
-    let mut options = RuntimeOptions {
-        socket: socket.into(),
-        registry,
-        ..Default::default()
-    };
+    let mut options = RuntimeOptions::default().socket(socket).registry(registry);
     if let Ok(namespace) = std::env::var("WARREN_NAMESPACE") {
         options.namespace = namespace;
     }
@@ -64,15 +60,15 @@ async fn run(socket: &str, image: &str, cmd: Vec<String>) -> Result<u32, Runtime
     let pulled = runtime.pull_image(image, &PullOptions::default()).await?;
     println!("pulled {} ({})", pulled.name, pulled.digest);
 
-    let mut request = ContainerRequest {
-        id: format!("example-{}", std::process::id()),
-        image: pulled.name.clone(),
-        cmd: (!cmd.is_empty()).then_some(cmd),
-        ..Default::default()
-    };
-    request.resources.cpus = Some(0.5);
-    request.resources.memory_bytes = Some(64 << 20);
-    request.resources.pids = Some(64);
+    // Half a core, 64 MiB, 64 processes.
+    let limits = Resources::default()
+        .cpus(0.5)
+        .memory_bytes(64 << 20)
+        .pids(64);
+    let mut request =
+        ContainerRequest::new(format!("example-{}", std::process::id()), &pulled.name)
+            .resources(limits);
+    request.cmd = (!cmd.is_empty()).then_some(cmd);
 
     let id = runtime.run_container(&request).await?;
     let exit = runtime.wait_container(&id).await;

@@ -70,24 +70,32 @@ impl std::fmt::Debug for ContainerdRuntime {
 }
 
 /// Options of a [`ContainerdRuntime`].
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, derive_setters::Setters)]
+#[non_exhaustive]
+#[setters(strip_option)]
 pub struct RuntimeOptions {
     /// The containerd socket (default `/run/containerd/containerd.sock`).
+    #[setters(into)]
     pub socket: PathBuf,
     /// The namespace every call works in (default `warren`).
+    #[setters(into)]
     pub namespace: String,
     /// How long a call waits for an unavailable daemon to come back (default 15 s).
     pub reconnect_deadline: Duration,
     /// Registry settings: plain-HTTP hosts and credentials.
     pub registry: RegistryOptions,
     /// The snapshotter images are unpacked into (default `overlayfs`).
+    #[setters(into)]
     pub snapshotter: String,
     /// Where the runtime keeps container log files and stdio FIFOs (default
     /// `/var/lib/warren/runtime`).
+    #[setters(into)]
     pub state_dir: PathBuf,
     /// The runc binary the shim runs (default: `runc` from the daemon's `PATH`).
+    #[setters(into)]
     pub runc_binary: Option<PathBuf>,
     /// runc's state directory (default: containerd's, `/run/containerd/runc/<namespace>`).
+    #[setters(into)]
     pub runc_root: Option<PathBuf>,
     /// A container log file is rotated when it grows past this (default 10 MiB).
     pub log_max_bytes: u64,

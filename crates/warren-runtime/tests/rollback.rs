@@ -16,25 +16,20 @@ use warren_runtime::{
 const ID: &str = "c1";
 
 fn runtime(fake: &FakeContainerd, state: &Path) -> ContainerdRuntime {
-    ContainerdRuntime::with_options(RuntimeOptions {
-        socket: fake.socket.clone(),
-        namespace: "rollback".into(),
-        reconnect_deadline: Duration::from_secs(1),
-        state_dir: state.to_path_buf(),
-        // Only named in the task's log URI; the fake starts nothing.
-        log_driver: LogDriver::Shim("/nonexistent/warren-logger".into()),
-        ..Default::default()
-    })
+    ContainerdRuntime::with_options(
+        RuntimeOptions::default()
+            .socket(fake.socket.clone())
+            .namespace("rollback")
+            .reconnect_deadline(Duration::from_secs(1))
+            .state_dir(state.to_path_buf())
+            // Only named in the task's log URI; the fake starts nothing.
+            .log_driver(LogDriver::Shim("/nonexistent/warren-logger".into())),
+    )
     .expect("runtime options")
 }
 
 fn request() -> ContainerRequest {
-    ContainerRequest {
-        id: ID.into(),
-        image: IMAGE.into(),
-        pull: PullPolicy::Never,
-        ..Default::default()
-    }
+    ContainerRequest::new(ID, IMAGE).pull(PullPolicy::Never)
 }
 
 /// The fake holds nothing of container `ID`: no record, no task, no snapshot, no lease.

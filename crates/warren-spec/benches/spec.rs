@@ -7,34 +7,31 @@ use criterion::{criterion_group, criterion_main, Criterion};
 use warren_spec::{BuildContext, ImageConfig, Mounts, Resources, SpecRequest, Volume};
 
 fn typical() -> SpecRequest {
-    SpecRequest {
-        id: "web-1".into(),
-        image: ImageConfig {
+    SpecRequest::default()
+        .id("web-1")
+        .image(ImageConfig {
             entrypoint: vec!["/bin/server".into()],
             cmd: vec!["--port".into(), "8080".into()],
             env: vec!["PATH=/usr/bin:/bin".into(), "LANG=C.UTF-8".into()],
             working_dir: Some("/srv".into()),
             ..Default::default()
-        },
-        env: vec!["MODE=prod".into(), "REPLICA=3".into()],
-        user: Some("1000:1000".into()),
-        resources: Resources {
-            cpus: Some(0.5),
-            memory_bytes: Some(256 << 20),
-            pids: Some(100),
-            ..Default::default()
-        },
-        mounts: Mounts {
-            secrets_dir: Some(PathBuf::from("/tmp")),
-            volumes: vec![Volume {
-                source: PathBuf::from("/tmp"),
-                destination: PathBuf::from("/data"),
-                read_only: false,
-            }],
-            ..Default::default()
-        },
-        ..Default::default()
-    }
+        })
+        .env(vec!["MODE=prod".into(), "REPLICA=3".into()])
+        .user("1000:1000")
+        .resources(
+            Resources::default()
+                .cpus(0.5)
+                .memory_bytes(256 << 20)
+                .pids(100),
+        )
+        .mounts(
+            Mounts::default()
+                .secrets_dir(PathBuf::from("/tmp"))
+                .volumes(vec![Volume::new(
+                    PathBuf::from("/tmp"),
+                    PathBuf::from("/data"),
+                )]),
+        )
 }
 
 fn bench(c: &mut Criterion) {

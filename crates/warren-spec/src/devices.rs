@@ -13,15 +13,32 @@ use crate::validate::absolute;
 use crate::SpecError;
 
 /// A host device node made available inside the container.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, derive_setters::Setters)]
+#[non_exhaustive]
+#[setters(strip_option)]
 pub struct Device {
     /// The device on the host: a character or block device (a symlink to one is followed).
+    #[setters(into)]
     pub host_path: PathBuf,
     /// Where it appears in the container (default: the same path).
+    #[setters(into)]
     pub container_path: PathBuf,
     /// What the container may do with it: a non-empty subset of `r` (read), `w` (write)
     /// and `m` (mknod), e.g. `rwm` (the default).
+    #[setters(into)]
     pub permissions: String,
+}
+
+impl Device {
+    /// Host device `host_path` at the same path in the container, with `rwm` permissions.
+    pub fn new(host_path: impl Into<PathBuf>) -> Device {
+        let host_path = host_path.into();
+        Device {
+            container_path: host_path.clone(),
+            host_path,
+            permissions: "rwm".into(),
+        }
+    }
 }
 
 impl FromStr for Device {

@@ -49,9 +49,12 @@ impl ImageHealthcheck {
 
 /// What a request says about health checks (`docker run --health-*`): each field set
 /// replaces the image's, the others are inherited.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, derive_setters::Setters)]
+#[non_exhaustive]
+#[setters(strip_option)]
 pub struct HealthOverrides {
     /// `--health-cmd`: a shell command (run as `/bin/sh -c`, Docker's `CMD-SHELL`).
+    #[setters(into)]
     pub cmd: Option<String>,
     /// `--health-interval`.
     pub interval: Option<Duration>,

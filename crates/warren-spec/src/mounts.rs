@@ -13,20 +13,38 @@ use crate::SpecError;
 pub const SECRETS_DESTINATION: &str = "/run/secrets";
 
 /// A host directory or file bound into the container.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, derive_setters::Setters)]
+#[non_exhaustive]
+#[setters(strip_option)]
 pub struct Volume {
     /// Absolute host path; must exist.
+    #[setters(into)]
     pub source: PathBuf,
     /// Absolute container path.
+    #[setters(into)]
     pub destination: PathBuf,
     /// Mounted read-only (recursively where the kernel can).
     pub read_only: bool,
 }
 
+impl Volume {
+    /// Host path `source` bound read-write at `destination` in the container.
+    pub fn new(source: impl Into<PathBuf>, destination: impl Into<PathBuf>) -> Volume {
+        Volume {
+            source: source.into(),
+            destination: destination.into(),
+            read_only: false,
+        }
+    }
+}
+
 /// A memory-backed filesystem (`docker run --tmpfs /run:size=64m,mode=1777`).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, derive_setters::Setters)]
+#[non_exhaustive]
+#[setters(strip_option)]
 pub struct Tmpfs {
     /// Absolute container path (not over `/proc`, `/sys` or `/dev`).
+    #[setters(into)]
     pub destination: PathBuf,
     /// Size limit in bytes (default: the kernel's, half of RAM).
     pub size_bytes: Option<u64>,
@@ -35,6 +53,16 @@ pub struct Tmpfs {
     /// Mount flags over the defaults (`nosuid`, `nodev`, `noexec`, read-write): any of
     /// [`TMPFS_FLAGS`], and `uid=N`, `gid=N` for the owner of its root.
     pub options: Vec<String>,
+}
+
+impl Tmpfs {
+    /// A tmpfs at `destination` with the default size, mode and flags.
+    pub fn new(destination: impl Into<PathBuf>) -> Tmpfs {
+        Tmpfs {
+            destination: destination.into(),
+            ..Default::default()
+        }
+    }
 }
 
 /// The flags a tmpfs may be given (a flag undoes its opposite).
@@ -127,17 +155,22 @@ fn tmpfs_options(t: &Tmpfs) -> Vec<String> {
 }
 
 /// Every mount a request adds on top of the defaults.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, derive_setters::Setters)]
+#[non_exhaustive]
+#[setters(strip_option)]
 pub struct Mounts {
     /// A host directory bound read-only (nosuid, nodev, noexec) at `/run/secrets`.
+    #[setters(into)]
     pub secrets_dir: Option<PathBuf>,
     /// Host paths bound into the container.
     pub volumes: Vec<Volume>,
     /// Memory-backed filesystems.
     pub tmpfs: Vec<Tmpfs>,
     /// A file bound read-only at `/etc/resolv.conf`.
+    #[setters(into)]
     pub resolv_conf: Option<PathBuf>,
     /// A file bound read-only at `/etc/hosts`.
+    #[setters(into)]
     pub hosts: Option<PathBuf>,
     /// Size of `/dev/shm` in bytes (default 64 MiB, as Docker's `--shm-size`).
     pub shm_size_bytes: Option<u64>,

@@ -19,11 +19,15 @@ use crate::validate::{identifier, no_nul};
 use crate::{user, SpecError};
 
 /// Everything needed to run one container. Plain data with `Default`: fill what you need.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, derive_setters::Setters)]
+#[non_exhaustive]
+#[setters(strip_option)]
 pub struct SpecRequest {
     /// Container id (containerd's identifier rule). Required.
+    #[setters(into)]
     pub id: String,
     /// containerd namespace, used for the cgroup path `/<namespace>/<id>` (default `warren`).
+    #[setters(into)]
     pub namespace: Option<String>,
     /// The image's run configuration.
     pub image: ImageConfig,
@@ -34,10 +38,13 @@ pub struct SpecRequest {
     /// `NAME=value` entries merged over the image's.
     pub env: Vec<String>,
     /// Replaces the image's working dir (absolute; default `/`).
+    #[setters(into)]
     pub working_dir: Option<String>,
     /// Replaces the image's user: `uid`, `uid:gid`, `name` or `name:group`.
+    #[setters(into)]
     pub user: Option<String>,
     /// Default: the container id, cut to 63 characters.
+    #[setters(into)]
     pub hostname: Option<String>,
     /// CPU, memory and pids limits.
     pub resources: Resources,
@@ -47,6 +54,7 @@ pub struct SpecRequest {
     pub network: Network,
     /// `root.path`: default `rootfs` (relative to the bundle, where containerd's shim mounts
     /// the snapshot); an absolute path runs a prepared rootfs directly.
+    #[setters(into)]
     pub root_path: Option<PathBuf>,
     /// Mount the image's filesystem read-only.
     pub readonly_rootfs: bool,
@@ -65,6 +73,7 @@ pub struct SpecRequest {
     /// Namespaced kernel parameters (`--sysctl`).
     pub sysctls: BTreeMap<String, String>,
     /// The NIS domain name (`--domainname`; default none).
+    #[setters(into)]
     pub domainname: Option<String>,
 }
 

@@ -27,7 +27,9 @@ const MIN_SHARES: u64 = 2;
 const MAX_SHARES: u64 = 262_144;
 
 /// What a container may use. Every field is optional: `None` means unlimited.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, derive_setters::Setters)]
+#[non_exhaustive]
+#[setters(strip_option)]
 pub struct Resources {
     /// CPU limit in cores (0.5 = half a core): sets both shares and a CFS quota.
     pub cpus: Option<f64>,
@@ -45,6 +47,7 @@ pub struct Resources {
     /// Maximum number of processes.
     pub pids: Option<i64>,
     /// CPUs the container may run on, e.g. `0-1,3`.
+    #[setters(into)]
     pub cpuset: Option<String>,
 }
 

@@ -60,7 +60,9 @@ impl FromStr for Seccomp {
 
 /// The security settings of a container. `Default` is the secure default: the 14 default
 /// capabilities, the default seccomp profile, no new privileges, OOM score 0.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, derive_setters::Setters)]
+#[non_exhaustive]
+#[setters(strip_option)]
 pub struct Security {
     /// The seccomp filter.
     pub seccomp: Seccomp,

@@ -8,7 +8,9 @@ use oci_spec::runtime::{PosixRlimit, PosixRlimitBuilder, PosixRlimitType};
 use crate::SpecError;
 
 /// One resource limit: soft and hard values (`u64::MAX` is unlimited).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, derive_setters::Setters)]
+#[non_exhaustive]
+#[setters(strip_option)]
 pub struct Ulimit {
     /// Which limit.
     pub kind: UlimitKind,
@@ -16,6 +18,13 @@ pub struct Ulimit {
     pub soft: u64,
     /// The most the process may raise it to (at least `soft`).
     pub hard: u64,
+}
+
+impl Ulimit {
+    /// Limit `kind` at `soft`, which the process may raise up to `hard`.
+    pub fn new(kind: UlimitKind, soft: u64, hard: u64) -> Ulimit {
+        Ulimit { kind, soft, hard }
+    }
 }
 
 /// The limits `setrlimit(2)` knows, by Docker's names.

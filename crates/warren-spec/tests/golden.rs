@@ -47,11 +47,7 @@ fn busybox_image() -> ImageConfig {
 fn plain_busybox() {
     check(
         "plain",
-        &SpecRequest {
-            id: "web-1".into(),
-            image: busybox_image(),
-            ..Default::default()
-        },
+        &SpecRequest::default().id("web-1").image(busybox_image()),
     );
 }
 
@@ -59,49 +55,43 @@ fn plain_busybox() {
 fn limited_with_secrets_and_volume() {
     check(
         "limited",
-        &SpecRequest {
-            id: "api-7".into(),
-            image: ImageConfig {
+        &SpecRequest::default()
+            .id("api-7")
+            .image(ImageConfig {
                 entrypoint: vec!["/bin/server".into()],
                 cmd: vec!["--port".into(), "8080".into()],
                 working_dir: Some("/srv".into()),
                 stop_signal: Some("SIGINT".into()),
                 ..busybox_image()
-            },
-            env: vec!["MODE=prod".into()],
-            user: Some("1000:1000".into()),
-            resources: Resources {
-                cpus: Some(0.5),
-                memory_bytes: Some(256 << 20),
-                pids: Some(100),
-                ..Default::default()
-            },
-            mounts: Mounts {
-                secrets_dir: Some(PathBuf::from("/tmp")),
-                volumes: vec![Volume {
-                    source: PathBuf::from("/tmp"),
-                    destination: PathBuf::from("/var/lib/app"),
-                    read_only: false,
-                }],
-                tmpfs: vec![Tmpfs {
-                    destination: PathBuf::from("/scratch"),
-                    size_bytes: Some(64 << 20),
-                    mode: None,
-                    options: vec!["exec".into()],
-                }],
-                shm_size_bytes: Some(128 << 20),
-                ..Default::default()
-            },
-            ulimits: vec![
+            })
+            .env(vec!["MODE=prod".into()])
+            .user("1000:1000")
+            .resources(
+                Resources::default()
+                    .cpus(0.5)
+                    .memory_bytes(256 << 20)
+                    .pids(100),
+            )
+            .mounts(
+                Mounts::default()
+                    .secrets_dir(PathBuf::from("/tmp"))
+                    .volumes(vec![Volume::new(
+                        PathBuf::from("/tmp"),
+                        PathBuf::from("/var/lib/app"),
+                    )])
+                    .tmpfs(vec![Tmpfs::new(PathBuf::from("/scratch"))
+                        .size_bytes(64 << 20)
+                        .options(vec!["exec".into()])])
+                    .shm_size_bytes(128 << 20),
+            )
+            .ulimits(vec![
                 "nofile=2048:4096".parse().unwrap(),
                 "core=0".parse().unwrap(),
-            ],
-            devices: vec!["/dev/null:/dev/app-null:rw".parse().unwrap()],
-            sysctls: [("net.core.somaxconn".to_string(), "1024".to_string())].into(),
-            domainname: Some("example.internal".into()),
-            network: Network::Path(PathBuf::from("/run/warren/netns/api-7")),
-            ..Default::default()
-        },
+            ])
+            .devices(vec!["/dev/null:/dev/app-null:rw".parse().unwrap()])
+            .sysctls([("net.core.somaxconn".to_string(), "1024".to_string())].into())
+            .domainname("example.internal")
+            .network(Network::Path(PathBuf::from("/run/warren/netns/api-7"))),
     );
 }
 
@@ -109,14 +99,12 @@ fn limited_with_secrets_and_volume() {
 fn host_network_read_only_rootfs() {
     check(
         "host-network",
-        &SpecRequest {
-            id: "probe".into(),
-            namespace: Some("edge".into()),
-            image: busybox_image(),
-            cmd: Some(vec!["sleep".into(), "3600".into()]),
-            network: Network::Host,
-            readonly_rootfs: true,
-            ..Default::default()
-        },
+        &SpecRequest::default()
+            .id("probe")
+            .namespace("edge")
+            .image(busybox_image())
+            .cmd(vec!["sleep".into(), "3600".into()])
+            .network(Network::Host)
+            .readonly_rootfs(true),
     );
 }

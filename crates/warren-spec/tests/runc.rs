@@ -33,12 +33,10 @@ fn cgroup_shows_the_cpu_and_memory_limits() {
          /sys/fs/cgroup/memory/memory.memsw.limit_in_bytes 2>/dev/null; \
          cat /sys/fs/cgroup/pids/pids.max",
     );
-    req.resources = Resources {
-        cpus: Some(0.5),
-        memory_bytes: Some(64 << 20),
-        pids: Some(50),
-        ..Default::default()
-    };
+    req.resources = Resources::default()
+        .cpus(0.5)
+        .memory_bytes(64 << 20)
+        .pids(50);
     let (code, out) = b.run(&req);
     let lines: Vec<&str> = out.lines().collect();
     assert!(
@@ -84,10 +82,7 @@ fn secrets_are_read_only() {
     let secrets = tempfile::tempdir().unwrap();
     std::fs::write(secrets.path().join("token"), "s3cret").unwrap();
     let mut req = b.request("cat /run/secrets/token; echo; touch /run/secrets/new; echo touch=$?");
-    req.mounts = Mounts {
-        secrets_dir: Some(secrets.path().to_path_buf()),
-        ..Default::default()
-    };
+    req.mounts = Mounts::default().secrets_dir(secrets.path().to_path_buf());
     let (_, out) = b.run(&req);
     assert!(out.contains("s3cret"), "{out}");
     assert!(out.contains("Read-only file system"), "{out}");
@@ -103,14 +98,10 @@ fn a_volume_is_writable_and_writes_land_on_the_host() {
     let b = Bundle::new();
     let vol = tempfile::tempdir().unwrap();
     let mut req = b.request("echo written-inside > /data/out.txt");
-    req.mounts = Mounts {
-        volumes: vec![Volume {
-            source: vol.path().to_path_buf(),
-            destination: PathBuf::from("/data"),
-            read_only: false,
-        }],
-        ..Default::default()
-    };
+    req.mounts = Mounts::default().volumes(vec![Volume::new(
+        vol.path().to_path_buf(),
+        PathBuf::from("/data"),
+    )]);
     let (code, out) = b.run(&req);
     assert_eq!(code, 0, "{out}");
     let host = std::fs::read_to_string(vol.path().join("out.txt")).unwrap();

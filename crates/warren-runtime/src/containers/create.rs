@@ -36,20 +36,11 @@ impl ContainerdRuntime {
     ///
     /// ```no_run
     /// # async fn f(rt: warren_runtime::ContainerdRuntime) -> Result<(), warren_runtime::RuntimeError> {
-    /// use warren_runtime::ContainerRequest;
-    /// let id = rt
-    ///     .create_container(&ContainerRequest {
-    ///         id: "web-1".into(),
-    ///         image: "busybox".into(),
-    ///         cmd: Some(vec!["httpd".into(), "-f".into()]),
-    ///         resources: warren_spec::Resources {
-    ///             cpus: Some(0.5),
-    ///             memory_bytes: Some(64 << 20),
-    ///             ..Default::default()
-    ///         },
-    ///         ..Default::default()
-    ///     })
-    ///     .await?;
+    /// use warren_runtime::{ContainerRequest, Resources};
+    /// let request = ContainerRequest::new("web-1", "busybox")
+    ///     .cmd(["httpd", "-f"])
+    ///     .resources(Resources::default().cpus(0.5).memory_bytes(64 << 20));
+    /// let id = rt.create_container(&request).await?;
     /// rt.start_container(&id).await?;
     /// # Ok(()) }
     /// ```
@@ -237,34 +228,33 @@ impl ContainerdRuntime {
         if req.stop_signal.is_some() {
             image.stop_signal = req.stop_signal.clone();
         }
-        SpecRequest {
-            id: req.id.clone(),
-            namespace: Some(self.namespace().to_string()),
-            image,
-            entrypoint: req.entrypoint.clone(),
-            cmd: req.cmd.clone(),
-            env: req.env.clone(),
-            working_dir: req.working_dir.clone(),
-            user: req.user.clone(),
-            hostname: req.hostname.clone(),
-            resources: req.resources.clone(),
-            mounts,
-            network,
-            readonly_rootfs: req.readonly_rootfs,
-            terminal: req.tty,
-            console_size: req.console_size,
-            security: req.security.clone(),
-            ulimits: req.ulimits.clone(),
-            devices: req.devices.clone(),
-            sysctls: req.sysctls.clone(),
-            domainname: req.domainname.clone(),
-            annotations: req
-                .shim_group
-                .iter()
-                .map(|g| (labels::SHIM_GROUP_ANNOTATION.to_string(), g.clone()))
-                .collect(),
-            ..Default::default()
-        }
+        let mut spec = SpecRequest::default();
+        spec.id = req.id.clone();
+        spec.namespace = Some(self.namespace().to_string());
+        spec.image = image;
+        spec.entrypoint = req.entrypoint.clone();
+        spec.cmd = req.cmd.clone();
+        spec.env = req.env.clone();
+        spec.working_dir = req.working_dir.clone();
+        spec.user = req.user.clone();
+        spec.hostname = req.hostname.clone();
+        spec.resources = req.resources.clone();
+        spec.mounts = mounts;
+        spec.network = network;
+        spec.readonly_rootfs = req.readonly_rootfs;
+        spec.terminal = req.tty;
+        spec.console_size = req.console_size;
+        spec.security = req.security.clone();
+        spec.ulimits = req.ulimits.clone();
+        spec.devices = req.devices.clone();
+        spec.sysctls = req.sysctls.clone();
+        spec.domainname = req.domainname.clone();
+        spec.annotations = req
+            .shim_group
+            .iter()
+            .map(|g| (labels::SHIM_GROUP_ANNOTATION.to_string(), g.clone()))
+            .collect();
+        spec
     }
 
     async fn image_for(&self, req: &ContainerRequest) -> Result<Image, RuntimeError> {

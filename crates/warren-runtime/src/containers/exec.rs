@@ -27,18 +27,24 @@ pub const MAX_EXEC_OUTPUT: usize = 16 * 1024 * 1024;
 
 /// A process to run in a running container. Defaults: the container's env, working dir
 /// and user.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, derive_setters::Setters)]
+#[non_exhaustive]
+#[setters(strip_option)]
 pub struct ExecRequest {
     /// The command and its arguments; required.
+    #[setters(skip)]
     pub args: Vec<String>,
     /// `NAME=value` entries added to the container's environment.
+    #[setters(skip)]
     pub env: Vec<String>,
     /// Working directory (absolute) instead of the container's.
+    #[setters(into)]
     pub working_dir: Option<String>,
     /// Run as this user instead of the container's: `uid`, `uid:gid`, `name`,
     /// `name:group` (as `docker exec -u`). Names, the primary group of a bare uid and the
     /// supplementary groups come from the running container's own `/etc/passwd` and
     /// `/etc/group`, so users added after start are found.
+    #[setters(into)]
     pub user: Option<String>,
     /// Give the process a terminal (`docker exec -t`; with
     /// [`exec_attached`](ContainerdRuntime::exec_attached)).
@@ -52,6 +58,23 @@ pub struct ExecRequest {
     /// ended after this long; the output then says [`ExecOutput::timed_out`]. Health checks
     /// use it. `None`: wait as long as it runs.
     pub timeout: Option<Duration>,
+}
+
+impl ExecRequest {
+    /// A request to run `args` (the command and its arguments), everything else at its
+    /// default.
+    pub fn new<S: Into<String>>(args: impl IntoIterator<Item = S>) -> ExecRequest {
+        ExecRequest {
+            args: args.into_iter().map(Into::into).collect(),
+            ..Default::default()
+        }
+    }
+
+    /// Set the `NAME=value` entries added to the container's environment.
+    pub fn env<S: Into<String>>(mut self, env: impl IntoIterator<Item = S>) -> Self {
+        self.env = env.into_iter().map(Into::into).collect();
+        self
+    }
 }
 
 /// What an exec'd process did.
@@ -81,7 +104,7 @@ impl ContainerdRuntime {
     /// # async fn f(rt: warren_runtime::ContainerdRuntime) -> Result<(), warren_runtime::RuntimeError> {
     /// use warren_runtime::ExecRequest;
     /// let out = rt
-    ///     .exec("web-1", &ExecRequest { args: vec!["cat".into(), "/etc/hostname".into()], ..Default::default() })
+    ///     .exec("web-1", &ExecRequest::new(["cat", "/etc/hostname"]))
     ///     .await?;
     /// assert_eq!(out.exit_code, 0);
     /// # Ok(()) }

@@ -79,7 +79,7 @@ impl ContainerdRuntime {
     /// # async fn f(rt: warren_runtime::ContainerdRuntime) -> Result<(), warren_runtime::RuntimeError> {
     /// use futures::StreamExt;
     /// use warren_runtime::ExecRequest;
-    /// let req = ExecRequest { args: vec!["cat".into()], stdin: true, ..Default::default() };
+    /// let req = ExecRequest::new(["cat"]).stdin(true);
     /// let mut s = rt.exec_attached("web-1", &req).await?;
     /// s.attached.input.write(b"hello\n").await?;
     /// s.attached.input.close_stdin().await?;

@@ -51,7 +51,7 @@ impl ContainerdRuntime {
     /// use futures::StreamExt;
     /// use warren_runtime::{ExecEvent, ExecRequest};
     /// # async fn f(rt: warren_runtime::ContainerdRuntime) -> Result<(), warren_runtime::RuntimeError> {
-    /// let req = ExecRequest { args: vec!["ls".into(), "-l".into(), "/".into()], ..Default::default() };
+    /// let req = ExecRequest::new(["ls", "-l", "/"]);
     /// let mut exec = rt.exec_stream("web-1", &req);
     /// while let Some(event) = exec.next().await {
     ///     match event? {

@@ -55,7 +55,9 @@ pub struct LogLine {
 }
 
 /// What `container_logs` returns.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, derive_setters::Setters)]
+#[non_exhaustive]
+#[setters(strip_option)]
 pub struct LogOptions {
     /// Only the last `n` lines written so far (then, with `follow`, everything new).
     pub tail: Option<usize>,
@@ -141,7 +143,8 @@ impl ContainerdRuntime {
     /// # async fn f(rt: warren_runtime::ContainerdRuntime) -> Result<(), warren_runtime::RuntimeError> {
     /// use futures::StreamExt;
     /// use warren_runtime::LogOptions;
-    /// let mut lines = rt.container_logs("web-1", &LogOptions { tail: Some(10), follow: true }).await?;
+    /// let options = LogOptions::default().tail(10).follow(true);
+    /// let mut lines = rt.container_logs("web-1", &options).await?;
     /// while let Some(line) = lines.next().await {
     ///     let line = line?;
     ///     println!("{} {}", line.stream.as_str(), line.text);

@@ -103,27 +103,37 @@ pub enum PullPolicy {
 ///
 /// The command follows Docker's rules: `entrypoint` replaces the image's entrypoint (and
 /// drops its cmd), `cmd` replaces the image's cmd; `env` is merged over the image's.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, derive_setters::Setters)]
+#[non_exhaustive]
+#[setters(strip_option)]
 pub struct ContainerRequest {
     /// Container id: containerd's identifier rule (letters, digits, `.`, `_`, `-`; at most
     /// 76 characters). Also the snapshot key and the hostname unless `hostname` is set.
+    #[setters(into)]
     pub id: String,
     /// Image reference, e.g. `busybox` or `registry:5000/app@sha256:...`.
+    #[setters(into)]
     pub image: String,
     /// When to pull the image.
     pub pull: PullPolicy,
     /// Replaces the image's entrypoint.
+    #[setters(skip)]
     pub entrypoint: Option<Vec<String>>,
     /// Replaces the image's cmd.
+    #[setters(skip)]
     pub cmd: Option<Vec<String>>,
     /// `NAME=value` entries merged over the image's.
+    #[setters(skip)]
     pub env: Vec<String>,
     /// Replaces the image's working dir.
+    #[setters(into)]
     pub working_dir: Option<String>,
     /// Replaces the image's user: `uid`, `uid:gid`, `name` or `name:group` (names are
     /// resolved in the image's `/etc/passwd` and `/etc/group`).
+    #[setters(into)]
     pub user: Option<String>,
     /// The container's hostname (default: its id).
+    #[setters(into)]
     pub hostname: Option<String>,
     /// CPU, memory and pids limits.
     pub resources: warren_spec::Resources,
@@ -134,6 +144,7 @@ pub struct ContainerRequest {
     pub network: crate::network::NetworkMode,
     /// The signal that asks the container to stop (`SIGTERM`, `TERM`, `15`); default: the
     /// image's, else SIGTERM.
+    #[setters(into)]
     pub stop_signal: Option<String>,
     /// Mount the image's filesystem read-only.
     pub readonly_rootfs: bool,
@@ -157,6 +168,7 @@ pub struct ContainerRequest {
     /// `cargo xtask bench scale`); the group's shim lives until its last container is
     /// deleted, and killing it ends every container of the group. A name by containerd's
     /// identifier rule; `None`: a shim of its own.
+    #[setters(into)]
     pub shim_group: Option<String>,
     /// Process resource limits (Docker's `--ulimit`); `nofile` defaults to 1024:1024.
     pub ulimits: Vec<warren_spec::Ulimit>,
@@ -166,6 +178,7 @@ pub struct ContainerRequest {
     /// (not with the host's network), `fs.mqueue.*` and the IPC ones.
     pub sysctls: BTreeMap<String, String>,
     /// The NIS domain name (Docker's `--domainname`).
+    #[setters(into)]
     pub domainname: Option<String>,
     /// Name servers, search domains and resolver options for `/etc/resolv.conf`.
     pub dns: crate::network::DnsConfig,
@@ -174,6 +187,36 @@ pub struct ContainerRequest {
     /// Health check overrides (`--health-*`, `--no-healthcheck`), merged over the image's
     /// `Healthcheck`; the result is recorded on the container ([`HEALTH_LABEL`]).
     pub health: warren_spec::health::HealthOverrides,
+}
+
+impl ContainerRequest {
+    /// A request to run `image` as container `id`, everything else at its default; change
+    /// the rest with the setters (`.cmd(...)`, `.resources(...)`, ...).
+    pub fn new(id: impl Into<String>, image: impl Into<String>) -> ContainerRequest {
+        ContainerRequest {
+            id: id.into(),
+            image: image.into(),
+            ..Default::default()
+        }
+    }
+
+    /// Replace the image's entrypoint (and drop its cmd) with `args`.
+    pub fn entrypoint<S: Into<String>>(mut self, args: impl IntoIterator<Item = S>) -> Self {
+        self.entrypoint = Some(args.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// Replace the image's cmd with `args`.
+    pub fn cmd<S: Into<String>>(mut self, args: impl IntoIterator<Item = S>) -> Self {
+        self.cmd = Some(args.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// Set the `NAME=value` entries merged over the image's environment.
+    pub fn env<S: Into<String>>(mut self, env: impl IntoIterator<Item = S>) -> Self {
+        self.env = env.into_iter().map(Into::into).collect();
+        self
+    }
 }
 
 pub(crate) fn to_system_time(t: Option<&prost_types::Timestamp>) -> Option<SystemTime> {

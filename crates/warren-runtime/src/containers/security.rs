@@ -96,14 +96,12 @@ mod tests {
 
     #[test]
     fn read_from_a_built_spec() {
-        let req = warren_spec::SpecRequest {
-            id: "c".into(),
-            image: warren_spec::ImageConfig {
+        let req = warren_spec::SpecRequest::default()
+            .id("c")
+            .image(warren_spec::ImageConfig {
                 cmd: vec!["sh".into()],
                 ..Default::default()
-            },
-            ..Default::default()
-        };
+            });
         let mut ctx = warren_spec::BuildContext::host();
         ctx.recursive_read_only = false;
         ctx.cgroup_namespace = true;

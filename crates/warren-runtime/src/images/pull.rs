@@ -33,7 +33,9 @@ pub(crate) const MANIFEST_TYPES: &[&str] = &[
 pub const DEFAULT_MAX_CONCURRENT_DOWNLOADS: usize = 3;
 
 /// Options of a pull.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, derive_setters::Setters)]
+#[non_exhaustive]
+#[setters(strip_option)]
 pub struct PullOptions {
     /// The platform to pull from a multi-platform image (default: this host's).
     pub platform: Option<Platform>,

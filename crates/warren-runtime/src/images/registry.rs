@@ -11,7 +11,9 @@ use oci_client::{Client, Reference};
 use crate::RuntimeError;
 
 /// Per-registry settings.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, derive_setters::Setters)]
+#[non_exhaustive]
+#[setters(strip_option)]
 pub struct RegistryOptions {
     /// Registries (`host[:port]`) spoken to over plain HTTP. Loopback registries on a port
     /// other than 443 are always plain HTTP, as containerd does.

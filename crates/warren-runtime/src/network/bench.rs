@@ -9,7 +9,7 @@ use crate::RuntimeError;
 /// One pinned network namespace, CNI ADD of loopback and bridge, DEL, and the namespace
 /// removed: the steps the runtime takes for a bridge container without published ports.
 pub async fn add_del(net: &NetworkConfig, dir: &Path, id: &str) -> Result<(), RuntimeError> {
-    let plugin_dir = net.plugin_dir();
+    let plugin_dir = net.plugin_dir_or_default();
     let ns = dir.join(format!("ns-{id}"));
     let bridge = net.bridge_plugin()?;
     netns::create(&ns).await?;

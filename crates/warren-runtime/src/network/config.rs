@@ -68,13 +68,18 @@ impl std::fmt::Display for Subnet {
 /// How bridge-mode containers are networked: one Linux bridge, one subnet, addresses from
 /// CNI's `host-local` IPAM, outbound traffic masqueraded. Replace it in
 /// [`RuntimeOptions::network`](crate::RuntimeOptions::network).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, derive_setters::Setters)]
+#[non_exhaustive]
+#[setters(strip_option)]
 pub struct NetworkConfig {
     /// The CNI network name (also the IPAM store's directory name).
+    #[setters(into)]
     pub name: String,
     /// The bridge device, at most 15 characters.
+    #[setters(into)]
     pub bridge: String,
     /// The containers' subnet, e.g. `10.88.0.0/16`.
+    #[setters(into)]
     pub subnet: String,
     /// The gateway (the bridge's address); default: the subnet's first host.
     pub gateway: Option<Ipv4Addr>,
@@ -87,9 +92,11 @@ pub struct NetworkConfig {
     pub dns: Vec<std::net::IpAddr>,
     /// Where the CNI plugins are (`bridge`, `host-local`, `loopback`, `portmap`); default:
     /// `/usr/lib/cni`, else `/opt/cni/bin`.
+    #[setters(into)]
     pub plugin_dir: Option<PathBuf>,
     /// host-local's address store (one directory per network name inside); default: CNI's
     /// `/var/lib/cni/networks`, shared with every other user of this network name.
+    #[setters(into)]
     pub ipam_dir: Option<PathBuf>,
 }
 
@@ -155,7 +162,7 @@ impl NetworkConfig {
     }
 
     /// The plugin directory: the configured one, else the first standard one that exists.
-    pub(crate) fn plugin_dir(&self) -> PathBuf {
+    pub(crate) fn plugin_dir_or_default(&self) -> PathBuf {
         if let Some(d) = &self.plugin_dir {
             return d.clone();
         }

@@ -59,7 +59,9 @@ pub enum Protocol {
 
 /// A published port: `HOST_IP:HOST_PORT` on the host forwards to `CONTAINER_PORT`. Parse
 /// Docker's syntax: `8080:80`, `127.0.0.1:8080:80/tcp`, `5353:53/udp`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, derive_setters::Setters)]
+#[non_exhaustive]
+#[setters(strip_option)]
 pub struct PortMapping {
     /// The host address to listen on (default: all).
     pub host_ip: Option<IpAddr>,
@@ -69,6 +71,18 @@ pub struct PortMapping {
     pub container_port: u16,
     /// TCP or UDP.
     pub protocol: Protocol,
+}
+
+impl PortMapping {
+    /// TCP port `host_port` on every host address forwarded to `container_port`.
+    pub fn new(host_port: u16, container_port: u16) -> PortMapping {
+        PortMapping {
+            host_ip: None,
+            host_port,
+            container_port,
+            protocol: Protocol::Tcp,
+        }
+    }
 }
 
 impl FromStr for PortMapping {
@@ -241,7 +255,7 @@ impl ContainerdRuntime {
         ports: &[PortMapping],
     ) -> Result<(), RuntimeError> {
         let config = &self.inner.network;
-        let plugin_dir = config.plugin_dir();
+        let plugin_dir = config.plugin_dir_or_default();
         let mut plugins = vec![config.bridge_plugin()?];
         if !ports.is_empty() {
             // portmap's SNAT opens the host's loopback to the bridge: close it first.

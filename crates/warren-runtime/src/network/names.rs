@@ -10,7 +10,9 @@ use crate::RuntimeError;
 /// DNS settings for the container's `/etc/resolv.conf`. Empty fields keep the defaults:
 /// the network's DNS servers (else the host's reachable ones) and the host's `search` and
 /// `options` lines.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, derive_setters::Setters)]
+#[non_exhaustive]
+#[setters(strip_option)]
 pub struct DnsConfig {
     /// Name servers, replacing the defaults (`--dns`).
     pub servers: Vec<IpAddr>,
@@ -56,12 +58,25 @@ pub enum HostAddress {
 }
 
 /// An extra line of the container's `/etc/hosts` (`--add-host name:ip`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, derive_setters::Setters)]
+#[non_exhaustive]
+#[setters(strip_option)]
 pub struct HostEntry {
     /// The host name.
+    #[setters(into)]
     pub name: String,
     /// Its address.
     pub address: HostAddress,
+}
+
+impl HostEntry {
+    /// `name` resolving to `address` in the container's `/etc/hosts`.
+    pub fn new(name: impl Into<String>, address: HostAddress) -> HostEntry {
+        HostEntry {
+            name: name.into(),
+            address,
+        }
+    }
 }
 
 impl FromStr for HostEntry {

@@ -79,13 +79,11 @@ impl Bundle {
 
     /// A request for this bundle running `sh -c script`.
     pub fn request(&self, script: &str) -> SpecRequest {
-        SpecRequest {
-            id: self.id.clone(),
-            namespace: Some(self.namespace.clone()),
-            cmd: Some(vec!["sh".into(), "-c".into(), script.into()]),
-            env: vec!["PATH=/bin".into()],
-            ..Default::default()
-        }
+        SpecRequest::default()
+            .id(self.id.clone())
+            .namespace(self.namespace.clone())
+            .cmd(vec!["sh".into(), "-c".into(), script.into()])
+            .env(vec!["PATH=/bin".into()])
     }
 
     /// Build `req`, write it, `runc run` it; returns (exit code, stdout+stderr).

@@ -137,67 +137,56 @@ pub fn request(
             "a positive number of CPUs (0: no limit)",
         ));
     }
-    let resources = warren_spec::Resources {
-        cpus: (spec.cpus > 0.0).then_some(spec.cpus),
-        memory_bytes: positive(spec.memory_bytes, "memory")?,
-        pids: positive(spec.pids_limit, "pids-limit")?,
-        ..Default::default()
-    };
-    let mounts = warren_spec::Mounts {
-        secrets_dir: non_empty(&spec.secret_dir).map(PathBuf::from),
-        volumes: spec
-            .volumes
+    let mut resources = warren_spec::Resources::default();
+    resources.cpus = (spec.cpus > 0.0).then_some(spec.cpus);
+    resources.memory_bytes = positive(spec.memory_bytes, "memory")?;
+    resources.pids = positive(spec.pids_limit, "pids-limit")?;
+    let mut mounts = warren_spec::Mounts::default().volumes(
+        spec.volumes
             .iter()
-            .map(|v| warren_spec::Volume {
-                source: PathBuf::from(&v.source),
-                destination: PathBuf::from(&v.destination),
-                read_only: v.read_only,
+            .map(|v| {
+                warren_spec::Volume::new(PathBuf::from(&v.source), PathBuf::from(&v.destination))
+                    .read_only(v.read_only)
             })
             .collect(),
-        ..Default::default()
-    };
+    );
+    mounts.secrets_dir = non_empty(&spec.secret_dir).map(PathBuf::from);
     let security = security(spec)?;
     let health = super::health::convert::overrides(spec, policy, &mut all_labels)?;
-    let mut req = ContainerRequest {
-        id,
-        image: spec.image.clone(),
-        pull,
-        entrypoint: spec.has_entrypoint.then(|| spec.entrypoint.clone()),
-        cmd: (!spec.cmd.is_empty()).then(|| spec.cmd.clone()),
-        env: spec.env.clone(),
-        working_dir: non_empty(&spec.working_dir),
-        user: non_empty(&spec.user),
-        hostname: non_empty(&spec.hostname),
-        resources,
-        mounts,
-        network,
-        stop_signal: non_empty(&spec.stop_signal),
-        readonly_rootfs: spec.read_only,
-        labels: all_labels,
-        security,
-        tty: spec.tty,
-        open_stdin: spec.open_stdin,
-        console_size: spec
-            .console_size
-            .as_ref()
-            .map(|s| (clamp16(s.cols), clamp16(s.rows))),
-        shim_group: non_empty(&spec.shim_group),
-        health,
-        ..Default::default()
-    };
+    let mut req = ContainerRequest::new(id, spec.image.clone())
+        .pull(pull)
+        .env(spec.env.clone())
+        .resources(resources)
+        .mounts(mounts)
+        .network(network)
+        .readonly_rootfs(spec.read_only)
+        .labels(all_labels)
+        .security(security)
+        .tty(spec.tty)
+        .open_stdin(spec.open_stdin)
+        .health(health);
+    req.entrypoint = spec.has_entrypoint.then(|| spec.entrypoint.clone());
+    req.cmd = (!spec.cmd.is_empty()).then(|| spec.cmd.clone());
+    req.working_dir = non_empty(&spec.working_dir);
+    req.user = non_empty(&spec.user);
+    req.hostname = non_empty(&spec.hostname);
+    req.stop_signal = non_empty(&spec.stop_signal);
+    req.console_size = spec
+        .console_size
+        .as_ref()
+        .map(|s| (clamp16(s.cols), clamp16(s.rows)));
+    req.shim_group = non_empty(&spec.shim_group);
     super::run_flags::apply(spec, &mut req)?;
     Ok(req)
 }
 
 /// `--security-opt`, `--cap-add`, `--cap-drop`, `--privileged`, `--oom-score-adj`.
 fn security(spec: &api::ContainerSpec) -> Result<warren_spec::Security, Status> {
-    let mut s = warren_spec::Security {
-        cap_add: spec.cap_add.clone(),
-        cap_drop: spec.cap_drop.clone(),
-        privileged: spec.privileged,
-        oom_score_adj: spec.oom_score_adj,
-        ..Default::default()
-    };
+    let mut s = warren_spec::Security::default()
+        .cap_add(spec.cap_add.clone())
+        .cap_drop(spec.cap_drop.clone())
+        .privileged(spec.privileged)
+        .oom_score_adj(spec.oom_score_adj);
     for opt in &spec.security_opt {
         // Docker takes `key=value` and the older `key:value`.
         let (key, value) = match opt.split_once(['=', ':']) {

@@ -160,32 +160,29 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
 
     let containerd = Arc::new(containerd::Containerd::start(&config).await?);
     let address = containerd.address().to_path_buf();
-    let mut registry = warren_runtime::RegistryOptions {
-        plain_http: config.registry.plain_http.clone(),
-        ..Default::default()
-    };
+    let mut registry =
+        warren_runtime::RegistryOptions::default().plain_http(config.registry.plain_http.clone());
     for (host, auth) in &config.registry.auth {
         registry
             .credentials
             .insert(host.clone(), (auth.username.clone(), auth.password.clone()));
     }
-    let rt = ContainerdRuntime::with_options(RuntimeOptions {
-        socket: address.clone(),
-        namespace: config.namespace(),
-        registry,
-        state_dir: config.paths.root.join("runtime"),
-        runc_binary: config
-            .containerd
-            .runc_dir
-            .as_ref()
-            .map(|d| d.join("runc"))
-            .filter(|p| p.is_file()),
-        network: config.network_config(),
-        log_max_bytes: config.logs.max_bytes,
-        log_max_files: config.logs.max_files,
-        log_driver: log_driver(&config)?,
-        ..Default::default()
-    })?;
+    let mut options = RuntimeOptions::default()
+        .socket(address.clone())
+        .namespace(config.namespace())
+        .registry(registry)
+        .state_dir(config.paths.root.join("runtime"))
+        .network(config.network_config())
+        .log_max_bytes(config.logs.max_bytes)
+        .log_max_files(config.logs.max_files)
+        .log_driver(log_driver(&config)?);
+    options.runc_binary = config
+        .containerd
+        .runc_dir
+        .as_ref()
+        .map(|d| d.join("runc"))
+        .filter(|p| p.is_file());
+    let rt = ContainerdRuntime::with_options(options)?;
     let namespace = warren_proto::Namespace::new(config.namespace())?;
     let clients = warren_proto::Clients::new(warren_proto::connect_lazy(&address), &namespace);
     let (events, _) = broadcast::channel(1024);

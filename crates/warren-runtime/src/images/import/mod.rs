@@ -23,7 +23,9 @@ use crate::{ContainerdRuntime, RuntimeError};
 use tar_reader::Event;
 
 /// Options of an import.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, derive_setters::Setters)]
+#[non_exhaustive]
+#[setters(strip_option)]
 pub struct ImportOptions {
     /// The platform to unpack from multi-platform images (default: this host's).
     pub platform: Option<Platform>,

@@ -65,16 +65,13 @@ pub async fn attach(
             (attached, Ending::Container(id), req.remove)
         }
         api::attach_input::Input::Exec(req) => {
-            let exec = ExecRequest {
-                args: req.args,
-                env: req.env,
-                working_dir: (!req.working_dir.is_empty()).then_some(req.working_dir),
-                user: (!req.user.is_empty()).then_some(req.user),
-                tty: req.tty,
-                stdin: req.stdin,
-                console_size: req.console_size.map(|s| (clamp16(s.cols), clamp16(s.rows))),
-                ..Default::default()
-            };
+            let mut exec = ExecRequest::new(req.args)
+                .env(req.env)
+                .tty(req.tty)
+                .stdin(req.stdin);
+            exec.working_dir = (!req.working_dir.is_empty()).then_some(req.working_dir);
+            exec.user = (!req.user.is_empty()).then_some(req.user);
+            exec.console_size = req.console_size.map(|s| (clamp16(s.cols), clamp16(s.rows)));
             let session =
                 d.rt.exec_attached(&req.id, &exec)
                     .await

@@ -165,10 +165,7 @@ pub async fn run(d: &Daemon, req: api::RunRequest) -> Result<Stream<api::RunEven
     }
     let d = d.clone();
     tokio::spawn(async move {
-        let options = LogOptions {
-            tail: None,
-            follow: true,
-        };
+        let options = LogOptions::default().follow(true);
         match d.rt.container_logs(&id, &options).await {
             Ok(mut lines) => {
                 while let Some(line) = lines.next().await {

@@ -65,11 +65,8 @@ pub async fn pull(d: &Daemon, req: api::PullRequest) -> Result<Stream<api::PullE
     };
     let (tx, rx) = mpsc::channel(64);
     let d = d.clone();
-    let options = PullOptions {
-        mode,
-        max_concurrent_downloads: d.config.registry.max_concurrent_downloads,
-        ..Default::default()
-    };
+    let mut options = PullOptions::default().mode(mode);
+    options.max_concurrent_downloads = d.config.registry.max_concurrent_downloads;
     let start = Instant::now();
     let mut pull = d.rt.pull_image_stream(&req.reference, &options);
     tokio::spawn(async move {

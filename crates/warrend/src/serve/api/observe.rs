@@ -15,10 +15,8 @@ use crate::serve::{convert, Daemon, NodeEvent};
 pub async fn logs(d: &Daemon, req: api::LogsRequest) -> Result<Stream<api::LogLine>, Status> {
     let (since, until) = super::everyday::log_bounds(&req);
     let follow = super::everyday::follow_until(req.follow, until);
-    let options = LogOptions {
-        tail: (req.tail > 0).then_some(req.tail as usize),
-        follow,
-    };
+    let mut options = LogOptions::default().follow(follow);
+    options.tail = (req.tail > 0).then_some(req.tail as usize);
     let lines =
         d.rt.container_logs(&req.id, &options)
             .await
@@ -31,13 +29,9 @@ pub async fn logs(d: &Daemon, req: api::LogsRequest) -> Result<Stream<api::LogLi
 
 /// Run a command in a running container and collect its output.
 pub async fn exec(d: &Daemon, req: api::ExecRequest) -> Result<api::ExecResponse, Status> {
-    let request = warren_runtime::ExecRequest {
-        args: req.args,
-        env: req.env,
-        working_dir: (!req.working_dir.is_empty()).then_some(req.working_dir),
-        user: (!req.user.is_empty()).then_some(req.user),
-        ..Default::default()
-    };
+    let mut request = warren_runtime::ExecRequest::new(req.args).env(req.env);
+    request.working_dir = (!req.working_dir.is_empty()).then_some(req.working_dir);
+    request.user = (!req.user.is_empty()).then_some(req.user);
     let out =
         d.rt.exec(&req.id, &request)
             .await

@@ -41,14 +41,12 @@ pub fn overrides(
             "0 (inherit) or more",
         ));
     }
-    let o = HealthOverrides {
-        cmd: (!spec.health_cmd.is_empty()).then(|| spec.health_cmd.clone()),
-        interval: duration(spec.health_interval_ns, "health-interval")?,
-        timeout: duration(spec.health_timeout_ns, "health-timeout")?,
-        start_period: duration(spec.health_start_period_ns, "health-start-period")?,
-        retries: (spec.health_retries > 0).then_some(spec.health_retries as u32),
-        disable: spec.no_healthcheck,
-    };
+    let mut o = HealthOverrides::default().disable(spec.no_healthcheck);
+    o.cmd = (!spec.health_cmd.is_empty()).then(|| spec.health_cmd.clone());
+    o.interval = duration(spec.health_interval_ns, "health-interval")?;
+    o.timeout = duration(spec.health_timeout_ns, "health-timeout")?;
+    o.start_period = duration(spec.health_start_period_ns, "health-start-period")?;
+    o.retries = (spec.health_retries > 0).then_some(spec.health_retries as u32);
     o.validate()
         .map_err(|e| Status::invalid_argument(e.to_string()))?;
     if spec.restart_on_unhealthy {

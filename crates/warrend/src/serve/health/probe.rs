@@ -19,11 +19,7 @@ pub enum Probe {
 /// Run `check` once in container `id`.
 pub async fn run(rt: &ContainerdRuntime, id: &str, check: &HealthCheck) -> Probe {
     let start = SystemTime::now();
-    let req = ExecRequest {
-        args: check.args.clone(),
-        timeout: Some(check.timeout()),
-        ..Default::default()
-    };
+    let req = ExecRequest::new(check.args.clone()).timeout(check.timeout());
     let (exit_code, output) = match rt.exec(id, &req).await {
         Ok(out) if out.timed_out => (
             -1,
