@@ -1,0 +1,167 @@
+//! The snapshot being written, reached only through directory handles: every lookup is an
+//! `openat2` with `RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS`, so no symlink is followed and
+//! nothing outside the root is reached, whatever the layer or an earlier entry put there.
+
+use std::ffi::OsStr;
+use std::os::fd::{AsFd, OwnedFd};
+use std::path::{Path, PathBuf};
+
+use nix::errno::Errno;
+use nix::fcntl::{openat2, AtFlags, OFlag, OpenHow, ResolveFlag};
+use nix::sys::stat::{fstatat, mkdirat, FileStat, Mode, SFlag};
+use nix::unistd::{unlinkat, UnlinkatFlags};
+
+use super::ApplyError;
+
+fn how(flags: OFlag) -> OpenHow {
+    OpenHow::new()
+        .flags(flags | OFlag::O_CLOEXEC | OFlag::O_NOFOLLOW)
+        .resolve(ResolveFlag::RESOLVE_IN_ROOT | ResolveFlag::RESOLVE_NO_SYMLINKS)
+}
+
+/// Open directory `rel` (relative, `""` for the root itself) under `root`.
+pub(crate) fn open_dir(root: impl AsFd, rel: &Path) -> nix::Result<OwnedFd> {
+    let rel = if rel.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        rel
+    };
+    openat2(root, rel, how(OFlag::O_RDONLY | OFlag::O_DIRECTORY))
+}
+
+/// The type of `name` in `dir`, without following it; `None` if nothing is there.
+pub(crate) fn stat_at(dir: impl AsFd, name: &OsStr) -> nix::Result<Option<FileStat>> {
+    match fstatat(dir, name, AtFlags::AT_SYMLINK_NOFOLLOW) {
+        Ok(st) => Ok(Some(st)),
+        Err(Errno::ENOENT) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// True if `st` is a directory.
+pub(crate) fn is_dir(st: &FileStat) -> bool {
+    SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT == SFlag::S_IFDIR
+}
+
+/// Remove `name` from `dir`, a whole tree if it is a directory; links are removed, never
+/// followed.
+pub(crate) fn remove_all_at(dir: &OwnedFd, name: &OsStr) -> nix::Result<()> {
+    match unlinkat(dir, name, UnlinkatFlags::NoRemoveDir) {
+        Ok(()) | Err(Errno::ENOENT) => return Ok(()),
+        Err(Errno::EISDIR) => {}
+        Err(e) => return Err(e),
+    }
+    let sub = openat2(dir, name, how(OFlag::O_RDONLY | OFlag::O_DIRECTORY))?;
+    let children: Vec<std::ffi::OsString> = {
+        let d = nix::dir::Dir::from_fd(sub.try_clone().map_err(|_| Errno::EBADF)?)?;
+        let mut names = Vec::new();
+        for entry in d {
+            let entry = entry?;
+            let n = entry.file_name().to_bytes();
+            if n != b"." && n != b".." {
+                use std::os::unix::ffi::OsStrExt;
+                names.push(OsStr::from_bytes(n).to_os_string());
+            }
+        }
+        names
+    };
+    for child in children {
+        remove_all_at(&sub, &child)?;
+    }
+    unlinkat(dir, name, UnlinkatFlags::RemoveDir)
+}
+
+/// The snapshot's root and the read-only layers below it (the overlay lowerdirs, topmost
+/// first), whose directories give a missing parent its owner, mode and xattrs.
+pub(crate) struct Tree {
+    pub root: OwnedFd,
+    pub lowers: Vec<PathBuf>,
+    /// The last parent directory opened, by relative path: entries come grouped by
+    /// directory, so most need no new lookup.
+    last: Option<(PathBuf, OwnedFd)>,
+}
+
+impl Tree {
+    pub fn open(root: &Path, lowers: &[PathBuf]) -> Result<Tree, ApplyError> {
+        let root = nix::fcntl::open(
+            root,
+            OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+            Mode::empty(),
+        )
+        .map_err(|e| ApplyError::io("open the snapshot root", root, e))?;
+        Ok(Tree {
+            root,
+            lowers: lowers.to_vec(),
+            last: None,
+        })
+    }
+
+    /// Forget the cached parent (after something under it was removed or replaced).
+    pub fn forget(&mut self) {
+        self.last = None;
+    }
+
+    /// A handle on directory `rel`, created (with its missing parents) if it does not exist.
+    /// A symlink or a non-directory on the way is refused.
+    pub fn parent(&mut self, rel: &Path, entry: &Path) -> Result<&OwnedFd, ApplyError> {
+        if self.last.as_ref().map(|(p, _)| p.as_path()) != Some(rel) {
+            let fd = match open_dir(&self.root, rel) {
+                Ok(fd) => fd,
+                // Missing, or something on the way is not a directory: walk it part by
+                // part, creating what is missing and saying what is in the way.
+                Err(Errno::ENOENT | Errno::ENOTDIR | Errno::ELOOP) => {
+                    self.make_parents(rel, entry)?
+                }
+                Err(e) => return Err(on_the_way(entry, rel, e)),
+            };
+            self.last = Some((rel.to_path_buf(), fd));
+        }
+        Ok(&self.last.as_ref().expect("just set").1)
+    }
+
+    fn make_parents(&mut self, rel: &Path, entry: &Path) -> Result<OwnedFd, ApplyError> {
+        let mut done = PathBuf::new();
+        let mut dir = open_dir(&self.root, Path::new("")).map_err(|e| on_the_way(entry, rel, e))?;
+        for part in rel.iter() {
+            done.push(part);
+            match openat2(&dir, part, how(OFlag::O_RDONLY | OFlag::O_DIRECTORY)) {
+                Ok(fd) => dir = fd,
+                Err(Errno::ENOENT) => {
+                    mkdirat(&dir, part, Mode::from_bits_truncate(0o755))
+                        .map_err(|e| ApplyError::io("create a parent directory", &done, e))?;
+                    let fd = openat2(&dir, part, how(OFlag::O_RDONLY | OFlag::O_DIRECTORY))
+                        .map_err(|e| on_the_way(entry, &done, e))?;
+                    super::meta::copy_from_lower(&fd, &self.lowers, &done)?;
+                    dir = fd;
+                }
+                Err(e @ (Errno::ENOTDIR | Errno::ELOOP)) => {
+                    let symlink = stat_at(&dir, part).ok().flatten().is_some_and(|st| {
+                        SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT == SFlag::S_IFLNK
+                    });
+                    return Err(on_the_way(
+                        entry,
+                        &done,
+                        if symlink { Errno::ELOOP } else { e },
+                    ));
+                }
+                Err(e) => return Err(on_the_way(entry, &done, e)),
+            }
+        }
+        Ok(dir)
+    }
+}
+
+/// The error for a parent `at` of `entry` that could not be opened.
+fn on_the_way(entry: &Path, at: &Path, e: Errno) -> ApplyError {
+    match e {
+        Errno::ELOOP | Errno::EXDEV => ApplyError::UnsafeName {
+            name: entry.to_path_buf(),
+            reason: "a directory on its path is a symlink (it would be written through it)",
+        },
+        Errno::ENOTDIR => ApplyError::UnsafeName {
+            name: entry.to_path_buf(),
+            reason: "a parent on its path is not a directory",
+        },
+        e => ApplyError::io("open a parent directory", at, e),
+    }
+}
