@@ -129,10 +129,6 @@ pub fn apply_layer(
         let base_str = base.to_string_lossy();
         if base_str == OPAQUE {
             let dir = tree.parent(parent, &rel)?;
-            let dir = dir.try_clone().map_err(|e| ApplyError::Write {
-                entry: rel.clone(),
-                source: e,
-            })?;
             set_opaque(&dir, &rel)?;
             continue;
         }
@@ -143,25 +139,13 @@ pub fn apply_layer(
                     reason: "it is a whiteout of no valid name",
                 });
             }
-            let dir = tree
-                .parent(parent, &rel)?
-                .try_clone()
-                .map_err(|e| ApplyError::Write {
-                    entry: rel.clone(),
-                    source: e,
-                })?;
+            let dir = tree.parent(parent, &rel)?;
             entry::whiteout(&dir, std::ffi::OsStr::new(hidden), &rel, &meta)?;
             tree.forget();
             continue;
         }
         let kind = kind_of(&item, &rel)?;
-        let dir = tree
-            .parent(parent, &rel)?
-            .try_clone()
-            .map_err(|e| ApplyError::Write {
-                entry: rel.clone(),
-                source: e,
-            })?;
+        let dir = tree.parent(parent, &rel)?;
         applied.bytes += if matches!(kind, Kind::File) {
             item.size()
         } else {

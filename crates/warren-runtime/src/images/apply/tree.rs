@@ -101,9 +101,9 @@ impl Tree {
         self.last = None;
     }
 
-    /// A handle on directory `rel`, created (with its missing parents) if it does not exist.
-    /// A symlink or a non-directory on the way is refused.
-    pub fn parent(&mut self, rel: &Path, entry: &Path) -> Result<&OwnedFd, ApplyError> {
+    /// A handle on directory `rel` (a duplicate of the cached one), created with its missing
+    /// parents if it does not exist. A symlink or a non-directory on the way is refused.
+    pub fn parent(&mut self, rel: &Path, entry: &Path) -> Result<OwnedFd, ApplyError> {
         if self.last.as_ref().map(|(p, _)| p.as_path()) != Some(rel) {
             let fd = match open_dir(&self.root, rel) {
                 Ok(fd) => fd,
@@ -116,7 +116,14 @@ impl Tree {
             };
             self.last = Some((rel.to_path_buf(), fd));
         }
-        Ok(&self.last.as_ref().expect("just set").1)
+        let cached = &self.last.as_ref().expect("just set").1;
+        cached.try_clone().map_err(|e| {
+            ApplyError::io(
+                "duplicate a directory handle",
+                rel,
+                Errno::from_raw(e.raw_os_error().unwrap_or(0)),
+            )
+        })
     }
 
     fn make_parents(&mut self, rel: &Path, entry: &Path) -> Result<OwnedFd, ApplyError> {
