@@ -38,6 +38,27 @@ struct Contents {
     blobs: HashMap<String, (String, i64)>,
     meta: HashMap<String, Vec<u8>>,
     links: HashMap<String, String>,
+    /// Set when the archive ended without tar's end marker: the last entry read.
+    cut_after: Option<String>,
+}
+
+impl Contents {
+    /// Why a table of contents may be missing, for the error that says so: empty for a
+    /// whole archive.
+    fn cut_hint(&self) -> String {
+        match &self.cut_after {
+            Some(after) if after.is_empty() => {
+                "; it ends before tar's end marker with no entry at all, so it was probably \
+                 cut short: copy or export it again"
+                    .into()
+            }
+            Some(after) => format!(
+                "; it ends after {after:?} without tar's end marker, so it was probably cut \
+                 short: copy or export it again"
+            ),
+            None => String::new(),
+        }
+    }
 }
 
 /// `blobs/sha256/<hex>` → `sha256:<hex>`: the digest an OCI layout promises for a file.
@@ -99,10 +120,12 @@ impl ContainerdRuntime {
         let contents = store_all(clients, path).await?;
         let platform = options.platform.clone().unwrap_or_else(Platform::host);
         let targets: Vec<(String, Descriptor)> = if contents.meta.contains_key("oci-layout") {
-            let index_bytes = contents
-                .meta
-                .get("index.json")
-                .ok_or_else(|| bad("OCI layout without index.json".into()))?;
+            let index_bytes = contents.meta.get("index.json").ok_or_else(|| {
+                bad(format!(
+                    "OCI layout without index.json{}",
+                    contents.cut_hint()
+                ))
+            })?;
             let index: ImageIndex = serde_json::from_slice(index_bytes)
                 .map_err(|e| bad(format!("bad index.json: {e}")))?;
             layout::oci_images(&index, &platform).map_err(bad)?
@@ -114,11 +137,11 @@ impl ContainerdRuntime {
                     e => e,
                 })?
         } else {
-            return Err(bad(
+            return Err(bad(format!(
                 "neither an OCI image layout (oci-layout, index.json) nor a docker save \
-                 archive (manifest.json)"
-                    .into(),
-            ));
+                 archive (manifest.json){}",
+                contents.cut_hint()
+            )));
         };
         if targets.is_empty() {
             return Err(bad("it names no image (no io.containerd.image.name, full \
@@ -155,6 +178,10 @@ async fn store_all(clients: &Clients, path: &Path) -> Result<Contents, RuntimeEr
             }
             Event::Link { name, target } => {
                 contents.links.insert(name, target);
+            }
+            Event::Cut { after } => {
+                tracing::warn!(archive = %path.display(), after = %after, "image archive ends without tar's end marker");
+                contents.cut_after = Some(after);
             }
             Event::Blob { name, size, skip } => {
                 let known = digest_from_path(&name);

@@ -35,6 +35,29 @@ pub enum Event {
     End { digest: String },
     /// A symbolic link (docker uses them for layers shared by images), target resolved.
     Link { name: String, target: String },
+    /// The archive stopped between two entries without tar's end-of-archive marker: it was
+    /// most likely cut short (a copy or export that did not finish). The last event; `after`
+    /// is the last entry read (empty if none).
+    Cut { after: String },
+}
+
+/// The input of the tar reader, noting whether it ever ran out of bytes. Tar stops at its
+/// zero-filled end marker without reading further, so running out means the archive ended
+/// without one.
+struct EofWatch<R> {
+    inner: R,
+    ran_out: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl<R: Read> Read for EofWatch<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if n == 0 && !buf.is_empty() {
+            self.ran_out
+                .store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+        Ok(n)
+    }
 }
 
 /// `./a/b/../c` → `a/c`: the names archives use for the same file differ in form. `None`
@@ -96,7 +119,12 @@ fn read(path: &Path, tx: &Tx) -> Result<(), RuntimeError> {
         }
         _ => Box::new(reader),
     };
-    let mut archive = tar::Archive::new(input);
+    let ran_out = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut archive = tar::Archive::new(EofWatch {
+        inner: input,
+        ran_out: ran_out.clone(),
+    });
+    let mut last = String::new();
     let entries = archive
         .entries()
         .map_err(|e| archive_err(path, format!("not a tar archive: {e}")))?;
@@ -107,6 +135,7 @@ fn read(path: &Path, tx: &Tx) -> Result<(), RuntimeError> {
             archive_err(path, format!("entry {raw:?} points outside the archive"))
         })?;
         let kind = entry.header().entry_type();
+        last.clone_from(&name);
         let event = if kind.is_symlink() || kind.is_hard_link() {
             let Some(target) = entry.link_name_bytes() else {
                 continue;
@@ -203,6 +232,9 @@ fn read(path: &Path, tx: &Tx) -> Result<(), RuntimeError> {
             return Ok(());
         }
     }
+    if ran_out.load(std::sync::atomic::Ordering::Relaxed) {
+        let _ = tx.blocking_send(Ok(Event::Cut { after: last }));
+    }
     Ok(())
 }
 
@@ -229,7 +261,61 @@ fn read_full(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
 
 #[cfg(test)]
 mod tests {
-    use super::clean;
+    use super::{clean, spawn, Event};
+
+    /// The events of reading a tar made of `files`, with its end marker or without.
+    async fn events_of(files: &[(&str, &[u8])], whole: bool, tag: &str) -> Vec<String> {
+        let mut builder = tar::Builder::new(Vec::new());
+        for (name, bytes) in files {
+            let mut h = tar::Header::new_gnu();
+            h.set_size(bytes.len() as u64);
+            h.set_mode(0o644);
+            h.set_cksum();
+            builder.append_data(&mut h, name, *bytes).unwrap();
+        }
+        let mut tar = builder.into_inner().unwrap();
+        if !whole {
+            // Two zero blocks of 512 bytes end a tar; Builder may pad further.
+            while tar.ends_with(&[0u8; 512]) {
+                tar.truncate(tar.len() - 512);
+            }
+        }
+        let path = std::env::temp_dir().join(format!("warren-tar-{}-{tag}", std::process::id()));
+        std::fs::write(&path, &tar).unwrap();
+        let mut rx = spawn(path.clone());
+        let mut seen = Vec::new();
+        while let Some(event) = rx.recv().await {
+            seen.push(match event.unwrap() {
+                Event::Meta { name, .. } => format!("meta {name}"),
+                Event::Blob { name, skip, .. } => {
+                    let _ = skip.send(false);
+                    format!("blob {name}")
+                }
+                Event::Chunk(_) | Event::End { .. } => continue,
+                Event::Link { name, .. } => format!("link {name}"),
+                Event::Cut { after } => format!("cut after {after}"),
+            });
+        }
+        std::fs::remove_file(&path).unwrap();
+        seen
+    }
+
+    #[tokio::test]
+    async fn an_archive_without_its_end_marker_is_reported_cut() {
+        let files: &[(&str, &[u8])] = &[("blobs/sha256/aa", b"layer"), ("index.json", b"{}")];
+        assert_eq!(
+            events_of(files, true, "whole").await,
+            ["blob blobs/sha256/aa", "meta index.json"]
+        );
+        assert_eq!(
+            events_of(files, false, "cut").await,
+            [
+                "blob blobs/sha256/aa",
+                "meta index.json",
+                "cut after index.json"
+            ]
+        );
+    }
 
     #[test]
     fn names_are_cleaned() {
