@@ -1,27 +1,15 @@
 //! `ContainerdRuntime`: the one handle callers keep.
 
 use std::collections::HashMap;
-use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use warren_proto::{Clients, Namespace};
 
+use crate::containerd::Containerd;
 use crate::images::registry::RegistryOptions;
 use crate::RuntimeError;
-
-/// True for errors that mean "no daemon to talk to right now, or the connection to it
-/// broke": UNAVAILABLE (nothing listens on the socket), and any status tonic made itself
-/// from a transport failure under a call (the daemon died, or it closed the connection with
-/// GOAWAY). Statuses the daemon sent carry no source error; those tonic builds from a
-/// failed connection, stream or frame keep it, whatever code they map to (UNKNOWN,
-/// INTERNAL, RESOURCE_EXHAUSTED for `too_many_pings`, ...). Only idempotent calls are
-/// retried on these.
-pub(crate) fn daemon_unreachable(status: &tonic::Status) -> bool {
-    use std::error::Error;
-    status.code() == tonic::Code::Unavailable || status.source().is_some()
-}
 
 /// containerd's default socket.
 pub const DEFAULT_SOCKET: &str = "/run/containerd/containerd.sock";
@@ -38,10 +26,10 @@ pub struct ContainerdRuntime {
 pub(crate) struct Inner {
     pub socket: PathBuf,
     pub namespace: Namespace,
-    pub clients: Clients,
+    /// The daemon, through the typed layer that alone speaks gRPC.
+    pub containerd: Containerd,
     /// Connections the channel opened (1 + reconnects).
     pub connections: warren_proto::ConnectionCounter,
-    pub reconnect_deadline: Duration,
     pub registry: RegistryOptions,
     pub snapshotter: String,
     /// One registry client per registry host: building one (TLS roots, connection pool) costs
@@ -224,11 +212,14 @@ impl ContainerdRuntime {
         };
         Ok(ContainerdRuntime {
             inner: Arc::new(Inner {
-                clients: Clients::new(channel, &namespace),
+                containerd: Containerd::new(
+                    Clients::new(channel, &namespace),
+                    options.socket.clone(),
+                    options.reconnect_deadline,
+                ),
                 connections,
                 socket: options.socket,
                 namespace,
-                reconnect_deadline: options.reconnect_deadline,
                 registry: options.registry,
                 snapshotter: options.snapshotter,
                 registry_clients: Mutex::new(HashMap::new()),
@@ -282,39 +273,8 @@ impl ContainerdRuntime {
         locks.entry(name.to_string()).or_default().clone()
     }
 
-    pub(crate) fn clients(&self) -> &Clients {
-        &self.inner.clients
-    }
-
-    /// Run `call`, retrying while the daemon is unavailable (restarting, socket gone) until
-    /// the reconnect deadline; other errors are returned at once.
-    pub(crate) async fn retry<T, F, Fut>(
-        &self,
-        op: &'static str,
-        mut call: F,
-    ) -> Result<T, RuntimeError>
-    where
-        F: FnMut(Clients) -> Fut,
-        Fut: Future<Output = Result<T, tonic::Status>>,
-    {
-        let started = Instant::now();
-        let mut delay = Duration::from_millis(20);
-        loop {
-            match call(self.inner.clients.clone()).await {
-                Ok(v) => return Ok(v),
-                Err(s) if daemon_unreachable(&s) => {
-                    if started.elapsed() >= self.inner.reconnect_deadline {
-                        return Err(RuntimeError::Unavailable {
-                            socket: self.inner.socket.display().to_string(),
-                            waited: started.elapsed(),
-                            message: s.message().to_string(),
-                        });
-                    }
-                    tokio::time::sleep(delay).await;
-                    delay = (delay * 2).min(Duration::from_millis(500));
-                }
-                Err(s) => return Err(RuntimeError::daemon(op, s)),
-            }
-        }
+    /// The daemon, through the typed containerd layer.
+    pub(crate) fn containerd(&self) -> &Containerd {
+        &self.inner.containerd
     }
 }

@@ -322,27 +322,6 @@ impl std::fmt::Display for ErrorKind {
     }
 }
 
-impl ErrorKind {
-    /// The kind of failure a gRPC status code from containerd stands for.
-    pub(crate) fn of_code(code: tonic::Code) -> Self {
-        use tonic::Code as C;
-        match code {
-            C::InvalidArgument | C::OutOfRange => ErrorKind::InvalidInput,
-            C::NotFound => ErrorKind::NotFound,
-            C::AlreadyExists => ErrorKind::AlreadyExists,
-            C::FailedPrecondition | C::Aborted => ErrorKind::WrongState,
-            C::Unavailable => ErrorKind::Unavailable,
-            C::Cancelled => ErrorKind::Interrupted,
-            C::DeadlineExceeded => ErrorKind::Timeout,
-            C::PermissionDenied | C::Unauthenticated => ErrorKind::PermissionDenied,
-            C::ResourceExhausted => ErrorKind::LimitExceeded,
-            C::Unimplemented => ErrorKind::Unsupported,
-            C::DataLoss => ErrorKind::Integrity,
-            C::Ok | C::Unknown | C::Internal => ErrorKind::Internal,
-        }
-    }
-}
-
 impl RuntimeError {
     /// What kind of failure this is.
     ///
@@ -397,18 +376,14 @@ impl RuntimeError {
         )
     }
 
-    pub(crate) fn daemon(op: &'static str, status: tonic::Status) -> Self {
-        if crate::client::daemon_unreachable(&status) {
-            return RuntimeError::Interrupted {
-                op,
-                message: status.message().to_string(),
-            };
-        }
-        RuntimeError::Daemon {
-            op,
-            kind: ErrorKind::of_code(status.code()),
-            message: status.message().to_string(),
-            source: Some(Box::new(status)),
+    /// The underlying message of a daemon error (containerd's own words), or the whole
+    /// error's text for any other: what a wrapping error quotes.
+    pub(crate) fn daemon_message(&self) -> String {
+        match self {
+            RuntimeError::Daemon { message, .. } | RuntimeError::Interrupted { message, .. } => {
+                message.clone()
+            }
+            e => e.to_string(),
         }
     }
 
@@ -445,22 +420,6 @@ pub(crate) fn warn_unless_missing<T>(result: Result<T, RuntimeError>, what: &str
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_daemon_status_keeps_its_kind_and_source() {
-        let e = RuntimeError::daemon("Containers.Get", tonic::Status::not_found("no such thing"));
-        assert_eq!(e.kind(), ErrorKind::NotFound);
-        assert!(e.is_missing_object());
-        let source = std::error::Error::source(&e).expect("the status is the source");
-        let status = source
-            .downcast_ref::<tonic::Status>()
-            .expect("a tonic::Status");
-        assert_eq!(status.message(), "no such thing");
-        assert_eq!(
-            e.to_string(),
-            "containerd Containers.Get failed (not found): no such thing"
-        );
-    }
 
     #[test]
     fn a_missing_file_is_not_found_but_not_a_missing_object() {

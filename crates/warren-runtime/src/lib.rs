@@ -2,8 +2,8 @@
 #![doc = include_str!("../README.md")]
 
 mod client;
+mod containerd;
 mod error;
-mod stale_snapshot;
 
 pub mod containers;
 pub mod images;

@@ -125,13 +125,12 @@ impl AttachInput {
         }
         let (id, exec_id) = (self.id.clone(), self.exec_id.clone());
         self.rt
-            .retry("Tasks.CloseIO", |c| {
-                let req = CloseIoRequest {
-                    container_id: id.clone(),
-                    exec_id: exec_id.clone(),
-                    stdin: true,
-                };
-                async move { c.tasks().close_io(req).await }
+            .containerd()
+            .tasks()
+            .close_io(CloseIoRequest {
+                container_id: id.clone(),
+                exec_id: exec_id.clone(),
+                stdin: true,
             })
             .await
             .map(|_| ())
@@ -141,14 +140,13 @@ impl AttachInput {
     pub async fn resize(&self, cols: u16, rows: u16) -> Result<(), RuntimeError> {
         let (id, exec_id) = (self.id.clone(), self.exec_id.clone());
         self.rt
-            .retry("Tasks.ResizePty", |c| {
-                let req = ResizePtyRequest {
-                    container_id: id.clone(),
-                    exec_id: exec_id.clone(),
-                    width: u32::from(cols),
-                    height: u32::from(rows),
-                };
-                async move { c.tasks().resize_pty(req).await }
+            .containerd()
+            .tasks()
+            .resize_pty(ResizePtyRequest {
+                container_id: id.clone(),
+                exec_id: exec_id.clone(),
+                width: u32::from(cols),
+                height: u32::from(rows),
             })
             .await
             .map(|_| ())

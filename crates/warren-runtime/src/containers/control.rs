@@ -54,13 +54,12 @@ impl ContainerdRuntime {
         if state == ContainerState::Paused {
             return Ok(());
         }
-        self.retry("Tasks.Pause", |c| {
-            let req = PauseTaskRequest {
+        self.containerd()
+            .tasks()
+            .pause(PauseTaskRequest {
                 container_id: id.to_string(),
-            };
-            async move { c.tasks().pause(req).await }
-        })
-        .await?;
+            })
+            .await?;
         Ok(())
     }
 
@@ -78,13 +77,12 @@ impl ContainerdRuntime {
         if state == ContainerState::Running {
             return Ok(());
         }
-        self.retry("Tasks.Resume", |c| {
-            let req = ResumeTaskRequest {
+        self.containerd()
+            .tasks()
+            .resume(ResumeTaskRequest {
                 container_id: id.to_string(),
-            };
-            async move { c.tasks().resume(req).await }
-        })
-        .await?;
+            })
+            .await?;
         Ok(())
     }
 
@@ -99,14 +97,12 @@ impl ContainerdRuntime {
         )
         .await?;
         let reply = self
-            .retry("Tasks.ListPids", |c| {
-                let req = ListPidsRequest {
-                    container_id: id.to_string(),
-                };
-                async move { c.tasks().list_pids(req).await }
+            .containerd()
+            .tasks()
+            .list_pids(ListPidsRequest {
+                container_id: id.to_string(),
             })
-            .await?
-            .into_inner();
+            .await?;
         let mut pids: Vec<u32> = reply.processes.into_iter().map(|p| p.pid).collect();
         pids.sort_unstable();
         Ok(pids)
@@ -139,15 +135,14 @@ impl ContainerdRuntime {
             allowed: e.to_string(),
         })?;
         let payload = any::pack_json(any::RESOURCES_TYPE_URL, json);
-        self.retry("Tasks.Update", |c| {
-            let req = UpdateTaskRequest {
+        self.containerd()
+            .tasks()
+            .update(UpdateTaskRequest {
                 container_id: id.to_string(),
                 resources: Some(payload.clone()),
                 ..Default::default()
-            };
-            async move { c.tasks().update(req).await }
-        })
-        .await?;
+            })
+            .await?;
         Ok(())
     }
 }

@@ -4,6 +4,8 @@
 
 use std::collections::HashMap;
 
+use crate::containerd::Containerd;
+use warren_proto::any;
 use warren_proto::containerd::runc::v1::Options as RuncOptions;
 use warren_proto::containerd::services::containers::v1::{
     container::Runtime, Container, CreateContainerRequest, DeleteContainerRequest,
@@ -12,7 +14,6 @@ use warren_proto::containerd::services::containers::v1::{
 use warren_proto::containerd::services::snapshots::v1::{
     PrepareSnapshotRequest, RemoveSnapshotRequest, ViewSnapshotRequest,
 };
-use warren_proto::{any, Clients};
 use warren_spec::{BuildContext, ContainerSpec, ImageConfig, SpecRequest};
 
 use super::labels;
@@ -23,7 +24,7 @@ use crate::images::reference;
 use crate::images::Image;
 use crate::network::files::{self, NetworkFiles};
 use crate::network::{HostAddress, NetworkMode};
-use crate::{ContainerdRuntime, PullOptions, RuntimeError};
+use crate::{ContainerdRuntime, ErrorKind, PullOptions, RuntimeError};
 
 impl ContainerdRuntime {
     /// Create a container (not started): the image is pulled if the namespace lacks it
@@ -289,20 +290,17 @@ impl ContainerdRuntime {
         let lease = Lease::create(self, "user-view").await?;
         let view = format!("{}-user-view-{:08x}", req.id, rand::random::<u32>());
         let result = async {
-            let mounts = crate::stale_snapshot::retry_once("Snapshots.View", || {
-                let mut snapshots = lease.clients.snapshots();
-                let req = ViewSnapshotRequest {
+            let mounts = lease
+                .clients
+                .snapshots()
+                .view(ViewSnapshotRequest {
                     snapshotter: self.inner.snapshotter.clone(),
                     key: view.clone(),
                     parent: image.top_chain_id.clone(),
                     ..Default::default()
-                };
-                async move { snapshots.view(req).await }
-            })
-            .await
-            .map_err(|s| RuntimeError::daemon("Snapshots.View", s))?
-            .into_inner()
-            .mounts;
+                })
+                .await?
+                .mounts;
             let built = tokio::task::spawn_blocking(move || {
                 super::io::with_mounted(&mounts, |root| {
                     spec_req.build(&BuildContext::host().with_rootfs(root))
@@ -383,28 +381,26 @@ impl ContainerdRuntime {
     /// the lease's removal lets the garbage collector take.
     async fn prepare_and_record(
         &self,
-        clients: &Clients,
+        clients: &Containerd,
         req: &ContainerRequest,
         image: &Image,
         record: Container,
     ) -> Result<(), RuntimeError> {
-        let prepared = crate::stale_snapshot::retry_once("Snapshots.Prepare", || {
-            let mut snapshots = clients.snapshots();
-            let req = PrepareSnapshotRequest {
+        let prepared = clients
+            .snapshots()
+            .prepare(PrepareSnapshotRequest {
                 snapshotter: self.inner.snapshotter.clone(),
                 key: req.id.clone(),
                 parent: image.top_chain_id.clone(),
                 ..Default::default()
-            };
-            async move { snapshots.prepare(req).await }
-        })
-        .await;
+            })
+            .await;
         match prepared {
             Ok(_) => {}
-            Err(s) if s.code() == tonic::Code::AlreadyExists => {
+            Err(e) if e.kind() == ErrorKind::AlreadyExists => {
                 return Err(self.already_exists(&req.id))
             }
-            Err(s) => return Err(RuntimeError::daemon("Snapshots.Prepare", s)),
+            Err(e) => return Err(e),
         }
         let created = clients
             .containers()
@@ -412,16 +408,18 @@ impl ContainerdRuntime {
                 container: Some(record),
             })
             .await;
-        if let Err(s) = created {
-            tracing::debug!(id = %req.id, error = %s, "container record failed; removing its snapshot");
+        if let Err(e) = created {
+            tracing::debug!(id = %req.id, error = %e, "container record failed; removing its snapshot");
             // A record that did get written before the connection broke is removed too.
-            if s.code() != tonic::Code::AlreadyExists {
+            let exists = e.kind() == ErrorKind::AlreadyExists;
+            if !exists {
                 self.forget_record(&req.id).await;
             }
             self.remove_snapshot(&req.id).await;
-            return Err(match s.code() {
-                tonic::Code::AlreadyExists => self.already_exists(&req.id),
-                _ => RuntimeError::daemon("Containers.Create", s),
+            return Err(if exists {
+                self.already_exists(&req.id)
+            } else {
+                e
             });
         }
         Ok(())
@@ -440,12 +438,11 @@ impl ContainerdRuntime {
         id: &str,
     ) -> Result<Option<Container>, RuntimeError> {
         let result = self
-            .retry("Containers.Get", |c| {
-                let id = id.to_string();
-                async move { c.containers().get(GetContainerRequest { id }).await }
-            })
+            .containerd()
+            .containers()
+            .get(GetContainerRequest { id: id.to_string() })
             .await;
-        Ok(found(result)?.and_then(|r| r.into_inner().container))
+        Ok(found(result)?.and_then(|r| r.container))
     }
 
     /// Remove the snapshot `key` as part of an undo: a failure is only logged.
@@ -457,12 +454,11 @@ impl ContainerdRuntime {
     pub(crate) async fn try_remove_snapshot(&self, key: &str) -> Result<(), RuntimeError> {
         let snapshotter = self.inner.snapshotter.clone();
         let result = self
-            .retry("Snapshots.Remove", |c| {
-                let req = RemoveSnapshotRequest {
-                    snapshotter: snapshotter.clone(),
-                    key: key.to_string(),
-                };
-                async move { c.snapshots().remove(req).await }
+            .containerd()
+            .snapshots()
+            .remove(RemoveSnapshotRequest {
+                snapshotter: snapshotter.clone(),
+                key: key.to_string(),
             })
             .await;
         found(result).map(|_| ())
@@ -480,10 +476,9 @@ impl ContainerdRuntime {
     /// Delete the container record (waiting out a daemon restart; missing is fine).
     pub(crate) async fn try_forget_record(&self, id: &str) -> Result<(), RuntimeError> {
         let result = self
-            .retry("Containers.Delete", |c| {
-                let id = id.to_string();
-                async move { c.containers().delete(DeleteContainerRequest { id }).await }
-            })
+            .containerd()
+            .containers()
+            .delete(DeleteContainerRequest { id: id.to_string() })
             .await;
         found(result).map(|_| ())
     }

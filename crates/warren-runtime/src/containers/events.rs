@@ -157,21 +157,20 @@ impl ContainerdRuntime {
             let rt = self.clone();
             let filters = filters.clone();
             tokio::spawn(async move {
-                rt.retry("Events.Subscribe", |c| {
-                    let req = SubscribeRequest {
+                rt.containerd()
+                    .events()
+                    .subscribe(SubscribeRequest {
                         filters: filters.clone(),
-                    };
-                    async move { c.events().subscribe(req).await }
-                })
-                .await
+                    })
+                    .await
             })
         };
         let publish = {
-            let clients = self.clients().clone();
+            let containerd = self.containerd().clone();
             let topic = sync_topic.clone();
             tokio::spawn(async move {
                 loop {
-                    let _ = clients
+                    let _ = containerd
                         .events()
                         .publish(PublishRequest {
                             topic: topic.clone(),
@@ -186,7 +185,7 @@ impl ContainerdRuntime {
             })
         };
         let mut stream = match tokio::time::timeout(CONFIRM_TIMEOUT, subscribing).await {
-            Ok(Ok(Ok(r))) => r.into_inner(),
+            Ok(Ok(Ok(r))) => r,
             Ok(Ok(Err(e))) => {
                 publish.abort();
                 return Err(e);
@@ -200,17 +199,15 @@ impl ContainerdRuntime {
             }
         };
         let confirmed = tokio::time::timeout(CONFIRM_TIMEOUT, async {
-            while let Some(env) = stream.message().await.transpose() {
-                match env {
-                    Ok(env) if env.topic == sync_topic => return Ok(()),
-                    Ok(_) => continue,
-                    Err(s) => return Err(RuntimeError::daemon("Events.Subscribe", s)),
+            while let Some(env) = stream.next().await {
+                if env?.topic == sync_topic {
+                    return Ok(());
                 }
             }
-            Err(RuntimeError::daemon(
-                "Events.Subscribe",
-                tonic::Status::unavailable("the event stream ended"),
-            ))
+            Err(RuntimeError::Interrupted {
+                op: "Events.Subscribe",
+                message: "the event stream ended".into(),
+            })
         })
         .await;
         publish.abort();
@@ -228,7 +225,7 @@ impl ContainerdRuntime {
             let out = match item {
                 Ok(env) if env.topic == sync_topic => None,
                 Ok(env) => decode(&env).map(Ok),
-                Err(s) => Some(Err(RuntimeError::daemon("Events.Subscribe", s))),
+                Err(e) => Some(Err(e)),
             };
             std::future::ready(out)
         }))

@@ -146,7 +146,7 @@ impl ContainerdRuntime {
                 }
             };
             let _ = rt
-                .clients()
+                .containerd()
                 .tasks()
                 .delete_process(DeleteProcessRequest {
                     container_id: id.clone(),
@@ -166,7 +166,7 @@ impl ContainerdRuntime {
     /// SIGKILL exec `exec_id` of container `id` (gone already is fine).
     pub(crate) async fn kill_exec(&self, id: &str, exec_id: &str) {
         let _ = self
-            .clients()
+            .containerd()
             .tasks()
             .kill(KillRequest {
                 container_id: id.to_string(),
@@ -187,7 +187,7 @@ impl ContainerdRuntime {
         forward: Forward,
     ) -> Result<ExecOutput, RuntimeError> {
         let (out, err) = fifos.open()?;
-        self.clients()
+        self.containerd()
             .tasks()
             .exec(ExecProcessRequest {
                 container_id: id.to_string(),
@@ -197,8 +197,7 @@ impl ContainerdRuntime {
                 spec: Some(any::pack_json(any::PROCESS_TYPE_URL, process)),
                 ..Default::default()
             })
-            .await
-            .map_err(|s| RuntimeError::daemon("Tasks.Exec", s))?;
+            .await?;
         // The wait is registered before the start, so a process that exits at once is seen.
         let waiting = self.wait_raw(id, exec_id);
         tokio::pin!(waiting);
@@ -260,7 +259,7 @@ impl ContainerdRuntime {
     /// Start exec `exec_id` of container `id` (created by Tasks.Exec); a refusal is
     /// `StartFailed` with the runtime's own message (e.g. a missing binary).
     pub(crate) async fn start_exec(&self, id: &str, exec_id: &str) -> Result<(), RuntimeError> {
-        self.clients()
+        self.containerd()
             .tasks()
             .start(StartRequest {
                 container_id: id.to_string(),
@@ -268,9 +267,9 @@ impl ContainerdRuntime {
             })
             .await
             .map(|_| ())
-            .map_err(|s| RuntimeError::StartFailed {
+            .map_err(|e| RuntimeError::StartFailed {
                 id: format!("{id} (exec {exec_id})"),
-                message: s.message().to_string(),
+                message: e.daemon_message(),
             })
     }
 

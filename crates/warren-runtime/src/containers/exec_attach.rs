@@ -122,7 +122,7 @@ impl ContainerdRuntime {
         req: &ExecRequest,
     ) -> Result<ExecSession, RuntimeError> {
         let (out, err) = fifos.out.open()?;
-        self.clients()
+        self.containerd()
             .tasks()
             .exec(ExecProcessRequest {
                 container_id: id.to_string(),
@@ -141,8 +141,7 @@ impl ContainerdRuntime {
                 terminal: req.tty,
                 spec: Some(any::pack_json(any::PROCESS_TYPE_URL, process)),
             })
-            .await
-            .map_err(|s| RuntimeError::daemon("Tasks.Exec", s))?;
+            .await?;
         self.start_exec(id, exec_id).await?;
         // Output: read only now (the shim opened the write ends in Start).
         let (tx, rx) = mpsc::channel::<Result<AttachOutput, RuntimeError>>(4);
@@ -191,7 +190,7 @@ impl ContainerdRuntime {
     /// Remove an exec's process record and FIFOs (missing is fine).
     async fn forget_exec(&self, id: &str, exec_id: &str, fifos: &ExecFifos) {
         let _ = self
-            .clients()
+            .containerd()
             .tasks()
             .delete_process(DeleteProcessRequest {
                 container_id: id.to_string(),

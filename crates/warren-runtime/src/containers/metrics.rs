@@ -77,14 +77,12 @@ impl ContainerdRuntime {
         crate::containers::check_id(id)?;
         let filter = format!("id=={id}");
         let reply = self
-            .retry("Tasks.Metrics", |c| {
-                let req = MetricsRequest {
-                    filters: vec![filter.clone()],
-                };
-                async move { c.tasks().metrics(req).await }
+            .containerd()
+            .tasks()
+            .metrics(MetricsRequest {
+                filters: vec![filter.clone()],
             })
-            .await?
-            .into_inner();
+            .await?;
         let metric = reply
             .metrics
             .into_iter()

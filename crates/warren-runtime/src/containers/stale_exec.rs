@@ -106,7 +106,7 @@ impl ContainerdRuntime {
             let deadline = tokio::time::Instant::now() + DELETE_WAIT;
             loop {
                 let deleted = self
-                    .clients()
+                    .containerd()
                     .tasks()
                     .delete_process(DeleteProcessRequest {
                         container_id: s.container.clone(),
@@ -115,7 +115,7 @@ impl ContainerdRuntime {
                     .await;
                 let done = match deleted {
                     Ok(_) => true,
-                    Err(e) => e.code() == tonic::Code::NotFound,
+                    Err(e) => e.is_missing_object(),
                 };
                 if done || tokio::time::Instant::now() >= deadline {
                     break;

@@ -9,7 +9,7 @@ use super::io::{self, Fifos};
 use super::status::{not_found, state_of};
 use super::{labels, ContainerRequest, ContainerState};
 use crate::error::warn_unless_missing;
-use crate::{ContainerdRuntime, RuntimeError};
+use crate::{ContainerdRuntime, ErrorKind, RuntimeError};
 
 impl ContainerdRuntime {
     /// Start container `id`'s process and return its host pid once it runs. Its stdout and
@@ -61,15 +61,13 @@ impl ContainerdRuntime {
             record.snapshotter
         };
         let rootfs = self
-            .retry("Snapshots.Mounts", |c| {
-                let req = MountsRequest {
-                    snapshotter: snapshotter.clone(),
-                    key: key.clone(),
-                };
-                async move { c.snapshots().mounts(req).await }
+            .containerd()
+            .snapshots()
+            .mounts(MountsRequest {
+                snapshotter: snapshotter.clone(),
+                key: key.clone(),
             })
             .await?
-            .into_inner()
             .mounts;
         let settings = &self.inner.containers;
         if let Some(binary) = settings.logger.clone() {
@@ -180,7 +178,7 @@ impl ContainerdRuntime {
         stdio: Stdio,
     ) -> Result<(), RuntimeError> {
         let created = self
-            .clients()
+            .containerd()
             .tasks()
             .create(CreateTaskRequest {
                 container_id: id.to_string(),
@@ -192,13 +190,13 @@ impl ContainerdRuntime {
                 ..Default::default()
             })
             .await;
-        if let Err(s) = created {
+        if let Err(e) = created {
             // A task the daemon made before the call broke is removed too.
             self.discard_task(id).await;
-            if crate::client::daemon_unreachable(&s) {
+            if e.kind() == ErrorKind::Interrupted {
                 self.reap_orphaned_shim(id).await;
             }
-            return Err(start_error(id, "Tasks.Create", s));
+            return Err(start_error(id, e));
         }
         Ok(())
     }
@@ -215,7 +213,7 @@ impl ContainerdRuntime {
             return Err(e);
         }
         match self
-            .clients()
+            .containerd()
             .tasks()
             .start(StartRequest {
                 container_id: id.to_string(),
@@ -223,10 +221,10 @@ impl ContainerdRuntime {
             })
             .await
         {
-            Ok(r) => Ok(r.into_inner().pid),
-            Err(s) => {
+            Ok(r) => Ok(r.pid),
+            Err(e) => {
                 self.undo_task(id).await;
-                Err(start_error(id, "Tasks.Start", s))
+                Err(start_error(id, e))
             }
         }
     }
@@ -274,22 +272,20 @@ impl ContainerdRuntime {
     /// restart. Missing is fine.
     pub(crate) async fn discard_task(&self, id: &str) {
         let _ = self
-            .retry("Tasks.Kill", |c| {
-                let req = KillRequest {
-                    container_id: id.to_string(),
-                    signal: libc::SIGKILL as u32,
-                    all: true,
-                    ..Default::default()
-                };
-                async move { c.tasks().kill(req).await }
+            .containerd()
+            .tasks()
+            .kill(KillRequest {
+                container_id: id.to_string(),
+                signal: libc::SIGKILL as u32,
+                all: true,
+                ..Default::default()
             })
             .await;
         let result = self
-            .retry("Tasks.Delete", |c| {
-                let req = DeleteTaskRequest {
-                    container_id: id.to_string(),
-                };
-                async move { c.tasks().delete(req).await }
+            .containerd()
+            .tasks()
+            .delete(DeleteTaskRequest {
+                container_id: id.to_string(),
             })
             .await;
         warn_unless_missing(result, "delete a failed task", id);
@@ -321,11 +317,10 @@ impl ContainerdRuntime {
             tracing::info!(released, "released execs an earlier run left behind");
         }
         let tasks = self
-            .retry("Tasks.List", |c| async move {
-                c.tasks().list(ListTasksRequest::default()).await
-            })
+            .containerd()
+            .tasks()
+            .list(ListTasksRequest::default())
             .await?
-            .into_inner()
             .tasks;
         let mut n = 0;
         for task in tasks {
@@ -363,15 +358,13 @@ impl ContainerdRuntime {
         exec_id: &str,
     ) -> Result<(u32, Option<prost_types::Timestamp>), RuntimeError> {
         let r = self
-            .clients()
+            .containerd()
             .tasks()
             .wait(WaitRequest {
                 container_id: id.to_string(),
                 exec_id: exec_id.to_string(),
             })
-            .await
-            .map_err(|s| RuntimeError::daemon("Tasks.Wait", s))?
-            .into_inner();
+            .await?;
         Ok((r.exit_status, r.exited_at))
     }
 }
@@ -394,18 +387,18 @@ pub(crate) enum Prepared {
 }
 
 /// containerd reports runc's failures (missing executable, bad mount, cgroup refused) as
-/// UNKNOWN or INTERNAL with runc's message: those are start failures; the rest stay
-/// daemon errors.
-fn start_error(id: &str, op: &'static str, s: tonic::Status) -> RuntimeError {
-    match s.code() {
-        tonic::Code::Unknown | tonic::Code::Internal | tonic::Code::FailedPrecondition
-            if !crate::client::daemon_unreachable(&s) =>
-        {
-            RuntimeError::StartFailed {
-                id: id.to_string(),
-                message: s.message().to_string(),
-            }
-        }
-        _ => RuntimeError::daemon(op, s),
+/// UNKNOWN, INTERNAL or FAILED_PRECONDITION with runc's message: those are start failures;
+/// the rest (a broken connection included) stay as they are.
+fn start_error(id: &str, e: RuntimeError) -> RuntimeError {
+    match e {
+        RuntimeError::Daemon {
+            kind: ErrorKind::Internal | ErrorKind::WrongState,
+            message,
+            ..
+        } => RuntimeError::StartFailed {
+            id: id.to_string(),
+            message,
+        },
+        e => e,
     }
 }

@@ -175,15 +175,14 @@ impl ContainerdRuntime {
     /// The task of container `id` (its init process), or `None` if it has none.
     pub(crate) async fn task(&self, id: &str) -> Result<Option<Process>, RuntimeError> {
         let result = self
-            .retry("Tasks.Get", |c| {
-                let req = GetRequest {
-                    container_id: id.to_string(),
-                    ..Default::default()
-                };
-                async move { c.tasks().get(req).await }
+            .containerd()
+            .tasks()
+            .get(GetRequest {
+                container_id: id.to_string(),
+                ..Default::default()
             })
             .await;
-        Ok(found(result)?.and_then(|r| r.into_inner().process))
+        Ok(found(result)?.and_then(|r| r.process))
     }
 
     /// Created, running, paused or stopped; with the exit code, exit time and whether the
@@ -221,18 +220,16 @@ impl ContainerdRuntime {
     /// Every container of this namespace with its labels and status, sorted by id.
     pub async fn list_containers(&self) -> Result<Vec<ContainerInfo>, RuntimeError> {
         let records = self
-            .retry("Containers.List", |c| async move {
-                c.containers().list(ListContainersRequest::default()).await
-            })
+            .containerd()
+            .containers()
+            .list(ListContainersRequest::default())
             .await?
-            .into_inner()
             .containers;
         let tasks: HashMap<String, Process> = self
-            .retry("Tasks.List", |c| async move {
-                c.tasks().list(ListTasksRequest::default()).await
-            })
+            .containerd()
+            .tasks()
+            .list(ListTasksRequest::default())
             .await?
-            .into_inner()
             .tasks
             .into_iter()
             .map(|p| (task_container(&p), p))

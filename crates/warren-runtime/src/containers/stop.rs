@@ -26,17 +26,15 @@ impl ContainerdRuntime {
     pub async fn wait_container(&self, id: &str) -> Result<ExitStatus, RuntimeError> {
         crate::containers::check_id(id)?;
         let waited = self
-            .retry("Tasks.Wait", |c| {
-                let req = WaitRequest {
-                    container_id: id.to_string(),
-                    ..Default::default()
-                };
-                async move { c.tasks().wait(req).await }
+            .containerd()
+            .tasks()
+            .wait(WaitRequest {
+                container_id: id.to_string(),
+                ..Default::default()
             })
             .await;
         match waited {
             Ok(r) => {
-                let r = r.into_inner();
                 Ok(ExitStatus {
                     code: r.exit_status,
                     exited_at: to_system_time(r.exited_at.as_ref()),
@@ -95,13 +93,11 @@ impl ContainerdRuntime {
         self.finish_task(id).await
     }
 
-    /// Send `signal` to the container's init process (or, with `all`, every process in it).
-    /// A process that already exited is not an error.
     /// Thaw a paused task so that it can act on a signal. Best effort: a task that is not
     /// paused (any more) or is gone needs nothing, and the signal's own call reports the rest.
     pub(crate) async fn resume_quietly(&self, id: &str) {
         let _ = self
-            .clients()
+            .containerd()
             .tasks()
             .resume(ResumeTaskRequest {
                 container_id: id.to_string(),
@@ -109,16 +105,17 @@ impl ContainerdRuntime {
             .await;
     }
 
+    /// Send `signal` to the container's init process (or, with `all`, every process in it).
+    /// A process that already exited is not an error.
     pub(crate) async fn kill(&self, id: &str, signal: i32, all: bool) -> Result<(), RuntimeError> {
         let result = self
-            .retry("Tasks.Kill", |c| {
-                let req = KillRequest {
-                    container_id: id.to_string(),
-                    signal: signal as u32,
-                    all,
-                    ..Default::default()
-                };
-                async move { c.tasks().kill(req).await }
+            .containerd()
+            .tasks()
+            .kill(KillRequest {
+                container_id: id.to_string(),
+                signal: signal as u32,
+                all,
+                ..Default::default()
             })
             .await;
         found(result).map(|_| ())
@@ -129,15 +126,14 @@ impl ContainerdRuntime {
     pub(crate) async fn finish_task(&self, id: &str) -> Result<(), RuntimeError> {
         let oom = self.oom_kills(id).await.unwrap_or(0) > 0;
         let deleted = self
-            .retry("Tasks.Delete", |c| {
-                let req = DeleteTaskRequest {
-                    container_id: id.to_string(),
-                };
-                async move { c.tasks().delete(req).await }
+            .containerd()
+            .tasks()
+            .delete(DeleteTaskRequest {
+                container_id: id.to_string(),
             })
             .await;
         let deleted = match deleted {
-            Ok(r) => Some(r.into_inner()),
+            Ok(r) => Some(r),
             Err(e) if e.is_missing_object() => None,
             Err(e) => return Err(e),
         };
@@ -190,12 +186,11 @@ impl ContainerdRuntime {
             paths: values.iter().map(|(k, _)| format!("labels.{k}")).collect(),
         };
         let result = self
-            .retry("Containers.Update", |c| {
-                let req = UpdateContainerRequest {
-                    container: Some(container.clone()),
-                    update_mask: Some(mask.clone()),
-                };
-                async move { c.containers().update(req).await }
+            .containerd()
+            .containers()
+            .update(UpdateContainerRequest {
+                container: Some(container.clone()),
+                update_mask: Some(mask.clone()),
             })
             .await;
         found(result).map(|_| ())

@@ -1,10 +1,9 @@
 //! An image's run configuration, read back from the content store.
 
-use futures::StreamExt;
+use crate::containerd::Containerd;
 use oci_spec::image::{ImageConfiguration, ImageIndex, ImageManifest};
 use warren_proto::containerd::services::content::v1::ReadContentRequest;
 use warren_proto::containerd::types::Descriptor;
-use warren_proto::Clients;
 
 use super::limits::{MAX_CONFIG_BYTES, MAX_MANIFEST_BYTES};
 use super::platform::Platform;
@@ -25,7 +24,7 @@ pub fn run_config(config: &ImageConfiguration, raw: Option<&[u8]>) -> warren_spe
 /// Read a whole blob (a manifest, index or config, named by `what`) of at most `limit`
 /// bytes; a bigger one is refused after reading one byte more than the limit.
 pub async fn read_blob(
-    clients: &Clients,
+    clients: &Containerd,
     digest: &str,
     what: &'static str,
     limit: u64,
@@ -65,7 +64,7 @@ pub fn manifest_size(manifest_bytes: i64, manifest: &ImageManifest) -> u64 {
 
 /// From an image's target, through index and manifest, to its config and config digest.
 pub async fn resolve_config(
-    clients: &Clients,
+    clients: &Containerd,
     name: &str,
     target: &Descriptor,
     platform: &Platform,
@@ -105,7 +104,11 @@ pub async fn resolve_config(
 }
 
 /// The first `n` bytes of a blob (fewer if it is shorter).
-pub async fn read_prefix(clients: &Clients, digest: &str, n: i64) -> Result<Vec<u8>, RuntimeError> {
+pub async fn read_prefix(
+    clients: &Containerd,
+    digest: &str,
+    n: i64,
+) -> Result<Vec<u8>, RuntimeError> {
     let mut stream = clients
         .content()
         .read(ReadContentRequest {
@@ -113,16 +116,10 @@ pub async fn read_prefix(clients: &Clients, digest: &str, n: i64) -> Result<Vec<
             offset: 0,
             size: n,
         })
-        .await
-        .map_err(|s| RuntimeError::daemon("Content.Read", s))?
-        .into_inner();
+        .await?;
     let mut out = Vec::new();
     while let Some(chunk) = stream.next().await {
-        out.extend(
-            chunk
-                .map_err(|s| RuntimeError::daemon("Content.Read", s))?
-                .data,
-        );
+        out.extend(chunk?.data);
     }
     out.truncate(n.max(0) as usize);
     Ok(out)

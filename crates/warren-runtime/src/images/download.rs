@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 
+use crate::containerd::Containerd;
 use futures::StreamExt;
 use oci_client::client::BlobResponse;
 use oci_client::errors::DigestError;
@@ -10,13 +11,12 @@ use oci_client::secrets::RegistryAuth;
 use oci_client::Reference;
 use sha2::{Digest, Sha256};
 use warren_proto::containerd::types::Descriptor;
-use warren_proto::Clients;
 
-use super::content::{self, BlobWriter};
 use super::limits::MAX_CONFIG_BYTES;
 use super::progress::{ProgressSink, PullProgress, REPORT_EVERY};
 use super::registry::{classify, digest_failure};
 use super::schedule::Received;
+use crate::containerd::content::{self, BlobWriter};
 use crate::RuntimeError;
 use std::sync::atomic::Ordering;
 
@@ -26,7 +26,7 @@ const RESUMES: usize = 3;
 /// Download one layer into the content store, unless it is there already, counting the
 /// bytes as they arrive in `received` (the download scheduler's rate meter).
 pub async fn fetch_layer(
-    clients: &Clients,
+    clients: &Containerd,
     registry: &oci_client::Client,
     r: &Reference,
     layer: &Descriptor,

@@ -4,17 +4,17 @@
 use std::collections::HashMap;
 
 use warren_proto::containerd::services::leases::v1::{CreateRequest, DeleteRequest};
-use warren_proto::Clients;
 
+use crate::containerd::Containerd;
 use crate::error::warn_unless_missing;
-use crate::{ContainerdRuntime, RuntimeError};
+use crate::{ContainerdRuntime, ErrorKind, RuntimeError};
 
 /// A lease created for one operation. Released by [`Lease::release`], or in the background
 /// when dropped unreleased (a cancelled pull); containerd expires it after 24 h regardless.
 pub struct Lease {
     pub id: String,
-    /// Clients that make every call under this lease.
-    pub clients: Clients,
+    /// The daemon, with every call made under this lease.
+    pub clients: Containerd,
     rt: ContainerdRuntime,
     released: bool,
 }
@@ -28,22 +28,23 @@ impl Lease {
             .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
         let labels: HashMap<String, String> =
             [("containerd.io/gc.expire".to_string(), expire)].into();
-        rt.retry("Leases.Create", |c| {
-            let req = CreateRequest {
+        let created = rt
+            .containerd()
+            .leases()
+            .create(CreateRequest {
                 id: id.clone(),
-                labels: labels.clone(),
-            };
-            async move {
-                match c.leases().create(req).await {
-                    // The id is ours and random: an attempt the daemon answered only by
-                    // dying (then restarting) had created it.
-                    Err(s) if s.code() == tonic::Code::AlreadyExists => Ok(()),
-                    other => other.map(|_| ()),
-                }
+                labels,
+            })
+            .await;
+        match created {
+            // The id is ours and random: an attempt the daemon answered only by dying (then
+            // restarting) had created it.
+            Err(e) if e.kind() == ErrorKind::AlreadyExists => {}
+            other => {
+                other?;
             }
-        })
-        .await?;
-        let clients = rt.clients().with_lease(&id)?;
+        }
+        let clients = rt.containerd().with_lease(&id)?;
         Ok(Lease {
             id,
             clients,
@@ -64,12 +65,11 @@ impl Lease {
 
 async fn delete(rt: &ContainerdRuntime, id: &str, sync: bool) {
     let result = rt
-        .retry("Leases.Delete", |c| {
-            let req = DeleteRequest {
-                id: id.to_string(),
-                sync,
-            };
-            async move { c.leases().delete(req).await }
+        .containerd()
+        .leases()
+        .delete(DeleteRequest {
+            id: id.to_string(),
+            sync,
         })
         .await;
     warn_unless_missing(result, "delete lease", id);

@@ -1,20 +1,21 @@
 //! Unpacking an image whose blobs are all in the content store already (an import, or a
 //! re-unpack): walk index → manifest → config, label the GC references, unpack the layers.
 
+use crate::containerd::Containerd;
 use oci_spec::image::{ImageConfiguration, ImageIndex, ImageManifest};
 use warren_proto::containerd::types::Descriptor;
-use warren_proto::Clients;
 
 use super::config::read_blob;
 use super::limits::{MAX_CONFIG_BYTES, MAX_MANIFEST_BYTES};
 use super::platform::Platform;
 use super::pull::{descriptor, index_labels, manifest_labels};
-use super::{content, is_index, unpack};
+use super::{is_index, unpack};
+use crate::containerd::content;
 use crate::RuntimeError;
 
 /// Unpack `target` of image `name` for `platform`; returns its config and top chain ID.
 pub async fn unpack_stored(
-    clients: &Clients,
+    clients: &Containerd,
     snapshotter: &str,
     name: &str,
     target: &Descriptor,

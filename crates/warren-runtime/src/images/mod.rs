@@ -1,7 +1,6 @@
 //! Images: pull from registries, list, inspect and remove.
 
 mod config;
-mod content;
 mod download;
 // Not wired into the pull yet: the streaming unpack (#22) comes next.
 #[allow(dead_code)]
@@ -74,16 +73,11 @@ impl ContainerdRuntime {
     /// ```
     pub async fn list_images(&self) -> Result<Vec<String>, RuntimeError> {
         let reply = self
-            .retry("Images.List", |c| async move {
-                c.images().list(ListImagesRequest::default()).await
-            })
+            .containerd()
+            .images()
+            .list(ListImagesRequest::default())
             .await?;
-        let mut names: Vec<String> = reply
-            .into_inner()
-            .images
-            .into_iter()
-            .map(|i| i.name)
-            .collect();
+        let mut names: Vec<String> = reply.images.into_iter().map(|i| i.name).collect();
         names.sort();
         Ok(names)
     }
@@ -100,12 +94,10 @@ impl ContainerdRuntime {
     /// ```
     pub async fn get_image(&self, reference: &str) -> Result<Image, RuntimeError> {
         let name = reference::image_name(&reference::normalize(reference)?);
-        let n = name.clone();
         let record = self
-            .retry("Images.Get", |c| {
-                let n = n.clone();
-                async move { c.images().get(GetImageRequest { name: n }).await }
-            })
+            .containerd()
+            .images()
+            .get(GetImageRequest { name: name.clone() })
             .await
             .map_err(|e| match e {
                 e if e.is_missing_object() => RuntimeError::NotFound {
@@ -114,16 +106,19 @@ impl ContainerdRuntime {
                 },
                 e => e,
             })?
-            .into_inner()
             .image
             .ok_or(RuntimeError::NotFound {
                 kind: "image",
                 id: name.clone(),
             })?;
         let target = record.target.unwrap_or_default();
-        let resolved =
-            config::resolve_config(self.clients(), &name, &target, &platform::Platform::host())
-                .await?;
+        let resolved = config::resolve_config(
+            self.containerd(),
+            &name,
+            &target,
+            &platform::Platform::host(),
+        )
+        .await?;
         let diff_ids = resolved.config.rootfs().diff_ids().to_vec();
         Ok(Image {
             name,
@@ -149,17 +144,12 @@ impl ContainerdRuntime {
     pub async fn remove_image(&self, reference: &str) -> Result<(), RuntimeError> {
         let name = reference::image_name(&reference::normalize(reference)?);
         let result = self
-            .retry("Images.Delete", |c| {
-                let name = name.clone();
-                async move {
-                    c.images()
-                        .delete(DeleteImageRequest {
-                            name,
-                            sync: true,
-                            target: None,
-                        })
-                        .await
-                }
+            .containerd()
+            .images()
+            .delete(DeleteImageRequest {
+                name,
+                sync: true,
+                target: None,
             })
             .await;
         match result {

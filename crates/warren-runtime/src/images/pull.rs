@@ -3,13 +3,13 @@
 
 use std::collections::HashMap;
 
+use crate::containerd::Containerd;
 use oci_client::Reference;
 use oci_spec::image::{ImageConfiguration, ImageIndex, ImageManifest};
 use warren_proto::containerd::services::content::v1::InfoRequest;
 use warren_proto::containerd::services::images::v1::GetImageRequest;
 use warren_proto::containerd::services::snapshots::v1::StatSnapshotRequest;
 use warren_proto::containerd::types::Descriptor;
-use warren_proto::Clients;
 
 use super::download::fetch_config;
 use super::lease::Lease;
@@ -18,7 +18,8 @@ use super::manifest_fetch::{Fetched, ManifestFetcher};
 use super::platform::Platform;
 use super::progress::{ProgressSink, PullProgress};
 use super::reference::{image_name, normalize};
-use super::{content, download, record, schedule, unpack, Image};
+use super::{download, record, schedule, unpack, Image};
+use crate::containerd::content;
 use crate::{ContainerdRuntime, PullMode, RuntimeError};
 
 /// What we accept when resolving a reference: every manifest and index type we can pull.
@@ -111,7 +112,7 @@ pub(crate) fn manifest_labels(manifest: &ImageManifest) -> HashMap<String, Strin
 
 /// Store a small blob held in memory, making sure it carries `labels` even if it was there.
 pub(crate) async fn store_bytes(
-    clients: &Clients,
+    clients: &Containerd,
     kind: &str,
     desc: &Descriptor,
     bytes: &[u8],
@@ -222,13 +223,13 @@ impl ContainerdRuntime {
         root_digest: &str,
         platform: &Platform,
     ) -> Result<Option<Image>, RuntimeError> {
-        let clients = self.clients();
+        let clients = self.containerd();
         let name = image_name(r);
         let get = GetImageRequest { name: name.clone() };
         let Ok(record) = clients.images().get(get).await else {
             return Ok(None);
         };
-        let Some(target) = record.into_inner().image.and_then(|i| i.target) else {
+        let Some(target) = record.image.and_then(|i| i.target) else {
             return Ok(None);
         };
         if target.digest != root_digest {
@@ -255,7 +256,7 @@ impl ContainerdRuntime {
             })
             .await
             .ok()
-            .and_then(|i| i.into_inner().info)
+            .and_then(|i| i.info)
             .and_then(|i| {
                 i.labels
                     .get(&format!("containerd.io/gc.ref.snapshot.{snapshotter}"))
@@ -289,7 +290,7 @@ impl ContainerdRuntime {
         r: &Reference,
         (options, progress): (&PullOptions, &ProgressSink),
         fetcher: &ManifestFetcher,
-        clients: &Clients,
+        clients: &Containerd,
         root_bytes: &[u8],
         root_digest: String,
     ) -> Result<Image, RuntimeError> {

@@ -1,17 +1,17 @@
 //! Image records: the named roots that keep an image's content and snapshots alive.
 
+use crate::containerd::Containerd;
 use warren_proto::containerd::services::images::v1::{
     CreateImageRequest, Image as ImageRecord, UpdateImageRequest,
 };
 use warren_proto::containerd::types::Descriptor;
-use warren_proto::Clients;
 
-use crate::RuntimeError;
+use crate::{ErrorKind, RuntimeError};
 
 /// Create the image record `name` → `target`, or point an existing one at `target`
 /// (ALREADY_EXISTS → Update; Update NOT_FOUND, as when it was deleted meanwhile → Create).
 pub async fn record(
-    clients: &Clients,
+    clients: &Containerd,
     name: &str,
     target: &Descriptor,
 ) -> Result<(), RuntimeError> {
@@ -27,8 +27,8 @@ pub async fn record(
         };
         match clients.images().create(create).await {
             Ok(_) => return Ok(()),
-            Err(s) if s.code() == tonic::Code::AlreadyExists => {}
-            Err(s) => return Err(RuntimeError::daemon("Images.Create", s)),
+            Err(e) if e.kind() == ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(e),
         }
         let update = UpdateImageRequest {
             image: Some(image.clone()),
@@ -36,12 +36,14 @@ pub async fn record(
         };
         match clients.images().update(update).await {
             Ok(_) => return Ok(()),
-            Err(s) if s.code() == tonic::Code::NotFound => continue,
-            Err(s) => return Err(RuntimeError::daemon("Images.Update", s)),
+            Err(e) if e.is_missing_object() => continue,
+            Err(e) => return Err(e),
         }
     }
-    Err(RuntimeError::daemon(
-        "Images.Create",
-        tonic::Status::aborted("image record kept changing"),
-    ))
+    Err(RuntimeError::Daemon {
+        op: "Images.Create",
+        kind: ErrorKind::WrongState,
+        message: "image record kept changing".into(),
+        source: None,
+    })
 }

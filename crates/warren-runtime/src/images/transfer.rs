@@ -4,11 +4,7 @@
 
 use oci_client::Reference;
 use oci_spec::image::{ImageIndex, ImageManifest};
-use tokio::sync::mpsc;
-use tokio_stream::wrappers::ReceiverStream;
-use tokio_stream::StreamExt;
 use warren_proto::any;
-use warren_proto::containerd::services::streaming::v1::StreamInit;
 use warren_proto::containerd::services::transfer::v1::{TransferOptions, TransferRequest};
 use warren_proto::containerd::types::transfer::{
     AuthRequest, AuthResponse, AuthType, ImageStore, OciRegistry, Progress, RegistryResolver,
@@ -22,7 +18,7 @@ use super::progress::{ProgressSink, PullProgress};
 use super::pull::{bad, media_type, PullOptions};
 use super::reference::image_name;
 use super::Image;
-use crate::{ContainerdRuntime, RuntimeError};
+use crate::{ContainerdRuntime, ErrorKind, RuntimeError};
 
 /// How [`pull_image`](ContainerdRuntime::pull_image) fetches an image.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -61,15 +57,15 @@ impl ContainerdRuntime {
                 let req = PluginsRequest {
                     filters: vec!["type==io.containerd.transfer.v1".into()],
                 };
-                let present = match self.clients().introspection().plugins(req).await {
-                    Ok(r) => r.into_inner().plugins.iter().any(|p| p.init_err.is_none()),
+                let present = match self.containerd().introspection().plugins(req).await {
+                    Ok(r) => r.plugins.iter().any(|p| p.init_err.is_none()),
                     Err(_) => false,
                 };
-                let version = self.clients().version().version(()).await;
+                let version = self.containerd().version().await;
                 let major = version
                     .ok()
                     .and_then(|v| {
-                        let v = v.into_inner().version;
+                        let v = v.version;
                         let v = v.trim_start_matches('v');
                         v.split('.').next().and_then(|m| m.parse::<u32>().ok())
                     })
@@ -155,10 +151,7 @@ impl ContainerdRuntime {
         let (auth_stream, auth_task) = if self.inner.registry.credentials.is_empty() {
             (String::new(), None)
         } else {
-            let (id, task) = self
-                .auth_stream()
-                .await
-                .map_err(|s| RuntimeError::daemon("Streaming.Stream", s))?;
+            let (id, task) = self.auth_stream().await?;
             (id, Some(task))
         };
         let source = OciRegistry {
@@ -197,14 +190,14 @@ impl ContainerdRuntime {
                 (String::new(), None)
             }
         };
-        let mut client = self.clients().transfer();
-        let transfer = client.transfer(TransferRequest {
+        let service = self.containerd().transfer();
+        let transfer = service.transfer(TransferRequest {
             source: Some(any::pack(&source)),
             destination: Some(any::pack(&destination)),
             options: Some(TransferOptions { progress_stream }),
         });
         let result = tokio::select! {
-            done = transfer => done.map(|_| ()).map_err(|s| transfer_error(r, s)),
+            done = transfer => done.map_err(|e| transfer_error(r, e)),
             Ok((digest, got, declared)) = oversize => Err(RuntimeError::DigestMismatch {
                 reference: r.whole(),
                 digest,
@@ -241,8 +234,8 @@ impl ContainerdRuntime {
 
     /// Open a stream (its id) the daemon asks for registry credentials over, and the task
     /// that answers: the configured username and password of the host it names, or none.
-    async fn auth_stream(&self) -> Result<(String, tokio::task::JoinHandle<()>), tonic::Status> {
-        let (id, tx, mut inbound) = self.open_stream("warren-auth").await?;
+    async fn auth_stream(&self) -> Result<(String, tokio::task::JoinHandle<()>), RuntimeError> {
+        let (id, tx, mut inbound) = self.containerd().open_stream("warren-auth").await?;
         let credentials = self.inner.registry.credentials.clone();
         let task = tokio::spawn(async move {
             while let Some(Ok(message)) = inbound.next().await {
@@ -267,35 +260,6 @@ impl ContainerdRuntime {
         Ok((id, task))
     }
 
-    /// Open a Streaming stream named `<prefix>-<random>`, acknowledged by the daemon: its id,
-    /// our sending half and the daemon's messages.
-    async fn open_stream(
-        &self,
-        prefix: &str,
-    ) -> Result<
-        (
-            String,
-            mpsc::Sender<prost_types::Any>,
-            tonic::Streaming<prost_types::Any>,
-        ),
-        tonic::Status,
-    > {
-        let id = format!("{prefix}-{:016x}", rand::random::<u64>());
-        let (tx, rx) = mpsc::channel(4);
-        tx.send(any::pack(&StreamInit { id: id.clone() }))
-            .await
-            .map_err(|_| tonic::Status::internal("stream closed"))?;
-        let mut inbound = self
-            .clients()
-            .streaming()
-            .stream(ReceiverStream::new(rx))
-            .await?
-            .into_inner();
-        // The daemon acknowledges the stream before it is usable.
-        inbound.message().await?;
-        Ok((id, tx, inbound))
-    }
-
     /// Open a stream the daemon sends transfer progress into; its id, and the task that
     /// relays the events to `sink` and reports (once) a blob that grows past its declared
     /// size: `(digest, bytes so far, declared)`.
@@ -303,8 +267,8 @@ impl ContainerdRuntime {
         &self,
         sink: ProgressSink,
         oversize: tokio::sync::oneshot::Sender<(String, u64, u64)>,
-    ) -> Result<(String, tokio::task::JoinHandle<()>), tonic::Status> {
-        let (id, tx, mut inbound) = self.open_stream("warren-progress").await?;
+    ) -> Result<(String, tokio::task::JoinHandle<()>), RuntimeError> {
+        let (id, tx, mut inbound) = self.containerd().open_stream("warren-progress").await?;
         let relay = tokio::spawn(async move {
             let _keep_open = tx;
             let mut oversize = Some(oversize);
@@ -352,8 +316,14 @@ fn relay_progress(sink: &ProgressSink, p: Progress) {
 }
 
 /// A failed Transfer as a typed error: the daemon's message is all there is to go by.
-fn transfer_error(r: &Reference, s: tonic::Status) -> RuntimeError {
-    let message = s.message().to_string();
+/// A broken connection stays [`RuntimeError::Interrupted`] unless its message names one of
+/// the registry's failures.
+fn transfer_error(r: &Reference, e: RuntimeError) -> RuntimeError {
+    let (kind, message) = match &e {
+        RuntimeError::Daemon { kind, message, .. } => (Some(*kind), message.clone()),
+        RuntimeError::Interrupted { message, .. } => (None, message.clone()),
+        _ => return e,
+    };
     let lower = message.to_lowercase();
     if lower.contains("unexpected commit digest") || lower.contains("unexpected commit size") {
         // containerd says "... unexpected commit digest <got>, expected <digest>: ...".
@@ -368,7 +338,7 @@ fn transfer_error(r: &Reference, s: tonic::Status) -> RuntimeError {
             digest,
             message,
         }
-    } else if s.code() == tonic::Code::NotFound || lower.contains("not found") {
+    } else if kind == Some(ErrorKind::NotFound) || lower.contains("not found") {
         RuntimeError::UnknownImage {
             reference: r.whole(),
             message,
@@ -388,8 +358,8 @@ fn transfer_error(r: &Reference, s: tonic::Status) -> RuntimeError {
             registry: r.registry().to_string(),
             message,
         }
-    } else if crate::client::daemon_unreachable(&s) {
-        RuntimeError::daemon("Transfer.Transfer", s)
+    } else if kind.is_none() {
+        e
     } else {
         RuntimeError::Registry {
             op: "pulling (server-side)",
@@ -403,23 +373,35 @@ fn transfer_error(r: &Reference, s: tonic::Status) -> RuntimeError {
 mod tests {
     use super::*;
 
+    fn daemon(kind: ErrorKind, message: &str) -> RuntimeError {
+        RuntimeError::Daemon {
+            op: "Transfer.Transfer",
+            kind,
+            message: message.into(),
+            source: None,
+        }
+    }
+
     #[test]
     fn daemon_messages_become_typed_errors() {
         let r: Reference = "127.0.0.1:5000/a/b:v1".parse().unwrap();
         let msg = "failed commit on ref \"layer-sha256:aa\": unexpected commit digest \
                    sha256:bb, expected sha256:aa: failed precondition";
-        match transfer_error(&r, tonic::Status::failed_precondition(msg)) {
+        match transfer_error(&r, daemon(ErrorKind::WrongState, msg)) {
             RuntimeError::DigestMismatch { digest, .. } => assert_eq!(digest, "sha256:aa"),
             e => panic!("{e}"),
         }
         let e = transfer_error(
             &r,
-            tonic::Status::not_found("127.0.0.1:5000/a/b:v1: not found"),
+            daemon(ErrorKind::NotFound, "127.0.0.1:5000/a/b:v1: not found"),
         );
         assert!(matches!(e, RuntimeError::UnknownImage { .. }), "{e}");
         let e = transfer_error(
             &r,
-            tonic::Status::unknown("dial tcp 127.0.0.1:5000: connect: connection refused"),
+            daemon(
+                ErrorKind::Internal,
+                "dial tcp 127.0.0.1:5000: connect: connection refused",
+            ),
         );
         assert!(matches!(e, RuntimeError::RegistryUnreachable { .. }), "{e}");
     }

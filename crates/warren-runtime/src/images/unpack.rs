@@ -3,22 +3,22 @@
 
 use std::collections::HashMap;
 
+use crate::containerd::Containerd;
 use sha2::{Digest, Sha256};
 use warren_proto::containerd::services::diff::v1::ApplyRequest;
 use warren_proto::containerd::services::snapshots::v1::{
     CommitSnapshotRequest, PrepareSnapshotRequest, RemoveSnapshotRequest, StatSnapshotRequest,
 };
 use warren_proto::containerd::types::Descriptor;
-use warren_proto::Clients;
 
-use super::content;
-use crate::RuntimeError;
+use crate::containerd::content;
+use crate::{ErrorKind, RuntimeError};
 
 /// After the last layer: label each layer blob with its uncompressed digest, and the config
 /// with the top snapshot (`containerd.io/gc.ref.snapshot.<snapshotter>`), which keeps the
 /// snapshot chain alive once the lease is gone (parents are implicit references).
 pub async fn label_unpacked(
-    clients: &Clients,
+    clients: &Containerd,
     snapshotter: &str,
     layers: &[Descriptor],
     diff_ids: &[String],
@@ -57,7 +57,7 @@ pub fn chain_ids(diff_ids: &[String]) -> Vec<String> {
 /// Apply layer `i` of an image (`diff_ids` are the uncompressed digests of all its layers,
 /// `chains` their chain IDs) on top of layer `i - 1`. A layer already unpacked is skipped.
 pub async fn unpack_layer(
-    clients: &Clients,
+    clients: &Containerd,
     snapshotter: &str,
     reference: &str,
     i: usize,
@@ -86,20 +86,16 @@ pub async fn unpack_layer(
         let key = format!("extract-{:016x} {chain}", rand::random::<u64>());
         let labels: HashMap<String, String> =
             [("containerd.io/snapshot.ref".to_string(), chain.clone())].into();
-        let mounts = crate::stale_snapshot::retry_once("Snapshots.Prepare", || {
-            let mut snapshots = clients.snapshots();
-            let req = PrepareSnapshotRequest {
+        let mounts = clients
+            .snapshots()
+            .prepare(PrepareSnapshotRequest {
                 snapshotter: snapshotter.into(),
                 key: key.clone(),
                 parent: parent.clone(),
                 labels: labels.clone(),
-            };
-            async move { snapshots.prepare(req).await }
-        })
-        .await
-        .map_err(|s| RuntimeError::daemon("Snapshots.Prepare", s))?
-        .into_inner()
-        .mounts;
+            })
+            .await?
+            .mounts;
         let applied = clients
             .diff()
             .apply(ApplyRequest {
@@ -110,7 +106,7 @@ pub async fn unpack_layer(
             .await;
         let result = match applied {
             Ok(r) => {
-                let got = r.into_inner().applied.map(|d| d.digest).unwrap_or_default();
+                let got = r.applied.map(|d| d.digest).unwrap_or_default();
                 if got == diff_ids[i] {
                     Ok(())
                 } else {
@@ -123,7 +119,7 @@ pub async fn unpack_layer(
                     })
                 }
             }
-            Err(s) => Err(RuntimeError::daemon("Diff.Apply", s)),
+            Err(e) => Err(e),
         };
         let committed = match result {
             Ok(()) => clients
@@ -137,12 +133,12 @@ pub async fn unpack_layer(
                 })
                 .await
                 .map(|_| ())
-                .or_else(|s| {
+                .or_else(|e| {
                     // Someone else unpacked the same layer meanwhile: theirs is as good.
-                    if s.code() == tonic::Code::AlreadyExists {
+                    if e.kind() == ErrorKind::AlreadyExists {
                         Ok(())
                     } else {
-                        Err(RuntimeError::daemon("Snapshots.Commit", s))
+                        Err(e)
                     }
                 }),
             Err(e) => Err(e),

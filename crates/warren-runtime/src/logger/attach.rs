@@ -132,7 +132,7 @@ impl Taps {
 
     /// Act on what poll reported for the descriptors of [`interest`](Self::interest) (`ready`
     /// in the same order): accept clients, write their output, read their stdin, feed the
-    /// FIFO. Clients that went away are dropped.
+    /// FIFO. Containerd that went away are dropped.
     pub fn handle(&mut self, ready: &[bool]) {
         if ready.first().copied().unwrap_or(false) {
             while let Ok((stream, _)) = self.listener.accept() {

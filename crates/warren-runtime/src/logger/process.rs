@@ -113,7 +113,7 @@ pub fn run(spec: &Spec) -> io::Result<()> {
         })
         .collect()
     };
-    // Clients that attach get the output as it is read; without the socket the logger
+    // Containerd that attach get the output as it is read; without the socket the logger
     // still logs (a client then cannot attach).
     let mut taps = match Taps::bind(dir, spec.stdin) {
         Ok(t) => Some(t),

@@ -9,16 +9,17 @@ mod tar_reader;
 use std::collections::HashMap;
 use std::path::Path;
 
+use crate::containerd::Containerd;
 use oci_spec::image::ImageIndex;
 use tokio::sync::mpsc;
 use warren_proto::containerd::types::Descriptor;
-use warren_proto::Clients;
 
-use super::content::BlobWriter;
 use super::lease::Lease;
 use super::platform::Platform;
 use super::reference::{image_name, normalize};
-use super::{config, content, local, pull, record, Image};
+use super::{config, local, pull, record, Image};
+use crate::containerd::content;
+use crate::containerd::content::BlobWriter;
 use crate::{ContainerdRuntime, RuntimeError};
 use tar_reader::Event;
 
@@ -111,7 +112,7 @@ impl ContainerdRuntime {
         &self,
         path: &Path,
         options: &ImportOptions,
-        clients: &Clients,
+        clients: &Containerd,
     ) -> Result<Vec<Image>, RuntimeError> {
         let bad = |reason: String| RuntimeError::Archive {
             path: path.display().to_string(),
@@ -168,7 +169,7 @@ impl ContainerdRuntime {
 }
 
 /// Read the archive once, storing every file that is not a table of contents as a blob.
-async fn store_all(clients: &Clients, path: &Path) -> Result<Contents, RuntimeError> {
+async fn store_all(clients: &Containerd, path: &Path) -> Result<Contents, RuntimeError> {
     let mut events = tar_reader::spawn(path.to_path_buf());
     let mut contents = Contents::default();
     while let Some(event) = events.recv().await {
@@ -222,7 +223,7 @@ async fn store_all(clients: &Clients, path: &Path) -> Result<Contents, RuntimeEr
 
 /// Store the blob whose bytes come next; returns its digest (checked against `known`).
 async fn store_one(
-    clients: &Clients,
+    clients: &Containerd,
     events: &mut mpsc::Receiver<Result<Event, RuntimeError>>,
     name: &str,
     known: Option<&str>,
@@ -280,7 +281,7 @@ async fn store_one(
 
 /// The images of a `docker save` archive: a Docker schema-2 manifest written for each.
 async fn docker_images(
-    clients: &Clients,
+    clients: &Containerd,
     contents: &Contents,
     manifest_json: &[u8],
 ) -> Result<Vec<(String, Descriptor)>, RuntimeError> {

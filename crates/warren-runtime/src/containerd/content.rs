@@ -1,4 +1,4 @@
-//! Writing blobs into containerd's content store (streaming `Content.Write`, verified by
+//! The Content service: reading blobs, writing them (streaming `Content.Write`, verified by
 //! containerd against the expected digest and size) and labelling them for the GC.
 
 use std::collections::HashMap;
@@ -8,18 +8,41 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio_stream::wrappers::ReceiverStream;
 use warren_proto::containerd::services::content::v1::{
-    AbortRequest, Info, InfoRequest, UpdateRequest, WriteAction, WriteContentRequest,
-    WriteContentResponse,
+    AbortRequest, Info, InfoRequest, InfoResponse, ReadContentRequest, ReadContentResponse,
+    UpdateRequest, UpdateResponse, WriteAction, WriteContentRequest, WriteContentResponse,
 };
-use warren_proto::Clients;
 
-use crate::RuntimeError;
+use super::{protocol_error, status_error, Containerd, Replies};
+use crate::{ErrorKind, RuntimeError};
+
+super::rpcs!(Content, content {
+    /// One blob's size and labels.
+    retrying info(InfoRequest) -> InfoResponse = "Content.Info";
+    /// Change the labels the update mask names.
+    retrying update(UpdateRequest) -> UpdateResponse = "Content.Update";
+    /// Remove an ingest (an unfinished write).
+    retrying abort(AbortRequest) -> () = "Content.Abort";
+});
+
+impl Content<'_> {
+    /// A blob's bytes (`size` 0: to its end) from `offset`, in the daemon's chunks.
+    pub async fn read(
+        &self,
+        req: ReadContentRequest,
+    ) -> Result<Replies<ReadContentResponse>, RuntimeError> {
+        let op = "Content.Read";
+        self.0
+            .once(op, req, |c, r| async move { c.content().read(r).await })
+            .await
+            .map(|inner| Replies::new(op, inner))
+    }
+}
 
 /// containerd's Go client writes in 1 MiB chunks; so do we.
 const CHUNK: usize = 1024 * 1024;
 
 /// True if `digest` is already in the content store of this namespace.
-pub async fn exists(clients: &Clients, digest: &str) -> Result<bool, RuntimeError> {
+pub async fn exists(clients: &Containerd, digest: &str) -> Result<bool, RuntimeError> {
     match clients
         .content()
         .info(InfoRequest {
@@ -28,19 +51,19 @@ pub async fn exists(clients: &Clients, digest: &str) -> Result<bool, RuntimeErro
         .await
     {
         Ok(_) => Ok(true),
-        Err(s) if s.code() == tonic::Code::NotFound => Ok(false),
-        Err(s) => Err(RuntimeError::daemon("Content.Info", s)),
+        Err(e) if e.kind() == ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(e),
     }
 }
 
-type Replies = JoinHandle<Result<Option<WriteContentResponse>, tonic::Status>>;
+type WriteReplies = JoinHandle<Result<Option<WriteContentResponse>, tonic::Status>>;
 
 /// One open `Content.Write` stream. Chunks are sent without waiting for each reply (a task
 /// drains the replies), so a blob streams at the speed of the socket.
 pub struct BlobWriter {
-    clients: Clients,
+    clients: Containerd,
     tx: mpsc::Sender<WriteContentRequest>,
-    replies: Replies,
+    replies: WriteReplies,
     reference: String,
     size: i64,
     /// Bytes sent to the ingest so far: where the next WRITE message starts.
@@ -54,7 +77,7 @@ impl BlobWriter {
     /// `None` means the blob is already in the store: nothing needs writing. An ingest left
     /// by an interrupted write under the same `reference` resumes: see [`BlobWriter::offset`].
     pub async fn open(
-        clients: &Clients,
+        clients: &Containerd,
         reference: &str,
         digest: &str,
         size: i64,
@@ -73,7 +96,12 @@ impl BlobWriter {
                     ..Default::default()
                 })
                 .await;
-            let status = match clients.content().write(ReceiverStream::new(rx)).await {
+            let status = match clients
+                .clients
+                .content()
+                .write(ReceiverStream::new(rx))
+                .await
+            {
                 Ok(r) => {
                     let mut replies = r.into_inner();
                     match replies.message().await {
@@ -132,7 +160,7 @@ impl BlobWriter {
                         return Ok(None);
                     }
                 }
-                _ => return Err(RuntimeError::daemon("Content.Write", status)),
+                _ => return Err(status_error("Content.Write", status)),
             }
         }
     }
@@ -191,11 +219,8 @@ impl BlobWriter {
         let tx = std::mem::replace(&mut self.tx, dummy);
         drop(tx);
         match (&mut self.replies).await {
-            Ok(Err(s)) => RuntimeError::daemon("Content.Write", s),
-            _ => RuntimeError::daemon(
-                "Content.Write",
-                tonic::Status::unknown("write stream closed"),
-            ),
+            Ok(Err(s)) => status_error("Content.Write", s),
+            _ => protocol_error("Content.Write", "write stream closed"),
         }
     }
 
@@ -223,15 +248,15 @@ impl BlobWriter {
         drop(self.tx);
         match self.replies.await {
             Ok(Ok(Some(last))) if last.action == WriteAction::Commit as i32 => Ok(true),
-            Ok(Ok(_)) => Err(RuntimeError::daemon(
+            Ok(Ok(_)) => Err(protocol_error(
                 "Content.Write",
-                tonic::Status::unknown("write stream ended without a COMMIT reply"),
+                "write stream ended without a COMMIT reply",
             )),
             Ok(Err(s)) if s.code() == tonic::Code::AlreadyExists => Ok(false),
-            Ok(Err(s)) => Err(RuntimeError::daemon("Content.Write", s)),
-            Err(e) => Err(RuntimeError::daemon(
+            Ok(Err(s)) => Err(status_error("Content.Write", s)),
+            Err(e) => Err(protocol_error(
                 "Content.Write",
-                tonic::Status::unknown(format!("reply task failed: {e}")),
+                format!("reply task failed: {e}"),
             )),
         }
     }
@@ -247,20 +272,20 @@ impl BlobWriter {
 }
 
 /// Remove the ingest `reference` (missing is fine).
-pub async fn abort(clients: &Clients, reference: &str) {
+pub async fn abort(clients: &Containerd, reference: &str) {
     let req = AbortRequest {
         r#ref: reference.to_string(),
     };
-    if let Err(s) = clients.content().abort(req).await {
-        if s.code() != tonic::Code::NotFound {
-            tracing::debug!(reference, error = %s, "could not abort ingest");
+    if let Err(e) = clients.content().abort(req).await {
+        if !e.is_missing_object() {
+            tracing::debug!(reference, error = %e, "could not abort ingest");
         }
     }
 }
 
 /// Store a small blob held in memory (with `labels`). Returns false if it was there already.
 pub async fn store(
-    clients: &Clients,
+    clients: &Containerd,
     reference: &str,
     digest: &str,
     bytes: &[u8],
@@ -278,7 +303,7 @@ pub async fn store(
 /// Set `labels` on a blob, naming each key in the update mask (an empty mask would replace
 /// every label).
 pub async fn label(
-    clients: &Clients,
+    clients: &Containerd,
     digest: &str,
     labels: HashMap<String, String>,
 ) -> Result<(), RuntimeError> {
@@ -296,7 +321,6 @@ pub async fn label(
             }),
             update_mask: Some(prost_types::FieldMask { paths }),
         })
-        .await
-        .map_err(|s| RuntimeError::daemon("Content.Update", s))?;
+        .await?;
     Ok(())
 }
