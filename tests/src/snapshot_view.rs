@@ -11,6 +11,17 @@ use warren_proto::Clients;
 
 /// Every path under the image's rootfs (relative) with the content of small regular files.
 pub async fn tree(clients: &Clients, chain_id: &str) -> BTreeMap<String, Option<String>> {
+    with_view(clients, chain_id, |dir| {
+        let mut out = BTreeMap::new();
+        walk(dir, dir, &mut out);
+        out
+    })
+    .await
+}
+
+/// Run `f` on the image's rootfs (the snapshot chain ending in `chain_id`), mounted
+/// read-only in a temp dir through a view snapshot that is removed afterwards.
+pub async fn with_view<T>(clients: &Clients, chain_id: &str, f: impl FnOnce(&Path) -> T) -> T {
     // Unique per call: tests of one binary look at trees concurrently.
     static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -57,8 +68,7 @@ pub async fn tree(clients: &Clients, chain_id: &str) -> BTreeMap<String, Option<
         Some(data.as_str()),
     )
     .expect("mount the view");
-    let mut out = BTreeMap::new();
-    walk(dir.path(), dir.path(), &mut out);
+    let out = f(dir.path());
     umount2(dir.path(), MntFlags::MNT_DETACH).expect("unmount the view");
     clients
         .snapshots()

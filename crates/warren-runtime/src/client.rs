@@ -9,6 +9,7 @@ use warren_proto::{Clients, Namespace};
 
 use crate::containerd::Containerd;
 use crate::images::registry::RegistryOptions;
+use crate::images::LayerUnpack;
 use crate::RuntimeError;
 
 /// containerd's default socket.
@@ -32,6 +33,8 @@ pub(crate) struct Inner {
     pub connections: warren_proto::ConnectionCounter,
     pub registry: RegistryOptions,
     pub snapshotter: String,
+    /// Who applies image layers (see [`LayerUnpack`]).
+    pub layer_unpack: LayerUnpack,
     /// One registry client per registry host: building one (TLS roots, connection pool) costs
     /// tens of milliseconds, and its auth tokens are worth keeping.
     pub registry_clients: Mutex<HashMap<String, oci_client::Client>>,
@@ -72,6 +75,9 @@ pub struct RuntimeOptions {
     pub reconnect_deadline: Duration,
     /// Registry settings: plain-HTTP hosts and credentials.
     pub registry: RegistryOptions,
+    /// Who applies image layers to snapshots (default: Warren itself on overlayfs, see
+    /// [`LayerUnpack`]).
+    pub layer_unpack: LayerUnpack,
     /// The snapshotter images are unpacked into (default `overlayfs`).
     #[setters(into)]
     pub snapshotter: String,
@@ -103,6 +109,7 @@ impl Default for RuntimeOptions {
             namespace: DEFAULT_NAMESPACE.into(),
             reconnect_deadline: Duration::from_secs(15),
             registry: RegistryOptions::default(),
+            layer_unpack: LayerUnpack::Auto,
             snapshotter: "overlayfs".into(),
             state_dir: PathBuf::from("/var/lib/warren/runtime"),
             runc_binary: None,
@@ -222,6 +229,7 @@ impl ContainerdRuntime {
                 namespace,
                 registry: options.registry,
                 snapshotter: options.snapshotter,
+                layer_unpack: options.layer_unpack,
                 registry_clients: Mutex::new(HashMap::new()),
                 pull_locks: Mutex::new(HashMap::new()),
                 containers,

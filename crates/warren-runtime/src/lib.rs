@@ -22,7 +22,7 @@ pub use images::{
     Image, ImportOptions, PullEvent, PullMode, PullOptions, PullProgress, PullStream,
     DEFAULT_MAX_CONCURRENT_DOWNLOADS,
 };
-pub use images::{Platform, RegistryOptions};
+pub use images::{LayerUnpack, Platform, RegistryOptions};
 pub use network::{
     DnsConfig, HostAddress, HostEntry, NetworkConfig, NetworkMode, PortMapping, Protocol,
 };

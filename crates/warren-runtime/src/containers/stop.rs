@@ -34,13 +34,11 @@ impl ContainerdRuntime {
             })
             .await;
         match waited {
-            Ok(r) => {
-                Ok(ExitStatus {
-                    code: r.exit_status,
-                    exited_at: to_system_time(r.exited_at.as_ref()),
-                    oom_killed: self.oom_kills(id).await.unwrap_or(0) > 0,
-                })
-            }
+            Ok(r) => Ok(ExitStatus {
+                code: r.exit_status,
+                exited_at: to_system_time(r.exited_at.as_ref()),
+                oom_killed: self.oom_kills(id).await.unwrap_or(0) > 0,
+            }),
             Err(e) if e.is_missing_object() => self
                 .container_status(id)
                 .await?

@@ -17,6 +17,7 @@ use crate::RuntimeError;
 pub async fn unpack_stored(
     clients: &Containerd,
     snapshotter: &str,
+    how: unpack::LayerUnpack,
     name: &str,
     target: &Descriptor,
     platform: &Platform,
@@ -84,7 +85,17 @@ pub async fn unpack_stored(
         if !content::exists(clients, &layer.digest).await? {
             return Err(bad(format!("its layer {} is missing", layer.digest)));
         }
-        unpack::unpack_layer(clients, snapshotter, name, i, layer, &diff_ids, &chains).await?;
+        unpack::unpack_layer(
+            clients,
+            snapshotter,
+            how,
+            name,
+            i,
+            layer,
+            &diff_ids,
+            &chains,
+        )
+        .await?;
     }
     let top =
         unpack::label_unpacked(clients, snapshotter, &layers, &diff_ids, &config_digest).await?;

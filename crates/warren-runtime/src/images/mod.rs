@@ -3,7 +3,6 @@
 mod config;
 mod download;
 // Not wired into the pull yet: the streaming unpack (#22) comes next.
-#[allow(dead_code)]
 pub(crate) mod apply;
 mod import;
 pub(crate) mod lease;
@@ -29,6 +28,7 @@ pub use pull_stream::{PullEvent, PullStream};
 pub use registry::RegistryOptions;
 pub use transfer::PullMode;
 pub(crate) use unpack::chain_ids;
+pub use unpack::LayerUnpack;
 
 use warren_proto::containerd::services::images::v1::{
     DeleteImageRequest, GetImageRequest, ListImagesRequest,

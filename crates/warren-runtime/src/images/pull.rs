@@ -412,6 +412,7 @@ impl ContainerdRuntime {
             unpack::unpack_layer(
                 clients,
                 snapshotter,
+                self.inner.layer_unpack,
                 &r.whole(),
                 i,
                 layer,

@@ -54,11 +54,29 @@ pub fn chain_ids(diff_ids: &[String]) -> Vec<String> {
     out
 }
 
+/// Who unpacks (applies) image layers into snapshots.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LayerUnpack {
+    /// Warren itself where it can: overlayfs snapshots (containerd's default snapshotter on
+    /// every line) and plain, gzip or zstd tar layers. The layer is read from the content
+    /// store, decompressed and applied here with containerd's semantics (overlay whiteouts,
+    /// opaque directories, hard links, devices, owners, modes, times, xattrs), never
+    /// following a link out of the snapshot, and its diff ID is checked before the commit.
+    /// Anything else goes to containerd's Diff.Apply.
+    #[default]
+    Auto,
+    /// Always containerd's Diff.Apply.
+    Daemon,
+}
+
 /// Apply layer `i` of an image (`diff_ids` are the uncompressed digests of all its layers,
 /// `chains` their chain IDs) on top of layer `i - 1`. A layer already unpacked is skipped.
+#[allow(clippy::too_many_arguments)]
 pub async fn unpack_layer(
     clients: &Containerd,
     snapshotter: &str,
+    how: LayerUnpack,
     reference: &str,
     i: usize,
     layer: &Descriptor,
@@ -96,31 +114,40 @@ pub async fn unpack_layer(
             })
             .await?
             .mounts;
-        let applied = clients
-            .diff()
-            .apply(ApplyRequest {
-                diff: Some(layer.clone()),
-                mounts,
-                ..Default::default()
-            })
-            .await;
-        let result = match applied {
-            Ok(r) => {
-                let got = r.applied.map(|d| d.digest).unwrap_or_default();
-                if got == diff_ids[i] {
-                    Ok(())
-                } else {
-                    Err(RuntimeError::BadImage {
-                        reference: reference.to_string(),
-                        reason: format!(
-                            "layer {} unpacks to {got}, the config says {}",
-                            layer.digest, diff_ids[i]
-                        ),
-                    })
-                }
+        // Our own applier where it applies (overlay snapshots, known media types), else
+        // containerd's Diff.Apply.
+        let local = (how == LayerUnpack::Auto)
+            .then(|| super::apply::local::target(&mounts))
+            .flatten()
+            .zip(super::apply::local::Codec::of(&layer.media_type));
+        let applied = match local {
+            Some(((upper, lowers), codec)) => {
+                super::apply::local::apply_stored(clients, reference, layer, codec, upper, lowers)
+                    .await
             }
-            Err(e) => Err(e),
+            None => clients
+                .diff()
+                .apply(ApplyRequest {
+                    diff: Some(layer.clone()),
+                    mounts,
+                    ..Default::default()
+                })
+                .await
+                .map(|r| r.applied.map(|d| d.digest).unwrap_or_default()),
         };
+        let result = applied.and_then(|got| {
+            if got == diff_ids[i] {
+                Ok(())
+            } else {
+                Err(RuntimeError::BadImage {
+                    reference: reference.to_string(),
+                    reason: format!(
+                        "layer {} unpacks to {got}, the config says {}",
+                        layer.digest, diff_ids[i]
+                    ),
+                })
+            }
+        });
         let committed = match result {
             Ok(()) => clients
                 .snapshots()

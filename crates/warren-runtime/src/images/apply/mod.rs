@@ -12,6 +12,7 @@
 //!   are refused with [`ApplyError`].
 
 mod entry;
+pub(crate) mod local;
 mod meta;
 mod name;
 mod tree;

@@ -152,8 +152,15 @@ impl ContainerdRuntime {
         let snapshotter = &self.inner.snapshotter;
         let mut images = Vec::new();
         for (name, target) in targets {
-            let (config, top, size) =
-                local::unpack_stored(clients, snapshotter, &name, &target, &platform).await?;
+            let (config, top, size) = local::unpack_stored(
+                clients,
+                snapshotter,
+                self.inner.layer_unpack,
+                &name,
+                &target,
+                &platform,
+            )
+            .await?;
             record::record(clients, &name, &target).await?;
             images.push(Image {
                 name,

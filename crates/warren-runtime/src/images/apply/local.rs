@@ -1,0 +1,167 @@
+//! Unpacking a stored layer blob with the applier instead of containerd's Diff.Apply: the
+//! blob is read from the content store, decompressed here, hashed on the way (its diff ID),
+//! and applied straight into the prepared snapshot's upper directory.
+
+use std::io::Read;
+use std::path::PathBuf;
+
+use bytes::Bytes;
+use sha2::{Digest, Sha256};
+use warren_proto::containerd::services::content::v1::ReadContentRequest;
+use warren_proto::containerd::types::{Descriptor, Mount};
+
+use crate::containerd::Containerd;
+use crate::RuntimeError;
+
+/// How a layer blob is compressed, by its media type; `None` for one the applier does not
+/// know (containerd's Diff.Apply then does the work).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Codec {
+    Plain,
+    Gzip,
+    Zstd,
+}
+
+impl Codec {
+    pub fn of(media_type: &str) -> Option<Codec> {
+        if media_type.ends_with(".tar") || media_type.ends_with("layer.v1.tar") {
+            Some(Codec::Plain)
+        } else if media_type.ends_with("tar+gzip") || media_type.ends_with("tar.gzip") {
+            Some(Codec::Gzip)
+        } else if media_type.ends_with("tar+zstd") {
+            Some(Codec::Zstd)
+        } else {
+            None
+        }
+    }
+}
+
+/// The upper directory and lower directories (topmost first) of a snapshot's mounts: an
+/// overlay mount, or the bind mount of a snapshot without a parent. `None` for anything
+/// else (another snapshotter).
+pub(crate) fn target(mounts: &[Mount]) -> Option<(PathBuf, Vec<PathBuf>)> {
+    let [m] = mounts else { return None };
+    match m.r#type.as_str() {
+        "bind" => Some((PathBuf::from(&m.source), Vec::new())),
+        "overlay" => {
+            let mut upper = None;
+            let mut lowers = Vec::new();
+            for o in &m.options {
+                if let Some(u) = o.strip_prefix("upperdir=") {
+                    upper = Some(PathBuf::from(u));
+                } else if let Some(l) = o.strip_prefix("lowerdir=") {
+                    lowers = l.split(':').map(PathBuf::from).collect();
+                }
+            }
+            upper.map(|u| (u, lowers))
+        }
+        _ => None,
+    }
+}
+
+/// A blocking reader over chunks sent from the async side.
+struct ChunkReader {
+    rx: tokio::sync::mpsc::Receiver<std::io::Result<Bytes>>,
+    current: Bytes,
+}
+
+impl Read for ChunkReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        while self.current.is_empty() {
+            match self.rx.blocking_recv() {
+                Some(Ok(b)) => self.current = b,
+                Some(Err(e)) => return Err(e),
+                None => return Ok(0),
+            }
+        }
+        let n = buf.len().min(self.current.len());
+        buf[..n].copy_from_slice(&self.current.split_to(n));
+        Ok(n)
+    }
+}
+
+/// A reader that hashes what passes through it.
+struct Hashing<R> {
+    inner: R,
+    hash: Sha256,
+}
+
+impl<R: Read> Read for Hashing<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hash.update(&buf[..n]);
+        Ok(n)
+    }
+}
+
+/// Apply stored blob `layer` (compressed as `codec`) to `upper` over `lowers`; returns the
+/// diff ID (the digest of the uncompressed stream, read to its end).
+pub(crate) async fn apply_stored(
+    clients: &Containerd,
+    reference: &str,
+    layer: &Descriptor,
+    codec: Codec,
+    upper: PathBuf,
+    lowers: Vec<PathBuf>,
+) -> Result<String, RuntimeError> {
+    let (tx, rx) = tokio::sync::mpsc::channel::<std::io::Result<Bytes>>(8);
+    let digest = layer.digest.clone();
+    let reference = reference.to_string();
+    let worker = tokio::task::spawn_blocking(move || {
+        let chunks = ChunkReader {
+            rx,
+            current: Bytes::new(),
+        };
+        let decoded: Box<dyn Read> = match codec {
+            Codec::Plain => Box::new(chunks),
+            Codec::Gzip => Box::new(flate2::read::MultiGzDecoder::new(chunks)),
+            Codec::Zstd => Box::new(
+                ruzstd::decoding::StreamingDecoder::new(chunks)
+                    .map_err(|e| std::io::Error::other(e.to_string()))?,
+            ),
+        };
+        let mut hashed = Hashing {
+            inner: decoded,
+            hash: Sha256::new(),
+        };
+        super::apply_layer(&upper, &lowers, &mut hashed).map_err(std::io::Error::other)?;
+        // The diff ID covers the whole stream, the end-of-archive blocks included.
+        std::io::copy(&mut hashed, &mut std::io::sink())?;
+        Ok::<String, std::io::Error>(format!("sha256:{}", hex::encode(hashed.hash.finalize())))
+    });
+    let mut stream = clients
+        .content()
+        .read(ReadContentRequest {
+            digest: digest.clone(),
+            offset: 0,
+            size: 0,
+        })
+        .await?;
+    let mut read_error = None;
+    while let Some(item) = stream.next().await {
+        match item {
+            Ok(r) => {
+                if tx.send(Ok(Bytes::from(r.data))).await.is_err() {
+                    break; // the applier stopped: its error says why
+                }
+            }
+            Err(e) => {
+                let _ = tx.send(Err(std::io::Error::other(e.to_string()))).await;
+                read_error = Some(e);
+                break;
+            }
+        }
+    }
+    drop(tx);
+    let applied = worker.await.map_err(|e| RuntimeError::BadImage {
+        reference: reference.clone(),
+        reason: format!("the unpack of layer {digest} failed: {e}"),
+    })?;
+    if let Some(e) = read_error {
+        return Err(e);
+    }
+    applied.map_err(|e| RuntimeError::BadImage {
+        reference,
+        reason: format!("layer {digest}: {e}"),
+    })
+}
