@@ -12,6 +12,7 @@ use oci_client::Reference;
 use sha2::{Digest, Sha256};
 use warren_proto::containerd::types::Descriptor;
 
+use super::apply::local::StreamApply;
 use super::limits::MAX_CONFIG_BYTES;
 use super::progress::{ProgressSink, PullProgress, REPORT_EVERY};
 use super::registry::{classify, digest_failure};
@@ -24,7 +25,9 @@ use std::sync::atomic::Ordering;
 const RESUMES: usize = 3;
 
 /// Download one layer into the content store, unless it is there already, counting the
-/// bytes as they arrive in `received` (the download scheduler's rate meter).
+/// bytes as they arrive in `received` (the download scheduler's rate meter). With `tee`,
+/// the bytes also go to that applier as they arrive (it sees nothing of a layer that was in
+/// the store already).
 pub async fn fetch_layer(
     clients: &Containerd,
     registry: &oci_client::Client,
@@ -32,6 +35,7 @@ pub async fn fetch_layer(
     layer: &Descriptor,
     progress: &ProgressSink,
     received: &Received,
+    tee: Option<&mut StreamApply>,
 ) -> Result<(), RuntimeError> {
     let cached = || PullProgress::Downloaded {
         digest: layer.digest.clone(),
@@ -47,7 +51,7 @@ pub async fn fetch_layer(
         progress.send(cached());
         return Ok(());
     };
-    let result = match download(&mut writer, registry, r, layer, progress, received).await {
+    let result = match download(&mut writer, registry, r, layer, progress, received, tee).await {
         Ok(()) => writer
             .commit(&layer.digest, HashMap::new())
             .await
@@ -86,6 +90,7 @@ async fn download(
     layer: &Descriptor,
     progress: &ProgressSink,
     received: &Received,
+    mut tee: Option<&mut StreamApply>,
 ) -> Result<(), RuntimeError> {
     let total = layer.size.max(0) as u64;
     let mut resumes = 0;
@@ -129,7 +134,15 @@ async fn download(
                             ),
                         });
                     }
+                    let at = writer.offset();
                     writer.write(&bytes).await?;
+                    if let Some(apply) = tee.as_deref_mut() {
+                        if !apply.feed(at, &bytes).await {
+                            // It stopped (its error is the pull's) or missed bytes (the
+                            // layer is then applied from the store): the download goes on.
+                            tee = None;
+                        }
+                    }
                     let done = writer.offset();
                     if done - reported >= REPORT_EVERY || done == total {
                         reported = done;

@@ -17,6 +17,7 @@ mod record;
 pub(crate) mod reference;
 pub(crate) mod registry;
 mod schedule;
+mod stream_unpack;
 mod transfer;
 mod unpack;
 

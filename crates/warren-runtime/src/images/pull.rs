@@ -18,7 +18,7 @@ use super::manifest_fetch::{Fetched, ManifestFetcher};
 use super::platform::Platform;
 use super::progress::{ProgressSink, PullProgress};
 use super::reference::{image_name, normalize};
-use super::{download, record, schedule, unpack, Image};
+use super::{record, schedule, unpack, Image};
 use crate::containerd::content;
 use crate::{ContainerdRuntime, PullMode, RuntimeError};
 
@@ -371,6 +371,12 @@ impl ContainerdRuntime {
             layers: layers.iter().map(|l| (l.digest.clone(), l.size)).collect(),
         });
         let received = schedule::Received::default();
+        let plan = std::sync::Arc::new(super::stream_unpack::Plan {
+            snapshotter: self.inner.snapshotter.clone(),
+            how: self.inner.layer_unpack,
+            diff_ids: diff_ids.clone(),
+            chains: chains.clone(),
+        });
         let mut downloads = {
             let (clients, registry, r, progress, layers) = (
                 clients.clone(),
@@ -387,17 +393,20 @@ impl ContainerdRuntime {
                     .unwrap_or(DEFAULT_MAX_CONCURRENT_DOWNLOADS),
                 received.clone(),
                 move |i| {
-                    let (clients, registry, r, progress, layer, received) = (
+                    let (clients, registry, r, progress, layer, received, plan) = (
                         clients.clone(),
                         registry.clone(),
                         r.clone(),
                         progress.clone(),
                         layers[i].clone(),
                         received.clone(),
+                        plan.clone(),
                     );
                     async move {
-                        download::fetch_layer(&clients, &registry, &r, &layer, &progress, &received)
-                            .await
+                        super::stream_unpack::fetch_and_apply(
+                            &clients, &registry, &r, &layer, &progress, &received, &plan, i,
+                        )
+                        .await
                     }
                 },
                 move |m| RuntimeError::BadImage {

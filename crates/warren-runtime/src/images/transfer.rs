@@ -23,8 +23,13 @@ use crate::{ContainerdRuntime, ErrorKind, RuntimeError};
 /// How [`pull_image`](ContainerdRuntime::pull_image) fetches an image.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum PullMode {
-    /// Server-side on containerd 2.x (measured faster there: 0.95x of `ctr`'s time against
-    /// 1.06x client-side for a 127 MB image); client-side otherwise.
+    /// Client-side with Warren's own layer unpack, wherever that applies ([`LayerUnpack::Auto`]
+    /// and the overlayfs snapshotter): layers are applied while they download, measured at
+    /// 0.46 to 0.54 of `ctr`'s time for a 134 MB image on containerd 1.6, 1.7 and 2.1, against
+    /// 0.97 through 2.1's Transfer service. Otherwise server-side on containerd 2.x (0.97 of
+    /// `ctr`'s time there, against 1.04 client-side with Diff.Apply), client-side before.
+    ///
+    /// [`LayerUnpack::Auto`]: crate::LayerUnpack::Auto
     #[default]
     Auto,
     /// Always client-side: we talk to the registry and write into the content store.
@@ -75,6 +80,11 @@ impl ContainerdRuntime {
             .await
     }
 
+    /// Whether layers are applied by Warren rather than containerd's Diff.Apply.
+    fn unpacks_layers_itself(&self) -> bool {
+        self.inner.layer_unpack == super::LayerUnpack::Auto && self.inner.snapshotter == "overlayfs"
+    }
+
     /// Whether this pull goes through the Transfer service.
     pub(crate) async fn pull_server_side(
         &self,
@@ -82,6 +92,9 @@ impl ContainerdRuntime {
     ) -> Result<bool, RuntimeError> {
         match options.mode {
             PullMode::Client => Ok(false),
+            // Warren's own unpack is the faster one wherever it applies; elsewhere the
+            // daemon's Transfer service is (see `PullMode::Auto`).
+            PullMode::Auto if self.unpacks_layers_itself() => Ok(false),
             PullMode::Auto => Ok(self.has_transfer().await),
             PullMode::Server if !self.has_transfer().await => Err(RuntimeError::InvalidRequest {
                 field: "pull mode",

@@ -9,7 +9,7 @@ use warren_proto::containerd::services::diff::v1::ApplyRequest;
 use warren_proto::containerd::services::snapshots::v1::{
     CommitSnapshotRequest, PrepareSnapshotRequest, RemoveSnapshotRequest, StatSnapshotRequest,
 };
-use warren_proto::containerd::types::Descriptor;
+use warren_proto::containerd::types::{Descriptor, Mount};
 
 use crate::containerd::content;
 use crate::{ErrorKind, RuntimeError};
@@ -71,7 +71,8 @@ pub enum LayerUnpack {
 }
 
 /// Apply layer `i` of an image (`diff_ids` are the uncompressed digests of all its layers,
-/// `chains` their chain IDs) on top of layer `i - 1`. A layer already unpacked is skipped.
+/// `chains` their chain IDs) on top of layer `i - 1`, from the content store. A layer already
+/// unpacked is skipped.
 #[allow(clippy::too_many_arguments)]
 pub async fn unpack_layer(
     clients: &Containerd,
@@ -83,18 +84,58 @@ pub async fn unpack_layer(
     diff_ids: &[String],
     chains: &[String],
 ) -> Result<(), RuntimeError> {
-    {
-        let chain = &chains[i];
-        let exists = clients
-            .snapshots()
-            .stat(StatSnapshotRequest {
-                snapshotter: snapshotter.into(),
-                key: chain.clone(),
+    let Some(extract) = Extract::prepare(clients, snapshotter, i, chains).await? else {
+        return Ok(());
+    };
+    // Our own applier where it applies (overlay snapshots, known media types), else
+    // containerd's Diff.Apply.
+    let local = (how == LayerUnpack::Auto)
+        .then(|| super::apply::local::target(&extract.mounts))
+        .flatten()
+        .zip(super::apply::local::Codec::of(&layer.media_type));
+    let applied = match local {
+        Some(((upper, lowers), codec)) => {
+            super::apply::local::apply_stored(clients, reference, layer, codec, upper, lowers).await
+        }
+        None => clients
+            .diff()
+            .apply(ApplyRequest {
+                diff: Some(layer.clone()),
+                mounts: extract.mounts.clone(),
+                ..Default::default()
             })
             .await
-            .is_ok();
-        if exists {
-            return Ok(());
+            .map(|r| r.applied.map(|d| d.digest).unwrap_or_default()),
+    };
+    extract
+        .finish(applied, reference, layer, &diff_ids[i])
+        .await
+}
+
+/// The snapshot a layer is applied into: prepared on the layer below (by chain ID), then
+/// committed under the layer's own chain ID once its diff ID is checked, or removed.
+pub(crate) struct Extract<'a> {
+    clients: &'a Containerd,
+    snapshotter: &'a str,
+    key: String,
+    chain: String,
+    labels: HashMap<String, String>,
+    /// Where to write the layer (overlay or bind mount).
+    pub mounts: Vec<Mount>,
+}
+
+impl<'a> Extract<'a> {
+    /// Prepare layer `i`'s snapshot on layer `i - 1`'s (which must be committed); `None` if
+    /// layer `i` is unpacked already.
+    pub async fn prepare(
+        clients: &'a Containerd,
+        snapshotter: &'a str,
+        i: usize,
+        chains: &[String],
+    ) -> Result<Option<Extract<'a>>, RuntimeError> {
+        let chain = chains[i].clone();
+        if is_committed(clients, snapshotter, &chain).await {
+            return Ok(None);
         }
         let parent = if i == 0 {
             String::new()
@@ -109,53 +150,52 @@ pub async fn unpack_layer(
             .prepare(PrepareSnapshotRequest {
                 snapshotter: snapshotter.into(),
                 key: key.clone(),
-                parent: parent.clone(),
+                parent,
                 labels: labels.clone(),
             })
             .await?
             .mounts;
-        // Our own applier where it applies (overlay snapshots, known media types), else
-        // containerd's Diff.Apply.
-        let local = (how == LayerUnpack::Auto)
-            .then(|| super::apply::local::target(&mounts))
-            .flatten()
-            .zip(super::apply::local::Codec::of(&layer.media_type));
-        let applied = match local {
-            Some(((upper, lowers), codec)) => {
-                super::apply::local::apply_stored(clients, reference, layer, codec, upper, lowers)
-                    .await
-            }
-            None => clients
-                .diff()
-                .apply(ApplyRequest {
-                    diff: Some(layer.clone()),
-                    mounts,
-                    ..Default::default()
-                })
-                .await
-                .map(|r| r.applied.map(|d| d.digest).unwrap_or_default()),
-        };
+        Ok(Some(Extract {
+            clients,
+            snapshotter,
+            key,
+            chain,
+            labels,
+            mounts,
+        }))
+    }
+
+    /// Commit the snapshot if the layer was applied and unpacked to `want` (its diff ID in
+    /// the image config); otherwise remove it and return why.
+    pub async fn finish(
+        self,
+        applied: Result<String, RuntimeError>,
+        reference: &str,
+        layer: &Descriptor,
+        want: &str,
+    ) -> Result<(), RuntimeError> {
         let result = applied.and_then(|got| {
-            if got == diff_ids[i] {
+            if got == want {
                 Ok(())
             } else {
                 Err(RuntimeError::BadImage {
                     reference: reference.to_string(),
                     reason: format!(
-                        "layer {} unpacks to {got}, the config says {}",
-                        layer.digest, diff_ids[i]
+                        "layer {} unpacks to {got}, the config says {want}",
+                        layer.digest
                     ),
                 })
             }
         });
         let committed = match result {
-            Ok(()) => clients
+            Ok(()) => self
+                .clients
                 .snapshots()
                 .commit(CommitSnapshotRequest {
-                    snapshotter: snapshotter.into(),
-                    name: chain.clone(),
-                    key: key.clone(),
-                    labels,
+                    snapshotter: self.snapshotter.into(),
+                    name: self.chain.clone(),
+                    key: self.key.clone(),
+                    labels: self.labels.clone(),
                     ..Default::default()
                 })
                 .await
@@ -172,15 +212,33 @@ pub async fn unpack_layer(
         };
         // The extract key is gone once committed; after a failure, or when someone else
         // committed first, it must be removed (NOT_FOUND otherwise, which is fine).
-        let _ = clients
-            .snapshots()
-            .remove(RemoveSnapshotRequest {
-                snapshotter: snapshotter.into(),
-                key,
-            })
-            .await;
+        self.discard().await;
         committed
     }
+
+    /// Remove the snapshot (a missing one is fine).
+    pub async fn discard(self) {
+        let _ = self
+            .clients
+            .snapshots()
+            .remove(RemoveSnapshotRequest {
+                snapshotter: self.snapshotter.into(),
+                key: self.key,
+            })
+            .await;
+    }
+}
+
+/// Whether the committed snapshot `chain` exists.
+pub(crate) async fn is_committed(clients: &Containerd, snapshotter: &str, chain: &str) -> bool {
+    clients
+        .snapshots()
+        .stat(StatSnapshotRequest {
+            snapshotter: snapshotter.into(),
+            key: chain.to_string(),
+        })
+        .await
+        .is_ok()
 }
 
 #[cfg(test)]

@@ -94,6 +94,111 @@ impl<R: Read> Read for Hashing<R> {
     }
 }
 
+/// A layer being applied on a blocking thread while its compressed bytes are fed in, in
+/// order, from wherever they come from (the content store, or the registry as they arrive).
+pub(crate) struct StreamApply {
+    tx: Option<tokio::sync::mpsc::Sender<std::io::Result<Bytes>>>,
+    worker: tokio::task::JoinHandle<std::io::Result<String>>,
+    /// Bytes fed so far: the offset in the blob the next byte must have.
+    fed: u64,
+    /// Bytes were skipped (a download resumed past what was fed): the stream is unusable.
+    gap: bool,
+}
+
+/// Why a [`StreamApply`] did not give a diff ID.
+#[derive(Debug)]
+pub(crate) enum StreamFailed {
+    /// It did not get the whole blob in order (a download that resumed from an earlier
+    /// ingest, or was cut): nothing is wrong with the layer, but this attempt is void.
+    Incomplete,
+    /// The layer itself is bad: not decompressible, not a tar, or refused by the applier.
+    Bad(String),
+}
+
+impl StreamApply {
+    /// Start applying a layer compressed as `codec` to `upper` over `lowers`.
+    pub fn start(codec: Codec, upper: PathBuf, lowers: Vec<PathBuf>) -> StreamApply {
+        let (tx, rx) = tokio::sync::mpsc::channel::<std::io::Result<Bytes>>(16);
+        let worker = tokio::task::spawn_blocking(move || {
+            let chunks = ChunkReader {
+                rx,
+                current: Bytes::new(),
+            };
+            let decoded: Box<dyn Read> = match codec {
+                Codec::Plain => Box::new(chunks),
+                Codec::Gzip => Box::new(flate2::read::MultiGzDecoder::new(chunks)),
+                Codec::Zstd => Box::new(
+                    ruzstd::decoding::StreamingDecoder::new(chunks)
+                        .map_err(|e| std::io::Error::other(e.to_string()))?,
+                ),
+            };
+            let mut hashed = Hashing {
+                inner: decoded,
+                hash: Sha256::new(),
+            };
+            super::apply_layer(&upper, &lowers, &mut hashed).map_err(std::io::Error::other)?;
+            // The diff ID covers the whole stream, the end-of-archive blocks included.
+            std::io::copy(&mut hashed, &mut std::io::sink())?;
+            Ok(format!("sha256:{}", hex::encode(hashed.hash.finalize())))
+        });
+        StreamApply {
+            tx: Some(tx),
+            worker,
+            fed: 0,
+            gap: false,
+        }
+    }
+
+    /// Feed `bytes`, which start at `offset` in the blob: only what was not fed before is
+    /// passed on. False once the applier has stopped (its error comes from
+    /// [`StreamApply::finish`]) or bytes were skipped.
+    pub async fn feed(&mut self, offset: u64, bytes: &Bytes) -> bool {
+        let end = offset + bytes.len() as u64;
+        if offset > self.fed {
+            self.gap = true;
+            self.tx = None;
+        }
+        let Some(tx) = &self.tx else { return false };
+        if end <= self.fed {
+            return true;
+        }
+        let new = bytes.slice((self.fed - offset) as usize..);
+        self.fed = end;
+        if tx.send(Ok(new)).await.is_err() {
+            self.tx = None;
+            return false;
+        }
+        true
+    }
+
+    /// Stop feeding with an error: the applier gives up.
+    pub async fn fail(&mut self, reason: String) {
+        if let Some(tx) = self.tx.take() {
+            let _ = tx.send(Err(std::io::Error::other(reason))).await;
+        }
+    }
+
+    /// The end of the blob (`size` bytes, when known): the diff ID of what was applied.
+    pub async fn finish(mut self, size: Option<u64>) -> Result<String, StreamFailed> {
+        if size.is_some_and(|s| s != self.fed) {
+            self.gap = true;
+        }
+        if self.gap {
+            self.fail("the blob was not fed whole".into()).await;
+        }
+        drop(self.tx.take());
+        let result = self.worker.await;
+        if self.gap {
+            return Err(StreamFailed::Incomplete);
+        }
+        match result {
+            Ok(Ok(diff_id)) => Ok(diff_id),
+            Ok(Err(e)) => Err(StreamFailed::Bad(e.to_string())),
+            Err(e) => Err(StreamFailed::Bad(format!("the applier failed: {e}"))),
+        }
+    }
+}
+
 /// Apply stored blob `layer` (compressed as `codec`) to `upper` over `lowers`; returns the
 /// diff ID (the digest of the uncompressed stream, read to its end).
 pub(crate) async fn apply_stored(
@@ -104,31 +209,8 @@ pub(crate) async fn apply_stored(
     upper: PathBuf,
     lowers: Vec<PathBuf>,
 ) -> Result<String, RuntimeError> {
-    let (tx, rx) = tokio::sync::mpsc::channel::<std::io::Result<Bytes>>(8);
     let digest = layer.digest.clone();
-    let reference = reference.to_string();
-    let worker = tokio::task::spawn_blocking(move || {
-        let chunks = ChunkReader {
-            rx,
-            current: Bytes::new(),
-        };
-        let decoded: Box<dyn Read> = match codec {
-            Codec::Plain => Box::new(chunks),
-            Codec::Gzip => Box::new(flate2::read::MultiGzDecoder::new(chunks)),
-            Codec::Zstd => Box::new(
-                ruzstd::decoding::StreamingDecoder::new(chunks)
-                    .map_err(|e| std::io::Error::other(e.to_string()))?,
-            ),
-        };
-        let mut hashed = Hashing {
-            inner: decoded,
-            hash: Sha256::new(),
-        };
-        super::apply_layer(&upper, &lowers, &mut hashed).map_err(std::io::Error::other)?;
-        // The diff ID covers the whole stream, the end-of-archive blocks included.
-        std::io::copy(&mut hashed, &mut std::io::sink())?;
-        Ok::<String, std::io::Error>(format!("sha256:{}", hex::encode(hashed.hash.finalize())))
-    });
+    let mut apply = StreamApply::start(codec, upper, lowers);
     let mut stream = clients
         .content()
         .read(ReadContentRequest {
@@ -138,30 +220,32 @@ pub(crate) async fn apply_stored(
         })
         .await?;
     let mut read_error = None;
+    let mut offset = 0u64;
     while let Some(item) = stream.next().await {
         match item {
             Ok(r) => {
-                if tx.send(Ok(Bytes::from(r.data))).await.is_err() {
+                let bytes = Bytes::from(r.data);
+                if !apply.feed(offset, &bytes).await {
                     break; // the applier stopped: its error says why
                 }
+                offset += bytes.len() as u64;
             }
             Err(e) => {
-                let _ = tx.send(Err(std::io::Error::other(e.to_string()))).await;
+                apply.fail(e.to_string()).await;
                 read_error = Some(e);
                 break;
             }
         }
     }
-    drop(tx);
-    let applied = worker.await.map_err(|e| RuntimeError::BadImage {
-        reference: reference.clone(),
-        reason: format!("the unpack of layer {digest} failed: {e}"),
-    })?;
+    let applied = apply.finish(None).await;
     if let Some(e) = read_error {
         return Err(e);
     }
     applied.map_err(|e| RuntimeError::BadImage {
-        reference,
-        reason: format!("layer {digest}: {e}"),
+        reference: reference.to_string(),
+        reason: match e {
+            StreamFailed::Bad(e) => format!("layer {digest}: {e}"),
+            StreamFailed::Incomplete => format!("layer {digest}: read from the store in part"),
+        },
     })
 }
