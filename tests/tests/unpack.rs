@@ -8,12 +8,11 @@ use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::Path;
 
 use sha2::{Digest, Sha256};
-use warren_proto::containerd::services::snapshots::v1::ListSnapshotsRequest;
-use warren_proto::{Clients, Namespace};
-use warren_runtime::{ContainerdRuntime, ErrorKind, PullMode, PullOptions, RuntimeOptions};
+use warren_runtime::{ErrorKind, PullMode, PullOptions};
+use warren_tests::image_ns::Ns;
 use warren_tests::images::{build, push_plain, Compression, Flavor, Layer};
 use warren_tests::registry::Registry;
-use warren_tests::{daemon, deps, require_root, snapshot_view, unique_namespace};
+use warren_tests::{require_root, snapshot_view};
 
 const MTIME: u64 = 1_600_000_000;
 
@@ -21,63 +20,6 @@ const MTIME: u64 = 1_600_000_000;
 /// unpacked by the daemon).
 fn client_side() -> PullOptions {
     PullOptions::default().mode(PullMode::Client)
-}
-
-/// A namespace with a runtime handle, its raw clients, and ctr.
-struct Ns {
-    rt: ContainerdRuntime,
-    clients: Clients,
-    name: String,
-}
-
-impl Ns {
-    async fn new(prefix: &str) -> Ns {
-        let name = unique_namespace(prefix);
-        let rt = ContainerdRuntime::with_options(
-            RuntimeOptions::default()
-                .socket(daemon::shared().socket().to_path_buf())
-                .namespace(name.clone()),
-        )
-        .unwrap();
-        let clients = Clients::new(
-            daemon::shared().channel().await,
-            &Namespace::new(&name).unwrap(),
-        );
-        Ns { rt, clients, name }
-    }
-
-    fn ctr(&self, args: &[&str]) -> std::process::Output {
-        std::process::Command::new(deps::containerd_bin_dir().join("ctr"))
-            .arg("--address")
-            .arg(daemon::shared().socket())
-            .args(["-n", &self.name])
-            .args(args)
-            .env("PATH", deps::daemon_path_env())
-            .output()
-            .expect("ctr runs")
-    }
-
-    async fn snapshots(&self) -> usize {
-        let mut n = 0;
-        let mut s = self
-            .clients
-            .snapshots()
-            .list(ListSnapshotsRequest {
-                snapshotter: "overlayfs".into(),
-                ..Default::default()
-            })
-            .await
-            .unwrap()
-            .into_inner();
-        while let Some(m) = s.message().await.unwrap() {
-            n += m.info.len();
-        }
-        n
-    }
-
-    fn remove(&self, reference: &str) {
-        let _ = self.ctr(&["images", "rm", "--sync", reference]);
-    }
 }
 
 /// A tar stream built entry by entry, names and link targets written as given.
@@ -352,8 +294,8 @@ async fn our_unpack_is_ctrs_entry_by_entry() {
         }
         let extra: Vec<&String> = got.keys().filter(|p| !want.contains_key(*p)).collect();
         assert!(extra.is_empty(), "{tag}: only in ours: {extra:?}");
-        theirs.remove(&reference);
-        ours.remove(&reference);
+        theirs.cleanup().await;
+        ours.cleanup().await;
     }
 }
 
@@ -403,6 +345,7 @@ async fn hostile_layers_are_refused_and_leave_nothing_behind() {
         // The base layer's snapshot may stay (it is good and shared); the hostile one is
         // gone, and no extract snapshot is left.
         assert!(ns.snapshots().await <= 1, "{tag}: snapshots left");
+        ns.cleanup().await;
     }
     // A wrong diff ID in the config is refused too.
     let mut wrong = base.clone();
@@ -421,4 +364,5 @@ async fn hostile_layers_are_refused_and_leave_nothing_behind() {
         .expect_err("wrong diff id");
     assert_eq!(err.kind(), ErrorKind::Integrity, "{err}");
     assert_eq!(ns.snapshots().await, 0, "nothing left");
+    ns.cleanup().await;
 }
