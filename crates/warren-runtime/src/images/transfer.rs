@@ -25,8 +25,8 @@ use crate::{ContainerdRuntime, ErrorKind, RuntimeError};
 pub enum PullMode {
     /// Client-side with Warren's own layer unpack, wherever that applies ([`LayerUnpack::Auto`]
     /// and the overlayfs snapshotter): layers are applied while they download, measured at
-    /// 0.46 to 0.54 of `ctr`'s time for a 134 MB image on containerd 1.6, 1.7 and 2.1, against
-    /// 0.97 through 2.1's Transfer service. Otherwise server-side on containerd 2.x (0.97 of
+    /// 0.46 to 0.61 of `ctr`'s time for a 134 MB image on containerd 1.6, 1.7 and 2.1, against
+    /// 0.97 to 1.04 through 2.1's Transfer service. Otherwise server-side on containerd 2.x (0.97 of
     /// `ctr`'s time there, against 1.04 client-side with Diff.Apply), client-side before.
     ///
     /// [`LayerUnpack::Auto`]: crate::LayerUnpack::Auto
