@@ -120,6 +120,10 @@ pub struct RegistryConfig {
     /// At most this many layers of one client-side pull download at once (1 to 32;
     /// default 3, as containerd's).
     pub max_concurrent_downloads: Option<usize>,
+    /// Who unpacks image layers: `warren` (default: warrend applies them itself, while they
+    /// download, on the overlayfs snapshotter) or `containerd` (its Diff.Apply, and its
+    /// Transfer service for pulls on 2.x).
+    pub layer_unpack: Option<String>,
 }
 
 /// Basic-auth credentials of one registry.
@@ -253,6 +257,14 @@ impl Config {
         n
     }
 
+    /// Who unpacks image layers (`registry.layer_unpack`; checked by [`Config::validate`]).
+    pub fn layer_unpack(&self) -> warren_runtime::LayerUnpack {
+        match self.registry.layer_unpack.as_deref() {
+            Some("containerd") => warren_runtime::LayerUnpack::Daemon,
+            _ => warren_runtime::LayerUnpack::Auto,
+        }
+    }
+
     /// Check what serde cannot: paths, names, addresses, the network. Each error names
     /// its key.
     pub fn validate(&self) -> anyhow::Result<()> {
@@ -302,6 +314,11 @@ impl Config {
         if let Some(m) = &self.network.default_mode {
             if m != "bridge" && m != "none" {
                 bail!("network.default_mode: {m:?} is not \"bridge\" or \"none\"");
+            }
+        }
+        if let Some(u) = &self.registry.layer_unpack {
+            if !matches!(u.as_str(), "warren" | "containerd") {
+                bail!("registry.layer_unpack: {u:?} is not warren or containerd");
             }
         }
         if let Some(n) = self.registry.max_concurrent_downloads {
@@ -395,6 +412,7 @@ dns = ["10.0.0.53"]
 [registry]
 plain_http = ["registry.lan:5000"]
 max_concurrent_downloads = 5
+layer_unpack = "containerd"
 [registry.auth."registry.lan:5000"]
 username = "u"
 password = "p"
@@ -408,6 +426,18 @@ backoff_initial_ms = 50
         assert_eq!(c.network_config().bridge, "edge0");
         assert_eq!(c.registry.auth["registry.lan:5000"].username, "u");
         assert_eq!(c.registry.max_concurrent_downloads, Some(5));
+        assert_eq!(c.layer_unpack(), warren_runtime::LayerUnpack::Daemon);
+        assert_eq!(
+            Config::parse("").unwrap().layer_unpack(),
+            warren_runtime::LayerUnpack::Auto
+        );
+    }
+
+    #[test]
+    fn an_unknown_layer_unpacker_is_refused_by_name() {
+        let c = Config::parse("[registry]\nlayer_unpack = \"daemon\"\n").unwrap();
+        let e = c.validate().unwrap_err().to_string();
+        assert!(e.contains("registry.layer_unpack: \"daemon\""), "{e}");
     }
 
     #[test]

@@ -175,7 +175,8 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         .network(config.network_config())
         .log_max_bytes(config.logs.max_bytes)
         .log_max_files(config.logs.max_files)
-        .log_driver(log_driver(&config)?);
+        .log_driver(log_driver(&config)?)
+        .layer_unpack(config.layer_unpack());
     options.runc_binary = config
         .containerd
         .runc_dir
