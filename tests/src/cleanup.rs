@@ -159,6 +159,28 @@ pub fn unmount_under(dir: &Path) {
     }
 }
 
+/// Remove every image of namespace `name` (through `rt`, which works in it), then the
+/// namespace itself (through `clients`), then the cgroups containers left in it.
+pub async fn remove_namespace(
+    rt: &warren_runtime::ContainerdRuntime,
+    clients: &warren_proto::Clients,
+    name: &str,
+) {
+    for image in rt.list_images().await.unwrap_or_default() {
+        let _ = rt.remove_image(&image).await;
+    }
+    let ns = warren_proto::Namespace::new(name).unwrap();
+    let req = warren_proto::namespace::with_namespace(
+        &ns,
+        warren_proto::containerd::services::namespaces::v1::DeleteNamespaceRequest {
+            name: name.to_string(),
+        },
+    );
+    let _ = clients.namespaces().delete(req).await;
+    // Containers run in the namespace (by ctr too) leave its parent cgroup behind.
+    remove_cgroups(name);
+}
+
 /// SIGKILL every process in the cgroups of containerd namespace `ns` (cgroupsPath
 /// `/<ns>/<id>`, on every v1 controller and the unified hierarchy), then remove those cgroups.
 pub fn remove_cgroups(ns: &str) {

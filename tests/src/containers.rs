@@ -5,7 +5,6 @@ use std::path::Path;
 
 use warren_proto::containerd::services::containers::v1::ListContainersRequest;
 use warren_proto::containerd::services::leases::v1::ListRequest;
-use warren_proto::containerd::services::namespaces::v1::DeleteNamespaceRequest;
 use warren_proto::containerd::services::snapshots::v1::ListSnapshotsRequest;
 use warren_proto::containerd::services::tasks::v1::ListTasksRequest;
 use warren_proto::{Clients, Namespace};
@@ -164,17 +163,6 @@ impl Fixture {
         for c in self.rt.list_containers().await.unwrap_or_default() {
             let _ = self.rt.delete_container(&c.id).await;
         }
-        for name in self.rt.list_images().await.unwrap_or_default() {
-            let _ = self.rt.remove_image(&name).await;
-        }
-        let ns = Namespace::new(&self.ns).unwrap();
-        let req = warren_proto::namespace::with_namespace(
-            &ns,
-            DeleteNamespaceRequest {
-                name: self.ns.clone(),
-            },
-        );
-        let _ = self.clients.namespaces().delete(req).await;
-        crate::cleanup::remove_cgroups(&self.ns);
+        crate::cleanup::remove_namespace(&self.rt, &self.clients, &self.ns).await;
     }
 }

@@ -4,7 +4,6 @@
 
 use warren_proto::containerd::services::content::v1::{ListContentRequest, ListStatusesRequest};
 use warren_proto::containerd::services::leases::v1::ListRequest;
-use warren_proto::containerd::services::namespaces::v1::DeleteNamespaceRequest;
 use warren_proto::containerd::services::snapshots::v1::ListSnapshotsRequest;
 use warren_proto::{Clients, Namespace};
 use warren_runtime::{ContainerdRuntime, RuntimeOptions};
@@ -70,20 +69,7 @@ impl Ns {
             .leases
             .len();
         let content = self.blob_sizes().await.len();
-        let mut snaps = 0;
-        let mut s = self
-            .clients
-            .snapshots()
-            .list(ListSnapshotsRequest {
-                snapshotter: "overlayfs".into(),
-                ..Default::default()
-            })
-            .await
-            .unwrap()
-            .into_inner();
-        while let Some(m) = s.message().await.unwrap() {
-            snaps += m.info.len();
-        }
+        let snaps = self.snapshots().await;
         let images = self.rt.list_images().await.unwrap().len();
         (leases, content, snaps, images)
     }
@@ -112,19 +98,7 @@ impl Ns {
 
     /// Remove every image, then the namespace itself.
     pub async fn cleanup(self) {
-        for name in self.rt.list_images().await.unwrap_or_default() {
-            let _ = self.rt.remove_image(&name).await;
-        }
-        let ns = Namespace::new(&self.name).unwrap();
-        let req = warren_proto::namespace::with_namespace(
-            &ns,
-            DeleteNamespaceRequest {
-                name: self.name.clone(),
-            },
-        );
-        let _ = self.clients.namespaces().delete(req).await;
-        // Containers run in the namespace (by ctr) leave its parent cgroup behind.
-        crate::cleanup::remove_cgroups(&self.name);
+        crate::cleanup::remove_namespace(&self.rt, &self.clients, &self.name).await;
     }
 
     /// Run ctr in this namespace against the shared daemon.

@@ -17,18 +17,6 @@ async fn busybox_fixture(tag: &str, prefix: &str) -> (Registry, String, Ns) {
     (reg, reference, Ns::new(prefix).await)
 }
 
-/// Run the line's `ctr` against the test daemon in `ns`.
-fn ctr(ns: &Ns, args: &[&str]) -> std::process::Output {
-    std::process::Command::new(deps::containerd_bin_dir().join("ctr"))
-        .arg("--address")
-        .arg(daemon::shared().socket())
-        .args(["-n", &ns.name])
-        .args(args)
-        .env("PATH", deps::daemon_path_env())
-        .output()
-        .expect("ctr runs")
-}
-
 #[tokio::test]
 async fn pull_unpack_inspect_and_remove() {
     require_root!();
@@ -98,17 +86,14 @@ async fn ctr_runs_what_we_pulled() {
         .pull_image(&reference, &PullOptions::default())
         .await
         .expect("pull");
-    let out = ctr(
-        &ns,
-        &[
-            "run",
-            "--rm",
-            &reference,
-            "ctr-run-1",
-            "echo",
-            "hello-from-ctr",
-        ],
-    );
+    let out = ns.ctr(&[
+        "run",
+        "--rm",
+        &reference,
+        "ctr-run-1",
+        "echo",
+        "hello-from-ctr",
+    ]);
     let text = format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),
@@ -300,7 +285,7 @@ async fn an_index_pulls_this_hosts_platform_only() {
 async fn an_image_ctr_pulled_is_usable_by_us() {
     require_root!();
     let (reg, reference, ns) = busybox_fixture("byctr", "byctr").await;
-    let out = ctr(&ns, &["images", "pull", "--plain-http", &reference]);
+    let out = ns.ctr(&["images", "pull", "--plain-http", &reference]);
     assert!(
         out.status.success(),
         "ctr pull: {}",
@@ -575,17 +560,14 @@ async fn docker_schema2_with_an_uncompressed_layer() {
     let tree = warren_tests::snapshot_view::tree(&ns.clients, &image.top_chain_id).await;
     assert_eq!(tree.get("etc/motd"), Some(&Some("docker\n".to_string())));
     assert!(tree.contains_key("bin/busybox"));
-    let out = ctr(
-        &ns,
-        &[
-            "run",
-            "--rm",
-            &reference,
-            "docker-run-1",
-            "cat",
-            "/etc/motd",
-        ],
-    );
+    let out = ns.ctr(&[
+        "run",
+        "--rm",
+        &reference,
+        "docker-run-1",
+        "cat",
+        "/etc/motd",
+    ]);
     assert!(
         String::from_utf8_lossy(&out.stdout).contains("docker"),
         "ctr run: {}",
@@ -641,17 +623,14 @@ async fn import_an_oci_layout_tarball_plain_and_gzipped() {
     let (leases, content, snaps, imgs) = ns.objects().await;
     // busybox layer shared: 2 manifests + 2 configs + 3 layers; 3 snapshots.
     assert_eq!((leases, content, snaps, imgs), (0, 7, 3, 2));
-    let out = ctr(
-        &ns,
-        &[
-            "run",
-            "--rm",
-            "warren.test/busybox:v1",
-            "import-run-1",
-            "echo",
-            "imported",
-        ],
-    );
+    let out = ns.ctr(&[
+        "run",
+        "--rm",
+        "warren.test/busybox:v1",
+        "import-run-1",
+        "echo",
+        "imported",
+    ]);
     assert!(
         String::from_utf8_lossy(&out.stdout).contains("imported"),
         "ctr run: {}",
@@ -703,17 +682,14 @@ async fn import_a_docker_save_tarball() {
     assert_eq!(got[0].config.cmd, vec!["sh".to_string()]);
     let tree = warren_tests::snapshot_view::tree(&ns.clients, &got[0].top_chain_id).await;
     assert_eq!(tree.get("etc/motd"), Some(&Some("docker\n".to_string())));
-    let out = ctr(
-        &ns,
-        &[
-            "run",
-            "--rm",
-            "docker.io/library/warren-docker:latest",
-            "dsave-run-1",
-            "cat",
-            "/etc/motd",
-        ],
-    );
+    let out = ns.ctr(&[
+        "run",
+        "--rm",
+        "docker.io/library/warren-docker:latest",
+        "dsave-run-1",
+        "cat",
+        "/etc/motd",
+    ]);
     assert!(
         String::from_utf8_lossy(&out.stdout).contains("docker"),
         "ctr run: {}",
@@ -784,10 +760,7 @@ async fn import_what_ctr_exported() {
     // found no index.json in. Our import rightly refuses those; such an archive is checked
     // entry by entry here and exported again.
     for attempt in 1..=3 {
-        let out = ctr(
-            &ns,
-            &["images", "export", tarball.to_str().unwrap(), &reference],
-        );
+        let out = ns.ctr(&["images", "export", tarball.to_str().unwrap(), &reference]);
         assert!(
             out.status.success(),
             "ctr export: {}",
@@ -896,10 +869,7 @@ async fn server_side_pull_through_the_transfer_service() {
         .await
         .unwrap();
     assert_eq!(reg.blob_gets(), before, "no blob downloaded again");
-    let out = ctr(
-        &ns,
-        &["run", "--rm", &reference, "srv-run-1", "echo", "srv"],
-    );
+    let out = ns.ctr(&["run", "--rm", &reference, "srv-run-1", "echo", "srv"]);
     assert!(
         out.status.success(),
         "ctr run: {}",
@@ -959,17 +929,14 @@ async fn zstd_layers_pull_unpack_and_run() {
             "{name}"
         );
         assert!(tree.contains_key("bin/busybox"), "{name}");
-        let out = ctr(
-            &ns,
-            &[
-                "run",
-                "--rm",
-                &reference,
-                &format!("zstd-{name}-1"),
-                "cat",
-                "/etc/motd",
-            ],
-        );
+        let out = ns.ctr(&[
+            "run",
+            "--rm",
+            &reference,
+            &format!("zstd-{name}-1"),
+            "cat",
+            "/etc/motd",
+        ]);
         assert!(
             String::from_utf8_lossy(&out.stdout).contains("zstd"),
             "{name}: ctr run: {}",
