@@ -12,6 +12,7 @@ pub mod containers;
 pub mod daemon;
 pub mod deps;
 pub mod hostile_registry;
+pub mod hostile_tar;
 pub mod image_ns;
 pub mod images;
 pub mod network;

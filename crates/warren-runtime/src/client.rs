@@ -35,9 +35,13 @@ pub(crate) struct Inner {
     pub snapshotter: String,
     /// Who applies image layers (see [`LayerUnpack`]).
     pub layer_unpack: LayerUnpack,
-    /// One registry client per registry host: building one (TLS roots, connection pool) costs
-    /// tens of milliseconds, and its auth tokens are worth keeping.
-    pub registry_clients: Mutex<HashMap<String, oci_client::Client>>,
+    /// The HTTP client of every registry request, built on first use: building one (TLS
+    /// roots, a connection pool) costs tens of milliseconds.
+    pub registry_http: std::sync::OnceLock<reqwest::Client>,
+    /// Disk limits of pulls and imports.
+    pub disk: crate::images::DiskLimits,
+    /// The roots of containerd's content store and snapshotter (asked on the first pull).
+    pub store_paths: tokio::sync::OnceCell<Vec<PathBuf>>,
     /// One lock per image name: a second pull of an image being pulled waits for the first,
     /// then finds everything in place (no download, no unpack).
     pub pull_locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
@@ -73,8 +77,11 @@ pub struct RuntimeOptions {
     pub namespace: String,
     /// How long a call waits for an unavailable daemon to come back (default 15 s).
     pub reconnect_deadline: Duration,
-    /// Registry settings: plain-HTTP hosts and credentials.
+    /// Registry settings: plain-HTTP hosts, credentials, connect and idle-read timeouts.
     pub registry: RegistryOptions,
+    /// Disk limits of pulls and imports: unpacked bytes per layer and per image, and the
+    /// free space to leave on containerd's file system.
+    pub disk: crate::images::DiskLimits,
     /// Who applies image layers to snapshots (default: Warren itself on overlayfs, see
     /// [`LayerUnpack`]).
     pub layer_unpack: LayerUnpack,
@@ -109,6 +116,7 @@ impl Default for RuntimeOptions {
             namespace: DEFAULT_NAMESPACE.into(),
             reconnect_deadline: Duration::from_secs(15),
             registry: RegistryOptions::default(),
+            disk: Default::default(),
             layer_unpack: LayerUnpack::Auto,
             snapshotter: "overlayfs".into(),
             state_dir: PathBuf::from("/var/lib/warren/runtime"),
@@ -182,6 +190,8 @@ impl ContainerdRuntime {
     pub fn with_options(options: RuntimeOptions) -> Result<Self, RuntimeError> {
         let namespace = Namespace::new(options.namespace)?;
         options.network.validate()?;
+        options.registry.validate()?;
+        options.disk.validate()?;
         if options.log_max_bytes < 4096 || options.log_max_files == 0 {
             return Err(RuntimeError::InvalidRequest {
                 field: "log limits",
@@ -230,7 +240,9 @@ impl ContainerdRuntime {
                 registry: options.registry,
                 snapshotter: options.snapshotter,
                 layer_unpack: options.layer_unpack,
-                registry_clients: Mutex::new(HashMap::new()),
+                registry_http: Default::default(),
+                disk: options.disk,
+                store_paths: Default::default(),
                 pull_locks: Mutex::new(HashMap::new()),
                 containers,
                 copiers: Default::default(),
@@ -257,17 +269,13 @@ impl ContainerdRuntime {
         &self.inner.socket
     }
 
-    /// The (cached) registry client for `reference`'s registry.
-    pub(crate) fn registry_client(&self, reference: &oci_client::Reference) -> oci_client::Client {
-        let mut cache = self
-            .inner
-            .registry_clients
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
-        cache
-            .entry(reference.registry().to_string())
-            .or_insert_with(|| self.inner.registry.client(reference))
-            .clone()
+    /// The HTTP client registry requests go through (built on first use).
+    pub(crate) fn registry_http(&self) -> Result<reqwest::Client, RuntimeError> {
+        if let Some(c) = self.inner.registry_http.get() {
+            return Ok(c.clone());
+        }
+        let client = self.inner.registry.http_client()?;
+        Ok(self.inner.registry_http.get_or_init(|| client).clone())
     }
 
     /// The pull lock of image `name`.

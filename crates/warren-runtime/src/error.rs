@@ -138,6 +138,53 @@ pub enum RuntimeError {
         detail: String,
     },
 
+    /// A limit Warren keeps on what a registry, an archive or a layer may make it do was
+    /// reached: unpacked bytes of a layer or an image, and the like. The operation stopped
+    /// at the limit and left nothing behind; `setting` says how to change the limit.
+    #[error("{subject}: {what}: over the {limit} of {value} (set by {setting})")]
+    LimitExceeded {
+        /// The image reference, layer or archive concerned.
+        subject: String,
+        /// What happened, e.g. "the layer unpacks to more bytes".
+        what: String,
+        /// The limit's name, e.g. "per-layer unpacked size limit".
+        limit: &'static str,
+        /// Its value, e.g. "64 GiB".
+        value: String,
+        /// The option (and warrend setting) that sets it.
+        setting: &'static str,
+    },
+
+    /// The file system holding containerd's content or snapshots has less free space than
+    /// the configured floor: the pull or import stopped before filling it.
+    #[error("only {free} bytes are free on {path} ({what}), below the floor of {floor} bytes (set by {setting}); free some space or lower the floor")]
+    LowDiskSpace {
+        /// What was under way, e.g. "pulling docker.io/library/busybox:latest".
+        what: String,
+        /// The directory checked.
+        path: String,
+        /// Bytes free there.
+        free: u64,
+        /// The floor.
+        floor: u64,
+        /// The option (and warrend setting) that sets it.
+        setting: &'static str,
+    },
+
+    /// A registry went silent (no byte for the idle timeout), or a connection or the whole
+    /// pull took longer than allowed. Nothing of the pull is left behind.
+    #[error("registry {registry} timed out while {op}: {what} (set by {setting})")]
+    RegistryTimeout {
+        /// The operation that was under way.
+        op: &'static str,
+        /// The registry host.
+        registry: String,
+        /// Which limit, and its value, e.g. "no byte for 60 s".
+        what: String,
+        /// The option (and warrend setting) that sets it.
+        setting: &'static str,
+    },
+
     /// The registry refused or failed a request in another way.
     #[error("registry error while {op} {reference}: {message}")]
     Registry {
@@ -352,7 +399,10 @@ impl RuntimeError {
                 ErrorKind::NotFound
             }
             E::DigestMismatch { .. } | E::BadImage { .. } => ErrorKind::Integrity,
-            E::TooLarge { .. } => ErrorKind::LimitExceeded,
+            E::TooLarge { .. } | E::LimitExceeded { .. } | E::LowDiskSpace { .. } => {
+                ErrorKind::LimitExceeded
+            }
+            E::RegistryTimeout { .. } => ErrorKind::Timeout,
             E::Registry { .. } => ErrorKind::Registry,
             E::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
                 ErrorKind::NotFound

@@ -9,6 +9,7 @@ pub mod containers;
 pub mod images;
 pub mod logger;
 pub mod network;
+pub(crate) mod tar_stream;
 
 pub use client::{ContainerdRuntime, LogDriver, RuntimeOptions, DEFAULT_NAMESPACE, DEFAULT_SOCKET};
 pub use containers::{
@@ -18,11 +19,11 @@ pub use containers::{
     LogStream, PullPolicy, SecurityInfo, MAX_EXEC_OUTPUT,
 };
 pub use error::{BoxError, ErrorKind, RuntimeError};
+pub use images::{DiskLimits, LayerUnpack, Platform, RegistryOptions};
 pub use images::{
     Image, ImportOptions, PullEvent, PullMode, PullOptions, PullProgress, PullStream,
     DEFAULT_MAX_CONCURRENT_DOWNLOADS,
 };
-pub use images::{LayerUnpack, Platform, RegistryOptions};
 pub use network::{
     DnsConfig, HostAddress, HostEntry, NetworkConfig, NetworkMode, PortMapping, Protocol,
 };

@@ -124,6 +124,20 @@ pub struct RegistryConfig {
     /// download, on the overlayfs snapshotter) or `containerd` (its Diff.Apply, and its
     /// Transfer service for pulls on 2.x).
     pub layer_unpack: Option<String>,
+    /// Seconds a connection to a registry (TCP and TLS) may take (1 to 3600; default 30).
+    pub connect_timeout_s: Option<u64>,
+    /// Seconds a registry may stay silent while warrend waits for its answer or the next
+    /// bytes of a body (1 to 3600; default 60). An idle timeout: a slow but steady
+    /// download never hits it, a stalled one fails instead of hanging the pull.
+    pub read_timeout_s: Option<u64>,
+    /// The most bytes one layer may unpack to (default 64 GiB): a layer that expands
+    /// without end is stopped there, not when the disk is full.
+    pub max_layer_unpacked_bytes: Option<u64>,
+    /// The most bytes all layers of one image may unpack to (default 64 GiB).
+    pub max_image_unpacked_bytes: Option<u64>,
+    /// Pulls and imports stop when less than this many bytes are free on the file system
+    /// of containerd's root (default 1 GiB; 0 turns the check off).
+    pub min_free_bytes: Option<u64>,
 }
 
 /// Basic-auth credentials of one registry.
@@ -265,6 +279,43 @@ impl Config {
         }
     }
 
+    /// Registry timeouts (`registry.connect_timeout_s`, `registry.read_timeout_s`) on top
+    /// of the runtime's defaults.
+    pub fn registry_timeouts(
+        &self,
+        mut options: warren_runtime::RegistryOptions,
+    ) -> warren_runtime::RegistryOptions {
+        if let Some(s) = self.registry.connect_timeout_s {
+            options.connect_timeout = std::time::Duration::from_secs(s);
+        }
+        if let Some(s) = self.registry.read_timeout_s {
+            options.read_timeout = std::time::Duration::from_secs(s);
+        }
+        options
+    }
+
+    /// The disk limits of pulls and imports (`registry.max_*_unpacked_bytes`,
+    /// `registry.min_free_bytes`); free space is checked under `containerd_root` when
+    /// warrend manages containerd (else where containerd reports its paths).
+    pub fn disk_limits(
+        &self,
+        containerd_root: Option<PathBuf>,
+    ) -> warren_runtime::images::DiskLimits {
+        let mut d = warren_runtime::images::DiskLimits::default();
+        let r = &self.registry;
+        if let Some(v) = r.max_layer_unpacked_bytes {
+            d.max_layer_unpacked_bytes = v;
+        }
+        if let Some(v) = r.max_image_unpacked_bytes {
+            d.max_image_unpacked_bytes = v;
+        }
+        if let Some(v) = r.min_free_bytes {
+            d.min_free_bytes = v;
+        }
+        d.free_space_path = containerd_root;
+        d
+    }
+
     /// Check what serde cannot: paths, names, addresses, the network. Each error names
     /// its key.
     pub fn validate(&self) -> anyhow::Result<()> {
@@ -324,6 +375,31 @@ impl Config {
         if let Some(n) = self.registry.max_concurrent_downloads {
             if !(1..=32).contains(&n) {
                 bail!("registry.max_concurrent_downloads: {n} is not between 1 and 32");
+            }
+        }
+        for (key, v) in [
+            (
+                "registry.connect_timeout_s",
+                self.registry.connect_timeout_s,
+            ),
+            ("registry.read_timeout_s", self.registry.read_timeout_s),
+        ] {
+            if let Some(v) = v.filter(|v| !(1..=3600).contains(v)) {
+                bail!("{key}: {v} is not between 1 and 3600 seconds");
+            }
+        }
+        for (key, v) in [
+            (
+                "registry.max_layer_unpacked_bytes",
+                self.registry.max_layer_unpacked_bytes,
+            ),
+            (
+                "registry.max_image_unpacked_bytes",
+                self.registry.max_image_unpacked_bytes,
+            ),
+        ] {
+            if v == Some(0) {
+                bail!("{key}: 0 would refuse every layer; give at least 1 byte");
             }
         }
         let r = &self.restart;
@@ -438,6 +514,40 @@ backoff_initial_ms = 50
         let c = Config::parse("[registry]\nlayer_unpack = \"daemon\"\n").unwrap();
         let e = c.validate().unwrap_err().to_string();
         assert!(e.contains("registry.layer_unpack: \"daemon\""), "{e}");
+    }
+
+    #[test]
+    fn registry_bounds_are_read_and_checked_by_name() {
+        let c = Config::parse(
+            "[registry]\nconnect_timeout_s = 5\nread_timeout_s = 7\nmax_layer_unpacked_bytes = 1024\nmax_image_unpacked_bytes = 2048\nmin_free_bytes = 0\n",
+        )
+        .unwrap();
+        c.validate().unwrap();
+        let t = c.registry_timeouts(Default::default());
+        assert_eq!(t.connect_timeout, std::time::Duration::from_secs(5));
+        assert_eq!(t.read_timeout, std::time::Duration::from_secs(7));
+        let d = c.disk_limits(Some("/srv/c".into()));
+        assert_eq!(
+            (
+                d.max_layer_unpacked_bytes,
+                d.max_image_unpacked_bytes,
+                d.min_free_bytes
+            ),
+            (1024, 2048, 0)
+        );
+        assert_eq!(d.free_space_path, Some(PathBuf::from("/srv/c")));
+        let defaults = Config::default().disk_limits(None);
+        assert_eq!(defaults, Default::default());
+        for bad in [
+            "read_timeout_s = 0",
+            "connect_timeout_s = 4000",
+            "max_layer_unpacked_bytes = 0",
+        ] {
+            let c = Config::parse(&format!("[registry]\n{bad}\n")).unwrap();
+            let e = c.validate().unwrap_err().to_string();
+            let key = bad.split(' ').next().unwrap();
+            assert!(e.contains(&format!("registry.{key}")), "{e}");
+        }
     }
 
     #[test]

@@ -13,14 +13,15 @@ use super::{is_index, unpack};
 use crate::containerd::content;
 use crate::RuntimeError;
 
-/// Unpack `target` of image `name` for `platform`; returns its config and top chain ID.
+/// Unpack `target` of image `name` for `platform` within `budget`; returns its config and
+/// top chain ID.
 pub async fn unpack_stored(
     clients: &Containerd,
-    snapshotter: &str,
-    how: unpack::LayerUnpack,
+    (snapshotter, how): (&str, unpack::LayerUnpack),
     name: &str,
     target: &Descriptor,
     platform: &Platform,
+    budget: &super::unpacked::UnpackBudget,
 ) -> Result<(ImageConfiguration, String, u64), RuntimeError> {
     let bad = |reason: String| RuntimeError::BadImage {
         reference: name.to_string(),
@@ -94,6 +95,7 @@ pub async fn unpack_stored(
             layer,
             &diff_ids,
             &chains,
+            budget,
         )
         .await?;
     }

@@ -1,9 +1,11 @@
 //! Images: pull from registries, list, inspect and remove.
 
 mod config;
+mod disk;
 mod download;
 // Not wired into the pull yet: the streaming unpack (#22) comes next.
 pub(crate) mod apply;
+mod http;
 mod import;
 pub(crate) mod lease;
 pub mod limits;
@@ -16,11 +18,17 @@ mod pull_stream;
 mod record;
 pub(crate) mod reference;
 pub(crate) mod registry;
+#[cfg(test)]
+mod registry_bounds_tests;
 mod schedule;
+mod session;
 mod stream_unpack;
+mod token;
 mod transfer;
 mod unpack;
+mod unpacked;
 
+pub use disk::DiskLimits;
 pub use import::ImportOptions;
 pub use platform::Platform;
 pub use progress::PullProgress;

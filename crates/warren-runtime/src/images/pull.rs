@@ -11,7 +11,8 @@ use warren_proto::containerd::services::images::v1::GetImageRequest;
 use warren_proto::containerd::services::snapshots::v1::StatSnapshotRequest;
 use warren_proto::containerd::types::Descriptor;
 
-use super::download::fetch_config;
+use super::download::{declared_size, fetch_config};
+use super::http::Failure;
 use super::lease::Lease;
 use super::limits::MAX_CONFIG_BYTES;
 use super::manifest_fetch::{Fetched, ManifestFetcher};
@@ -50,6 +51,18 @@ pub struct PullOptions {
     /// Server-side pulls use containerd's own setting (the transfer plugin's
     /// `max_concurrent_downloads`).
     pub max_concurrent_downloads: Option<usize>,
+    /// The whole pull must be over within this time (default: no deadline; each registry
+    /// request still has the connect and idle-read timeouts of
+    /// [`RegistryOptions`](crate::RegistryOptions)). Checked at every wait for the
+    /// registry and between layers; a pull past it fails with
+    /// [`RuntimeError::RegistryTimeout`] and leaves nothing behind.
+    pub deadline: Option<std::time::Duration>,
+    /// This pull's per-layer unpacked size cap (default: the runtime's
+    /// [`DiskLimits::max_layer_unpacked_bytes`](crate::images::DiskLimits)).
+    pub max_layer_unpacked_bytes: Option<u64>,
+    /// This pull's per-image unpacked size cap (default: the runtime's
+    /// [`DiskLimits::max_image_unpacked_bytes`](crate::images::DiskLimits)).
+    pub max_image_unpacked_bytes: Option<u64>,
 }
 
 /// The media type of a manifest or index, from its `mediaType` field or its shape.
@@ -166,7 +179,19 @@ impl ContainerdRuntime {
         }
         let lock = self.pull_lock(&image_name(&r));
         let _pulling = lock.lock().await;
-        let fetcher = ManifestFetcher::new(self, &r).await?;
+        for (field, cap) in [
+            ("max_layer_unpacked_bytes", options.max_layer_unpacked_bytes),
+            ("max_image_unpacked_bytes", options.max_image_unpacked_bytes),
+        ] {
+            if cap == Some(0) {
+                return Err(RuntimeError::InvalidRequest {
+                    field,
+                    value: "0".into(),
+                    allowed: "at least 1 byte, or None for the runtime's".into(),
+                });
+            }
+        }
+        let fetcher = ManifestFetcher::new(self, &r, options.deadline).await?;
         let Fetched {
             bytes: root_bytes,
             digest: root_digest,
@@ -178,6 +203,8 @@ impl ContainerdRuntime {
             });
             return Ok(image);
         }
+        let free = self.free_space().await;
+        free.check(&format!("pulling {}", r.whole()))?;
         if self.pull_server_side(options).await? {
             let pulled = self
                 .transfer_pull(&r, options, progress, &fetcher, &root_bytes)
@@ -207,7 +234,7 @@ impl ContainerdRuntime {
                 &fetcher,
                 &lease.clients,
                 &root_bytes,
-                root_digest,
+                (root_digest, free),
             )
             .await;
         lease.release(result.is_err()).await;
@@ -292,10 +319,9 @@ impl ContainerdRuntime {
         fetcher: &ManifestFetcher,
         clients: &Containerd,
         root_bytes: &[u8],
-        root_digest: String,
+        (root_digest, free): (String, super::disk::FreeSpace),
     ) -> Result<Image, RuntimeError> {
-        let registry = self.registry_client(r);
-        let auth = self.inner.registry.auth(r);
+        let session = fetcher.session();
         let root_json: serde_json::Value = serde_json::from_slice(root_bytes)
             .map_err(|e| bad(r, format!("manifest is not JSON: {e}")))?;
         let root = Descriptor {
@@ -341,12 +367,19 @@ impl ContainerdRuntime {
         )
         .await?;
 
-        // The config: small, needed for the diff IDs; read locally when we have it.
+        // Every blob declares its size, or none is requested.
         let config_d = descriptor(manifest.config());
+        let layers: Vec<Descriptor> = manifest.layers().iter().map(descriptor).collect();
+        declared_size(r, "config", &config_d)?;
+        for layer in &layers {
+            declared_size(r, "layer", layer)?;
+        }
+
+        // The config: small, needed for the diff IDs; read locally when we have it.
         let config_bytes = if content::exists(clients, &config_d.digest).await? {
             super::config::read_blob(clients, &config_d.digest, "config", MAX_CONFIG_BYTES).await?
         } else {
-            fetch_config(&registry, &auth, r, &config_d).await?
+            fetch_config(session, r, &config_d).await?
         };
         let config: ImageConfiguration = serde_json::from_slice(&config_bytes)
             .map_err(|e| bad(r, format!("bad config: {e}")))?;
@@ -354,7 +387,6 @@ impl ContainerdRuntime {
 
         // Layers download in parallel (bounded) in tasks of their own, and are unpacked in
         // order as soon as each has arrived: unpacking overlaps the remaining downloads.
-        let layers: Vec<Descriptor> = manifest.layers().iter().map(descriptor).collect();
         let diff_ids: Vec<String> = config.rootfs().diff_ids().to_vec();
         if layers.len() != diff_ids.len() {
             return Err(bad(
@@ -376,11 +408,22 @@ impl ContainerdRuntime {
             how: self.inner.layer_unpack,
             diff_ids: diff_ids.clone(),
             chains: chains.clone(),
+            budget: super::unpacked::UnpackBudget::new(
+                &r.whole(),
+                options
+                    .max_layer_unpacked_bytes
+                    .unwrap_or(self.inner.disk.max_layer_unpacked_bytes),
+                options
+                    .max_image_unpacked_bytes
+                    .unwrap_or(self.inner.disk.max_image_unpacked_bytes),
+                free,
+            ),
         });
+        let budget = plan.budget.clone();
         let mut downloads = {
-            let (clients, registry, r, progress, layers) = (
+            let (clients, session, r, progress, layers) = (
                 clients.clone(),
-                registry.clone(),
+                session.clone(),
                 r.clone(),
                 progress.clone(),
                 layers.clone(),
@@ -393,9 +436,9 @@ impl ContainerdRuntime {
                     .unwrap_or(DEFAULT_MAX_CONCURRENT_DOWNLOADS),
                 received.clone(),
                 move |i| {
-                    let (clients, registry, r, progress, layer, received, plan) = (
+                    let (clients, session, r, progress, layer, received, plan) = (
                         clients.clone(),
-                        registry.clone(),
+                        session.clone(),
                         r.clone(),
                         progress.clone(),
                         layers[i].clone(),
@@ -404,7 +447,7 @@ impl ContainerdRuntime {
                     );
                     async move {
                         super::stream_unpack::fetch_and_apply(
-                            &clients, &registry, &r, &layer, &progress, &received, &plan, i,
+                            &clients, &session, &r, &layer, &progress, &received, &plan, i,
                         )
                         .await
                     }
@@ -418,6 +461,10 @@ impl ContainerdRuntime {
         let snapshotter = &self.inner.snapshotter;
         for (i, layer) in layers.iter().enumerate() {
             downloads.wait_for(i).await?;
+            session
+                .clock
+                .check_deadline()
+                .map_err(|stop| Failure::Stop(stop).into_error("unpacking", &session.registry))?;
             unpack::unpack_layer(
                 clients,
                 snapshotter,
@@ -427,6 +474,7 @@ impl ContainerdRuntime {
                 layer,
                 &diff_ids,
                 &chains,
+                &budget,
             )
             .await?;
             progress.send(PullProgress::Unpacked {

@@ -1,17 +1,15 @@
-//! Talking to registries through `oci-client`: protocol, credentials, and turning its errors
-//! into typed ones.
+//! Per-registry settings: protocol, credentials, and how long a registry may take.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
-use oci_client::client::{ClientConfig, ClientProtocol};
-use oci_client::errors::{DigestError, OciDistributionError, OciErrorCode};
-use oci_client::secrets::RegistryAuth;
-use oci_client::{Client, Reference};
+use oci_client::Reference;
 
+use super::limits::{DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT};
 use crate::RuntimeError;
 
 /// Per-registry settings.
-#[derive(Debug, Clone, Default, derive_setters::Setters)]
+#[derive(Debug, Clone, derive_setters::Setters)]
 #[non_exhaustive]
 #[setters(strip_option)]
 pub struct RegistryOptions {
@@ -21,20 +19,64 @@ pub struct RegistryOptions {
     /// Basic-auth credentials per registry host (`host[:port]` → (user, password)); they are
     /// also used to obtain bearer tokens from a registry's token service.
     pub credentials: BTreeMap<String, (String, String)>,
+    /// How long a connection to a registry (TCP and TLS) may take (default 30 s). A
+    /// registry that cannot be reached in that time fails the pull as unreachable.
+    pub connect_timeout: Duration,
+    /// How long a registry (or its token service) may stay silent, waiting for its answer
+    /// or for the next bytes of a body (default 60 s). An idle timeout, not a total one:
+    /// a slow but steady download never hits it; one that stalls fails with
+    /// [`RuntimeError::RegistryTimeout`].
+    pub read_timeout: Duration,
 }
 
-impl RegistryOptions {
-    /// A client for `reference`'s registry: plain HTTP where configured, and (as containerd
-    /// does) for a loopback registry on a port other than 443.
-    pub(crate) fn client(&self, reference: &Reference) -> Client {
-        let mut http: Vec<String> = self.plain_http.clone();
-        if self.is_plain_http(reference) {
-            http.push(reference.registry().to_string());
+impl Default for RegistryOptions {
+    fn default() -> Self {
+        RegistryOptions {
+            plain_http: Vec::new(),
+            credentials: BTreeMap::new(),
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            read_timeout: DEFAULT_READ_TIMEOUT,
         }
-        Client::new(ClientConfig {
-            protocol: ClientProtocol::HttpsExcept(http),
-            ..Default::default()
-        })
+    }
+}
+
+/// Where the registry timeouts are set, for error messages.
+pub(crate) const CONNECT_TIMEOUT_SETTING: &str =
+    "RegistryOptions::connect_timeout; warrend: registry.connect_timeout_s";
+pub(crate) const READ_TIMEOUT_SETTING: &str =
+    "RegistryOptions::read_timeout; warrend: registry.read_timeout_s";
+
+impl RegistryOptions {
+    /// Refuse timeouts of zero (they would fail every request).
+    pub(crate) fn validate(&self) -> Result<(), RuntimeError> {
+        for (field, value) in [
+            ("registry connect_timeout", self.connect_timeout),
+            ("registry read_timeout", self.read_timeout),
+        ] {
+            if value.is_zero() {
+                return Err(RuntimeError::InvalidRequest {
+                    field,
+                    value: format!("{value:?}"),
+                    allowed: "more than zero".into(),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// The HTTP client every registry request of a runtime handle goes through: the
+    /// connect timeout set, redirects followed (reqwest drops credentials on a redirect to
+    /// another host). Read limits and the idle timeout are applied per request (`http.rs`).
+    pub(crate) fn http_client(&self) -> Result<reqwest::Client, RuntimeError> {
+        reqwest::Client::builder()
+            .user_agent(concat!("warren-runtime/", env!("CARGO_PKG_VERSION")))
+            .connect_timeout(self.connect_timeout)
+            .build()
+            .map_err(|e| RuntimeError::Registry {
+                op: "setting up the registry client",
+                reference: String::new(),
+                message: e.to_string(),
+            })
     }
 
     /// True if `reference`'s registry is spoken to over plain HTTP: configured so, or a
@@ -52,97 +94,8 @@ impl RegistryOptions {
         loopback && port.is_some_and(|p| p != "443")
     }
 
-    pub(crate) fn auth(&self, reference: &Reference) -> RegistryAuth {
-        match self.credentials.get(reference.registry()) {
-            Some((u, p)) => RegistryAuth::Basic(u.clone(), p.clone()),
-            None => RegistryAuth::Anonymous,
-        }
+    /// The basic-auth credentials configured for `reference`'s registry, if any.
+    pub(crate) fn credentials_for(&self, reference: &Reference) -> Option<(String, String)> {
+        self.credentials.get(reference.registry()).cloned()
     }
-}
-
-/// The digest-verification failure inside an I/O error of a blob stream, if that is what it is.
-pub(crate) fn digest_failure(e: &std::io::Error) -> Option<&DigestError> {
-    e.get_ref()?.downcast_ref::<DigestError>()
-}
-
-/// Turn an `oci-client` error met while doing `op` for `r` into a typed error.
-pub(crate) fn classify(op: &'static str, r: &Reference, e: OciDistributionError) -> RuntimeError {
-    let registry = r.registry().to_string();
-    let message = e.to_string();
-    let unauthorized = || RuntimeError::Unauthorized {
-        op,
-        registry: registry.clone(),
-        message: message.clone(),
-    };
-    let unknown = || RuntimeError::UnknownImage {
-        reference: r.whole(),
-        message: message.clone(),
-    };
-    match &e {
-        OciDistributionError::AuthenticationFailure(_)
-        | OciDistributionError::UnauthorizedError { .. } => unauthorized(),
-        OciDistributionError::ImageManifestNotFoundError(_) => unknown(),
-        OciDistributionError::RegistryError { envelope, .. } => {
-            let codes: Vec<&OciErrorCode> = envelope.errors.iter().map(|e| &e.code).collect();
-            if codes
-                .iter()
-                .any(|c| matches!(c, OciErrorCode::Unauthorized | OciErrorCode::Denied))
-            {
-                unauthorized()
-            } else if codes.iter().any(|c| {
-                matches!(
-                    c,
-                    OciErrorCode::ManifestUnknown
-                        | OciErrorCode::NameUnknown
-                        | OciErrorCode::BlobUnknown
-                        | OciErrorCode::NotFound
-                )
-            }) {
-                unknown()
-            } else {
-                RuntimeError::Registry {
-                    op,
-                    reference: r.whole(),
-                    message,
-                }
-            }
-        }
-        OciDistributionError::ServerError {
-            code: 401 | 403, ..
-        } => unauthorized(),
-        OciDistributionError::ServerError { code: 404, .. } => unknown(),
-        OciDistributionError::DigestError(d) => RuntimeError::DigestMismatch {
-            reference: r.whole(),
-            digest: String::new(),
-            message: d.to_string(),
-        },
-        // No answer at all: refused, timed out, or the request could not be sent (a
-        // connection the registry closed under us).
-        OciDistributionError::RequestError(re)
-            if re.status().is_none() && (re.is_connect() || re.is_timeout() || re.is_request()) =>
-        {
-            RuntimeError::RegistryUnreachable {
-                op,
-                registry,
-                message: error_chain(re),
-            }
-        }
-        _ => RuntimeError::Registry {
-            op,
-            reference: r.whole(),
-            message,
-        },
-    }
-}
-
-/// An error and its sources on one line (reqwest's own message hides the cause).
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        out.push_str(": ");
-        out.push_str(&s.to_string());
-        source = s.source();
-    }
-    out
 }

@@ -16,7 +16,9 @@ use super::apply::local::{target, Codec, StreamApply, StreamFailed};
 use super::download::fetch_layer;
 use super::progress::ProgressSink;
 use super::schedule::Received;
+use super::session::Session;
 use super::unpack::{is_committed, Extract, LayerUnpack};
+use super::unpacked::UnpackBudget;
 use crate::containerd::{content, Containerd};
 use crate::RuntimeError;
 
@@ -26,6 +28,8 @@ pub(crate) struct Plan {
     pub how: LayerUnpack,
     pub diff_ids: Vec<String>,
     pub chains: Vec<String>,
+    /// The unpacked-size caps and the free-space floor of this pull.
+    pub budget: UnpackBudget,
 }
 
 /// Download layer `i` into the content store and, where it can, apply it on the way (see
@@ -33,7 +37,7 @@ pub(crate) struct Plan {
 #[allow(clippy::too_many_arguments)]
 pub(crate) async fn fetch_and_apply(
     clients: &Containerd,
-    registry: &oci_client::Client,
+    session: &Session,
     r: &Reference,
     layer: &Descriptor,
     progress: &ProgressSink,
@@ -41,7 +45,8 @@ pub(crate) async fn fetch_and_apply(
     plan: &Plan,
     i: usize,
 ) -> Result<(), RuntimeError> {
-    let plain = || fetch_layer(clients, registry, r, layer, progress, received, None);
+    let free = plan.budget.free();
+    let plain = || fetch_layer(clients, session, r, layer, progress, received, None, free);
     let codec = match plan.how {
         LayerUnpack::Auto => Codec::of(&layer.media_type),
         LayerUnpack::Daemon => None,
@@ -61,15 +66,21 @@ pub(crate) async fn fetch_and_apply(
         extract.discard().await;
         return plain().await;
     };
-    let mut apply = StreamApply::start(codec, upper, lowers);
+    let mut apply = StreamApply::start(
+        codec,
+        upper,
+        lowers,
+        Some((plan.budget.clone(), layer.digest.clone())),
+    );
     let fetched = fetch_layer(
         clients,
-        registry,
+        session,
         r,
         layer,
         progress,
         received,
         Some(&mut apply),
+        free,
     )
     .await;
     if let Err(e) = fetched {
@@ -93,10 +104,11 @@ pub(crate) async fn fetch_and_apply(
             Ok(())
         }
         Err(StreamFailed::Bad(reason)) => {
-            let bad = RuntimeError::BadImage {
-                reference: reference.clone(),
-                reason: format!("layer {}: {reason}", layer.digest),
-            };
+            // A cap or the free-space floor stopped the decompressor: that error, typed.
+            let bad = plan
+                .budget
+                .take_hit()
+                .unwrap_or_else(|| reason.into_error(reference.clone(), &layer.digest));
             extract
                 .finish(Err(bad), &reference, layer, &plan.diff_ids[i])
                 .await

@@ -11,6 +11,7 @@ use warren_proto::containerd::services::snapshots::v1::{
 };
 use warren_proto::containerd::types::{Descriptor, Mount};
 
+use super::unpacked::UnpackBudget;
 use crate::containerd::content;
 use crate::{ErrorKind, RuntimeError};
 
@@ -71,8 +72,8 @@ pub enum LayerUnpack {
 }
 
 /// Apply layer `i` of an image (`diff_ids` are the uncompressed digests of all its layers,
-/// `chains` their chain IDs) on top of layer `i - 1`, from the content store. A layer already
-/// unpacked is skipped.
+/// `chains` their chain IDs) on top of layer `i - 1`, from the content store, within
+/// `budget` (the free-space floor is checked first). A layer already unpacked is skipped.
 #[allow(clippy::too_many_arguments)]
 pub async fn unpack_layer(
     clients: &Containerd,
@@ -83,10 +84,16 @@ pub async fn unpack_layer(
     layer: &Descriptor,
     diff_ids: &[String],
     chains: &[String],
+    budget: &UnpackBudget,
 ) -> Result<(), RuntimeError> {
     let Some(extract) = Extract::prepare(clients, snapshotter, i, chains).await? else {
         return Ok(());
     };
+    let what = format!("unpacking layer {} of {reference}", layer.digest);
+    if let Err(e) = budget.free().check(&what) {
+        extract.discard().await;
+        return Err(e);
+    }
     // Our own applier where it applies (overlay snapshots, known media types), else
     // containerd's Diff.Apply.
     let local = (how == LayerUnpack::Auto)
@@ -95,7 +102,12 @@ pub async fn unpack_layer(
         .zip(super::apply::local::Codec::of(&layer.media_type));
     let applied = match local {
         Some(((upper, lowers), codec)) => {
-            super::apply::local::apply_stored(clients, reference, layer, codec, upper, lowers).await
+            super::apply::local::apply_stored(
+                clients, reference, layer, codec, upper, lowers, budget,
+            )
+            .await
+            // A cap or the free-space floor stopped the decompressor: that error, typed.
+            .map_err(|e| budget.take_hit().unwrap_or(e))
         }
         None => clients
             .diff()
@@ -122,6 +134,27 @@ pub(crate) struct Extract<'a> {
     labels: HashMap<String, String>,
     /// Where to write the layer (overlay or bind mount).
     pub mounts: Vec<Mount>,
+    /// Set once committed or removed; otherwise (a cancelled pull dropped it) the
+    /// snapshot is removed in the background.
+    settled: bool,
+}
+
+impl Drop for Extract<'_> {
+    fn drop(&mut self) {
+        if self.settled {
+            return;
+        }
+        if let Ok(handle) = tokio::runtime::Handle::try_current() {
+            let clients = self.clients.clone();
+            let request = RemoveSnapshotRequest {
+                snapshotter: self.snapshotter.into(),
+                key: std::mem::take(&mut self.key),
+            };
+            handle.spawn(async move {
+                let _ = clients.snapshots().remove(request).await;
+            });
+        }
+    }
 }
 
 impl<'a> Extract<'a> {
@@ -162,6 +195,7 @@ impl<'a> Extract<'a> {
             chain,
             labels,
             mounts,
+            settled: false,
         }))
     }
 
@@ -217,15 +251,16 @@ impl<'a> Extract<'a> {
     }
 
     /// Remove the snapshot (a missing one is fine).
-    pub async fn discard(self) {
+    pub async fn discard(mut self) {
         let _ = self
             .clients
             .snapshots()
             .remove(RemoveSnapshotRequest {
                 snapshotter: self.snapshotter.into(),
-                key: self.key,
+                key: self.key.clone(),
             })
             .await;
+        self.settled = true;
     }
 }
 

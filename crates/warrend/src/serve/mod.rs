@@ -160,8 +160,9 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
 
     let containerd = Arc::new(containerd::Containerd::start(&config).await?);
     let address = containerd.address().to_path_buf();
-    let mut registry =
-        warren_runtime::RegistryOptions::default().plain_http(config.registry.plain_http.clone());
+    let mut registry = config.registry_timeouts(
+        warren_runtime::RegistryOptions::default().plain_http(config.registry.plain_http.clone()),
+    );
     for (host, auth) in &config.registry.auth {
         registry
             .credentials
@@ -176,7 +177,15 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         .log_max_bytes(config.logs.max_bytes)
         .log_max_files(config.logs.max_files)
         .log_driver(log_driver(&config)?)
-        .layer_unpack(config.layer_unpack());
+        .layer_unpack(config.layer_unpack())
+        .disk(
+            config.disk_limits(
+                // A managed containerd's root is ours; an attached one reports its own paths.
+                containerd
+                    .is_managed()
+                    .then(|| config.paths.root.join("containerd")),
+            ),
+        );
     options.runc_binary = config
         .containerd
         .runc_dir

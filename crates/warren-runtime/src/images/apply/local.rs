@@ -11,7 +11,10 @@ use warren_proto::containerd::services::content::v1::ReadContentRequest;
 use warren_proto::containerd::types::{Descriptor, Mount};
 
 use crate::containerd::Containerd;
+use crate::images::unpacked::UnpackBudget;
 use crate::RuntimeError;
+
+pub(crate) use super::bad_layer::BadLayer;
 
 /// How a layer blob is compressed, by its media type; `None` for one the applier does not
 /// know (containerd's Diff.Apply then does the work).
@@ -98,7 +101,7 @@ impl<R: Read> Read for Hashing<R> {
 /// order, from wherever they come from (the content store, or the registry as they arrive).
 pub(crate) struct StreamApply {
     tx: Option<tokio::sync::mpsc::Sender<std::io::Result<Bytes>>>,
-    worker: tokio::task::JoinHandle<std::io::Result<String>>,
+    worker: tokio::task::JoinHandle<Result<String, BadLayer>>,
     /// Bytes fed so far: the offset in the blob the next byte must have.
     fed: u64,
     /// Bytes were skipped (a download resumed past what was fed): the stream is unusable.
@@ -112,33 +115,37 @@ pub(crate) enum StreamFailed {
     /// ingest, or was cut): nothing is wrong with the layer, but this attempt is void.
     Incomplete,
     /// The layer itself is bad: not decompressible, not a tar, or refused by the applier.
-    Bad(String),
+    Bad(BadLayer),
 }
 
 impl StreamApply {
-    /// Start applying a layer compressed as `codec` to `upper` over `lowers`.
-    pub fn start(codec: Codec, upper: PathBuf, lowers: Vec<PathBuf>) -> StreamApply {
+    /// Start applying a layer compressed as `codec` to `upper` over `lowers`; what the
+    /// decompressor gives is counted against `budget` (with the layer's digest) when given.
+    pub fn start(
+        codec: Codec,
+        upper: PathBuf,
+        lowers: Vec<PathBuf>,
+        budget: Option<(UnpackBudget, String)>,
+    ) -> StreamApply {
         let (tx, rx) = tokio::sync::mpsc::channel::<std::io::Result<Bytes>>(16);
         let worker = tokio::task::spawn_blocking(move || {
             let chunks = ChunkReader {
                 rx,
                 current: Bytes::new(),
             };
-            let decoded: Box<dyn Read> = match codec {
-                Codec::Plain => Box::new(chunks),
-                Codec::Gzip => Box::new(flate2::read::MultiGzDecoder::new(chunks)),
-                Codec::Zstd => Box::new(
-                    ruzstd::decoding::StreamingDecoder::new(chunks)
-                        .map_err(|e| std::io::Error::other(e.to_string()))?,
-                ),
-            };
+            let decoded = crate::images::unpacked::decoder(
+                codec,
+                chunks,
+                budget.as_ref().map(|(b, d)| (b, d.as_str())),
+            )
+            .map_err(BadLayer::other)?;
             let mut hashed = Hashing {
                 inner: decoded,
                 hash: Sha256::new(),
             };
-            super::apply_layer(&upper, &lowers, &mut hashed).map_err(std::io::Error::other)?;
+            super::apply_layer(&upper, &lowers, &mut hashed)?;
             // The diff ID covers the whole stream, the end-of-archive blocks included.
-            std::io::copy(&mut hashed, &mut std::io::sink())?;
+            std::io::copy(&mut hashed, &mut std::io::sink()).map_err(BadLayer::other)?;
             Ok(format!("sha256:{}", hex::encode(hashed.hash.finalize())))
         });
         StreamApply {
@@ -193,8 +200,10 @@ impl StreamApply {
         }
         match result {
             Ok(Ok(diff_id)) => Ok(diff_id),
-            Ok(Err(e)) => Err(StreamFailed::Bad(e.to_string())),
-            Err(e) => Err(StreamFailed::Bad(format!("the applier failed: {e}"))),
+            Ok(Err(e)) => Err(StreamFailed::Bad(e)),
+            Err(e) => Err(StreamFailed::Bad(BadLayer::other(format!(
+                "the applier failed: {e}"
+            )))),
         }
     }
 }
@@ -208,9 +217,15 @@ pub(crate) async fn apply_stored(
     codec: Codec,
     upper: PathBuf,
     lowers: Vec<PathBuf>,
+    budget: &UnpackBudget,
 ) -> Result<String, RuntimeError> {
     let digest = layer.digest.clone();
-    let mut apply = StreamApply::start(codec, upper, lowers);
+    let mut apply = StreamApply::start(
+        codec,
+        upper,
+        lowers,
+        Some((budget.clone(), layer.digest.clone())),
+    );
     let mut stream = clients
         .content()
         .read(ReadContentRequest {
@@ -241,11 +256,11 @@ pub(crate) async fn apply_stored(
     if let Some(e) = read_error {
         return Err(e);
     }
-    applied.map_err(|e| RuntimeError::BadImage {
-        reference: reference.to_string(),
-        reason: match e {
-            StreamFailed::Bad(e) => format!("layer {digest}: {e}"),
-            StreamFailed::Incomplete => format!("layer {digest}: read from the store in part"),
+    applied.map_err(|e| match e {
+        StreamFailed::Bad(bad) => bad.into_error(reference.to_string(), &digest),
+        StreamFailed::Incomplete => RuntimeError::BadImage {
+            reference: reference.to_string(),
+            reason: format!("layer {digest}: read from the store in part"),
         },
     })
 }

@@ -13,6 +13,7 @@ use nix::sys::time::TimeSpec;
 use nix::unistd::{fchown, fchownat, Gid, Uid};
 
 use super::{tree, ApplyError};
+use crate::tar_stream::EntryInfo;
 
 /// What the header says about an entry beyond its type and data.
 #[derive(Debug, Clone, Default)]
@@ -24,8 +25,34 @@ pub(crate) struct Meta {
     /// Seconds since the epoch (clamped to what a `timespec` holds).
     pub mtime: i64,
     pub atime: Option<i64>,
-    /// `SCHILY.xattr.*` records of the entry's PAX header.
+    /// Extended attributes of the entry's PAX header, overlayfs's own left out.
     pub xattrs: Vec<(String, Vec<u8>)>,
+}
+
+/// Whether `key` is one of overlayfs's own attributes (`trusted.overlay.*`, or
+/// `user.overlay.*` on a `userxattr` mount): opaque marks, redirects, origins. A layer must
+/// not set them (one could hide or redirect lower content), and a lower directory's are not
+/// a new directory's.
+pub(crate) fn is_overlay_xattr(key: &str) -> bool {
+    key.starts_with("trusted.overlay.") || key.starts_with("user.overlay.")
+}
+
+/// The metadata of a tar entry: owner, mode, times and extended attributes (PAX records
+/// applied by the reader), overlayfs's own attributes dropped.
+pub(crate) fn of_entry(info: &EntryInfo) -> Meta {
+    Meta {
+        uid: info.uid as u32,
+        gid: info.gid as u32,
+        mode: info.mode,
+        mtime: info.mtime,
+        atime: info.atime,
+        xattrs: info
+            .xattrs
+            .iter()
+            .filter(|(key, _)| !is_overlay_xattr(key))
+            .cloned()
+            .collect(),
+    }
 }
 
 impl Meta {
@@ -224,7 +251,7 @@ fn copy_xattrs(src: &OwnedFd, dst: &OwnedFd) -> Result<(), Errno> {
         let len = Errno::result(len)? as usize;
         let key = key.to_str().map_err(|_| Errno::EINVAL)?;
         // Overlay's own attributes of the lower are not the new directory's.
-        if key.starts_with("trusted.overlay.") {
+        if is_overlay_xattr(key) {
             continue;
         }
         match set_xattr_fd(dst, key, &value[..len]) {

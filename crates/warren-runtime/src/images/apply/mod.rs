@@ -11,6 +11,7 @@
 //!   that would be written through a symlink, and hard links to anything outside the layer
 //!   are refused with [`ApplyError`].
 
+mod bad_layer;
 mod entry;
 pub(crate) mod local;
 mod meta;
@@ -22,6 +23,7 @@ use std::path::{Path, PathBuf};
 
 use nix::errno::Errno;
 
+use crate::tar_stream::{EntryInfo, TarError, TarLimits, TarStream};
 pub(crate) use entry::Kind;
 pub(crate) use meta::Meta;
 
@@ -64,9 +66,22 @@ pub enum ApplyError {
         /// The error.
         source: std::io::Error,
     },
-    /// The stream is not a valid tar archive.
+    /// The stream is not a valid tar archive, or is cut inside an entry.
     #[error("the layer is not a valid tar stream: {0}")]
-    Tar(#[source] std::io::Error),
+    Tar(#[source] TarError),
+    /// The stream reached one of the [`TarLimits`] (entries, extension header bytes, one
+    /// extension header's size): nothing past it was read.
+    #[error("layer entry {entry} reaches {found}, over the {limit} of {value}")]
+    Limit {
+        /// Which limit (a [`crate::tar_stream::error::limit`] name).
+        limit: &'static str,
+        /// Its value.
+        value: u64,
+        /// What the layer has or declares.
+        found: u64,
+        /// The entry: its name quoted, or `#index` before its name is known.
+        entry: String,
+    },
     /// An entry type that has no meaning in a snapshot.
     #[error("layer entry {entry:?}: unsupported tar entry type {kind}")]
     Unsupported {
@@ -75,6 +90,25 @@ pub enum ApplyError {
         /// The type byte.
         kind: u8,
     },
+}
+
+impl From<TarError> for ApplyError {
+    fn from(e: TarError) -> Self {
+        match e {
+            TarError::Limit {
+                limit,
+                value,
+                found,
+                entry,
+            } => ApplyError::Limit {
+                limit,
+                value,
+                found,
+                entry,
+            },
+            e => ApplyError::Tar(e),
+        }
+    }
 }
 
 impl ApplyError {
@@ -102,30 +136,26 @@ const OPAQUE: &str = ".wh..wh..opq";
 /// Apply the uncompressed tar stream `layer` to `upper`, the upper directory of an overlay
 /// snapshot whose lower directories are `lowers` (topmost first). Blocking: run it on a
 /// blocking thread. On error, `upper` is left as far as it got; the caller removes the
-/// snapshot.
+/// snapshot. The stream is read within the default [`TarLimits`], and only up to its
+/// end-of-archive marker: the caller reads what follows (for the layer's digest).
 pub fn apply_layer(
     upper: &Path,
     lowers: &[PathBuf],
     layer: impl Read,
 ) -> Result<Applied, ApplyError> {
     let mut tree = tree::Tree::open(upper, lowers)?;
-    let mut archive = tar::Archive::new(layer);
+    let mut stream = TarStream::with_limits(layer, TarLimits::default());
     let mut dirs: Vec<(PathBuf, Meta)> = Vec::new();
     let mut applied = Applied::default();
-    for item in archive.entries().map_err(ApplyError::Tar)? {
-        let mut item = item.map_err(ApplyError::Tar)?;
-        let ty = item.header().entry_type();
-        if ty.is_pax_global_extensions() || ty.is_pax_local_extensions() {
-            continue;
-        }
+    while let Some(mut item) = stream.next()? {
         applied.entries += 1;
-        let raw = item.path().map_err(ApplyError::Tar)?.into_owned();
+        let raw = item.info.path().to_path_buf();
         let rel = name::relative(&raw)?;
         if rel.as_os_str().is_empty() {
             // The root itself (`./`): the snapshot's root is not the layer's to change.
             continue;
         }
-        let meta = header_meta(&mut item).map_err(ApplyError::Tar)?;
+        let meta = meta::of_entry(&item.info);
         let (parent, base) = name::split(&rel);
         let base_str = base.to_string_lossy();
         if base_str == OPAQUE {
@@ -145,10 +175,10 @@ pub fn apply_layer(
             tree.forget();
             continue;
         }
-        let kind = kind_of(&item, &rel)?;
+        let kind = kind_of(&item.info, &rel)?;
         let dir = tree.parent(parent, &rel)?;
         applied.bytes += if matches!(kind, Kind::File) {
-            item.size()
+            item.info.size
         } else {
             0
         };
@@ -180,37 +210,25 @@ fn set_opaque(dir: &std::os::fd::OwnedFd, entry: &Path) -> Result<(), ApplyError
         .map_err(|e| ApplyError::io("mark the directory opaque", entry, e))
 }
 
-fn kind_of<R: Read>(item: &tar::Entry<'_, R>, rel: &Path) -> Result<Kind, ApplyError> {
+fn kind_of(info: &EntryInfo, rel: &Path) -> Result<Kind, ApplyError> {
     use tar::EntryType as T;
-    let h = item.header();
     let link = || -> Result<PathBuf, ApplyError> {
-        match item.link_name().map_err(ApplyError::Tar)? {
-            Some(l) => Ok(l.into_owned()),
+        match info.link_path() {
+            Some(l) => Ok(l.to_path_buf()),
             None => Err(ApplyError::UnsafeName {
                 name: rel.to_path_buf(),
                 reason: "it is a link without a target",
             }),
         }
     };
-    let dev = || -> Result<(u32, u32), ApplyError> {
-        Ok((
-            h.device_major().map_err(ApplyError::Tar)?.unwrap_or(0),
-            h.device_minor().map_err(ApplyError::Tar)?.unwrap_or(0),
-        ))
-    };
-    Ok(match h.entry_type() {
+    let (major, minor) = info.device;
+    Ok(match info.kind {
         T::Directory => Kind::Dir,
         T::Regular | T::Continuous => Kind::File,
         T::Symlink => Kind::Symlink(link()?),
         T::Link => Kind::HardLink(link()?),
-        T::Char => {
-            let (a, b) = dev()?;
-            Kind::Char(a, b)
-        }
-        T::Block => {
-            let (a, b) = dev()?;
-            Kind::Block(a, b)
-        }
+        T::Char => Kind::Char(major, minor),
+        T::Block => Kind::Block(major, minor),
         T::Fifo => Kind::Fifo,
         other => {
             return Err(ApplyError::Unsupported {
@@ -219,52 +237,6 @@ fn kind_of<R: Read>(item: &tar::Entry<'_, R>, rel: &Path) -> Result<Kind, ApplyE
             })
         }
     })
-}
-
-/// Owner, mode, times and xattrs, PAX records over the header's fields.
-fn header_meta<R: Read>(item: &mut tar::Entry<'_, R>) -> std::io::Result<Meta> {
-    let h = item.header();
-    let mut meta = Meta {
-        uid: h.uid()? as u32,
-        gid: h.gid()? as u32,
-        mode: h.mode()?,
-        mtime: h.mtime()?.min(i64::MAX as u64) as i64,
-        atime: None,
-        xattrs: Vec::new(),
-    };
-    if let Some(pax) = item.pax_extensions()? {
-        for ext in pax {
-            let ext = ext?;
-            let Ok(key) = ext.key() else { continue };
-            let seconds = || {
-                ext.value()
-                    .ok()
-                    .and_then(|v| v.split('.').next())
-                    .and_then(|s| s.parse::<i64>().ok())
-            };
-            if let Some(name) = key.strip_prefix("SCHILY.xattr.") {
-                meta.xattrs
-                    .push((name.to_string(), ext.value_bytes().to_vec()));
-            } else if key == "uid" {
-                meta.uid = ext
-                    .value()
-                    .ok()
-                    .and_then(|v| v.parse().ok())
-                    .unwrap_or(meta.uid);
-            } else if key == "gid" {
-                meta.gid = ext
-                    .value()
-                    .ok()
-                    .and_then(|v| v.parse().ok())
-                    .unwrap_or(meta.gid);
-            } else if key == "mtime" {
-                meta.mtime = seconds().unwrap_or(meta.mtime);
-            } else if key == "atime" {
-                meta.atime = seconds();
-            }
-        }
-    }
-    Ok(meta)
 }
 
 #[cfg(test)]

@@ -351,3 +351,5 @@ fn a_truncated_stream_is_a_tar_error() {
         "{err}"
     );
 }
+
+mod layer_streams;

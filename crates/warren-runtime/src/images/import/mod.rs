@@ -102,6 +102,9 @@ impl ContainerdRuntime {
                 reason: "not a regular file".into(),
             });
         }
+        self.free_space()
+            .await
+            .check(&format!("importing {}", path.display()))?;
         let lease = Lease::create(self, "import").await?;
         let result = self.import_under(&path, options, &lease.clients).await;
         lease.release(result.is_err()).await;
@@ -150,15 +153,23 @@ impl ContainerdRuntime {
                 .into()));
         }
         let snapshotter = &self.inner.snapshotter;
+        let free = self.free_space().await;
         let mut images = Vec::new();
         for (name, target) in targets {
+            let disk = &self.inner.disk;
+            let budget = super::unpacked::UnpackBudget::new(
+                &name,
+                disk.max_layer_unpacked_bytes,
+                disk.max_image_unpacked_bytes,
+                free.clone(),
+            );
             let (config, top, size) = local::unpack_stored(
                 clients,
-                snapshotter,
-                self.inner.layer_unpack,
+                (snapshotter, self.inner.layer_unpack),
                 &name,
                 &target,
                 &platform,
+                &budget,
             )
             .await?;
             record::record(clients, &name, &target).await?;

@@ -10,6 +10,7 @@ use bytes::Bytes;
 use sha2::{Digest, Sha256};
 use tokio::sync::{mpsc, oneshot};
 
+use crate::tar_stream::{End, TarError, TarStream};
 use crate::RuntimeError;
 
 /// Files read whole rather than stored as blobs: the archive's table of contents.
@@ -39,25 +40,6 @@ pub enum Event {
     /// most likely cut short (a copy or export that did not finish). The last event; `after`
     /// is the last entry read (empty if none).
     Cut { after: String },
-}
-
-/// The input of the tar reader, noting whether it ever ran out of bytes. Tar stops at its
-/// zero-filled end marker without reading further, so running out means the archive ended
-/// without one.
-struct EofWatch<R> {
-    inner: R,
-    ran_out: std::sync::Arc<std::sync::atomic::AtomicBool>,
-}
-
-impl<R: Read> Read for EofWatch<R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        if n == 0 && !buf.is_empty() {
-            self.ran_out
-                .store(true, std::sync::atomic::Ordering::Relaxed);
-        }
-        Ok(n)
-    }
 }
 
 /// `./a/b/../c` → `a/c`: the names archives use for the same file differ in form. `None`
@@ -119,25 +101,24 @@ fn read(path: &Path, tx: &Tx) -> Result<(), RuntimeError> {
         }
         _ => Box::new(reader),
     };
-    let ran_out = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let mut archive = tar::Archive::new(EofWatch {
-        inner: input,
-        ran_out: ran_out.clone(),
-    });
+    // Read within the tar limits: a limit reached is LimitExceeded, anything else a
+    // damaged archive.
+    let tar_err = |e: TarError| {
+        e.into_runtime(format!("image archive {}", path.display()), |m| {
+            archive_err(path, format!("damaged tar: {m}"))
+        })
+    };
+    let mut stream = TarStream::new(input);
     let mut last = String::new();
-    let entries = archive
-        .entries()
-        .map_err(|e| archive_err(path, format!("not a tar archive: {e}")))?;
-    for entry in entries {
-        let mut entry = entry.map_err(|e| archive_err(path, format!("damaged tar: {e}")))?;
-        let raw = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
+    while let Some(mut entry) = stream.next().map_err(tar_err)? {
+        let raw = String::from_utf8_lossy(&entry.info.path).into_owned();
         let name = clean(&raw).ok_or_else(|| {
             archive_err(path, format!("entry {raw:?} points outside the archive"))
         })?;
-        let kind = entry.header().entry_type();
+        let kind = entry.info.kind;
         last.clone_from(&name);
         let event = if kind.is_symlink() || kind.is_hard_link() {
-            let Some(target) = entry.link_name_bytes() else {
+            let Some(target) = entry.info.link.clone() else {
                 continue;
             };
             let target = String::from_utf8_lossy(&target).into_owned();
@@ -158,7 +139,7 @@ fn read(path: &Path, tx: &Tx) -> Result<(), RuntimeError> {
             continue;
         } else if META.contains(&name.as_str()) {
             let limit = MAX_ARCHIVE_METADATA_BYTES;
-            let size = entry.size();
+            let size = entry.info.size;
             let too_large = || RuntimeError::TooLarge {
                 what: "archive metadata",
                 subject: format!("{} ({name})", path.display()),
@@ -181,7 +162,7 @@ fn read(path: &Path, tx: &Tx) -> Result<(), RuntimeError> {
             // Legacy `docker save` leftovers nothing refers to.
             continue;
         } else {
-            let size = entry.size();
+            let size = entry.info.size;
             // A `docker save` config (`<id>.json` at the top): refused before a byte of it is
             // stored if it is over the config limit (other blobs are only known for configs
             // once the table of contents is read; those are refused when read back).
@@ -232,7 +213,10 @@ fn read(path: &Path, tx: &Tx) -> Result<(), RuntimeError> {
             return Ok(());
         }
     }
-    if ran_out.load(std::sync::atomic::Ordering::Relaxed) {
+    // Ending between entries is a complete tar for Go's archive/tar, but an archive
+    // written by `docker save` or an OCI exporter has the end marker: without one, it was
+    // most likely cut short.
+    if stream.end() == Some(End::Eof) {
         let _ = tx.blocking_send(Ok(Event::Cut { after: last }));
     }
     Ok(())

@@ -1,0 +1,58 @@
+//! A bounded tar entry reader, for image layers (the applier) and image archives (import).
+//!
+//! The `tar` crate's `Archive::entries()` reads every PAX header and GNU long name or link
+//! into memory whatever size it declares (a 16 MB gzip layer can declare a 16 GiB header),
+//! expands GNU sparse maps, and refuses a stream that ends right after its last entry's
+//! data. This reader instead:
+//!
+//! - reads the 512-byte headers itself (`tar::Header` only decodes their fields), folding
+//!   PAX local (`x`) records, GNU long names (`L`) and long links (`K`) into the entry that
+//!   follows; PAX global headers (`g`) are checked and ignored, as containerd ignores them;
+//! - reads each extension's body only if its header declares at most
+//!   [`TarLimits::max_extension_size`] (1 MiB, Go's cap), and counts them against
+//!   [`TarLimits::max_extension_bytes`]; entries are capped by [`TarLimits::max_entries`];
+//! - refuses sparse entries (GNU type `S`, PAX `GNU.sparse.*`) before reading their map;
+//! - ends a stream as Go's archive/tar does: at an entry boundary, with or without the
+//!   padding of the last entry's data and with or without the end-of-archive blocks, the
+//!   stream is complete ([`End`] says which way it ended); inside a header, an extension's
+//!   body or an entry's data, it is cut ([`TarError::Cut`]). A zero block followed by a
+//!   second ends it; what comes after is not read.
+
+mod block;
+mod entry;
+pub mod error;
+mod pax;
+mod reader;
+
+pub use entry::EntryInfo;
+pub use error::{limit_exceeded, TarError};
+pub use reader::{End, TarStream};
+
+use crate::images::limits::{MAX_TAR_ENTRIES, MAX_TAR_EXTENSION_BYTES, MAX_TAR_EXTENSION_SIZE};
+
+/// How much of a tar stream's metadata is read before it is refused with
+/// [`TarError::Limit`]: what a hostile layer or archive can make Warren parse and hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TarLimits {
+    /// Entries in the stream (extension headers not counted).
+    pub max_entries: u64,
+    /// Bytes of extension headers (header blocks and bodies) in the whole stream.
+    pub max_extension_bytes: u64,
+    /// Bytes of one extension header's body; also the most held in memory at once per kind
+    /// of extension.
+    pub max_extension_size: u64,
+}
+
+impl Default for TarLimits {
+    /// [`MAX_TAR_ENTRIES`], [`MAX_TAR_EXTENSION_BYTES`], [`MAX_TAR_EXTENSION_SIZE`].
+    fn default() -> Self {
+        TarLimits {
+            max_entries: MAX_TAR_ENTRIES,
+            max_extension_bytes: MAX_TAR_EXTENSION_BYTES,
+            max_extension_size: MAX_TAR_EXTENSION_SIZE,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
