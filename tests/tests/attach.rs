@@ -381,3 +381,33 @@ async fn an_exec_left_half_started_by_a_dead_process_is_released_at_reattach() {
     fx.assert_clean("a released exec").await;
     fx.cleanup().await;
 }
+
+#[tokio::test]
+async fn output_ends_when_the_container_wrote_it_all_not_after_a_quiet_time() {
+    require_root!();
+    let fx = Fixture::new("att-end").await;
+    // A child that would write after the shell exits, and output far larger than the pipes
+    // and the logger's queue hold (most of it still in them at the exit).
+    let late = fx.request(
+        "late",
+        &["sh", "-c", "echo a; (sleep 1; echo late) & exit 0"],
+    );
+    let id = fx.rt.create_container(&late).await.unwrap();
+    let (_pid, mut a) = fx.rt.start_attached(&id).await.unwrap();
+    let (out, _) = read_to_end(&mut a.output).await;
+    // The child dies with the shell: the kernel ends a PID namespace with its init (ctr
+    // shows the same). What matters is that the attachment ended on the exit, with "a".
+    assert_eq!(out, "a\n");
+    fx.rt.delete_container(&id).await.unwrap();
+
+    let big = fx.request("big", &["sh", "-c", "seq 1 300000; echo done >&2"]);
+    let id = fx.rt.create_container(&big).await.unwrap();
+    let (_pid, mut a) = fx.rt.start_attached(&id).await.unwrap();
+    let (out, err) = read_to_end(&mut a.output).await;
+    assert_eq!(out.lines().count(), 300000);
+    assert_eq!(out.lines().last(), Some("300000"));
+    assert_eq!(err, "done\n");
+    fx.rt.delete_container(&id).await.unwrap();
+    fx.assert_clean("output ends").await;
+    fx.cleanup().await;
+}

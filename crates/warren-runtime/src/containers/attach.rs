@@ -253,15 +253,10 @@ impl ContainerdRuntime {
                     StdinSink::None
                 },
             },
-            output: socket_output(read, exit),
+            output: socket_output(read, exit, dir),
         })
     }
 }
-
-/// After the process has exited, its attachment ends once no output has come for this
-/// long (the shim keeps the output pipes until the task is deleted, so the logger sees no
-/// end of them at the exit).
-const SETTLE: std::time::Duration = std::time::Duration::from_millis(200);
 
 /// What an attachment's output stream keeps between chunks.
 struct Reader {
@@ -269,19 +264,32 @@ struct Reader {
     frames: Decoder,
     buf: Vec<u8>,
     exit: Option<futures::future::BoxFuture<'static, ()>>,
+    /// The container's folder and its logger's pid, for the claim of the exit.
+    dir: std::path::PathBuf,
+    logger: Option<u32>,
 }
 
-/// The frames the logger sends, as output chunks, until the logger closes the connection
-/// or `exit` resolved and the output settled.
+/// The frames the logger sends, as output chunks, until the logger ends the output
+/// ([`frame::ENDED`], or the connection closes). Once `exit` resolves, the logger is told
+/// (see [`super::output_end`]) and answers when every byte written before is here.
 fn socket_output(
     read: tokio::net::unix::OwnedReadHalf,
     exit: futures::future::BoxFuture<'static, ()>,
+    dir: std::path::PathBuf,
 ) -> AttachOutputStream {
+    let logger = read
+        .as_ref()
+        .peer_cred()
+        .ok()
+        .and_then(|c| c.pid())
+        .map(|p| p as u32);
     let state = Reader {
         read,
         frames: Decoder::default(),
         buf: vec![0u8; 64 * 1024],
         exit: Some(exit),
+        dir,
+        logger,
     };
     Box::pin(futures::stream::unfold(state, |mut r| async move {
         loop {
@@ -289,22 +297,28 @@ fn socket_output(
                 Ok(Some((frame::STDERR, data))) => {
                     return Some((Ok(AttachOutput::Stderr(data)), r))
                 }
-                Ok(Some((_, data))) => return Some((Ok(AttachOutput::Stdout(data)), r)),
+                Ok(Some((frame::STDOUT, data))) => {
+                    return Some((Ok(AttachOutput::Stdout(data)), r))
+                }
+                Ok(Some((frame::ENDED, _))) | Err(frame::Oversized(_)) => return None,
+                Ok(Some(_)) => continue,
                 Ok(None) => {}
-                Err(frame::Oversized(_)) => return None,
             }
             let n = match r.exit.as_mut() {
                 Some(exit) => tokio::select! {
                     n = r.read.read(&mut r.buf) => n,
                     () = exit => {
                         r.exit = None;
+                        // Answered on this connection too: the claim's own is not awaited
+                        // here, so that this one keeps being read meanwhile.
+                        let (dir, logger) = (r.dir.clone(), r.logger);
+                        tokio::spawn(async move {
+                            super::output_end::claim_exit(&dir, logger).await
+                        });
                         continue;
                     }
                 },
-                None => match tokio::time::timeout(SETTLE, r.read.read(&mut r.buf)).await {
-                    Ok(n) => n,
-                    Err(_) => return None,
-                },
+                None => r.read.read(&mut r.buf).await,
             };
             match n {
                 Ok(0) | Err(_) => return None,

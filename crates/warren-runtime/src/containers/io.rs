@@ -31,24 +31,38 @@ use crate::logger::cri::{self, Encoder};
 use crate::logger::file::LogFile;
 pub(crate) use crate::logger::LOG_FILE;
 
-/// The copiers running in this process, by container id.
+/// The copiers running in this process, by container id: each one's task, and a flag that
+/// turns true once both of its streams are at their end.
 #[derive(Default)]
-pub(crate) struct Copiers(Mutex<HashMap<String, JoinHandle<()>>>);
+pub(crate) struct Copiers(Mutex<HashMap<String, Copier>>);
+
+type Copier = (JoinHandle<()>, tokio::sync::watch::Receiver<bool>);
 
 impl Copiers {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, JoinHandle<()>>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Copier>> {
         self.0.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// True if a copier for `id` is running.
     pub fn active(&self, id: &str) -> bool {
-        self.lock().get(id).is_some_and(|h| !h.is_finished())
+        self.lock().get(id).is_some_and(|(h, _)| !h.is_finished())
     }
 
-    fn insert(&self, id: &str, handle: JoinHandle<()>) {
+    /// Resolves once `id`'s copier (if this process runs one) has read its FIFOs to their
+    /// end: the shim closes them once the process's output has ended, so the log then
+    /// holds all of it.
+    pub async fn ended(&self, id: &str) {
+        let done = self.lock().get(id).map(|(_, done)| done.clone());
+        if let Some(mut done) = done {
+            // An error means the copier is gone, which is an end too.
+            let _ = done.wait_for(|d| *d).await;
+        }
+    }
+
+    fn insert(&self, id: &str, handle: Copier) {
         let mut map = self.lock();
-        map.retain(|_, h| !h.is_finished());
-        if let Some(old) = map.insert(id.to_string(), handle) {
+        map.retain(|_, (h, _)| !h.is_finished());
+        if let Some((old, _)) = map.insert(id.to_string(), handle) {
             old.abort();
         }
     }
@@ -56,7 +70,7 @@ impl Copiers {
     /// Wait (bounded) for `id`'s copier to drain its FIFOs after the task is gone, so the
     /// log holds everything the process wrote.
     pub async fn drain(&self, id: &str) {
-        let handle = self.lock().remove(id);
+        let handle = self.lock().remove(id).map(|(h, _)| h);
         if let Some(mut handle) = handle {
             if tokio::time::timeout(std::time::Duration::from_secs(2), &mut handle)
                 .await
@@ -211,7 +225,11 @@ pub(crate) async fn start_copier(
     let path = settings.dir(id).join(LOG_FILE);
     let settings = settings.clone();
     let log = blocking("opening the container log", path.clone(), move || {
-        LogFile::open(path, settings.log_max_bytes, settings.log_max_files)
+        Ok(LogFile::open(
+            path,
+            settings.log_max_bytes,
+            settings.log_max_files,
+        ))
     })
     .await?;
     let log = Arc::new(Mutex::new(log));
@@ -222,12 +240,17 @@ pub(crate) async fn start_copier(
         })
     };
     let (a, b) = (spawn(out, "stdout"), spawn(err, "stderr"));
+    let (done_tx, done) = tokio::sync::watch::channel(false);
     copiers.insert(
         id,
-        tokio::spawn(async move {
-            let _ = a.await;
-            let _ = b.await;
-        }),
+        (
+            tokio::spawn(async move {
+                let _ = a.await;
+                let _ = b.await;
+                let _ = done_tx.send(true);
+            }),
+            done,
+        ),
     );
     Ok(())
 }
@@ -261,8 +284,10 @@ fn copy_stream(from: File, stream: &'static str, log: &Mutex<LogFile>, id: &str)
         }
         if !out.is_empty() {
             let mut log = log.lock().unwrap_or_else(|p| p.into_inner());
-            if let Err(e) = log.write_records(&out) {
-                tracing::warn!(container = %id, error = %e, "cannot write the container log; output dropped");
+            let dropped = log.dropped();
+            log.write_records(&out);
+            if dropped == 0 && log.dropped() > 0 {
+                tracing::warn!(container = %id, "cannot write the container log; output dropped until it can");
             }
         }
         if n == 0 {

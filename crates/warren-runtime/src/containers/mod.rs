@@ -16,6 +16,7 @@ pub(crate) mod io;
 mod labels;
 mod logs;
 mod metrics;
+mod output_end;
 mod security;
 pub mod shims;
 mod signal;

@@ -56,6 +56,18 @@ struct Client {
     /// It sent everything it will (it shut down its side): output still goes to it.
     done_sending: bool,
     gone: bool,
+    /// The output has ended: the connection closes once `out` is written.
+    closing: bool,
+}
+
+impl Client {
+    /// Queue the end of output; the connection closes once it is written.
+    fn end(&mut self) {
+        if !self.closing {
+            frame::encode(frame::ENDED, &[], &mut self.out);
+            self.closing = true;
+        }
+    }
 }
 
 /// The listening socket and the attached clients.
@@ -65,6 +77,11 @@ pub struct Taps {
     stdin: Option<File>,
     /// A client asked to close stdin: done once its earlier bytes are in the FIFO.
     close_stdin: bool,
+    /// A client said the container's process exited; not answered yet.
+    exit_claimed: bool,
+    /// The output has ended ([`end_all`](Self::end_all)): clients that connect from now on
+    /// are told so at once.
+    ended: bool,
 }
 
 impl Taps {
@@ -92,7 +109,24 @@ impl Taps {
             clients: Vec::new(),
             stdin,
             close_stdin: false,
+            exit_claimed: false,
+            ended: false,
         })
+    }
+
+    /// A client said the container's process has exited, and it has not been answered yet.
+    pub fn exit_claimed(&self) -> bool {
+        self.exit_claimed
+    }
+
+    /// The container's output has ended: every client gets [`frame::ENDED`] after what is
+    /// queued for it, then its connection closes; so does every client that connects later.
+    pub fn end_all(&mut self) {
+        self.exit_claimed = false;
+        self.ended = true;
+        for c in &mut self.clients {
+            c.end();
+        }
     }
 
     /// True when every client has taken all of its output: the container may be read.
@@ -137,19 +171,25 @@ impl Taps {
         if ready.first().copied().unwrap_or(false) {
             while let Ok((stream, _)) = self.listener.accept() {
                 if stream.set_nonblocking(true).is_ok() {
-                    self.clients.push(Client {
+                    let mut c = Client {
                         stream,
                         out: Vec::new(),
                         stdin: Vec::new(),
                         frames: Decoder::default(),
                         done_sending: false,
                         gone: false,
-                    });
+                        closing: false,
+                    };
+                    if self.ended {
+                        c.end();
+                    }
+                    self.clients.push(c);
                 }
             }
         }
         let has_stdin = self.stdin.is_some();
         let mut close_stdin = false;
+        let mut exit_claimed = false;
         let mut buf = [0u8; 16 * 1024];
         for (i, c) in self.clients.iter_mut().enumerate() {
             if !ready.get(i + 1).copied().unwrap_or(false) {
@@ -175,6 +215,16 @@ impl Taps {
                                     c.stdin.extend_from_slice(&data)
                                 }
                                 Ok(Some((frame::STDIN_CLOSE, _))) => close_stdin = true,
+                                Ok(Some((frame::EXITED, pid))) => {
+                                    if pid == std::process::id().to_be_bytes() {
+                                        exit_claimed = true;
+                                    } else {
+                                        // About another logger's container (an earlier
+                                        // task's): closed unanswered.
+                                        c.gone = true;
+                                        break;
+                                    }
+                                }
                                 Ok(Some(_)) => {}
                                 Ok(None) => break,
                                 Err(_) => {
@@ -190,13 +240,19 @@ impl Taps {
             }
         }
         self.close_stdin |= close_stdin;
+        if exit_claimed && self.ended {
+            // Answered already: the claimant has its ENDED queued (it connected after).
+        } else {
+            self.exit_claimed |= exit_claimed;
+        }
         self.feed_stdin();
         // Closed once every byte sent before is in: the process reads them, then
         // end-of-file (the runtime also has the shim drop its own end, CloseIO).
         if self.close_stdin && self.clients.iter().all(|c| c.stdin.is_empty()) {
             self.stdin = None;
         }
-        self.clients.retain(|c| !c.gone);
+        self.clients
+            .retain(|c| !c.gone && !(c.closing && c.out.is_empty()));
     }
 
     /// Move queued stdin bytes into the FIFO as far as it takes them.
@@ -216,11 +272,12 @@ impl Taps {
         }
     }
 
-    /// The output ended: give every client what is queued (a few seconds at most), then
-    /// close their connections, which tells them so.
+    /// The output ended: give every client what is queued and [`frame::ENDED`] (a few
+    /// seconds at most), then close their connections.
     pub fn finish(mut self) {
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
         for c in &mut self.clients {
+            c.end();
             let _ = c.stream.set_nonblocking(false);
             let _ = c
                 .stream

@@ -9,6 +9,14 @@ pub const STDOUT: u8 = 1;
 pub const STDERR: u8 = 2;
 /// The client closes the container's stdin (after what it sent before).
 pub const STDIN_CLOSE: u8 = 3;
+/// The client saw the container's process exit (containerd's Wait returned). Its payload
+/// is the pid of the logger the client means (4 bytes, big-endian), so that a claim about
+/// an earlier task never reaches the logger of the next one. The logger reads what is left
+/// in the pipes, answers [`ENDED`] to every client and closes their connections.
+pub const EXITED: u8 = 4;
+/// The logger's answer to [`EXITED`]: everything the container wrote has been logged and
+/// sent; the connection closes after this frame.
+pub const ENDED: u8 = 5;
 /// The largest frame either side accepts.
 pub const MAX_FRAME: usize = 256 * 1024;
 

@@ -22,6 +22,7 @@ pub(crate) mod spawn;
 use std::path::{Path, PathBuf};
 
 pub(crate) use file::LOG_FILE;
+pub(crate) use process::LOCK_FILE;
 
 /// What a logger writes where: the log file and its bounds, passed on its command line.
 #[derive(Debug, Clone, PartialEq, Eq)]

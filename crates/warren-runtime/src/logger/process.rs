@@ -39,9 +39,11 @@ fn take_fd(fd: RawFd) -> Option<OwnedFd> {
 }
 
 /// Hold the container's logger lock, waiting (at most 10 s) for an earlier logger of the
-/// same container to finish writing. `None` if it could not be had: the logger writes
-/// anyway (losing order beats losing output).
+/// same container to finish writing, and write this process's pid in it (clients name the
+/// logger they mean by its pid, see [`frame::EXITED`]). `None` if it could not be had: the
+/// logger writes anyway (losing order beats losing output).
 fn lock(dir: &Path) -> io::Result<Option<Flock<File>>> {
+    use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
     let mut file = std::fs::OpenOptions::new()
         .create(true)
@@ -52,7 +54,14 @@ fn lock(dir: &Path) -> io::Result<Option<Flock<File>>> {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
-            Ok(locked) => return Ok(Some(locked)),
+            Ok(mut locked) => {
+                // Best effort: without it a follower names no logger and asks whichever
+                // one answers.
+                let _ = locked
+                    .set_len(0)
+                    .and_then(|()| write!(locked, "{}", std::process::id()));
+                return Ok(Some(locked));
+            }
             Err((f, _)) if Instant::now() < deadline => {
                 file = f;
                 std::thread::sleep(Duration::from_millis(20));
@@ -60,6 +69,74 @@ fn lock(dir: &Path) -> io::Result<Option<Flock<File>>> {
             Err(_) => return Ok(None),
         }
     }
+}
+
+/// One output stream the logger reads.
+struct Pipe {
+    file: File,
+    enc: Encoder,
+    kind: u8,
+    /// Its end of file comes when the container's output ends (FIFOs the shim closes after
+    /// copying; the shim's terminal copy). Otherwise (the pipes the shim hands over, whose
+    /// write ends it keeps until the task is deleted) the output has ended once the
+    /// process has exited and the pipe is empty: every other writer was in the container
+    /// and is gone by then.
+    eof_is_end: bool,
+}
+
+/// The streams of `spec`: the FIFOs beside the log, or the pipes the shim handed over.
+fn pipes(spec: &Spec, dir: &Path) -> io::Result<Vec<Pipe>> {
+    let nonblocking = |fd: OwnedFd| -> io::Result<File> {
+        let flags = nix::fcntl::fcntl(&fd, nix::fcntl::FcntlArg::F_GETFL)?;
+        let flags = nix::fcntl::OFlag::from_bits_truncate(flags) | nix::fcntl::OFlag::O_NONBLOCK;
+        nix::fcntl::fcntl(&fd, nix::fcntl::FcntlArg::F_SETFL(flags))?;
+        Ok(File::from(fd))
+    };
+    if spec.fifos {
+        // Started by the runtime: the output comes through the container's FIFOs, which the
+        // shim writes (and closes once the process's output has ended).
+        let open = |name: &str| -> io::Result<File> {
+            let (_dir_fd, path) = super::attach::short_path(dir, name)?;
+            Ok(File::from(nix::fcntl::open(
+                path.as_str(),
+                nix::fcntl::OFlag::O_RDONLY
+                    | nix::fcntl::OFlag::O_NONBLOCK
+                    | nix::fcntl::OFlag::O_CLOEXEC,
+                nix::sys::stat::Mode::empty(),
+            )?))
+        };
+        return Ok(vec![
+            Pipe {
+                file: open(super::attach::STDOUT_FIFO)?,
+                enc: Encoder::new("stdout"),
+                kind: frame::STDOUT,
+                eof_is_end: true,
+            },
+            Pipe {
+                file: open(super::attach::STDERR_FIFO)?,
+                enc: Encoder::new("stderr"),
+                kind: frame::STDERR,
+                eof_is_end: true,
+            },
+        ]);
+    }
+    // With a terminal the shim copies the terminal into the stdout pipe and closes it when
+    // the terminal closes; the stderr pipe is never written.
+    [
+        (STDOUT_FD, "stdout", frame::STDOUT, spec.tty),
+        (STDERR_FD, "stderr", frame::STDERR, false),
+    ]
+    .into_iter()
+    .filter_map(|(fd, name, kind, eof_is_end)| take_fd(fd).map(|f| (f, name, kind, eof_is_end)))
+    .map(|(fd, name, kind, eof_is_end)| {
+        Ok(Pipe {
+            file: nonblocking(fd)?,
+            enc: Encoder::new(name),
+            kind,
+            eof_is_end,
+        })
+    })
+    .collect()
 }
 
 /// Run the logger for `spec` until the container's output ends.
@@ -76,43 +153,9 @@ pub fn run(spec: &Spec) -> io::Result<()> {
         .parent()
         .ok_or_else(|| io::Error::other("the log path has no folder"))?;
     let _lock = lock(dir)?;
-    let mut log = LogFile::open(spec.path.clone(), spec.max_bytes, spec.max_files)?;
-    let mut streams: Vec<(File, Encoder, u8)> = if spec.fifos {
-        // Started by the runtime: the output comes through the container's FIFOs, which the
-        // shim writes (and closes at the process's exit).
-        let open = |name: &str| -> io::Result<File> {
-            let (_dir_fd, path) = super::attach::short_path(dir, name)?;
-            Ok(File::from(nix::fcntl::open(
-                path.as_str(),
-                nix::fcntl::OFlag::O_RDONLY
-                    | nix::fcntl::OFlag::O_NONBLOCK
-                    | nix::fcntl::OFlag::O_CLOEXEC,
-                nix::sys::stat::Mode::empty(),
-            )?))
-        };
-        vec![
-            (
-                open(super::attach::STDOUT_FIFO)?,
-                Encoder::new("stdout"),
-                frame::STDOUT,
-            ),
-            (
-                open(super::attach::STDERR_FIFO)?,
-                Encoder::new("stderr"),
-                frame::STDERR,
-            ),
-        ]
-    } else {
-        [
-            (STDOUT_FD, "stdout", frame::STDOUT),
-            (STDERR_FD, "stderr", frame::STDERR),
-        ]
-        .into_iter()
-        .filter_map(|(fd, name, kind)| {
-            take_fd(fd).map(|f| (File::from(f), Encoder::new(name), kind))
-        })
-        .collect()
-    };
+    // Never fails: a log that cannot be written drops records and tries again.
+    let mut log = LogFile::open(spec.path.clone(), spec.max_bytes, spec.max_files);
+    let mut streams = pipes(spec, dir)?;
     // Containerd that attach get the output as it is read; without the socket the logger
     // still logs (a client then cannot attach).
     let mut taps = match Taps::bind(dir, spec.stdin) {
@@ -132,20 +175,30 @@ pub fn run(spec: &Spec) -> io::Result<()> {
     while !streams.is_empty() {
         // The container's pipes are read only while every client has taken its output.
         let read_pipes = taps.as_ref().is_none_or(Taps::drained);
+        // A claimed exit is answered once the pipes that stay open are empty: look without
+        // waiting. Streams whose end of file is the end are waited for as usual.
+        let answer_exit = read_pipes
+            && taps.as_ref().is_some_and(Taps::exit_claimed)
+            && streams.iter().all(|p| !p.eof_is_end);
         let (ready_pipes, ready_taps) = {
             let mut fds: Vec<PollFd<'_>> = Vec::new();
             if read_pipes {
                 fds.extend(
                     streams
                         .iter()
-                        .map(|(f, _, _)| PollFd::new(f.as_fd(), PollFlags::POLLIN)),
+                        .map(|p| PollFd::new(p.file.as_fd(), PollFlags::POLLIN)),
                 );
             }
             let pipes = fds.len();
             if let Some(t) = &taps {
                 fds.extend(t.interest().into_iter().map(|(fd, f)| PollFd::new(fd, f)));
             }
-            match poll(&mut fds, PollTimeout::NONE) {
+            let timeout = if answer_exit {
+                PollTimeout::ZERO
+            } else {
+                PollTimeout::NONE
+            };
+            match poll(&mut fds, timeout) {
                 Ok(_) => {}
                 Err(nix::errno::Errno::EINTR) => continue,
                 Err(e) => return Err(e.into()),
@@ -160,12 +213,19 @@ pub fn run(spec: &Spec) -> io::Result<()> {
         if let Some(t) = taps.as_mut() {
             t.handle(&ready_taps);
         }
+        if answer_exit && !ready_pipes.iter().any(|r| *r) {
+            // Empty, and every writer but the shim gone: all the output is logged and
+            // queued for the clients.
+            if let Some(t) = taps.as_mut() {
+                t.end_all();
+            }
+        }
         let mut ended = Vec::new();
-        for (i, (file, enc, kind)) in streams.iter_mut().enumerate() {
+        for (i, p) in streams.iter_mut().enumerate() {
             if !ready_pipes.get(i).copied().unwrap_or(false) {
                 continue;
             }
-            let n = match file.read(&mut buf) {
+            let n = match p.file.read(&mut buf) {
                 Ok(n) => n,
                 Err(e)
                     if e.kind() == io::ErrorKind::Interrupted
@@ -178,19 +238,19 @@ pub fn run(spec: &Spec) -> io::Result<()> {
             let time = cri::now();
             out.clear();
             if n == 0 {
-                enc.finish(&time, &mut out);
+                p.enc.finish(&time, &mut out);
                 ended.push(i);
             } else {
-                enc.feed(&buf[..n], &time, &mut out);
+                p.enc.feed(&buf[..n], &time, &mut out);
                 if spec.tty {
-                    enc.flush_partial(&time, &mut out);
+                    p.enc.flush_partial(&time, &mut out);
                 }
                 if let Some(t) = taps.as_mut() {
-                    t.broadcast(*kind, &buf[..n]);
+                    t.broadcast(p.kind, &buf[..n]);
                 }
             }
             if !out.is_empty() {
-                log.write_records(&out)?;
+                log.write_records(&out);
             }
         }
         for i in ended.into_iter().rev() {
