@@ -236,3 +236,151 @@ async fn fifty_containers_are_picked_up_within_five_seconds_of_a_restart() {
     args.extend(ids.iter().map(String::as_str));
     w.ok(&args);
 }
+
+/// The numbers of `logs ID`, checked to be consecutive (each once, none skipped); returns
+/// the first and the last.
+fn consecutive(w: &Warrend, id: &str) -> Option<(u64, u64)> {
+    let out = w.ok(&["logs", id]);
+    let got: Vec<u64> = out.lines().map(|l| l.parse().unwrap()).collect();
+    for pair in got.windows(2) {
+        assert_eq!(pair[1], pair[0] + 1, "a line missed or read twice");
+    }
+    Some((*got.first()?, *got.last()?))
+}
+
+#[tokio::test]
+async fn logs_read_while_the_files_rotate_many_times_a_second_have_every_line_once() {
+    require_root!();
+    let registry = Registry::start();
+    let image = format!("{}/warren/busybox:rotate", registry.addr());
+    push(&image, &[busybox_layer()], &["sh"]).await;
+    // 4 KiB files: a rotation about every hundred lines.
+    let w = Warrend::start_with_config(
+        Some(&registry.addr()),
+        "[logs]\nmax_bytes = 4096\nmax_files = 100000\n",
+    );
+    w.ok(&["pull", "-q", &image]);
+    let n = 60000;
+    let script = format!("i=1; while [ $i -le {n} ]; do echo $i; i=$((i+1)); done");
+    w.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "rot",
+        "--network",
+        "none",
+        &image,
+        "sh",
+        "-c",
+        &script,
+    ]);
+    let mut reads = 0;
+    loop {
+        let running = w.json(&["inspect", "rot"])[0]["state"] == "running";
+        if let Some((first, _)) = consecutive(&w, "rot") {
+            assert_eq!(first, 1);
+        }
+        reads += 1;
+        if !running {
+            break;
+        }
+    }
+    assert_eq!(consecutive(&w, "rot"), Some((1, n)));
+    let files = std::fs::read_dir(log_dir(&w, "rot")).unwrap().count();
+    eprintln!("{reads} reads while it wrote; {files} files");
+    assert!(reads > 1 && files > 100, "{reads} reads, {files} files");
+    w.ok(&["rm", "rot"]);
+}
+
+#[tokio::test]
+async fn a_full_disk_drops_output_but_never_the_container_or_its_logger() {
+    require_root!();
+    let (_registry, image, w) = setup("full").await;
+    let script = "i=1; while true; do echo $i; i=$((i+1)); done";
+    w.ok(&[
+        "create",
+        "--name",
+        "full",
+        "--network",
+        "none",
+        &image,
+        "sh",
+        "-c",
+        script,
+    ]);
+    // The container's folder on a disk of its own, 256 KiB, before anything is written.
+    let dir = w
+        .dir
+        .path()
+        .join("root/runtime")
+        .join(&w.namespace)
+        .join("full");
+    std::fs::create_dir_all(&dir).unwrap();
+    let mount = |opts: &str| {
+        let s = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", opts, "tmpfs"])
+            .arg(&dir)
+            .status()
+            .unwrap();
+        assert!(s.success(), "mount -o {opts}");
+    };
+    mount("size=256k,mode=700");
+    w.ok(&["start", "full"]);
+    let log = dir.join("container.log");
+    // Full: the file stops growing.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut last = 0;
+    loop {
+        std::thread::sleep(Duration::from_millis(500));
+        let size = std::fs::metadata(&log).map(|m| m.len()).unwrap_or(0);
+        if size > 0 && size == last {
+            break;
+        }
+        last = size;
+        assert!(
+            Instant::now() < deadline,
+            "the log kept growing past the disk"
+        );
+    }
+    std::thread::sleep(Duration::from_secs(2));
+    // Still running (no SIGPIPE, exit 141), still logged, and warrend answers.
+    let c = &w.json(&["ps", "-a"])[0];
+    assert_eq!(c["state"], "running", "{c}");
+    let loggers = std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter(|e| {
+            std::fs::read(e.path().join("cmdline"))
+                .is_ok_and(|c| String::from_utf8_lossy(&c).contains(&*log.to_string_lossy()))
+        })
+        .count();
+    assert_eq!(loggers, 1, "the container's logger is gone");
+    // Room again: the log grows, after a record of what was dropped.
+    let remount = std::process::Command::new("mount")
+        .args(["-o", "remount,size=4m"])
+        .arg(&dir)
+        .status()
+        .unwrap();
+    assert!(remount.success());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        if let Some(at) = text.find("lines dropped: ") {
+            let marker = &text[text[..at].rfind('\n').map_or(0, |i| i + 1)..];
+            let marker = marker.lines().next().unwrap();
+            assert!(marker.contains(" stderr F warren-logger: "), "{marker}");
+            assert!(marker.to_lowercase().contains("no space left"), "{marker}");
+            assert!(text.len() > last as usize, "the log grows again");
+            break;
+        }
+        assert!(Instant::now() < deadline, "no dropped-lines marker");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    w.ok(&["stop", "-t", "1", "full"]);
+    let s = std::process::Command::new("umount")
+        .arg(&dir)
+        .status()
+        .unwrap();
+    assert!(s.success());
+    w.ok(&["rm", "full"]);
+}

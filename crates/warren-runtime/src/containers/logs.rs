@@ -15,11 +15,6 @@ use super::io::LOG_FILE;
 use super::status::not_found;
 use crate::{ContainerdRuntime, RuntimeError};
 
-/// After the process has exited, a follow ends once its log has not changed for this long:
-/// what the process wrote last is then in the file (its logger reads the pipe as the data
-/// comes; nothing is left in it once the writers are gone).
-const SETTLE: Duration = Duration::from_millis(200);
-
 /// How much of a log file one read takes: tokio reads files on its blocking pool, one task
 /// per read, so reads must be large for a follower to keep up with a fast writer.
 const READ_BUFFER: usize = 256 * 1024;
@@ -103,6 +98,46 @@ impl Parser {
             text: std::mem::take(&mut joined.2),
         })
     }
+}
+
+/// The log files of a container dir opened together, oldest first: the rotated ones, and
+/// the current one if there is one. Opening them one by one while the logger rotates would
+/// shift the names under the reader (a file read twice, another skipped), so a set counts
+/// only if, once all are open, every name still leads to the file opened under it; then
+/// rotations no longer matter (an open file stays readable when renamed or removed).
+fn open_all(dir: &Path) -> (Vec<std::fs::File>, Option<std::fs::File>) {
+    let open = || -> Vec<(PathBuf, std::fs::File, u64)> {
+        files(dir)
+            .into_iter()
+            .filter_map(|p| {
+                let f = std::fs::File::open(&p).ok()?;
+                let ino = f.metadata().ok()?.ino();
+                Some((p, f, ino))
+            })
+            .collect()
+    };
+    let mut set = open();
+    // A writer rotating many times a second settles between two looks well before this.
+    for _ in 0..1000 {
+        let same = set
+            .iter()
+            .all(|(p, _, ino)| std::fs::metadata(p).map(|m| m.ino()).ok() == Some(*ino));
+        if same {
+            break;
+        }
+        set = open();
+    }
+    let current = dir.join(LOG_FILE);
+    let mut earlier = Vec::with_capacity(set.len());
+    let mut last = None;
+    for (p, f, _) in set {
+        if p == current {
+            last = Some(f);
+        } else {
+            earlier.push(f);
+        }
+    }
+    (earlier, last)
 }
 
 /// The log files of a container dir, oldest first.
@@ -191,10 +226,9 @@ impl ContainerdRuntime {
             None
         };
         let dir_owned = dir.to_path_buf();
-        let paths = tokio::task::spawn_blocking(move || files(&dir_owned))
+        let (earlier, current) = tokio::task::spawn_blocking(move || open_all(&dir_owned))
             .await
             .unwrap_or_default();
-        let current = dir.join(LOG_FILE);
         // Everything before the current file, kept only as far as the tail needs.
         let mut lines = std::collections::VecDeque::new();
         let keep = options.tail.unwrap_or(usize::MAX);
@@ -207,27 +241,18 @@ impl ContainerdRuntime {
             }
             lines.push_back(line);
         };
-        for path in &paths[..paths.len() - 1] {
-            if let Ok(text) = tokio::fs::read_to_string(path).await {
-                for record in text.lines() {
-                    if let Some(l) = parser.feed(record) {
-                        push(l, &mut lines);
-                    }
+        for file in earlier {
+            let mut text = String::new();
+            let mut reader = BufReader::with_capacity(READ_BUFFER, tokio::fs::File::from_std(file));
+            while reader.read_line(&mut text).await.unwrap_or(0) > 0 {
+                if let Some(l) = parser.feed(text.trim_end_matches('\n')) {
+                    push(l, &mut lines);
                 }
+                text.clear();
             }
         }
-        let file = match tokio::fs::File::open(&current).await {
-            Ok(f) => Some(f),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-            Err(source) => {
-                return Err(RuntimeError::Io {
-                    op: "reading the container log",
-                    path: current.display().to_string(),
-                    source,
-                })
-            }
-        };
-        let Some(file) = file else {
+        let current_path = dir.join(LOG_FILE);
+        let Some(file) = current.map(tokio::fs::File::from_std) else {
             for l in lines {
                 if tx.send(Ok(l)).await.is_err() {
                     return Ok(());
@@ -263,9 +288,14 @@ impl ContainerdRuntime {
             return Ok(());
         };
         let mut carry = record.clone();
+        // The logger this follow will tell about the exit (named now: by the time of the
+        // exit a restarted container may have the next one).
+        let logger = super::output_end::logger_pid(dir).await;
         let exited = self.exited(id);
         tokio::pin!(exited);
-        let mut exit_seen = false;
+        // Once true, the logger (or this process's copier) has written everything: the
+        // follow ends at the end of the files.
+        let mut complete = false;
         loop {
             let mut chunk = String::new();
             let n = reader.read_line(&mut chunk).await.unwrap_or(0);
@@ -283,7 +313,12 @@ impl ContainerdRuntime {
             }
             // Rotated away: go on with the file written after ours (several rotations may
             // have happened since the last look; the next one is not always the current).
-            if tokio::fs::metadata(&current).await.map(|m| m.ino()).ok() != Some(ino) {
+            if tokio::fs::metadata(&current_path)
+                .await
+                .map(|m| m.ino())
+                .ok()
+                != Some(ino)
+            {
                 if let Some((f, next_ino)) = open_next(dir, ino).await {
                     // What was appended to ours between its end and the rename.
                     let mut rest = String::new();
@@ -303,16 +338,16 @@ impl ContainerdRuntime {
                     continue;
                 }
             }
-            if exit_seen && !self.inner.copiers.active(id) {
-                // Read up: done once nothing more arrives.
-                match tokio::time::timeout(SETTLE, changes.next()).await {
-                    Ok(Some(_)) => continue,
-                    _ => return Ok(()),
-                }
+            if complete {
+                return Ok(());
             }
             tokio::select! {
                 _ = changes.next() => {}
-                _ = &mut exited, if !exit_seen => exit_seen = true,
+                _ = &mut exited => {
+                    self.inner.copiers.ended(id).await;
+                    super::output_end::claim_exit(dir, logger).await;
+                    complete = true;
+                }
                 _ = tx.closed() => return Ok(()),
             }
         }
@@ -321,11 +356,21 @@ impl ContainerdRuntime {
     /// Resolves once container `id` has no running process (at once if it has none): the
     /// wait is containerd's, no polling. A daemon restart only delays it.
     pub(crate) async fn exited(&self, id: &str) {
+        use warren_proto::containerd::services::tasks::v1::WaitRequest;
         loop {
-            match self.wait_container(id).await {
-                Ok(_) | Err(RuntimeError::NotFound { .. }) => return,
+            let waited = self
+                .containerd()
+                .tasks()
+                .wait(WaitRequest {
+                    container_id: id.to_string(),
+                    ..Default::default()
+                })
+                .await;
+            match waited {
+                Ok(_) => return,
+                Err(e) if e.is_missing_object() => return,
                 Err(e) => {
-                    tracing::debug!(container = %id, error = %e, "log follow: waiting again");
+                    tracing::debug!(container = %id, error = %e, "output: waiting for the exit again");
                     tokio::time::sleep(Duration::from_secs(1)).await;
                 }
             }
