@@ -75,6 +75,7 @@ impl Containerd {
         F: Fn(Clients, Q) -> Fut,
         Fut: Future<Output = Reply<T>>,
     {
+        tracing::trace!(call = op, "containerd");
         let started = Instant::now();
         let mut delay = Duration::from_millis(20);
         loop {
@@ -102,6 +103,7 @@ impl Containerd {
         F: FnOnce(Clients, Q) -> Fut,
         Fut: Future<Output = Reply<T>>,
     {
+        tracing::trace!(call = op, "containerd");
         call(self.clients.clone(), req)
             .await
             .map(tonic::Response::into_inner)

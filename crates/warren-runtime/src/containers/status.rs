@@ -209,6 +209,19 @@ impl ContainerdRuntime {
         Ok(info_of(record, task.as_ref(), oom))
     }
 
+    /// Container `id` as its record alone holds it (one RPC, containerd's process not asked
+    /// about): labels, image, terminal, health check; the status is the last exit the record
+    /// holds, or created. For a caller that knows the process's state already (an event
+    /// said so) or needs only the settings. `NotFound` if there is no such container.
+    pub async fn container_settings(&self, id: &str) -> Result<ContainerInfo, RuntimeError> {
+        crate::containers::check_id(id)?;
+        let record = self
+            .container_record(id)
+            .await?
+            .ok_or_else(|| not_found(id))?;
+        Ok(info_of(record, None, false))
+    }
+
     /// True if the container exists and its process runs (paused counts as running).
     pub async fn is_running(&self, id: &str) -> bool {
         matches!(

@@ -5,7 +5,7 @@ use std::time::Duration;
 use prost_types::FieldMask;
 use warren_proto::containerd::services::containers::v1::{Container, UpdateContainerRequest};
 use warren_proto::containerd::services::tasks::v1::{
-    DeleteTaskRequest, KillRequest, ResumeTaskRequest, WaitRequest,
+    DeleteResponse, DeleteTaskRequest, KillRequest, ResumeTaskRequest, WaitRequest,
 };
 
 use super::io::Fifos;
@@ -58,6 +58,18 @@ impl ContainerdRuntime {
         let Some(record) = self.container_record(id).await? else {
             return Ok(());
         };
+        self.stop_task(id, &record, timeout, true).await
+    }
+
+    /// [`stop_container`](Self::stop_container) of a container whose record is at hand;
+    /// without `keep_exit` (the container is being deleted) the exit is not recorded.
+    async fn stop_task(
+        &self,
+        id: &str,
+        record: &Container,
+        timeout: Duration,
+        keep_exit: bool,
+    ) -> Result<(), RuntimeError> {
         let Some(task) = self.task(id).await? else {
             return Ok(());
         };
@@ -88,7 +100,11 @@ impl ContainerdRuntime {
                 }
             }
         }
-        self.finish_task(id).await
+        if keep_exit {
+            self.finish_task(id).await
+        } else {
+            self.delete_task(id).await.map(|_| ())
+        }
     }
 
     /// Thaw a paused task so that it can act on a signal. Best effort: a task that is not
@@ -123,6 +139,18 @@ impl ContainerdRuntime {
     /// log copier drain, remove the FIFOs.
     pub(crate) async fn finish_task(&self, id: &str) -> Result<(), RuntimeError> {
         let oom = self.oom_kills(id).await.unwrap_or(0) > 0;
+        if let Some(d) = self.delete_task(id).await? {
+            let at = to_system_time(d.exited_at.as_ref())
+                .map(|t| chrono::DateTime::<chrono::Utc>::from(t).to_rfc3339())
+                .unwrap_or_default();
+            self.record_exit(id, d.exit_status, &at, oom).await?;
+        }
+        Ok(())
+    }
+
+    /// Delete the exited task, let the log copier drain, remove the FIFOs. The task's
+    /// answer, or `None` if it was gone.
+    async fn delete_task(&self, id: &str) -> Result<Option<DeleteResponse>, RuntimeError> {
         let deleted = self
             .containerd()
             .tasks()
@@ -139,13 +167,7 @@ impl ContainerdRuntime {
         Fifos::at(&self.inner.containers.dir(id), "init")
             .remove()
             .await;
-        if let Some(d) = deleted {
-            let at = to_system_time(d.exited_at.as_ref())
-                .map(|t| chrono::DateTime::<chrono::Utc>::from(t).to_rfc3339())
-                .unwrap_or_default();
-            self.record_exit(id, d.exit_status, &at, oom).await?;
-        }
-        Ok(())
+        Ok(deleted)
     }
 
     async fn record_exit(
@@ -204,7 +226,8 @@ impl ContainerdRuntime {
     pub async fn delete_container(&self, id: &str) -> Result<(), RuntimeError> {
         crate::containers::check_id(id)?;
         if let Some(record) = self.container_record(id).await? {
-            self.stop_container(id, DELETE_STOP_TIMEOUT).await?;
+            self.stop_task(id, &record, DELETE_STOP_TIMEOUT, false)
+                .await?;
             let key = if record.snapshot_key.is_empty() {
                 id.to_string()
             } else {

@@ -250,13 +250,18 @@ pub async fn remove_after_exit(d: Daemon, id: String) {
             }
         }
     }
+    remove_exited(&d, &id).await;
+}
+
+/// Delete a container whose process is known to have exited (`run --rm`).
+pub async fn remove_exited(d: &Daemon, id: &str) {
     // The watcher may be removing it too (stopped containers found on a re-subscription).
-    if let Err(e) = d.rt.delete_container(&id).await {
+    if let Err(e) = d.rt.delete_container(id).await {
         if !matches!(e, RuntimeError::NotFound { .. }) {
             tracing::warn!(container = %id, error = %e, "could not auto-remove");
         }
     }
-    d.restart.forget(&id).await;
+    d.restart.forget(id).await;
 }
 
 /// Act on container events until warrend stops: restart policies, OOM counts. Re-subscribes
@@ -328,23 +333,34 @@ fn emit(d: &Daemon, id: &str, kind: &str, exit_code: u32) {
 const USER_STOP_RACE_TIMEOUT: Duration = Duration::from_secs(10);
 
 async fn on_exit(d: Daemon, id: String) {
-    // The record of the exit (code, time) and the labels, once containerd shows it stopped.
-    let mut info = None;
-    for _ in 0..20 {
-        match d.rt.container_info(&id).await {
-            Ok(c) if c.status.state == ContainerState::Stopped => {
-                info = Some(c);
-                break;
-            }
-            Ok(_) => {}
+    // The record alone says whether a policy applies (one RPC for most containers).
+    match d.rt.container_settings(&id).await {
+        Ok(c) if is_auto_remove(&c) || policy_of(&c) == Policy::No => return,
+        Ok(_) => {}
+        Err(RuntimeError::NotFound { .. }) => return,
+        Err(e) => {
+            tracing::warn!(container = %id, error = %e, "restart: cannot read the container");
+            return;
+        }
+    }
+    // The exit (code, time): containerd's Wait answers once the process has ended, at once
+    // for one that has.
+    let info = match d.rt.wait_container(&id).await {
+        Ok(_) => match d.rt.container_info(&id).await {
+            Ok(c) if c.status.state == ContainerState::Stopped => Some(c),
+            Ok(_) => None,
             Err(RuntimeError::NotFound { .. }) => return,
             Err(e) => {
                 tracing::warn!(container = %id, error = %e, "restart: cannot read the container");
                 return;
             }
+        },
+        Err(RuntimeError::NotFound { .. }) => return,
+        Err(e) => {
+            tracing::warn!(container = %id, error = %e, "restart: cannot wait for the container");
+            return;
         }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    };
     let Some(c) = info else { return };
     if is_auto_remove(&c) {
         return; // its remover handles it

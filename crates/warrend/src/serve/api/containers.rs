@@ -186,13 +186,16 @@ pub async fn run(d: &Daemon, req: api::RunRequest) -> Result<Stream<api::RunEven
             Err(e) => tracing::warn!(container = %id, error = %e, "run: cannot read output"),
         }
         let exit = d.rt.wait_container(&id).await;
+        let exited = exit.is_ok();
         let result = match exit {
             Ok(e) => run_event(api::run_event::Event::Exit(convert::exit(&e))),
             Err(e) => Err(status(&d, "wait", e)),
         };
         let _ = tx.send(result).await;
-        if req.remove {
-            restart::remove_after_exit(d.clone(), id).await;
+        match (req.remove, exited) {
+            (true, true) => restart::remove_exited(&d, &id).await,
+            (true, false) => restart::remove_after_exit(d.clone(), id).await,
+            _ => {}
         }
     });
     Ok(super::stream(rx))

@@ -260,9 +260,16 @@ pub async fn watch(d: Daemon) {
             match event.kind {
                 // A paused container's checks end (its execs are refused); resumed, they
                 // start again.
+                // The record alone says whether there is a check; the process is only
+                // asked about for containers that have one.
                 ContainerEventKind::Started { .. } | ContainerEventKind::Resumed => {
-                    if let Ok(c) = d.rt.container_info(&id).await {
-                        d.health.ensure(&d, &c);
+                    match d.rt.container_settings(&id).await {
+                        Ok(c) if c.health.is_some() => {
+                            if let Ok(c) = d.rt.container_info(&id).await {
+                                d.health.ensure(&d, &c);
+                            }
+                        }
+                        _ => {}
                     }
                 }
                 ContainerEventKind::Exited { exec_id: None, .. }
