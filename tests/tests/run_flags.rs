@@ -234,6 +234,16 @@ async fn bad_flags_are_refused_before_anything_exists() {
             vec!["--network", "host", "--sysctl", "net.core.somaxconn=1"],
             "network namespace",
         ),
+        // The host's namespace joined by path is still the host's.
+        (
+            vec![
+                "--network",
+                "/proc/1/ns/net",
+                "--sysctl",
+                "net.ipv4.ip_forward=1",
+            ],
+            "network namespace made for the container",
+        ),
         (
             vec!["--device", "/etc/hostname"],
             "not a character or block device",

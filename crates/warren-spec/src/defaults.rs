@@ -172,7 +172,13 @@ pub enum Network {
     #[default]
     New,
     /// Join an existing namespace, e.g. one a CNI plugin configured (`/var/run/netns/x`).
+    /// It may be shared (another container's, the host's own through `/proc/1/ns/net`), so
+    /// `net.*` sysctls are refused.
     Path(std::path::PathBuf),
+    /// Join a namespace made for this container alone (the runtime's bridge networking
+    /// makes one per container): joined by path like [`Network::Path`], and the container's
+    /// own, so `net.*` sysctls are allowed.
+    Own(std::path::PathBuf),
     /// Share the host's network.
     Host,
 }
@@ -204,7 +210,7 @@ pub fn namespaces(network: &Network, cgroup_ns: bool) -> Result<Vec<LinuxNamespa
                 .typ(LinuxNamespaceType::Network)
                 .build()?,
         ),
-        Network::Path(p) => {
+        Network::Path(p) | Network::Own(p) => {
             crate::validate::absolute("network namespace", p)?;
             out.push(
                 LinuxNamespaceBuilder::default()

@@ -20,8 +20,9 @@ const IPC: &[&str] = &[
 ];
 
 /// Check every parameter against the container's namespaces: the IPC ones and `fs.mqueue.*`
-/// (every container has its own IPC namespace), and `net.*` unless it shares the host's
-/// network. Keys use `.` (a `/` is read as `.`); values are one line.
+/// (every container has its own IPC namespace), and `net.*` only in a network namespace
+/// made for the container ([`Network::New`], [`Network::Own`]): one joined by path may be
+/// the host's or another container's. Keys use `.` (a `/` is read as `.`); values are one line.
 pub fn validate(sysctls: &BTreeMap<String, String>, network: &Network) -> Result<(), SpecError> {
     for (key, value) in sysctls {
         let ok_chars = !key.is_empty()
@@ -39,11 +40,12 @@ pub fn validate(sysctls: &BTreeMap<String, String>, network: &Network) -> Result
         let allowed = if IPC.contains(&name.as_str()) || name.starts_with("fs.mqueue.") {
             true
         } else if name.starts_with("net.") {
-            if *network == Network::Host {
+            if !matches!(network, Network::New | Network::Own(_)) {
                 return Err(SpecError::value(
                     "sysctl",
                     key,
-                    "net.* parameters need the container's own network namespace, not the host's",
+                    "net.* parameters need a network namespace made for the container \
+                     (--network none or the bridge), not the host's or a joined one",
                 ));
             }
             true
@@ -106,6 +108,10 @@ mod tests {
             assert!(validate(&one(bad, "1"), &own).is_err(), "{bad}");
         }
         assert!(validate(&one("net.core.somaxconn", "1"), &Network::Host).is_err());
+        let joined = Network::Path("/proc/1/ns/net".into());
+        assert!(validate(&one("net.ipv4.ip_forward", "1"), &joined).is_err());
+        let bridge = Network::Own("/run/warren/netns/c1".into());
+        validate(&one("net.core.somaxconn", "1"), &bridge).unwrap();
         assert!(validate(&one("net.core.somaxconn", "1\n2"), &own).is_err());
     }
 }

@@ -223,7 +223,7 @@ impl ContainerdRuntime {
                     mounts.resolv_conf =
                         mounts.resolv_conf.or_else(|| Some(dir.join("resolv.conf")));
                 }
-                warren_spec::Network::Path(self.netns_path(&req.id))
+                warren_spec::Network::Own(self.netns_path(&req.id))
             }
         };
         if req.stop_signal.is_some() {

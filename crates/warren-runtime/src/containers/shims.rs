@@ -9,7 +9,7 @@
 //! harnesses and node agents can use it to clean up after a daemon they tore down.
 
 use std::collections::HashMap;
-use std::os::unix::fs::FileTypeExt;
+use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -28,8 +28,17 @@ pub struct Shim {
     pub sockets: Vec<PathBuf>,
 }
 
+/// Where containerd's shims put their sockets (`/run/containerd/s/<hash>`, whatever the
+/// daemon's own state folder): the only place [`kill`] removes a socket file from.
+pub const SOCKET_DIR: &str = "/run/containerd/s";
+
 /// Every containerd shim of this host that this process can see. Blocking: it reads
 /// `/proc`; call it from `spawn_blocking` in async code.
+///
+/// A process's command line is its own to write, and `/proc/net/unix` names the path a
+/// socket was bound to, not the file there now: a container with the host's network could
+/// pose as a shim. So a process counts only if its executable is a `containerd-shim*` and
+/// it shares this process's mount and PID namespaces (a container never does).
 pub fn list() -> Vec<Shim> {
     let Ok(entries) = std::fs::read_dir("/proc") else {
         return Vec::new();
@@ -39,7 +48,8 @@ pub fn list() -> Vec<Shim> {
         .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
         .filter_map(|pid| {
             let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
-            parse_cmdline(pid, &cmdline)
+            let shim = parse_cmdline(pid, &cmdline)?;
+            is_host_shim(pid).then_some(shim)
         })
         .collect();
     if !shims.is_empty() {
@@ -67,10 +77,26 @@ pub fn kill(shim: &Shim) {
     }
     for socket in &shim.sockets {
         let is_socket = std::fs::symlink_metadata(socket).is_ok_and(|m| m.file_type().is_socket());
-        if is_socket {
+        if is_socket && socket.parent() == Some(Path::new(SOCKET_DIR)) {
             let _ = std::fs::remove_file(socket);
         }
     }
+}
+
+/// True if `pid` runs a `containerd-shim*` executable in this process's mount and PID
+/// namespaces.
+fn is_host_shim(pid: u32) -> bool {
+    let shim_exe = std::fs::read_link(format!("/proc/{pid}/exe")).is_ok_and(|exe| {
+        exe.file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.starts_with("containerd-shim"))
+    });
+    let same = |ns: &str| {
+        let of =
+            |p: &str| std::fs::metadata(format!("/proc/{p}/ns/{ns}")).map(|m| (m.dev(), m.ino()));
+        matches!((of(&pid.to_string()), of("self")), (Ok(a), Ok(b)) if a == b)
+    };
+    shim_exe && same("mnt") && same("pid")
 }
 
 /// The shim behind one `/proc/<pid>/cmdline`, if it is one: the program's file name starts
