@@ -37,7 +37,7 @@ pub type AttachOutputStream =
 pub(crate) enum StdinSink {
     /// The container's logger, over its attach socket.
     Socket(OwnedWriteHalf),
-    /// An exec'd process's stdin FIFO, written on a thread of its own.
+    /// An exec'd process's stdin FIFO, written on the reactor.
     Fifo(FifoStdin),
     /// Closed (the socket stays open: shutting it down would end the attachment).
     Closed(#[allow(dead_code)] OwnedWriteHalf),
@@ -45,13 +45,10 @@ pub(crate) enum StdinSink {
     None,
 }
 
-/// The writer thread of an exec's stdin FIFO: what to write, and its end.
-pub(crate) struct FifoStdin {
-    /// Bytes for the thread; dropping it lets the thread finish and close the FIFO.
-    pub(crate) tx: tokio::sync::mpsc::Sender<Vec<u8>>,
-    /// Fires (or reports closed) once the thread wrote everything and closed the FIFO.
-    pub(crate) written: tokio::sync::oneshot::Receiver<()>,
-}
+/// The write end of an exec's stdin FIFO (see [`super::fifo`]). A write returns once the
+/// kernel holds every byte of it, so dropping this (closing the FIFO) never overtakes bytes
+/// written before.
+pub(crate) struct FifoStdin(pub(crate) tokio::net::unix::pipe::Sender);
 
 /// The input side of an attachment: stdin, closing it, resizing the terminal.
 pub struct AttachInput {
@@ -97,7 +94,7 @@ impl AttachInput {
                 }
                 w.write_all(&framed).await.map_err(|_| closed())
             }
-            StdinSink::Fifo(f) => f.tx.send(data.to_vec()).await.map_err(|_| closed()),
+            StdinSink::Fifo(FifoStdin(f)) => f.write_all(data).await.map_err(|_| closed()),
             StdinSink::Closed(_) | StdinSink::None => Err(closed()),
         }
     }
@@ -115,11 +112,12 @@ impl AttachInput {
                 let _ = w.write_all(&close).await;
                 self.stdin = StdinSink::Closed(w);
             }
-            StdinSink::Fifo(FifoStdin { tx, written }) => {
+            StdinSink::Fifo(fifo) => {
                 // The bytes sent before must be in the FIFO before the shim's own writer
                 // goes: with no writer left, the shim's reader would see end-of-file first.
-                drop(tx);
-                let _ = written.await;
+                // They are: `write` returned only once the kernel held all of them, and
+                // `&mut self` means no write is under way. Closing ours is the drop.
+                drop(fifo);
             }
             other => self.stdin = other,
         }

@@ -1,6 +1,5 @@
 //! `exec`: run another process in a running container and collect its output.
 
-use std::io::Read;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -10,7 +9,8 @@ use warren_proto::containerd::services::tasks::v1::{
 };
 
 use super::exec_stream::ExecEvent;
-use super::io::{on_thread, Fifos};
+use super::fifo::{self, AbortOnDrop};
+use super::io::Fifos;
 use super::logs::LogStream;
 use super::status::not_found;
 use super::ContainerState;
@@ -202,15 +202,25 @@ impl ContainerdRuntime {
         let waiting = self.wait_raw(id, exec_id);
         tokio::pin!(waiting);
         self.start_exec(id, exec_id).await?;
-        // Read only now: the shim opens the write ends during Start, and a blocking read of
-        // a FIFO without a writer returns end-of-file at once.
-        let (fwd_out, fwd_err) = (forward.clone(), forward);
-        let out = on_thread("warren-exec-out", move || {
-            collect(out, LogStream::Stdout, fwd_out)
-        });
-        let err = on_thread("warren-exec-err", move || {
-            collect(err, LogStream::Stderr, fwd_err)
-        });
+        // On the reactor only now: the shim opens the write ends during Start, and a read
+        // of a FIFO without a writer returns end-of-file at once (see `fifo`'s "Opening
+        // order"). Each stream is read by a task of its own, aborted when this returns or
+        // is dropped: readers never outlive the exec.
+        let readers = fifo::reader(out, &fifos.stdout)
+            .and_then(|out| Ok((out, fifo::reader(err, &fifos.stderr)?)));
+        let (out, err) = match readers {
+            Ok(r) => r,
+            Err(e) => {
+                self.kill_exec(id, exec_id).await;
+                return Err(e);
+            }
+        };
+        let mut out = AbortOnDrop(tokio::spawn(collect(
+            out,
+            LogStream::Stdout,
+            forward.clone(),
+        )));
+        let mut err = AbortOnDrop(tokio::spawn(collect(err, LogStream::Stderr, forward)));
         let mut timed_out = false;
         let waited = match req.timeout {
             None => waiting.await,
@@ -237,15 +247,18 @@ impl ContainerdRuntime {
             ..Default::default()
         };
         // A killed process's children may hold the FIFOs open: its output is not waited for
-        // (the reading threads end when the last writer closes).
+        // (the readers are aborted on the way out), nor for more than 5 s after an exit.
         let handles = if timed_out {
             vec![]
         } else {
-            vec![(out, &mut output.stdout), (err, &mut output.stderr)]
+            vec![
+                (&mut out, &mut output.stdout),
+                (&mut err, &mut output.stderr),
+            ]
         };
         for (handle, slot) in handles {
             if let Ok(Ok((bytes, truncated))) =
-                tokio::time::timeout(Duration::from_secs(5), handle).await
+                tokio::time::timeout(Duration::from_secs(5), &mut handle.0).await
             {
                 *slot = bytes;
                 output.truncated |= truncated;
@@ -364,20 +377,19 @@ async fn exec_user(id: &str, pid: Option<u32>, spec: &str) -> Result<ResolvedUse
     })
 }
 
-/// Read a FIFO to its end (blocking; on a thread of its own), keeping up to
-/// [`MAX_EXEC_OUTPUT`] bytes and forwarding chunks.
-fn collect(from: std::fs::File, stream: LogStream, forward: Forward) -> (Vec<u8>, bool) {
+/// Read a FIFO to its end, keeping up to [`MAX_EXEC_OUTPUT`] bytes and forwarding chunks.
+async fn collect(
+    mut from: tokio::net::unix::pipe::Receiver,
+    stream: LogStream,
+    forward: Forward,
+) -> (Vec<u8>, bool) {
     let mut kept = Vec::new();
     let mut truncated = false;
-    let Ok(mut from) = super::io::without_nonblock(from) else {
-        return (kept, truncated);
-    };
-    let mut buf = vec![0u8; 32 * 1024];
+    let mut buf = vec![0u8; fifo::CHUNK];
     loop {
-        match from.read(&mut buf) {
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Ok(0) | Err(_) => return (kept, truncated),
-            Ok(n) => {
+        match fifo::read_some(&mut from, &mut buf).await {
+            0 => return (kept, truncated),
+            n => {
                 let room = MAX_EXEC_OUTPUT - kept.len();
                 kept.extend_from_slice(&buf[..n.min(room)]);
                 truncated |= n > room;

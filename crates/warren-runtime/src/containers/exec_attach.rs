@@ -1,22 +1,24 @@
 //! `exec_attached`: another process in a running container, attached (`docker exec -it`):
 //! a terminal if asked, a stdin, its output as it is written, and its exit code.
 //!
-//! An exec's output is not logged: it goes through FIFOs of its own to this process, read on
-//! threads that hand it over through small bounded channels, so a caller that does not read
-//! slows the process down instead of filling memory. Its FIFOs and the process record are
-//! removed once it has exited.
+//! An exec's output is not logged: it goes through FIFOs of its own to this process, read
+//! on the tokio reactor by whoever polls the output stream (see [`super::fifo`]), and only
+//! then: a caller that does not read slows the process down instead of filling memory. Its
+//! stdin FIFO is written the same way. Its FIFOs and the process record are removed once it
+//! has exited.
 
-use std::fs::File;
-use std::io::{Read, Write};
 use std::path::PathBuf;
 
-use tokio::sync::mpsc;
+use futures::StreamExt;
 use warren_proto::any;
 use warren_proto::containerd::services::tasks::v1::{DeleteProcessRequest, ExecProcessRequest};
 
-use super::attach::{AttachInput, AttachOutput, Attached, FifoStdin, StdinSink};
+use super::attach::{
+    AttachInput, AttachOutput, AttachOutputStream, Attached, FifoStdin, StdinSink,
+};
 use super::exec::ExecRequest;
-use super::io::{self, on_thread, Fifos};
+use super::fifo;
+use super::io::{self, Fifos};
 use crate::{ContainerdRuntime, RuntimeError};
 
 /// An exec'd process, attached.
@@ -143,15 +145,33 @@ impl ContainerdRuntime {
             })
             .await?;
         self.start_exec(id, exec_id).await?;
-        // Output: read only now (the shim opened the write ends in Start).
-        let (tx, rx) = mpsc::channel::<Result<AttachOutput, RuntimeError>>(4);
-        pipe_reader(out, tx.clone(), AttachOutput::Stdout);
-        if !req.tty {
-            pipe_reader(err, tx, AttachOutput::Stderr);
-        }
-        let stdin = match &fifos.stdin {
-            Some(path) => StdinSink::Fifo(stdin_writer(open_stdin(path.clone()).await?)),
-            None => StdinSink::None,
+        // The FIFOs go on the reactor only now that the shim holds their other ends (Start
+        // opened them): see `fifo`'s "Opening order".
+        let ends = || -> Result<(AttachOutputStream, StdinSink), RuntimeError> {
+            let stdout = fifo::chunks(fifo::reader(out, &fifos.out.stdout)?);
+            let output: AttachOutputStream = if req.tty {
+                Box::pin(stdout.map(|b| Ok(AttachOutput::Stdout(b))))
+            } else {
+                let stderr = fifo::chunks(fifo::reader(err, &fifos.out.stderr)?);
+                // Whichever has bytes first; the output ends once both FIFOs ended.
+                Box::pin(futures::stream::select(
+                    stdout.map(|b| Ok(AttachOutput::Stdout(b))),
+                    stderr.map(|b| Ok(AttachOutput::Stderr(b))),
+                ))
+            };
+            let stdin = match &fifos.stdin {
+                Some(path) => StdinSink::Fifo(FifoStdin(fifo::writer(path)?)),
+                None => StdinSink::None,
+            };
+            Ok((output, stdin))
+        };
+        let (output, stdin) = match ends() {
+            Ok(ends) => ends,
+            Err(e) => {
+                // Started, but nobody could ever talk to it.
+                self.kill_exec(id, exec_id).await;
+                return Err(e);
+            }
         };
         let rt = self.clone();
         let (eid, eexec) = (id.to_string(), exec_id.to_string());
@@ -180,7 +200,7 @@ impl ContainerdRuntime {
                     exec_id: exec_id.to_string(),
                     stdin,
                 },
-                output: Box::pin(tokio_stream::wrappers::ReceiverStream::new(rx)),
+                output,
             },
             exec_id: exec_id.to_string(),
             exit,
@@ -202,60 +222,4 @@ impl ContainerdRuntime {
             let _ = tokio::fs::remove_file(p).await;
         }
     }
-}
-
-/// Read a FIFO to its end on a thread of its own, handing chunks over through `tx` (which
-/// blocks while the caller does not read).
-fn pipe_reader(
-    file: File,
-    tx: mpsc::Sender<Result<AttachOutput, RuntimeError>>,
-    wrap: fn(Vec<u8>) -> AttachOutput,
-) {
-    drop(on_thread("warren-exec-out", move || {
-        let Ok(mut file) = io::without_nonblock(file) else {
-            return;
-        };
-        let mut buf = vec![0u8; 32 * 1024];
-        loop {
-            match file.read(&mut buf) {
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Ok(0) | Err(_) => return,
-                Ok(n) => {
-                    if tx.blocking_send(Ok(wrap(buf[..n].to_vec()))).is_err() {
-                        return;
-                    }
-                }
-            }
-        }
-    }));
-}
-
-/// Open the write end of an exec's stdin FIFO, before anything is written or closed: while
-/// it is open the shim's reader cannot see end-of-file, so a close that comes quickly after
-/// a write never overtakes the bytes. The shim opened the read end in Start; if it has not,
-/// this fails at once (`ENXIO`) instead of waiting for a reader.
-async fn open_stdin(path: PathBuf) -> Result<File, RuntimeError> {
-    use std::os::unix::fs::OpenOptionsExt;
-    io::blocking("opening an exec's stdin FIFO", path.clone(), move || {
-        let file = std::fs::OpenOptions::new()
-            .write(true)
-            .custom_flags(libc::O_NONBLOCK)
-            .open(&path)?;
-        io::without_nonblock(file)
-    })
-    .await
-}
-
-/// A thread that writes what it receives to an exec's stdin FIFO, and closes it (the
-/// process reads end-of-file) when the sender is dropped and everything was written.
-fn stdin_writer(mut fifo: File) -> FifoStdin {
-    let (tx, mut rx) = mpsc::channel::<Vec<u8>>(4);
-    let written = on_thread("warren-exec-in", move || {
-        while let Some(data) = rx.blocking_recv() {
-            if fifo.write_all(&data).is_err() {
-                return;
-            }
-        }
-    });
-    FifoStdin { tx, written }
 }

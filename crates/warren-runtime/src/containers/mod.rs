@@ -11,6 +11,7 @@ mod events;
 mod exec;
 mod exec_attach;
 mod exec_stream;
+mod fifo;
 mod health;
 pub(crate) mod io;
 mod labels;

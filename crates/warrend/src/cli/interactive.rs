@@ -9,12 +9,11 @@
 use std::io::Write;
 
 use anyhow::anyhow;
-use tokio::io::AsyncReadExt;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use warren_proto::warren::node::v1 as api;
 
-use super::terminal::{self, DetachKeys, DetachScanner, RawMode};
+use super::terminal::{self, DetachKeys, DetachScanner, RawMode, Stdin};
 use super::{api_error, Exit};
 use crate::cli::containers::Client;
 
@@ -155,9 +154,10 @@ async fn forward_resizes(tx: mpsc::Sender<api::AttachInput>) {
 }
 
 /// Send what is typed (or piped in); the detach keys (with a terminal) end the session,
-/// the end of stdin closes the process's stdin.
+/// the end of stdin closes the process's stdin. A terminal or pipe is read on the reactor
+/// (see [`Stdin`]).
 async fn forward_stdin(tx: mpsc::Sender<api::AttachInput>, detach: Option<DetachKeys>) {
-    let mut stdin = tokio::io::stdin();
+    let mut stdin = Stdin::open();
     let mut scanner = detach.as_ref().map(DetachScanner::new);
     let mut buf = vec![0u8; 4096];
     loop {

@@ -1,10 +1,14 @@
 //! The local terminal for interactive sessions: its size, raw mode (restored on every way
-//! out), and Docker's detach keys.
+//! out), stdin read on the tokio reactor, and Docker's detach keys.
 
-use std::io::IsTerminal;
-use std::os::fd::AsFd;
+use std::fs::File;
+use std::io::{self, IsTerminal, Read};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 
 use nix::sys::termios::{self, SetArg, Termios};
+use tokio::io::unix::AsyncFd;
+use tokio::io::{AsyncReadExt, Interest};
 
 /// The detach key sequence (`ctrl-p,ctrl-q` by default) as the bytes a terminal sends.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -103,6 +107,104 @@ impl Drop for RawMode {
     }
 }
 
+/// The local stdin of a session, read without a thread where it can be: each keystroke is
+/// read by the task that forwards it, as soon as epoll reports it, instead of by a read on
+/// tokio's blocking pool handed back to that task (a thread hand-over per keystroke).
+///
+/// A terminal or an anonymous pipe is opened anew through `/proc/self/fd/0`: another open
+/// file description of the same terminal or pipe, this process's alone, opened
+/// non-blocking and read once the reactor reports it readable. Not `O_NONBLOCK` set on
+/// fd 0 or a dup of it: that flag belongs to the open file description, which is shared
+/// with the shell that started this process and whatever else reads the terminal. While it
+/// is set, their reads fail with `EAGAIN` (many programs give up on it), and no guard can
+/// clear it after a `SIGKILL`, nor while a stop (`SIGSTOP`, or a `SIGTSTP` sent with `kill`)
+/// hands the terminal back to the shell. A private description has nothing to restore: it
+/// goes away with the process.
+///
+/// Anything else is read as before, on the blocking pool: a regular file or `/dev/null`
+/// (cannot be polled), a socket (cannot be opened through `/proc`), a named FIFO (opened
+/// non-blocking after its writer left, Linux would never report its end), or a terminal or
+/// pipe that cannot be opened again (permissions, no `/proc`).
+pub enum Stdin {
+    /// A private non-blocking description of stdin's terminal or pipe, on the reactor.
+    Polled(AsyncFd<File>),
+    /// Stdin itself, read on tokio's blocking pool.
+    Blocking(tokio::io::Stdin),
+}
+
+impl Stdin {
+    /// This process's stdin, polled if it can be. Within a tokio runtime.
+    pub fn open() -> Stdin {
+        match polled(io::stdin().as_fd()) {
+            Some(fd) => Stdin::Polled(fd),
+            None => Stdin::Blocking(tokio::io::stdin()),
+        }
+    }
+
+    /// Read what is there, waiting for something: the number of bytes, 0 at the end (a
+    /// pipe's writers all closed, Ctrl-D on a terminal in cooked mode, a hung-up terminal).
+    pub async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Stdin::Blocking(stdin) => stdin.read(buf).await,
+            Stdin::Polled(fd) => loop {
+                let mut ready = fd.readable().await?;
+                match ready.try_io(|f| f.get_ref().read(buf)) {
+                    Ok(Err(e)) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    Ok(read) => return read,
+                    // Not readable after all (try_io cleared the readiness): wait again.
+                    Err(_would_block) => continue,
+                }
+            },
+        }
+    }
+}
+
+/// `fd` opened anew, non-blocking and on the reactor, if it is a terminal or an anonymous
+/// pipe and can be opened again (see [`Stdin`]); `None` otherwise.
+fn polled(fd: BorrowedFd<'_>) -> Option<AsyncFd<File>> {
+    let file = match reopen(fd) {
+        Ok(Some(file)) => file,
+        Ok(None) => return None,
+        Err(e) => {
+            tracing::debug!(error = %e, "stdin cannot be opened again; read on the blocking pool");
+            return None;
+        }
+    };
+    // SAFETY: the `File` owns its descriptor, which stays open and the same (the `File` is
+    // never replaced: only `get_ref` is used) until the `AsyncFd` drops it.
+    match unsafe { AsyncFd::register_with_interest(file, Interest::READABLE) } {
+        Ok(fd) => Some(fd),
+        Err(e) => {
+            tracing::debug!(error = %e, "stdin cannot be polled; read on the blocking pool");
+            None
+        }
+    }
+}
+
+/// A new open file description of what `fd` is, opened non-blocking through
+/// `/proc/self/fd`, if `fd` is a terminal or an anonymous pipe; `Ok(None)` for anything else.
+fn reopen(fd: BorrowedFd<'_>) -> io::Result<Option<File>> {
+    let link = format!("/proc/self/fd/{}", fd.as_raw_fd());
+    let anonymous_pipe = || {
+        std::fs::read_link(&link)
+            .is_ok_and(|target| target.as_os_str().as_encoded_bytes().starts_with(b"pipe:["))
+    };
+    if !fd.is_terminal() && !anonymous_pipe() {
+        return Ok(None);
+    }
+    // O_NOCTTY: a terminal opened here never becomes this process's controlling terminal
+    // (it already is, or must not be). The link leads to the file itself, not to a path.
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(&link)?;
+    let (was, is) = (nix::sys::stat::fstat(fd)?, file.metadata()?);
+    if (was.st_dev, was.st_ino, was.st_rdev) != (is.dev(), is.ino(), is.rdev()) {
+        return Err(io::Error::other(format!("{link} led to another file")));
+    }
+    Ok(Some(file))
+}
+
 /// Finds the detach sequence in what is typed, across reads.
 #[derive(Debug)]
 pub struct DetachScanner {
@@ -163,6 +265,64 @@ mod tests {
         for bad in [",", "ctrl-", "ctrl-pq", "alt-x", "xy"] {
             assert!(parse_detach_keys(bad).is_err(), "{bad}");
         }
+    }
+
+    fn nonblocking(fd: BorrowedFd<'_>) -> bool {
+        // SAFETY: F_GETFL on a descriptor borrowed for the call.
+        let flags = unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_GETFL) };
+        assert!(flags >= 0);
+        flags & libc::O_NONBLOCK != 0
+    }
+
+    async fn read_with_patience(stdin: &mut Stdin) -> Vec<u8> {
+        let mut buf = [0u8; 64];
+        let n = tokio::time::timeout(std::time::Duration::from_secs(5), stdin.read(&mut buf))
+            .await
+            .expect("a read within 5 s")
+            .unwrap();
+        buf[..n].to_vec()
+    }
+
+    #[tokio::test]
+    async fn a_terminal_is_read_on_the_reactor_and_its_flags_are_left_alone() {
+        let pty = nix::pty::openpty(None, None).unwrap();
+        let mut stdin = Stdin::Polled(polled(pty.slave.as_fd()).expect("a terminal is polled"));
+        let Stdin::Polled(fd) = &stdin else {
+            unreachable!()
+        };
+        assert!(nonblocking(fd.get_ref().as_fd()));
+        // The shared description (the shell's) stays blocking.
+        assert!(!nonblocking(pty.slave.as_fd()));
+        let mut master = File::from(pty.master);
+        std::io::Write::write_all(&mut master, b"typed\n").unwrap();
+        assert_eq!(read_with_patience(&mut stdin).await, b"typed\n");
+    }
+
+    #[tokio::test]
+    async fn a_pipe_whose_writer_already_left_reads_to_its_end() {
+        let (r, w) = nix::unistd::pipe().unwrap();
+        std::io::Write::write_all(&mut File::from(w), b"piped").unwrap();
+        let mut stdin = Stdin::Polled(polled(r.as_fd()).expect("a pipe is polled"));
+        assert!(!nonblocking(r.as_fd()));
+        assert_eq!(read_with_patience(&mut stdin).await, b"piped");
+        assert_eq!(read_with_patience(&mut stdin).await, b"");
+    }
+
+    #[test]
+    fn files_named_fifos_and_dev_null_are_not_opened_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = File::create(dir.path().join("input")).unwrap();
+        assert!(reopen(file.as_fd()).unwrap().is_none());
+        let path = dir.path().join("fifo");
+        nix::unistd::mkfifo(&path, nix::sys::stat::Mode::S_IRWXU).unwrap();
+        let fifo = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&path)
+            .unwrap();
+        assert!(reopen(fifo.as_fd()).unwrap().is_none());
+        let null = File::open("/dev/null").unwrap();
+        assert!(reopen(null.as_fd()).unwrap().is_none());
     }
 
     #[test]
