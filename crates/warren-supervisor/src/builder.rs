@@ -152,9 +152,10 @@ impl SupervisorBuilder {
         self
     }
 
-    /// Also append the daemon's output to this file (mode 0600). A detached daemon cannot
-    /// write into a pipe of ours (it would die of SIGPIPE once we exit), so its output goes
-    /// only to this file, `<state>/containerd.log` by default.
+    /// Also append the daemon's output to this file (mode 0600), rotated to `.1` and `.2`
+    /// once it holds 10 MiB. A detached daemon cannot write into a pipe of ours (it would
+    /// die of SIGPIPE once we exit), so its output goes only to this file,
+    /// `<state>/containerd.log` by default, and is not rotated (containerd writes it).
     pub fn log_file(mut self, path: impl Into<PathBuf>) -> Self {
         self.log_file = Some(path.into());
         self

@@ -1,5 +1,10 @@
 //! The daemon's output: forwarded line by line to `tracing` (at the level containerd gave
 //! the line), appended to a log file if asked, and the last lines kept for start-up errors.
+//!
+//! The log file of a managed daemon is rotated: once it holds [`LOG_MAX_BYTES`] it becomes
+//! `<file>.1` (the one before becomes `<file>.2`, older ones go), so a chatty or failing
+//! daemon never fills the disk. Lines that cannot be written (a full disk) are dropped;
+//! the daemon is never held up by its log.
 
 use std::collections::VecDeque;
 use std::fs::File;
@@ -8,12 +13,18 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 
 use crate::Error;
 
 /// How many of the daemon's last lines are kept.
 const TAIL_LINES: usize = 40;
+
+/// A managed daemon's log file is rotated once it holds this much.
+pub const LOG_MAX_BYTES: u64 = 10 * 1024 * 1024;
+
+/// Rotated files kept besides the current one (`.1`, `.2`).
+const LOG_ROTATED: usize = 2;
 
 /// The last lines the daemon printed.
 #[derive(Clone, Debug, Default)]
@@ -95,42 +106,90 @@ fn emit(stream: &'static str, line: &str) {
     }
 }
 
-/// Forward one of the child's output pipes until EOF (must be called inside a runtime).
+/// The log file both output pipes of one daemon append to, rotated past a size.
+pub(crate) struct RotatingLog {
+    path: PathBuf,
+    file: Option<File>,
+    size: u64,
+    max: u64,
+}
+
+impl RotatingLog {
+    /// The log at `path` (opened at the first line), rotated once it holds `max` bytes.
+    pub fn new(path: PathBuf, max: u64) -> RotatingLog {
+        RotatingLog {
+            path,
+            file: None,
+            size: 0,
+            max,
+        }
+    }
+
+    /// Append one line; a line that cannot be written is dropped. Blocking (small writes
+    /// to a local file).
+    fn write_line(&mut self, line: &str) {
+        use std::io::Write;
+        if self.size >= self.max {
+            self.rotate();
+        }
+        if self.file.is_none() {
+            match open_log(&self.path) {
+                Ok(f) => {
+                    self.size = f.metadata().map_or(0, |m| m.len());
+                    self.file = Some(f);
+                }
+                Err(_) => return,
+            }
+        }
+        if let Some(f) = self.file.as_mut() {
+            if f.write_all(format!("{line}\n").as_bytes()).is_ok() {
+                self.size += line.len() as u64 + 1;
+            }
+        }
+    }
+
+    /// `<file>` → `<file>.1` → `<file>.2`, the oldest dropped; the next line opens a new
+    /// file.
+    fn rotate(&mut self) {
+        let numbered = |n: usize| PathBuf::from(format!("{}.{n}", self.path.display()));
+        for n in (1..LOG_ROTATED).rev() {
+            let _ = std::fs::rename(numbered(n), numbered(n + 1));
+        }
+        let _ = std::fs::rename(&self.path, numbered(1));
+        self.file = None;
+        self.size = 0;
+    }
+}
+
+/// Forward one of the child's output pipes until EOF (must be called inside a runtime),
+/// appending its lines to `log` if given.
 pub(crate) fn forward_std(
     pipe: impl Into<OwnedFd>,
     stream: &'static str,
     tail: Tail,
-    log_file: Option<PathBuf>,
+    log: Option<Arc<Mutex<RotatingLog>>>,
 ) {
     match tokio::net::unix::pipe::Receiver::from_owned_fd(pipe.into()) {
-        Ok(reader) => forward(reader, stream, tail, log_file),
+        Ok(reader) => forward(reader, stream, tail, log),
         Err(e) => tracing::warn!(stream, error = %e, "cannot read containerd's output"),
     }
 }
 
-fn forward<R>(reader: R, stream: &'static str, tail: Tail, log_file: Option<PathBuf>)
+fn forward<R>(reader: R, stream: &'static str, tail: Tail, log: Option<Arc<Mutex<RotatingLog>>>)
 where
     R: AsyncRead + Unpin + Send + 'static,
 {
     tokio::spawn(async move {
-        let mut file = match log_file.as_deref().map(open_log) {
-            Some(Ok(f)) => Some(tokio::fs::File::from_std(f)),
-            Some(Err(e)) => {
-                tracing::warn!(error = %e, "containerd's output goes to tracing only");
-                None
-            }
-            None => None,
-        };
         let mut lines = BufReader::new(reader).lines();
         while let Ok(Some(line)) = lines.next_line().await {
             emit(stream, &line);
-            if let Some(f) = file.as_mut() {
-                let _ = f.write_all(format!("{line}\n").as_bytes()).await;
+            if let Some(log) = &log {
+                // A line's write to a local file: short enough not to need the blocking pool.
+                if let Ok(mut log) = log.lock() {
+                    log.write_line(&line);
+                }
             }
             tail.push(line);
-        }
-        if let Some(f) = file.as_mut() {
-            let _ = f.flush().await;
         }
     });
 }
@@ -158,6 +217,30 @@ mod tests {
             l("containerd: failed to unmarshal TOML: (6, 1): Can't convert"),
             tracing::Level::ERROR
         );
+    }
+
+    #[test]
+    fn the_log_is_rotated_past_its_size_keeping_two_old_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("containerd.log");
+        let mut log = RotatingLog::new(path.clone(), 100);
+        for i in 0..100 {
+            log.write_line(&format!("line {i:04}"));
+        }
+        let mut names: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        assert_eq!(
+            names,
+            ["containerd.log", "containerd.log.1", "containerd.log.2"]
+        );
+        for n in &names {
+            assert!(std::fs::metadata(dir.path().join(n)).unwrap().len() <= 110);
+        }
+        let last = std::fs::read_to_string(&path).unwrap();
+        assert!(last.ends_with("line 0099\n"), "{last}");
     }
 
     #[test]

@@ -86,11 +86,17 @@ impl Daemon {
             }
         };
         if managed {
+            let log = spec.log_file.clone().map(|p| {
+                Arc::new(std::sync::Mutex::new(output::RotatingLog::new(
+                    p,
+                    output::LOG_MAX_BYTES,
+                )))
+            });
             if let Some(out) = child.stdout.take() {
-                output::forward_std(out, "stdout", spec.tail.clone(), spec.log_file.clone());
+                output::forward_std(out, "stdout", spec.tail.clone(), log.clone());
             }
             if let Some(err) = child.stderr.take() {
-                output::forward_std(err, "stderr", spec.tail, spec.log_file);
+                output::forward_std(err, "stderr", spec.tail, log);
             }
         }
         Ok(Daemon {
