@@ -179,6 +179,9 @@ impl Restarts {
                 .open(&tmp)
                 .await?;
             tokio::io::AsyncWriteExt::write_all(&mut f, &json).await?;
+            // On disk before it replaces the old file: a full disk or a crash leaves the
+            // old state whole, never a truncated one.
+            f.sync_all().await?;
             tokio::fs::rename(&tmp, &self.file).await
         };
         if let Err(e) = write.await {

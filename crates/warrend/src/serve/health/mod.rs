@@ -210,7 +210,11 @@ impl Monitor {
         let json = serde_json::to_vec(&snapshot).unwrap_or_default();
         let tmp = self.file.with_extension("json.tmp");
         let write = async {
-            tokio::fs::write(&tmp, &json).await?;
+            // Written and synced beside the old file, then renamed over it: a full disk or a
+            // crash leaves the old state whole, never a truncated one.
+            let mut f = tokio::fs::File::create(&tmp).await?;
+            tokio::io::AsyncWriteExt::write_all(&mut f, &json).await?;
+            f.sync_all().await?;
             tokio::fs::rename(&tmp, &self.file).await
         };
         if let Err(e) = write.await {
