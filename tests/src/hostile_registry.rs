@@ -229,19 +229,32 @@ impl Script {
     /// A valid image of one gzip layer: a tar holding `/zeros`, `n` zero bytes (a
     /// few hundred kilobytes compressed per hundred megabytes).
     pub fn zeros(n: u64) -> Script {
+        use sha2::Digest;
         use std::io::Write;
-        let mut tar = tar::Builder::new(Vec::new());
+        // Streamed: the tar (header, zeros, padding, end blocks) goes through the hash of
+        // the diff ID and the compressor a chunk at a time, so only the compressed layer
+        // (about a thousandth of `n`) is ever held.
         let mut h = tar::Header::new_gnu();
+        h.set_path("zeros").unwrap();
         h.set_size(n);
         h.set_mode(0o644);
         h.set_mtime(0);
         h.set_cksum();
-        tar.append_data(&mut h, "zeros", std::io::repeat(0).take(n))
-            .unwrap();
-        let tar = tar.into_inner().unwrap();
-        let diff_id = sha(&tar);
+        let mut diff = sha2::Sha256::new();
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
-        gz.write_all(&tar).unwrap();
+        let mut put = |bytes: &[u8]| {
+            diff.update(bytes);
+            gz.write_all(bytes).unwrap();
+        };
+        put(h.as_bytes());
+        let chunk = vec![0u8; 64 * 1024];
+        let mut left = n + (512 - n % 512) % 512 + 1024;
+        while left > 0 {
+            let take = left.min(chunk.len() as u64) as usize;
+            put(&chunk[..take]);
+            left -= take as u64;
+        }
+        let diff_id = format!("sha256:{}", hex::encode(diff.finalize()));
         let layer = gz.finish().unwrap();
         let config = format!(
             r#"{{"architecture":"amd64","os":"linux","rootfs":{{"type":"layers","diff_ids":["{diff_id}"]}},"config":{{"Cmd":["sh"]}}}}"#
@@ -256,8 +269,6 @@ impl Script {
         }
     }
 }
-
-use std::io::Read as _;
 
 /// A registry that follows a [`Script`]; stops when dropped.
 pub struct Misbehaving {

@@ -225,6 +225,14 @@ async fn names_dns_and_files_reach_hosts_and_resolv_conf() {
 async fn bad_flags_are_refused_before_anything_exists() {
     require_root!();
     let (_registry, image, w) = setup("bad").await;
+    // A namespace of this test's, joined by path.
+    let name = format!("wbad-{}", std::process::id());
+    let made = std::process::Command::new("ip")
+        .args(["netns", "add", &name])
+        .status()
+        .unwrap();
+    assert!(made.success(), "ip netns add");
+    let netns = format!("/var/run/netns/{name}");
     for (args, reason) in [
         (
             vec!["--sysctl", "kernel.panic=1"],
@@ -234,11 +242,11 @@ async fn bad_flags_are_refused_before_anything_exists() {
             vec!["--network", "host", "--sysctl", "net.core.somaxconn=1"],
             "network namespace",
         ),
-        // The host's namespace joined by path is still the host's.
+        // A namespace joined by path may be shared (another container's, the host's).
         (
             vec![
                 "--network",
-                "/proc/1/ns/net",
+                netns.as_str(),
                 "--sysctl",
                 "net.ipv4.ip_forward=1",
             ],
@@ -278,6 +286,9 @@ async fn bad_flags_are_refused_before_anything_exists() {
             "{args:?}: {stderr}"
         );
     }
+    let _ = std::process::Command::new("ip")
+        .args(["netns", "delete", &name])
+        .status();
     assert_eq!(w.json(&["ps", "-a"]), Value::Array(vec![]));
     // Nothing was left in the state folder either (no network files, no namespace).
     let containers = w.dir.path().join("root/runtime");

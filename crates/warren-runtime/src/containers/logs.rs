@@ -106,26 +106,32 @@ impl Parser {
 /// only if, once all are open, every name still leads to the file opened under it; then
 /// rotations no longer matter (an open file stays readable when renamed or removed).
 fn open_all(dir: &Path) -> (Vec<std::fs::File>, Option<std::fs::File>) {
-    let open = || -> Vec<(PathBuf, std::fs::File, u64)> {
-        files(dir)
-            .into_iter()
+    let open = |paths: &[PathBuf]| -> Vec<(PathBuf, std::fs::File, u64)> {
+        paths
+            .iter()
             .filter_map(|p| {
-                let f = std::fs::File::open(&p).ok()?;
+                let f = std::fs::File::open(p).ok()?;
                 let ino = f.metadata().ok()?.ino();
-                Some((p, f, ino))
+                Some((p.clone(), f, ino))
             })
             .collect()
     };
-    let mut set = open();
+    let mut set = Vec::new();
     // A writer rotating many times a second settles between two looks well before this.
     for _ in 0..1000 {
-        let same = set
-            .iter()
-            .all(|(p, _, ino)| std::fs::metadata(p).map(|m| m.ino()).ok() == Some(*ino));
+        let listed = files(dir);
+        set = open(&listed);
+        // The same names as before (no file rotated in or out), each still the file opened
+        // under it, or still missing (the current file between a rotation and its first
+        // record).
+        let same = files(dir) == listed
+            && listed.iter().all(|p| {
+                let now = std::fs::metadata(p).map(|m| m.ino()).ok();
+                now == set.iter().find(|(q, _, _)| q == p).map(|(_, _, ino)| *ino)
+            });
         if same {
             break;
         }
-        set = open();
     }
     let current = dir.join(LOG_FILE);
     let mut earlier = Vec::with_capacity(set.len());

@@ -251,8 +251,9 @@ impl Taps {
         if self.close_stdin && self.clients.iter().all(|c| c.stdin.is_empty()) {
             self.stdin = None;
         }
+        // Gone, or ended with everything written: closed.
         self.clients
-            .retain(|c| !c.gone && !(c.closing && c.out.is_empty()));
+            .retain(|c| !(c.gone || (c.closing && c.out.is_empty())));
     }
 
     /// Move queued stdin bytes into the FIFO as far as it takes them.

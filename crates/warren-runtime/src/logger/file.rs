@@ -151,7 +151,13 @@ impl LogFile {
     fn rotate(&mut self) -> io::Result<()> {
         let numbered = |n: usize| PathBuf::from(format!("{}.{n}", self.path.display()));
         if self.max_files > 1 {
-            for n in (1..self.max_files - 1).rev() {
+            // Only the files there are: `.1` … `.k`, the first gap ending them (a bound of
+            // thousands of files must not cost thousands of calls per rotation).
+            let mut last = 0;
+            while last + 1 < self.max_files - 1 && numbered(last + 1).exists() {
+                last += 1;
+            }
+            for n in (1..=last).rev() {
                 match std::fs::rename(numbered(n), numbered(n + 1)) {
                     Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
                     _ => {}
