@@ -8,12 +8,16 @@
 //!    over 30 s, first for 50 containers without checks, then for 50 with
 //!    `--health-cmd true --health-interval 1s`; and warrend's RSS in both.
 //!
+//! At the end, one `summary:` line per figure of the checked run and of the check exec (see
+//! `warren_tests::bench_summary`); none has a goal or a containerd anchor yet.
+//!
 //! Runs the binary of `WARREN_WARREND_BIN` (the xtask passes the release build). Everything
 //! is torn down at the end, and by the harness's `Drop` on a panic.
 
 use std::time::{Duration, Instant};
 
 use warren_runtime::{ContainerdRuntime, ExecRequest, LogDriver, RuntimeOptions};
+use warren_tests::bench_summary::{print_all, Summary};
 use warren_tests::deps;
 use warren_tests::images::{busybox_layer, push};
 use warren_tests::registry::Registry;
@@ -157,6 +161,13 @@ async fn main() {
     }
     times.sort();
     let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    let line = deps::line();
+    let mut summaries = vec![Summary::time(
+        "health",
+        "check_exec",
+        &line,
+        times[runs / 2],
+    )];
     println!(
         "one check exec (true): median {:.1} ms, p10 {:.1} ms, p90 {:.1} ms ({runs} runs)",
         ms(times[runs / 2]),
@@ -196,9 +207,19 @@ async fn main() {
         std::thread::sleep(Duration::from_millis(500));
     }
     let (wd, cd, sh) = cpu_over_window(&w);
+    let rss = rss_mib(w.pid());
+    for (figure, value, unit) in [
+        ("cpu_50_checked_warrend", wd, "%"),
+        ("cpu_50_checked_containerd", cd, "%"),
+        ("cpu_50_checked_shims", sh, "%"),
+        ("rss_50_checked", rss, "MiB"),
+    ] {
+        summaries.push(Summary::new("health", figure, &line, value, unit));
+    }
     println!(
         "{CONTAINERS} containers checked every 1s: warrend {wd:.2} %, containerd {cd:.2} %, shims and runc {sh:.2} % of a core; warrend RSS {:.1} MiB",
-        rss_mib(w.pid())
+        rss
     );
     remove_all(&w, "checked");
+    print_all(&summaries);
 }

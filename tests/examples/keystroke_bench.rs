@@ -17,7 +17,9 @@
 //!    logger rather than an exec's FIFOs.
 //!
 //! N keystrokes each (the first argument), after a warm-up that is not counted; median and
-//! p90. Runs the binary of `WARREN_WARREND_BIN` (the xtask passes the release build).
+//! p90, and at the end one `summary:` line per warrend path (see
+//! `warren_tests::bench_summary`): its median against ctr's, goal <= 1.1. Runs the binary of
+//! `WARREN_WARREND_BIN` (the xtask passes the release build).
 
 use std::ffi::OsStr;
 use std::io::{Read, Write};
@@ -26,11 +28,14 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use warren_tests::bench_summary::{print_all, Summary};
 use warren_tests::deps;
 use warren_tests::images::{busybox_layer, push};
 use warren_tests::registry::Registry;
 use warren_tests::warrend::{binary, Warrend};
 
+/// A warrend session's median round trip / ctr's.
+const GOAL: f64 = 1.1;
 /// Pause between keystrokes: a fast typist, and every path idle again before the next.
 const PAUSE: Duration = Duration::from_millis(20);
 /// Keystrokes per session before the counted ones.
@@ -396,6 +401,13 @@ fn main() {
         ms(run.1),
         ratio(run.0),
     );
+
+    let summary = |figure: &str, d: Duration| {
+        Summary::time("keystroke", figure, &line, d)
+            .anchor_time(ctr.0)
+            .at_most(GOAL)
+    };
+    print_all(&[summary("exec_it", exec.0), summary("run_it", run.0)]);
 
     let status = w.terminate(Duration::from_secs(30));
     assert!(status.success(), "warrend exited with {status}");

@@ -5,6 +5,9 @@
 //! 2. In context: median of N create → delete of a `true` container, with
 //!    `NetworkMode::None` against `NetworkMode::Bridge` (the above plus hosts/resolv.conf
 //!    and the cached result), alternating, on the same daemon and image.
+//!
+//! At the end, one `summary:` line per figure (see `warren_tests::bench_summary`); none
+//! has a goal or a containerd anchor.
 
 use std::time::{Duration, Instant};
 
@@ -13,6 +16,7 @@ use std::path::Path;
 use warren_runtime::{
     ContainerRequest, ContainerdRuntime, NetworkConfig, NetworkMode, PullOptions, RuntimeOptions,
 };
+use warren_tests::bench_summary::{print_all, Summary};
 use warren_tests::images::{busybox_layer, push};
 use warren_tests::registry::Registry;
 use warren_tests::{cleanup, deps};
@@ -104,6 +108,12 @@ async fn main() {
     let _ = std::process::Command::new("ip")
         .args(["link", "del", &bridge])
         .output();
+    let line = deps::line();
+    print_all(&[
+        Summary::time("network", "cni_add_del", &line, direct),
+        Summary::time("network", "create_delete_none", &line, n),
+        Summary::time("network", "create_delete_bridge", &line, b),
+    ]);
     drop(reg);
     sup.shutdown().await.unwrap();
     cleanup::unmount_under(dir.path());

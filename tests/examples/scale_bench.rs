@@ -22,6 +22,9 @@
 //! `WARREN_SCALE_LOG_DRIVER=in-process` runs warrend with `[logs] driver = "in-process"` (the
 //! output copied by warrend, as before the shim-owned logger) for a before/after comparison.
 //!
+//! At the end, one `summary:` line per figure with a goal (see
+//! `warren_tests::bench_summary`): 1–5; none of them has a containerd anchor.
+//!
 //! Everything is torn down at the end, and by the harness's `Drop` on a panic.
 //! Runs the binary of `WARREN_WARREND_BIN` (the xtask passes the release build).
 
@@ -31,6 +34,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use warren_runtime::{ContainerRequest, ContainerdRuntime, LogDriver, RuntimeOptions};
+use warren_tests::bench_summary::{print_all, Summary};
 use warren_tests::images::{busybox_layer, push};
 use warren_tests::registry::Registry;
 use warren_tests::warrend::{binary, Warrend};
@@ -437,15 +441,22 @@ fn main() {
 
     // 1, 2: memory and threads.
     let (vm, anon) = rss(pid);
+    let mut summaries =
+        vec![Summary::new("scale", "rss", &line, vm as f64 / MIB, "MiB").at_most(RSS_GOAL_MIB)];
     println!(
         "warrend RSS with {n} running: VmRSS {:.1} MiB, RssAnon {:.1} MiB (goal < {RSS_GOAL_MIB:.0} MiB)",
         vm as f64 / MIB,
         anon as f64 / MIB
     );
+    let (thread_count, named) = (threads(pid), threads_named(pid));
     println!(
         "warrend threads with {n} running, {} s after the last start: {} (goal < {THREADS_GOAL})",
         SETTLE.as_secs(),
-        threads_named(pid)
+        named
+    );
+    summaries.push(
+        Summary::new("scale", "threads", &line, thread_count as f64, "")
+            .at_most(THREADS_GOAL as f64),
     );
 
     // 3: idle CPU; containerd's and the shims' beside it.
@@ -461,11 +472,14 @@ fn main() {
     std::thread::sleep(IDLE);
     let wall = t0.elapsed().as_secs_f64();
     let percent = |a: f64, b: f64| (b - a) / wall * 100.0;
+    let idle_cpu = percent(w0, cpu_seconds(pid));
     println!(
         "warrend CPU idle over {:.0} s with {n} running: {:.2} % of one core (goal < {CPU_GOAL_PERCENT:.0} %)",
         wall,
-        percent(w0, cpu_seconds(pid))
+        idle_cpu
     );
+    summaries
+        .push(Summary::new("scale", "idle_cpu", &line, idle_cpu, "%").at_most(CPU_GOAL_PERCENT));
     println!(
         "warrend threads after the {:.0} s idle: {} (no goal)",
         wall,
@@ -495,6 +509,9 @@ fn main() {
         ms(one_max),
         CLI_GOAL.as_millis()
     );
+    let cli_goal = ms(CLI_GOAL);
+    summaries.push(Summary::time("scale", "ps", &line, ps).at_most(cli_goal));
+    summaries.push(Summary::time("scale", "stats_one", &line, one).at_most(cli_goal));
     let mut all_args = vec!["stats", "--interval", "0"];
     all_args.extend(ids.iter().map(String::as_str));
     let (all, all_min, all_max) = cli_time(&w, &all_args);
@@ -529,6 +546,10 @@ fn main() {
         took.as_secs_f64(),
         reattached.map_or_else(|| "(missing)".into(), |r| r.to_string()),
         REATTACH_GOAL.as_secs()
+    );
+    summaries.push(
+        Summary::new("scale", "reattach", &line, took.as_secs_f64(), "s")
+            .at_most(REATTACH_GOAL.as_secs_f64()),
     );
     assert_eq!(reattached, Some(n), "{}", w.log());
     assert_eq!(running(&w), n, "not all containers run after the restart");
@@ -641,4 +662,5 @@ fn main() {
     );
     assert!(!dir.exists(), "{} left", dir.display());
     println!("teardown: no process, bridge or folder left");
+    print_all(&summaries);
 }

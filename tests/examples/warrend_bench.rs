@@ -8,12 +8,18 @@
 //!    image, and `warrend run --rm IMAGE true` on the default bridge (CNI set-up and
 //!    teardown included), alternating, N of each.
 //!
+//! At the end, one `summary:` line per figure (see `warren_tests::bench_summary`): both runs
+//! against `ctr run --rm` (goals <= 0.8 without a network, <= 1.1 on the bridge) and the RSS
+//! (goal <= 15 MiB after the runs). The CLI runs in a process of its own, so no per-step
+//! times come from here: `cargo xtask bench lifecycle` has them for the library.
+//!
 //! Runs the binary of `WARREN_WARREND_BIN` (the xtask passes the release build).
 
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use warren_tests::bench_summary::{print_all, Summary};
 use warren_tests::deps;
 use warren_tests::images::{busybox_layer, push};
 use warren_tests::registry::Registry;
@@ -21,6 +27,10 @@ use warren_tests::warrend::{binary, Warrend};
 
 const IDLE: Duration = Duration::from_secs(2);
 const GOAL_MIB: f64 = 15.0;
+/// `warrend run --rm --network none` against `ctr run --rm`.
+const NONE_GOAL: f64 = 0.8;
+/// `warrend run --rm` on the bridge (CNI set-up and teardown included) against `ctr run --rm`.
+const BRIDGE_GOAL: f64 = 1.1;
 
 fn median(mut v: Vec<Duration>) -> Duration {
     v.sort();
@@ -158,6 +168,17 @@ fn main() {
         ms(b),
         b.as_secs_f64() / c.as_secs_f64()
     );
+
+    let summary = |figure: &str, d: Duration| Summary::time("warrend", figure, &line, d);
+    print_all(&[
+        summary("run_rm_none", n).anchor_time(c).at_most(NONE_GOAL),
+        summary("run_rm_bridge", b)
+            .anchor_time(c)
+            .at_most(BRIDGE_GOAL),
+        Summary::new("warrend", "rss_start", &line, rss_start.total, "MiB"),
+        Summary::new("warrend", "rss_pulled", &line, rss_pulled.total, "MiB"),
+        Summary::new("warrend", "rss_after_runs", &line, rss_after.total, "MiB").at_most(GOAL_MIB),
+    ]);
 
     let status = w.terminate(Duration::from_secs(30));
     assert!(status.success(), "warrend exited with {status}");

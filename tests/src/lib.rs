@@ -6,6 +6,7 @@
 //! environment variables (see [`deps`]). Each test binary shares one private daemon
 //! ([`daemon::shared`]); each test works in its own containerd namespace ([`unique_namespace`]).
 
+pub mod bench_summary;
 pub mod busybox;
 pub mod cleanup;
 pub mod containers;

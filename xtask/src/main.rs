@@ -50,16 +50,20 @@ enum Task {
         #[arg(long, default_value = "all")]
         containerd: String,
     },
-    /// Benchmarks, ours beside containerd's own tools: supervisor, spec, pull, lifecycle,
-    /// network, warrend, keystroke.
+    /// Benchmarks, ours beside containerd's own tools in the same run: supervisor, spec, pull,
+    /// lifecycle, network, warrend, keystroke, scale, health, or all. Each ends with one
+    /// `summary:` line per figure (ours, ctr's, the ratio, the goal, ok or MISSED).
     Bench {
-        /// Which bench.
+        /// Which bench, or `all`: warrend, lifecycle, pull, keystroke, scale and health, one
+        /// after the other, then every summary line again.
         what: String,
         /// Which containerd line: 1.6, 1.7, 2.1 or all.
         #[arg(long, default_value = "all")]
         containerd: String,
-        /// Repetitions per measurement (default: 30 for lifecycle, network and warrend, 200
-        /// keystrokes for keystroke, 15 otherwise).
+        /// Repetitions per measurement (default: 30 for lifecycle, network and warrend, 15
+        /// for pull and supervisor); for keystroke the keystrokes per session (default 200),
+        /// for scale the number of containers (default 200), for health the check execs
+        /// timed (default 200). With `all`, it applies to each bench in its own sense.
         #[arg(long)]
         runs: Option<u32>,
     },
@@ -127,13 +131,7 @@ fn main() -> Result<()> {
         } => {
             let lines = pins::Pins::load(&ws)?.select(&containerd)?;
             let deps = deps::fetch(&ws, &lines)?;
-            bench::run(
-                &ws,
-                &deps,
-                &what,
-                &lines,
-                runs.unwrap_or(bench::default_runs(&what)),
-            )?;
+            bench::run(&ws, &deps, &what, &lines, runs)?;
         }
         Task::Vm { task } => {
             let code = vm::main(&ws, task)?;
