@@ -62,7 +62,7 @@ pub(crate) async fn fetch_and_apply(
     let Some(extract) = Extract::prepare(clients, &plan.snapshotter, i, &plan.chains).await? else {
         return plain().await;
     };
-    let Some((upper, lowers)) = target(&extract.mounts) else {
+    let Some((upper, lowers)) = target(&plan.snapshotter, &extract.mounts) else {
         extract.discard().await;
         return plain().await;
     };

@@ -82,7 +82,8 @@ impl ContainerdRuntime {
 
     /// Whether layers are applied by Warren rather than containerd's Diff.Apply.
     fn unpacks_layers_itself(&self) -> bool {
-        self.inner.layer_unpack == super::LayerUnpack::Auto && self.inner.snapshotter == "overlayfs"
+        self.inner.layer_unpack == super::LayerUnpack::Auto
+            && self.inner.snapshotter == super::apply::local::OVERLAYFS
     }
 
     /// Whether this pull goes through the Transfer service.

@@ -97,7 +97,7 @@ pub async fn unpack_layer(
     // Our own applier where it applies (overlay snapshots, known media types), else
     // containerd's Diff.Apply.
     let local = (how == LayerUnpack::Auto)
-        .then(|| super::apply::local::target(&extract.mounts))
+        .then(|| super::apply::local::target(snapshotter, &extract.mounts))
         .flatten()
         .zip(super::apply::local::Codec::of(&layer.media_type));
     let applied = match local {

@@ -42,7 +42,12 @@ impl Codec {
 /// The upper directory and lower directories (topmost first) of a snapshot's mounts: an
 /// overlay mount, or the bind mount of a snapshot without a parent. `None` for anything
 /// else (another snapshotter).
-pub(crate) fn target(mounts: &[Mount]) -> Option<(PathBuf, Vec<PathBuf>)> {
+pub(crate) fn target(snapshotter: &str, mounts: &[Mount]) -> Option<(PathBuf, Vec<PathBuf>)> {
+    // Whiteouts and opaque directories are written as overlayfs reads them: on any other
+    // snapshotter (native, btrfs, ...: bind mounts too) they would be wrong.
+    if snapshotter != OVERLAYFS {
+        return None;
+    }
     let [m] = mounts else { return None };
     match m.r#type.as_str() {
         "bind" => Some((PathBuf::from(&m.source), Vec::new())),
@@ -61,6 +66,9 @@ pub(crate) fn target(mounts: &[Mount]) -> Option<(PathBuf, Vec<PathBuf>)> {
         _ => None,
     }
 }
+
+/// The one snapshotter Warren's applier writes for.
+pub(crate) const OVERLAYFS: &str = "overlayfs";
 
 /// A blocking reader over chunks sent from the async side.
 struct ChunkReader {
@@ -263,4 +271,39 @@ pub(crate) async fn apply_stored(
             reason: format!("layer {digest}: read from the store in part"),
         },
     })
+}
+
+#[cfg(test)]
+mod target_tests {
+    use super::*;
+
+    #[test]
+    fn only_overlayfs_snapshots_are_applied_here() {
+        let bind = Mount {
+            r#type: "bind".into(),
+            source: "/s/1/fs".into(),
+            options: vec!["rbind".into(), "rw".into()],
+            ..Default::default()
+        };
+        assert_eq!(
+            target(OVERLAYFS, std::slice::from_ref(&bind)),
+            Some((PathBuf::from("/s/1/fs"), Vec::new()))
+        );
+        // The native snapshotter also answers with a bind mount: overlay whiteouts there
+        // would be wrong, so containerd's Diff.Apply does that work.
+        assert_eq!(target("native", &[bind]), None);
+        let overlay = Mount {
+            r#type: "overlay".into(),
+            source: "overlay".into(),
+            options: vec!["upperdir=/s/3/fs".into(), "lowerdir=/s/2/fs:/s/1/fs".into()],
+            ..Default::default()
+        };
+        assert_eq!(
+            target(OVERLAYFS, &[overlay]),
+            Some((
+                PathBuf::from("/s/3/fs"),
+                vec![PathBuf::from("/s/2/fs"), PathBuf::from("/s/1/fs")]
+            ))
+        );
+    }
 }
