@@ -81,26 +81,34 @@ impl HostileRegistry {
     }
 }
 
+/// The method and path of the next request on `conn` (its head read up to the blank line;
+/// what follows stays in `buf`); `None` once the connection closes.
+async fn request_head(conn: &mut TcpStream, buf: &mut Vec<u8>) -> Option<(String, String)> {
+    let head = loop {
+        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&buf[..end]).to_string();
+            buf.drain(..end + 4);
+            break head;
+        }
+        let mut chunk = [0u8; 4096];
+        match conn.read(&mut chunk).await {
+            Ok(0) | Err(_) => return None,
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+        }
+    };
+    let mut words = head.split_whitespace();
+    let method = words.next().unwrap_or("").to_string();
+    let path = words.next().unwrap_or("").to_string();
+    Some((method, path))
+}
+
 /// Answer requests on one connection until it closes.
 async fn serve(mut conn: TcpStream, c: Arc<Content>) {
     let mut buf = Vec::new();
     loop {
-        // Read one request head.
-        let head = loop {
-            if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-                let head = String::from_utf8_lossy(&buf[..end]).to_string();
-                buf.drain(..end + 4);
-                break head;
-            }
-            let mut chunk = [0u8; 4096];
-            match conn.read(&mut chunk).await {
-                Ok(0) | Err(_) => return,
-                Ok(n) => buf.extend_from_slice(&chunk[..n]),
-            }
+        let Some((method, path)) = request_head(&mut conn, &mut buf).await else {
+            return;
         };
-        let mut words = head.split_whitespace();
-        let method = words.next().unwrap_or("").to_string();
-        let path = words.next().unwrap_or("").to_string();
         let endless = if path.contains("/manifests/") {
             if c.endless == Endless::Manifest {
                 Some("application/vnd.oci.image.manifest.v1+json")
@@ -314,21 +322,9 @@ async fn follow(mut conn: TcpStream, shared: Shared) {
     let (script, manifest, config_digest, addr) = &*shared;
     let mut buf = Vec::new();
     loop {
-        let head = loop {
-            if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-                let head = String::from_utf8_lossy(&buf[..end]).to_string();
-                buf.drain(..end + 4);
-                break head;
-            }
-            let mut chunk = [0u8; 4096];
-            match conn.read(&mut chunk).await {
-                Ok(0) | Err(_) => return,
-                Ok(n) => buf.extend_from_slice(&chunk[..n]),
-            }
+        let Some((method, path)) = request_head(&mut conn, &mut buf).await else {
+            return;
         };
-        let mut words = head.split_whitespace();
-        let method = words.next().unwrap_or("").to_string();
-        let path = words.next().unwrap_or("").to_string();
         let answer = if path == "/v2/" || path == "/v2" {
             if script.endless_token {
                 let head = format!(

@@ -70,3 +70,37 @@ pub fn unique_namespace(prefix: &str) -> String {
         NEXT.fetch_add(1, Ordering::Relaxed)
     )
 }
+
+/// This process's resident memory (`VmRSS`), in bytes; 0 if it cannot be read.
+pub fn rss_bytes() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches(" kB").trim().parse::<u64>().ok())
+        .unwrap_or(0)
+        * 1024
+}
+
+/// The most resident memory this process had while `f` ran, in bytes (VmRSS sampled every
+/// 10 ms from another thread).
+pub async fn peak_rss_during<T>(f: impl std::future::Future<Output = T>) -> (T, u64) {
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+    use std::sync::Arc;
+    let stop = Arc::new(AtomicBool::new(false));
+    let peak = Arc::new(AtomicU64::new(rss_bytes()));
+    let sampler = {
+        let (stop, peak) = (stop.clone(), peak.clone());
+        std::thread::spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                peak.fetch_max(rss_bytes(), Ordering::Relaxed);
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+        })
+    };
+    let out = f.await;
+    stop.store(true, Ordering::Relaxed);
+    sampler.join().unwrap();
+    peak.fetch_max(rss_bytes(), Ordering::Relaxed);
+    (out, peak.load(Ordering::Relaxed))
+}

@@ -5,8 +5,6 @@
 //! the limit, leaves no lease, snapshot, blob or ingest, and this process stays under
 //! 200 MiB of resident memory throughout.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
 use std::time::Duration;
 
 use warren_runtime::images::DiskLimits;
@@ -20,53 +18,6 @@ use warren_tests::{daemon, require_root};
 
 /// The most resident memory this process may reach during a hostile pull.
 const RSS_CEILING: u64 = 200 << 20;
-
-/// This process's resident memory.
-fn rss_bytes() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches(" kB").trim().parse::<u64>().ok())
-        .unwrap_or(0)
-        * 1024
-}
-
-/// Samples VmRSS every 20 ms until dropped; `peak()` is the highest seen.
-struct RssWatch {
-    stop: Arc<AtomicBool>,
-    peak: Arc<AtomicU64>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-impl RssWatch {
-    fn start() -> RssWatch {
-        let (stop, peak) = (
-            Arc::new(AtomicBool::new(false)),
-            Arc::new(AtomicU64::new(0)),
-        );
-        let (s, p) = (stop.clone(), peak.clone());
-        let thread = std::thread::spawn(move || {
-            while !s.load(Ordering::Relaxed) {
-                p.fetch_max(rss_bytes(), Ordering::Relaxed);
-                std::thread::sleep(Duration::from_millis(20));
-            }
-        });
-        RssWatch {
-            stop,
-            peak,
-            thread: Some(thread),
-        }
-    }
-
-    fn peak(mut self) -> u64 {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-        self.peak.load(Ordering::Relaxed)
-    }
-}
 
 /// A runtime handle in `ns`'s namespace with a short idle timeout and `disk` limits.
 fn runtime(ns: &Ns, disk: DiskLimits) -> ContainerdRuntime {
@@ -85,12 +36,10 @@ fn runtime(ns: &Ns, disk: DiskLimits) -> ContainerdRuntime {
 async fn hostile_pull(ns: &Ns, rt: &ContainerdRuntime, script: Script, what: &str) -> RuntimeError {
     let registry = Misbehaving::start(script).await;
     let image = format!("{}/evil/bounds:latest", registry.addr());
-    let watch = RssWatch::start();
     let options = PullOptions::default().mode(PullMode::Client);
-    let result = tokio::time::timeout(Duration::from_secs(120), rt.pull_image(&image, &options))
-        .await
-        .unwrap_or_else(|_| panic!("{what}: the pull never ended"));
-    let peak = watch.peak();
+    let pull = tokio::time::timeout(Duration::from_secs(120), rt.pull_image(&image, &options));
+    let (result, peak) = warren_tests::peak_rss_during(pull).await;
+    let result = result.unwrap_or_else(|_| panic!("{what}: the pull never ended"));
     let err = result.expect_err("a hostile pull fails");
     assert!(
         peak < RSS_CEILING,

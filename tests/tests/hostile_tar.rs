@@ -5,9 +5,10 @@
 //! process's memory flat, and leave nothing behind.
 
 use warren_runtime::{ErrorKind, PullMode, PullOptions};
-use warren_tests::hostile_tar::{cut_layer, peak_rss_during, push_bomb, unterminated_layer, Bomb};
+use warren_tests::hostile_tar::{cut_layer, push_bomb, unterminated_layer, Bomb};
 use warren_tests::image_ns::Ns;
 use warren_tests::images::{build, push_plain, Compression, Flavor};
+use warren_tests::peak_rss_during;
 use warren_tests::registry::Registry;
 use warren_tests::{require_root, snapshot_view};
 

@@ -442,17 +442,6 @@ async fn a_published_port_does_not_open_the_hosts_loopback() {
     fx.cleanup().await;
 }
 
-/// This process's resident memory.
-fn rss_bytes() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches(" kB").trim().parse::<u64>().ok())
-        .unwrap_or(0)
-        * 1024
-}
-
 /// A registry that streams a manifest, a config or a layer without end: the pull fails with
 /// a typed error naming the limit or the digest, this process does not grow, and nothing is
 /// left in containerd (lease, ingest, snapshot).
@@ -472,14 +461,14 @@ async fn a_registry_that_never_ends_a_response_fills_nothing() {
         for endless in [Endless::Manifest, Endless::Config, Endless::Layer] {
             let registry = HostileRegistry::start(endless).await;
             let image = format!("{}/evil/endless:latest", registry.addr());
-            let before = rss_bytes();
+            let before = warren_tests::rss_bytes();
             let options = PullOptions::default().mode(mode);
             let result =
                 tokio::time::timeout(Duration::from_secs(60), fx.rt.pull_image(&image, &options))
                     .await
                     .unwrap_or_else(|_| panic!("{endless:?} ({mode:?}): the pull never ended"));
             let err = result.expect_err("a hostile pull fails");
-            let grown = rss_bytes().saturating_sub(before);
+            let grown = warren_tests::rss_bytes().saturating_sub(before);
             assert!(
                 grown < 64 << 20,
                 "{endless:?} ({mode:?}): grew {} MiB",

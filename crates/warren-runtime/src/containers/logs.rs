@@ -362,17 +362,8 @@ impl ContainerdRuntime {
     /// Resolves once container `id` has no running process (at once if it has none): the
     /// wait is containerd's, no polling. A daemon restart only delays it.
     pub(crate) async fn exited(&self, id: &str) {
-        use warren_proto::containerd::services::tasks::v1::WaitRequest;
         loop {
-            let waited = self
-                .containerd()
-                .tasks()
-                .wait(WaitRequest {
-                    container_id: id.to_string(),
-                    ..Default::default()
-                })
-                .await;
-            match waited {
+            match self.wait_task(id).await {
                 Ok(_) => return,
                 Err(e) if e.is_missing_object() => return,
                 Err(e) => {

@@ -5,7 +5,7 @@ use std::time::Duration;
 use prost_types::FieldMask;
 use warren_proto::containerd::services::containers::v1::{Container, UpdateContainerRequest};
 use warren_proto::containerd::services::tasks::v1::{
-    DeleteResponse, DeleteTaskRequest, KillRequest, ResumeTaskRequest, WaitRequest,
+    DeleteResponse, DeleteTaskRequest, KillRequest, ResumeTaskRequest, WaitRequest, WaitResponse,
 };
 
 use super::io::Fifos;
@@ -25,15 +25,7 @@ impl ContainerdRuntime {
     /// `NotFound` if the container has no process and no recorded exit.
     pub async fn wait_container(&self, id: &str) -> Result<ExitStatus, RuntimeError> {
         crate::containers::check_id(id)?;
-        let waited = self
-            .containerd()
-            .tasks()
-            .wait(WaitRequest {
-                container_id: id.to_string(),
-                ..Default::default()
-            })
-            .await;
-        match waited {
+        match self.wait_task(id).await {
             Ok(r) => Ok(ExitStatus {
                 code: r.exit_status,
                 exited_at: to_system_time(r.exited_at.as_ref()),
@@ -46,6 +38,17 @@ impl ContainerdRuntime {
                 .ok_or_else(|| not_found(id)),
             Err(e) => Err(e),
         }
+    }
+
+    /// containerd's Wait for container `id`'s task: its exit, once it has one.
+    pub(crate) async fn wait_task(&self, id: &str) -> Result<WaitResponse, RuntimeError> {
+        self.containerd()
+            .tasks()
+            .wait(WaitRequest {
+                container_id: id.to_string(),
+                ..Default::default()
+            })
+            .await
     }
 
     /// Stop container `id`: its stop signal (the image's, SIGTERM by default), up to
