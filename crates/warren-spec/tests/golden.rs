@@ -91,7 +91,7 @@ fn limited_with_secrets_and_volume() {
             .devices(vec!["/dev/null:/dev/app-null:rw".parse().unwrap()])
             .sysctls([("net.core.somaxconn".to_string(), "1024".to_string())].into())
             .domainname("example.internal")
-            .network(Network::Path(PathBuf::from("/run/warren/netns/api-7"))),
+            .network(Network::Own(PathBuf::from("/run/warren/netns/api-7"))),
     );
 }
 
