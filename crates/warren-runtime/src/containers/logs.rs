@@ -225,6 +225,9 @@ impl ContainerdRuntime {
         tx: &mpsc::Sender<Result<LogLine, RuntimeError>>,
     ) -> Result<(), RuntimeError> {
         let mut parser = Parser::default();
+        if !options.follow {
+            self.settle_exited(id, dir).await;
+        }
         // Watched before anything is read, so no change after the first read is missed.
         let mut changes = if options.follow {
             Some(changes(dir))
@@ -356,6 +359,20 @@ impl ContainerdRuntime {
                 }
                 _ = tx.closed() => return Ok(()),
             }
+        }
+    }
+
+    /// If container `id`'s process has exited but its logger still runs (the task is not
+    /// deleted yet), have the logger write what is left in the pipes first: the log of an
+    /// exited container then holds all of its output, as `wait` or `inspect` promised.
+    async fn settle_exited(&self, id: &str, dir: &Path) {
+        let stopped = matches!(
+            self.task(id).await,
+            Ok(Some(p)) if super::status::state_of(p.status) == super::ContainerState::Stopped
+        );
+        if stopped {
+            let logger = super::output_end::logger_pid(dir).await;
+            super::output_end::claim_exit(dir, logger).await;
         }
     }
 
