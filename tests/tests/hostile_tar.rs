@@ -131,3 +131,33 @@ async fn tar_bombs_are_refused_from_their_header_with_memory_flat() {
         ns.cleanup().await;
     }
 }
+
+#[tokio::test]
+async fn an_import_archive_with_a_huge_extension_header_is_refused_from_it() {
+    require_root!();
+    let ns = Ns::new("tar-bomb-import").await;
+    let dir = tempfile::tempdir().unwrap();
+    for bomb in [Bomb::PaxHeader, Bomb::LongName, Bomb::LongLink] {
+        let tag = format!("{bomb:?}").to_lowercase();
+        // The archive itself is the bomb: its first header declares 16 GiB. Only its first
+        // gzip members are written (the header is in the first); the limit is reached from
+        // the header alone.
+        let path = dir.path().join(format!("{tag}.tar.gz"));
+        let head: Vec<u8> = warren_tests::hostile_tar::bomb_chunks(bomb)
+            .take(2)
+            .flatten()
+            .collect();
+        std::fs::write(&path, head).unwrap();
+        let (result, peak) =
+            peak_rss_during(ns.rt.import_archive(&path, &Default::default())).await;
+        let err = result.expect_err(&tag);
+        assert_eq!(err.kind(), ErrorKind::LimitExceeded, "{tag}: {err}");
+        assert!(
+            err.to_string().contains("tar extension header size limit"),
+            "{tag}: {err}"
+        );
+        assert!(peak < 200 << 20, "{tag}: {} MiB resident", peak >> 20);
+        assert_nothing_left(&ns, &tag).await;
+    }
+    ns.cleanup().await;
+}
