@@ -325,6 +325,17 @@ async fn a_full_disk_drops_output_but_never_the_container_or_its_logger() {
         assert!(s.success(), "mount -o {opts}");
     };
     mount("size=256k,mode=700");
+    // Unmounted however the test ends (a failed assertion must not leave a mount behind).
+    struct Unmount(PathBuf);
+    impl Drop for Unmount {
+        fn drop(&mut self) {
+            let _ = std::process::Command::new("umount")
+                .arg("-l")
+                .arg(&self.0)
+                .status();
+        }
+    }
+    let mounted = Unmount(dir.clone());
     w.ok(&["start", "full"]);
     let log = dir.join("container.log");
     // Full: the file stops growing.
@@ -380,10 +391,6 @@ async fn a_full_disk_drops_output_but_never_the_container_or_its_logger() {
         std::thread::sleep(Duration::from_millis(200));
     }
     w.ok(&["stop", "-t", "1", "full"]);
-    let s = std::process::Command::new("umount")
-        .arg(&dir)
-        .status()
-        .unwrap();
-    assert!(s.success());
+    drop(mounted);
     w.ok(&["rm", "full"]);
 }
