@@ -1,5 +1,6 @@
 //! `cargo xtask`: Warren's project tasks.
 
+mod api_snapshot;
 mod apt;
 mod bench;
 mod beside;
@@ -67,6 +68,9 @@ enum Task {
         #[arg(long)]
         runs: Option<u32>,
     },
+    /// Write the node API's snapshot (crates/warren-proto/api/warren.node.v1.txt) from the
+    /// protos as they are, and print its fingerprint and the CHANGELOG.md line it needs.
+    ApiSnapshot,
     /// The integration tests inside a cgroup-v2-only Linux guest under qemu (this host is
     /// cgroup v1): `vm image` builds the guest, `vm run` boots it and runs tests.
     Vm {
@@ -133,6 +137,7 @@ fn main() -> Result<()> {
             let deps = deps::fetch(&ws, &lines)?;
             bench::run(&ws, &deps, &what, &lines, runs)?;
         }
+        Task::ApiSnapshot => api_snapshot::run(&ws)?,
         Task::Vm { task } => {
             let code = vm::main(&ws, task)?;
             if code != 0 {

@@ -6,6 +6,8 @@ mod clients;
 mod error;
 
 pub mod any;
+#[cfg(feature = "node-api")]
+pub mod compat;
 pub mod namespace;
 pub mod timing;
 

@@ -3,6 +3,7 @@
 
 mod client;
 mod containerd;
+mod daemon;
 mod error;
 
 pub mod containers;
@@ -12,12 +13,14 @@ pub mod network;
 pub(crate) mod tar_stream;
 
 pub use client::{ContainerdRuntime, LogDriver, RuntimeOptions, DEFAULT_NAMESPACE, DEFAULT_SOCKET};
+pub use containers::labels::STOP_SIGNAL as STOP_SIGNAL_LABEL;
 pub use containers::{
     AttachInput, AttachOutput, AttachOutputStream, Attached, ContainerEvent, ContainerEventKind,
     ContainerInfo, ContainerMetrics, ContainerRequest, ContainerState, ContainerStatus, ExecEvent,
     ExecOutput, ExecRequest, ExecSession, ExecStream, ExecWait, ExitStatus, LogLine, LogOptions,
     LogStream, PullPolicy, SecurityInfo, MAX_EXEC_OUTPUT,
 };
+pub use daemon::{DaemonVersion, ImageRecord};
 pub use error::{BoxError, ErrorKind, RuntimeError};
 pub use images::{DiskLimits, LayerUnpack, Platform, RegistryOptions};
 pub use images::{

@@ -244,48 +244,6 @@ pub fn merge(
     }))
 }
 
-/// A duration as Docker's flags take it (Go's syntax): a sequence of decimal numbers with a
-/// unit each, `ns`, `us` (or `µs`), `ms`, `s`, `m`, `h`, e.g. `1s`, `500ms`, `1m30s`,
-/// `1.5h`; `0` alone is zero.
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let bad = || format!("expected a duration such as 500ms, 10s, 1m30s or 1h, not {s:?}");
-    let s = s.trim();
-    if s == "0" {
-        return Ok(Duration::ZERO);
-    }
-    if s.is_empty() {
-        return Err(bad());
-    }
-    let mut total = 0f64;
-    let mut rest = s;
-    while !rest.is_empty() {
-        let num_len = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .ok_or_else(bad)?;
-        let (num, tail) = rest.split_at(num_len);
-        let n: f64 = num.parse().map_err(|_| bad())?;
-        let unit_len = tail
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(tail.len());
-        let (unit, tail) = tail.split_at(unit_len);
-        let scale = match unit {
-            "ns" => 1e-9,
-            "us" | "µs" | "μs" => 1e-6,
-            "ms" => 1e-3,
-            "s" => 1.0,
-            "m" => 60.0,
-            "h" => 3600.0,
-            _ => return Err(bad()),
-        };
-        total += n * scale;
-        rest = tail;
-    }
-    if !total.is_finite() || total > 1e12 {
-        return Err(bad());
-    }
-    Ok(Duration::from_secs_f64(total))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -297,19 +255,6 @@ mod tests {
             timeout: 0,
             start_period: 1_000_000_000,
             retries: 7,
-        }
-    }
-
-    #[test]
-    fn durations_parse_like_go() {
-        assert_eq!(parse_duration("1s").unwrap(), Duration::from_secs(1));
-        assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
-        assert_eq!(parse_duration("2m").unwrap(), Duration::from_secs(120));
-        assert_eq!(parse_duration("1m30s").unwrap(), Duration::from_secs(90));
-        assert_eq!(parse_duration("1.5h").unwrap(), Duration::from_secs(5400));
-        assert_eq!(parse_duration("0").unwrap(), Duration::ZERO);
-        for bad in ["", "5", "1x", "s", "-1s", "1s2"] {
-            assert!(parse_duration(bad).is_err(), "{bad}");
         }
     }
 

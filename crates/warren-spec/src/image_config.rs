@@ -115,45 +115,8 @@ pub fn stop_signal(value: Option<&str>) -> Result<i32, SpecError> {
     let Some(value) = value.filter(|v| !v.is_empty()) else {
         return Ok(libc::SIGTERM);
     };
-    let bad = || {
-        SpecError::value(
-            "stop signal",
-            value,
-            format!(
-                "a signal name like SIGTERM, TERM or SIGRTMIN+3, or a number 1-{}",
-                libc::SIGRTMAX()
-            ),
-        )
-    };
-    let in_range = |n: i32| (1..=libc::SIGRTMAX()).contains(&n).then_some(n);
-    if value.bytes().all(|b| b.is_ascii_digit()) {
-        return value.parse().ok().and_then(in_range).ok_or_else(bad);
-    }
-    let upper = value.to_ascii_uppercase();
-    let name = upper.strip_prefix("SIG").unwrap_or(&upper);
-    // Real-time signals have no fixed numbers in nix: RTMIN+n / RTMAX-n, as Docker parses them.
-    let offset = |rest: &str, sign: char| -> Option<i32> {
-        if rest.is_empty() {
-            return Some(0);
-        }
-        rest.strip_prefix(sign)?.parse().ok()
-    };
-    if let Some(rest) = name.strip_prefix("RTMIN") {
-        let n = offset(rest, '+').ok_or_else(bad)?;
-        return in_range(libc::SIGRTMIN() + n)
-            .filter(|s| *s <= libc::SIGRTMAX())
-            .ok_or_else(bad);
-    }
-    if let Some(rest) = name.strip_prefix("RTMAX") {
-        let n = offset(rest, '-').ok_or_else(bad)?;
-        return in_range(libc::SIGRTMAX() - n)
-            .filter(|s| *s >= libc::SIGRTMIN())
-            .ok_or_else(bad);
-    }
-    format!("SIG{name}")
-        .parse::<nix::sys::signal::Signal>()
-        .map(|s| s as i32)
-        .map_err(|_| bad())
+    crate::units::parse_signal(value)
+        .map_err(|e| SpecError::value("stop signal", value, e.reason()))
 }
 
 #[cfg(test)]

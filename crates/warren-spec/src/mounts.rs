@@ -73,8 +73,9 @@ pub const TMPFS_FLAGS: &[&str] = &[
 impl std::str::FromStr for Tmpfs {
     type Err = SpecError;
 
-    /// Docker's syntax: `DEST[:OPTIONS]`, options comma-separated: `size=64m` (bytes or
-    /// k, m, g), `mode=1777` (octal), `uid=N`, `gid=N`, and [`TMPFS_FLAGS`].
+    /// Docker's syntax: `DEST[:OPTIONS]`, options comma-separated: `size=64m` (at least 1
+    /// byte, in [`parse_bytes`](crate::units::parse_bytes)' syntax, e.g. `1.5g`, `64MiB`),
+    /// `mode=1777` (octal), `uid=N`, `gid=N`, and [`TMPFS_FLAGS`].
     fn from_str(s: &str) -> Result<Self, SpecError> {
         let (dest, opts) = s.split_once(':').unwrap_or((s, ""));
         let mut t = Tmpfs {
@@ -85,10 +86,13 @@ impl std::str::FromStr for Tmpfs {
             let bad = |why: &str| SpecError::value("tmpfs option", opt, why.to_string());
             match opt.split_once('=') {
                 Some(("size", v)) => {
-                    t.size_bytes =
-                        Some(parse_size(v).ok_or_else(|| {
-                            bad("a size in bytes or with k, m or g, e.g. size=64m")
-                        })?)
+                    let bytes = crate::units::parse_bytes(v).map_err(|e| bad(&e.reason()))?;
+                    if bytes == 0 {
+                        return Err(bad(
+                            "at least 1 byte (leave size= out for the kernel's default, half of RAM)",
+                        ));
+                    }
+                    t.size_bytes = Some(bytes);
                 }
                 Some(("mode", v)) => {
                     t.mode = Some(
@@ -113,24 +117,6 @@ impl std::str::FromStr for Tmpfs {
         }
         Ok(t)
     }
-}
-
-/// A size such as `67108864`, `512k`, `64m`, `1g` (binary units, as Docker reads them).
-pub fn parse_size(text: &str) -> Option<u64> {
-    let lower = text.trim().to_ascii_lowercase();
-    let digits = lower.trim_end_matches(|c: char| c.is_ascii_alphabetic());
-    let mult: u64 = match &lower[digits.len()..] {
-        "" | "b" => 1,
-        "k" | "kb" | "kib" => 1 << 10,
-        "m" | "mb" | "mib" => 1 << 20,
-        "g" | "gb" | "gib" => 1 << 30,
-        _ => return None,
-    };
-    digits
-        .parse::<u64>()
-        .ok()?
-        .checked_mul(mult)
-        .filter(|v| *v > 0)
 }
 
 /// A tmpfs's mount options: the defaults, then each given flag replacing its opposite.
@@ -326,9 +312,28 @@ mod tests {
         );
         let plain: Tmpfs = "/scratch".parse().unwrap();
         assert_eq!(plain.size_bytes, None);
+        // The same sizes as --memory and --shm-size.
+        for (text, bytes) in [
+            ("1.5g", 1_610_612_736),
+            ("64MiB", 64 << 20),
+            ("2t", 2 << 40),
+        ] {
+            let t: Tmpfs = format!("/a:size={text}").parse().unwrap();
+            assert_eq!(t.size_bytes, Some(bytes), "{text}");
+        }
+        let e = "/a:size=1x".parse::<Tmpfs>().unwrap_err().to_string();
+        assert!(
+            e.starts_with(r#"invalid tmpfs option "size=1x": unknown unit "x"; expected"#),
+            "{e}"
+        );
+        let e = "/a:size=0".parse::<Tmpfs>().unwrap_err().to_string();
+        assert!(e.contains("at least 1 byte"), "{e}");
         for bad in [
             "/a:size=0",
+            "/a:size=0.5",
             "/a:size=1x",
+            "/a:size=-1m",
+            "/a:size=",
             "/a:mode=9",
             "/a:uid=x",
             "/a:suid=1",

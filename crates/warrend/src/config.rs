@@ -23,8 +23,72 @@ pub struct Config {
     pub registry: RegistryConfig,
     pub restart: RestartConfig,
     pub logs: LogsConfig,
+    pub node: NodeConfig,
     /// Stop every running container when warrend exits (default: leave them running).
     pub stop_containers_on_exit: bool,
+}
+
+/// The node as orchestrators see it (the node API's `Info`).
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct NodeConfig {
+    /// The node's name; default: the host name.
+    pub name: Option<String>,
+    /// Labels schedulers place containers by (e.g. `zone = "edge-3"`).
+    pub labels: BTreeMap<String, String>,
+    /// What containers may not use: kept for the system and warrend itself.
+    pub reserved: ReservedConfig,
+}
+
+/// Resources set aside from the node's capacity (allocatable = capacity - reserved).
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ReservedConfig {
+    /// CPUs (fractions allowed).
+    pub cpus: f64,
+    /// Memory in bytes.
+    pub memory_bytes: u64,
+    /// Process ids.
+    pub pids: u64,
+}
+
+impl NodeConfig {
+    /// The configured name, else the host's.
+    pub fn name(&self) -> String {
+        self.name.clone().unwrap_or_else(|| {
+            nix::unistd::gethostname()
+                .ok()
+                .and_then(|h| h.into_string().ok())
+                .unwrap_or_default()
+        })
+    }
+
+    fn validate(&self) -> anyhow::Result<()> {
+        let word = |s: &str| {
+            !s.is_empty()
+                && s.len() <= 253
+                && s.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"._-/".contains(&b))
+        };
+        if let Some(name) = &self.name {
+            if !word(name) || name.contains('/') {
+                bail!("node.name: {name:?} is not a node name (1 to 253 of a-z, A-Z, 0-9, '.', '-', '_')");
+            }
+        }
+        for (k, v) in &self.labels {
+            if !word(k) {
+                bail!("node.labels: key {k:?} is not a label key (1 to 253 of a-z, A-Z, 0-9, '.', '-', '_', '/')");
+            }
+            if v.len() > 1024 || v.chars().any(char::is_control) {
+                bail!("node.labels.{k}: the value is over 1024 bytes or has control characters");
+            }
+        }
+        let cpus = self.reserved.cpus;
+        if !cpus.is_finite() || cpus < 0.0 {
+            bail!("node.reserved.cpus: {cpus} is not a CPU count (0 or more, e.g. 0.5)");
+        }
+        Ok(())
+    }
 }
 
 /// Where warrend keeps its data.
@@ -64,13 +128,26 @@ pub struct ContainerdConfig {
 }
 
 /// The node API socket.
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct ApiConfig {
     /// Default: `<paths.state>/warrend.sock`.
     pub socket: Option<PathBuf>,
     /// A group whose members may use the socket too (mode 0660); default: root only (0600).
     pub group: Option<String>,
+    /// How many of the latest events warrend keeps for clients that resume an event stream
+    /// (default 10,000; at least 1).
+    pub events_retained: usize,
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        ApiConfig {
+            socket: None,
+            group: None,
+            events_retained: 10_000,
+        }
+    }
 }
 
 /// Loopback HTTP: `/healthz` and `/metrics`.
@@ -355,6 +432,10 @@ impl Config {
             {
                 bail!("api.group: no group named {group:?} on this host");
             }
+        }
+        self.node.validate()?;
+        if self.api.events_retained == 0 {
+            bail!("api.events_retained: must be at least 1 (10000 by default)");
         }
         self.http_address()?;
         warren_proto::Namespace::new(self.namespace())

@@ -25,6 +25,22 @@ super::rpcs!(Content, content {
 });
 
 impl Content<'_> {
+    /// Every blob's info (the filters narrow it), in the daemon's batches. Retried while the
+    /// daemon restarts, until the stream is open.
+    pub async fn list(
+        &self,
+        req: warren_proto::containerd::services::content::v1::ListContentRequest,
+    ) -> Result<
+        Replies<warren_proto::containerd::services::content::v1::ListContentResponse>,
+        RuntimeError,
+    > {
+        let op = "Content.List";
+        self.0
+            .retrying(op, req, |c, r| async move { c.content().list(r).await })
+            .await
+            .map(|inner| Replies::new(op, inner))
+    }
+
     /// A blob's bytes (`size` 0: to its end) from `offset`, in the daemon's chunks.
     pub async fn read(
         &self,

@@ -18,6 +18,18 @@ super::rpcs!(Snapshots, snapshots {
 });
 
 impl Snapshots<'_> {
+    /// Every snapshot of a snapshotter (the filters narrow it), in the daemon's batches.
+    pub async fn list(
+        &self,
+        req: ListSnapshotsRequest,
+    ) -> Result<super::Replies<ListSnapshotsResponse>, RuntimeError> {
+        let op = "Snapshots.List";
+        self.0
+            .retrying(op, req, |c, r| async move { c.snapshots().list(r).await })
+            .await
+            .map(|inner| super::Replies::new(op, inner))
+    }
+
     /// A new writable snapshot on a committed parent; answers with its mounts. Made once,
     /// and once more only if a directory left by an earlier daemon crash was in the way
     /// (see [`super::stale_snapshot`]).

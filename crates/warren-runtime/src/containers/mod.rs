@@ -14,7 +14,7 @@ mod exec_stream;
 mod fifo;
 mod health;
 pub(crate) mod io;
-mod labels;
+pub(crate) mod labels;
 mod logs;
 mod metrics;
 mod output_end;

@@ -13,10 +13,12 @@
 //! These reads never wait on a disk or the network, so calling them from an async task is
 //! acceptable; a caller that wants to be strict wraps them in `tokio::task::spawn_blocking`.
 
+mod capacity;
 mod devices;
 pub mod mountinfo;
 mod stats;
 
+pub use capacity::Capacity;
 pub use devices::devices;
 
 pub use stats::{read_stats, CgroupStats};

@@ -22,8 +22,8 @@ pub struct ContainerArgs {
     /// CPU limit in CPUs, e.g. 0.5.
     #[arg(long, value_parser = parse_cpus)]
     pub cpus: Option<f64>,
-    /// Memory limit: bytes or a number with b, k, m, g (binary units), e.g. 64m.
-    #[arg(short = 'm', long, value_parser = parse_bytes)]
+    /// Memory limit: bytes or a number with b, k, m, g, t, p (binary units), e.g. 64m or 1.5g.
+    #[arg(short = 'm', long, value_parser = parse_size_flag)]
     pub memory: Option<i64>,
     /// Most processes the container may have.
     #[arg(long, value_parser = clap::value_parser!(i64).range(1..))]
@@ -58,8 +58,8 @@ pub struct ContainerArgs {
     /// Mount the image's filesystem read-only.
     #[arg(long)]
     pub read_only: bool,
-    /// Signal that asks the container to stop (e.g. SIGINT).
-    #[arg(long)]
+    /// Signal that asks the container to stop (e.g. SIGINT, QUIT, RTMIN+3 or 15).
+    #[arg(long, value_parser = check_signal)]
     pub stop_signal: Option<String>,
     /// When to pull the image: missing, always, never.
     #[arg(long, default_value = "missing", value_parser = ["missing", "always", "never"])]
@@ -214,26 +214,26 @@ fn parse_cpus(s: &str) -> Result<f64, String> {
     }
 }
 
-/// Bytes with Docker's units: `1024`, `512k`, `64m`, `1g` (also `64MiB`, `64mb`).
-pub fn parse_bytes(s: &str) -> Result<i64, String> {
-    let bad = || format!("expected a size such as 67108864, 512k, 64m or 1g, not {s:?}");
-    let lower = s.trim().to_ascii_lowercase();
-    let digits = lower.trim_end_matches(|c: char| c.is_ascii_alphabetic());
-    let unit = &lower[digits.len()..];
-    let mult: i64 = match unit {
-        "" | "b" => 1,
-        "k" | "kb" | "kib" => 1 << 10,
-        "m" | "mb" | "mib" => 1 << 20,
-        "g" | "gb" | "gib" => 1 << 30,
-        "t" | "tb" | "tib" => 1 << 40,
-        _ => return Err(bad()),
-    };
-    let n: f64 = digits.parse().map_err(|_| bad())?;
-    let v = n * mult as f64;
-    if !(v >= 1.0 && v < i64::MAX as f64) {
-        return Err(bad());
+/// A size flag (`--memory`, `--memory-reservation`, `--shm-size`, `--memory-swap`) in
+/// Docker's units, read by [`warren_spec::units::parse_bytes`] like every size Warren takes:
+/// `1024`, `512k`, `64m`, `1.5g`, `64MiB`. At least 1 byte, since 0 would mean "not set" to
+/// the daemon, and at most `i64::MAX`, the API's field.
+pub fn parse_size_flag(s: &str) -> Result<i64, String> {
+    let bytes = warren_spec::units::parse_bytes(s).map_err(|e| e.to_string())?;
+    match i64::try_from(bytes) {
+        Ok(0) => Err(format!(
+            "{s:?} is 0 bytes: give at least 1 byte, or leave the flag out for its default"
+        )),
+        Ok(bytes) => Ok(bytes),
+        Err(_) => Err(format!("{s:?} is too large: at most {} bytes", i64::MAX)),
     }
-    Ok(v as i64)
+}
+
+/// A signal flag (`--stop-signal`, `kill -s`), checked by [`warren_spec::units::parse_signal`]
+/// before anything is sent, and sent as given (the daemon reads it the same way).
+pub fn check_signal(s: &str) -> Result<String, warren_spec::UnitError> {
+    warren_spec::units::parse_signal(s)?;
+    Ok(s.to_string())
 }
 
 fn parse_label(s: &str) -> Result<(String, String), String> {
@@ -249,13 +249,65 @@ mod tests {
 
     #[test]
     fn sizes_use_binary_units() {
-        assert_eq!(parse_bytes("64m").unwrap(), 64 << 20);
-        assert_eq!(parse_bytes("1G").unwrap(), 1 << 30);
-        assert_eq!(parse_bytes("512k").unwrap(), 512 << 10);
-        assert_eq!(parse_bytes("64MiB").unwrap(), 64 << 20);
-        assert_eq!(parse_bytes("1000").unwrap(), 1000);
-        for bad in ["", "m", "-1m", "12x", "0"] {
-            assert!(parse_bytes(bad).is_err(), "{bad}");
+        assert_eq!(parse_size_flag("64m").unwrap(), 64 << 20);
+        assert_eq!(parse_size_flag("1G").unwrap(), 1 << 30);
+        assert_eq!(parse_size_flag("512k").unwrap(), 512 << 10);
+        assert_eq!(parse_size_flag("64MiB").unwrap(), 64 << 20);
+        assert_eq!(parse_size_flag("1000").unwrap(), 1000);
+        assert_eq!(parse_size_flag("1.5g").unwrap(), 1_610_612_736);
+        assert_eq!(parse_size_flag("1p").unwrap(), 1 << 50);
+        for (bad, why) in [
+            ("", "is empty"),
+            ("m", "number is missing"),
+            ("-1m", "negative"),
+            ("12x", "unknown unit \"x\""),
+            ("0", "at least 1 byte"),
+            ("0.5", "at least 1 byte"),
+            ("8e", "unknown unit"),
+            ("1.2.3", "number is missing or malformed"),
+            ("9223372036854775808", "at most 9223372036854775807 bytes"),
+            ("18446744073709551616", "too large"),
+        ] {
+            let e = parse_size_flag(bad).unwrap_err();
+            assert!(e.contains(why), "{bad}: {e}");
+        }
+    }
+
+    #[derive(clap::Parser)]
+    struct Run {
+        #[command(flatten)]
+        args: ContainerArgs,
+    }
+
+    #[test]
+    fn size_and_signal_flags_are_read_as_docker_reads_them() {
+        use clap::Parser;
+        let r = Run::try_parse_from([
+            "run",
+            "--memory",
+            "1.5g",
+            "--shm-size",
+            "64MiB",
+            "--stop-signal",
+            "sigrtmin+3",
+            "img",
+        ])
+        .unwrap();
+        let spec = r.args.spec();
+        assert_eq!(spec.memory_bytes, 1_610_612_736);
+        assert_eq!(spec.shm_size_bytes, 64 << 20);
+        assert_eq!(spec.stop_signal, "sigrtmin+3");
+        for (flag, value, why) in [
+            ("--memory", "12x", "unknown unit"),
+            ("--memory-reservation", "0", "at least 1 byte"),
+            ("--shm-size", "-1m", "negative"),
+            ("--stop-signal", "SIGNOPE", "is not a signal"),
+        ] {
+            let e = Run::try_parse_from(["run", &format!("{flag}={value}"), "img"])
+                .err()
+                .unwrap()
+                .to_string();
+            assert!(e.contains(flag) && e.contains(why), "{flag} {value}: {e}");
         }
     }
 

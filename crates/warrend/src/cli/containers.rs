@@ -74,6 +74,41 @@ pub struct PsArgs {
     /// Print the ids only.
     #[arg(short, long)]
     pub quiet: bool,
+    /// Only containers whose labels match (repeatable, all must hold): `label=KEY`,
+    /// `label=KEY=VALUE` or `label=KEY!=VALUE`.
+    #[arg(short, long = "filter", value_name = "label=SELECTOR", value_parser = label_filter)]
+    pub filter: Vec<String>,
+}
+
+/// A `ps --filter`: only `label=...` is known; the selector itself is checked by warrend.
+fn label_filter(s: &str) -> Result<String, String> {
+    match s.split_once('=') {
+        Some(("label", sel)) if !sel.is_empty() => Ok(sel.to_string()),
+        _ => Err(format!(
+            "{s:?}: the filter is label=KEY, label=KEY=VALUE or label=KEY!=VALUE"
+        )),
+    }
+}
+
+/// Options of `events`.
+#[derive(Args)]
+pub struct EventsArgs {
+    /// Resume after this event: the `cursor` (EPOCH:SEQUENCE) of the last event seen.
+    #[arg(long, value_name = "EPOCH:SEQUENCE", value_parser = cursor)]
+    pub after: Option<api::EventCursor>,
+}
+
+fn cursor(s: &str) -> Result<api::EventCursor, String> {
+    let bad = || format!("{s:?} is not an event cursor: EPOCH:SEQUENCE, as `events` prints it");
+    let (epoch, seq) = s.split_once(':').ok_or_else(bad)?;
+    let sequence = seq.parse().map_err(|_| bad())?;
+    if epoch.is_empty() {
+        return Err(bad());
+    }
+    Ok(api::EventCursor {
+        epoch: epoch.to_string(),
+        sequence,
+    })
 }
 
 /// Options of `logs`.
@@ -363,7 +398,10 @@ pub async fn remove(c: &mut Client, a: RmArgs) -> anyhow::Result<u8> {
 /// `warrend ps`.
 pub async fn ps(c: &mut Client, a: PsArgs, json: bool) -> anyhow::Result<u8> {
     let list = c
-        .list(api::ListRequest { all: a.all })
+        .list(api::ListRequest {
+            all: a.all,
+            label_selector: a.filter,
+        })
         .await
         .map_err(api_error)?
         .into_inner()
@@ -537,9 +575,9 @@ pub async fn inspect(c: &mut Client, a: IdsArgs) -> anyhow::Result<u8> {
 }
 
 /// `warrend events`: one line per event until interrupted.
-pub async fn events(c: &mut Client) -> anyhow::Result<u8> {
+pub async fn events(c: &mut Client, a: EventsArgs) -> anyhow::Result<u8> {
     let mut stream = c
-        .events(api::EventsRequest {})
+        .events(api::EventsRequest { after: a.after })
         .await
         .map_err(api_error)?
         .into_inner();
@@ -552,9 +590,14 @@ pub async fn events(c: &mut Client) -> anyhow::Result<u8> {
             "pid": e.pid,
             "exit_code": e.exit_code,
             "exec_id": e.exec_id,
+            "cursor": e.cursor.map(|c| format!("{}:{}", c.epoch, c.sequence)),
         }));
     }
     Ok(0)
+}
+
+fn resources_json(r: &api::NodeResources) -> serde_json::Value {
+    json!({"cpus": r.cpus, "memory_bytes": r.memory_bytes, "pids": r.pids})
 }
 
 /// `warrend info`.
@@ -575,6 +618,11 @@ pub async fn info(c: &mut Client, json: bool) -> anyhow::Result<u8> {
             "runc_version": i.runc_version,
             "cgroup_version": i.cgroup_version,
             "cgroup_driver": i.cgroup_driver,
+            "node_name": i.node_name,
+            "node_labels": i.node_labels,
+            "capacity": i.capacity.as_ref().map(resources_json),
+            "allocatable": i.allocatable.as_ref().map(resources_json),
+            "api_version": i.api_version,
         }));
     } else {
         println!("warrend:            {}", i.warrend_version);
@@ -588,6 +636,24 @@ pub async fn info(c: &mut Client, json: bool) -> anyhow::Result<u8> {
             "cgroups:            {} ({})",
             i.cgroup_version, i.cgroup_driver
         );
+        println!("node:               {}", i.node_name);
+        let mut labels: Vec<_> = i.node_labels.iter().collect();
+        labels.sort();
+        for (k, v) in labels {
+            println!("  label:            {k}={v}");
+        }
+        for (what, r) in [("capacity", &i.capacity), ("allocatable", &i.allocatable)] {
+            if let Some(r) = r {
+                println!(
+                    "{:<20}{} CPUs, {} memory, {} pids",
+                    format!("{what}:"),
+                    r.cpus,
+                    super::output::bytes(r.memory_bytes),
+                    r.pids
+                );
+            }
+        }
+        println!("node API:           {}", i.api_version);
     }
     Ok(0)
 }

@@ -10,20 +10,10 @@ use serde_json::json;
 use tokio::io::AsyncBufReadExt;
 use warren_proto::warren::node::v1 as api;
 
+use super::args::check_signal;
 use super::containers::Client;
 use super::output::{bytes, print_json, table};
 use super::{api_error, time_arg};
-
-/// A signal as `kill -s` takes it: checked here, before anything is sent.
-fn signal(s: &str) -> Result<String, String> {
-    warren_spec::stop_signal(Some(s)).map_err(|_| {
-        format!(
-            "{s:?} is not a signal: expected a name like KILL, SIGHUP or RTMIN+3, or a number 1-{}",
-            libc::SIGRTMAX()
-        )
-    })?;
-    Ok(s.to_string())
-}
 
 /// Options of `kill`.
 #[derive(Args)]
@@ -31,7 +21,7 @@ pub struct KillArgs {
     /// The signal: a name with or without SIG (HUP, SIGTERM, RTMIN+3) or a number.
     /// SIGKILL, or the container's stop signal, ends it for good: its restart policy does
     /// not start it again.
-    #[arg(short, long, default_value = "KILL", value_parser = signal)]
+    #[arg(short, long, default_value = "KILL", value_parser = check_signal)]
     pub signal: String,
     /// Container ids.
     #[arg(required = true)]
@@ -391,8 +381,16 @@ mod tests {
 
     #[test]
     fn arguments_are_checked_before_anything_is_sent() {
-        assert!(signal("HUP").is_ok() && signal("SIGUSR1").is_ok() && signal("9").is_ok());
-        assert!(signal("NOPE").unwrap_err().contains("not a signal"));
+        for ok in ["HUP", "SIGUSR1", "9", "rtmin+3", "KILL"] {
+            assert_eq!(check_signal(ok).unwrap(), ok);
+        }
+        for bad in ["NOPE", "0", "65", "-9", ""] {
+            let e = check_signal(bad).unwrap_err().to_string();
+            assert!(
+                e.contains("is not a signal") && e.contains("1-64"),
+                "{bad}: {e}"
+            );
+        }
         assert_eq!(private_port("80").unwrap(), (80, "tcp".to_string()));
         assert_eq!(private_port("53/udp").unwrap(), (53, "udp".to_string()));
         for bad in ["0", "http", "80/sctp", "70000"] {

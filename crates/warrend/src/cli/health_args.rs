@@ -58,10 +58,11 @@ impl HealthArgs {
     }
 }
 
-/// A Docker duration (`500ms`, `30s`, `1m30s`): 0 (the image's value or the default) or at
-/// least 1ms.
+/// A Docker duration (`500ms`, `30s`, `1m30s`, read by
+/// [`warren_spec::units::parse_duration`]): 0 (the image's value or the default) or at least
+/// 1ms.
 fn parse_health_duration(s: &str) -> Result<Duration, String> {
-    let d = warren_spec::health::parse_duration(s)?;
+    let d = warren_spec::units::parse_duration(s).map_err(|e| e.to_string())?;
     if !d.is_zero() && d < warren_spec::health::MIN_DURATION {
         return Err(format!(
             "{s:?} is under 1ms: give 0 (inherit) or at least 1ms"
@@ -128,6 +129,9 @@ mod tests {
             ),
             (vec!["x", "--health-interval", "10us"], "--health-interval"),
             (vec!["x", "--health-timeout", "soon"], "--health-timeout"),
+            (vec!["x", "--health-timeout", "5"], "a number has no unit"),
+            (vec!["x", "--health-start-period=-1s"], "negative"),
+            (vec!["x", "--health-interval", "1d"], "unknown unit \"d\""),
             (vec!["x", "--health-retries", "-1"], "--health-retries"),
         ] {
             let e = Cmd::try_parse_from(argv).err().unwrap().to_string();

@@ -56,7 +56,7 @@ pub enum Command {
     /// CPU, memory and pids of running containers.
     Stats(stats::StatsArgs),
     /// Follow container events (containerd's and warrend's restart decisions).
-    Events,
+    Events(containers::EventsArgs),
     /// The daemon: versions, containerd, namespace.
     Info,
     /// Send a signal to containers (SIGKILL by default).
@@ -162,7 +162,7 @@ pub async fn run(command: Command, socket: &Path, json: bool) -> anyhow::Result<
         Command::Attach(a) => containers::attach(&mut c, a).await,
         Command::Inspect(a) => containers::inspect(&mut c, a).await,
         Command::Stats(a) => stats::stats(&mut c, a, json).await,
-        Command::Events => containers::events(&mut c).await,
+        Command::Events(a) => containers::events(&mut c, a).await,
         Command::Info => containers::info(&mut c, json).await,
         Command::Kill(a) => everyday::kill(&mut c, a).await,
         Command::Restart(a) => everyday::restart(&mut c, a).await,

@@ -147,6 +147,7 @@ pub fn summary_json(c: &api::ContainerSummary) -> Value {
         "restart_count": c.restart_count,
         "ip": c.ip,
         "health": c.health,
+        "labels": c.labels,
     })
 }
 

@@ -6,7 +6,7 @@
 use clap::Args;
 use warren_proto::warren::node::v1 as api;
 
-use super::args::parse_bytes;
+use super::args::parse_size_flag;
 
 /// Resources, devices, kernel parameters, names and files.
 #[derive(Args, Debug, Clone, Default)]
@@ -15,7 +15,7 @@ pub struct RunFlags {
     #[arg(long, value_name = "SIZE", value_parser = parse_swap, allow_negative_numbers = true)]
     pub memory_swap: Option<i64>,
     /// Soft memory limit (at most `--memory`), e.g. 32m.
-    #[arg(long, value_name = "SIZE", value_parser = parse_bytes)]
+    #[arg(long, value_name = "SIZE", value_parser = parse_size_flag)]
     pub memory_reservation: Option<i64>,
     /// CPUs the container may run on, e.g. 0-1,3.
     #[arg(long, value_name = "CPUS")]
@@ -33,7 +33,7 @@ pub struct RunFlags {
     #[arg(long = "tmpfs", value_name = "DEST[:OPTIONS]", value_parser = check::<warren_spec::Tmpfs>)]
     pub tmpfs: Vec<String>,
     /// Size of /dev/shm, e.g. 256m (default 64m).
-    #[arg(long, value_name = "SIZE", value_parser = parse_bytes)]
+    #[arg(long, value_name = "SIZE", value_parser = parse_size_flag)]
     pub shm_size: Option<i64>,
     /// A namespaced kernel parameter: KEY=VALUE, e.g. net.core.somaxconn=1024.
     #[arg(long = "sysctl", value_name = "KEY=VALUE", value_parser = parse_sysctl)]
@@ -109,7 +109,7 @@ fn parse_swap(s: &str) -> Result<i64, String> {
     if s.trim() == "-1" {
         return Ok(-1);
     }
-    parse_bytes(s)
+    parse_size_flag(s)
 }
 
 fn parse_sysctl(s: &str) -> Result<(String, String), String> {
@@ -169,6 +169,15 @@ fn read_label_file(path: &str) -> Result<Lines, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn swap_is_a_size_or_minus_one() {
+        assert_eq!(parse_swap("-1").unwrap(), -1);
+        assert_eq!(parse_swap("1.5g").unwrap(), 1_610_612_736);
+        assert_eq!(parse_swap("128MiB").unwrap(), 128 << 20);
+        assert!(parse_swap("-2").unwrap_err().contains("negative"));
+        assert!(parse_swap("0").unwrap_err().contains("at least 1 byte"));
+    }
 
     #[test]
     fn env_and_label_files_read_as_docker_reads_them() {

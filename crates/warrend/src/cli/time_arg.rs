@@ -1,41 +1,13 @@
 //! Points in time on the command line, as Docker takes them for `--since`, `--until` and
-//! `--filter until=`: a duration back from now (`10m`, `1h30m`, `1.5h`), an RFC 3339 time
+//! `--filter until=`: a duration back from now (`10m`, `1h30m`, `1.5h`, read by
+//! [`warren_spec::units::parse_duration`] as every duration Warren takes), an RFC 3339 time
 //! (`2026-01-02T15:04:05Z`) or Unix seconds (`1767366245`, `1767366245.5`).
 
 use std::time::{Duration, SystemTime};
 
-const ALLOWED: &str = "a duration back from now like 10m, 90s or 1h30m (units ms, s, m, h), \
+const ALLOWED: &str =
+    "a duration back from now like 10m, 90s or 1h30m (units ns, us, ms, s, m, h), \
 an RFC 3339 time like 2026-01-02T15:04:05Z, or Unix seconds";
-
-/// A Go-style duration: numbers with units, e.g. `1h30m`, `1.5s`, `250ms`.
-fn duration(s: &str) -> Option<Duration> {
-    let mut rest = s;
-    let mut total = 0f64;
-    if rest.is_empty() {
-        return None;
-    }
-    while !rest.is_empty() {
-        let digits = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .unwrap_or(rest.len());
-        let n: f64 = rest[..digits].parse().ok()?;
-        rest = &rest[digits..];
-        let (unit, len) = if rest.starts_with("ms") {
-            (0.001, 2)
-        } else if rest.starts_with('s') {
-            (1.0, 1)
-        } else if rest.starts_with('m') {
-            (60.0, 1)
-        } else if rest.starts_with('h') {
-            (3600.0, 1)
-        } else {
-            return None;
-        };
-        total += n * unit;
-        rest = &rest[len..];
-    }
-    Duration::try_from_secs_f64(total).ok()
-}
 
 /// Parse `s` as a point in time (a duration counts back from `now`).
 pub fn parse_at(s: &str, now: SystemTime) -> Result<SystemTime, String> {
@@ -52,7 +24,8 @@ pub fn parse_at(s: &str, now: SystemTime) -> Result<SystemTime, String> {
             return Ok(SystemTime::UNIX_EPOCH + t);
         }
     }
-    duration(s)
+    warren_spec::units::parse_duration(s)
+        .ok()
         .and_then(|d| now.checked_sub(d))
         .ok_or_else(|| format!("{s:?} is not a time: expected {ALLOWED}"))
 }
@@ -79,6 +52,8 @@ mod tests {
         assert_eq!(back("1h30m"), Duration::from_secs(5400));
         assert_eq!(back("1.5s"), Duration::from_millis(1500));
         assert_eq!(back("250ms"), Duration::from_millis(250));
+        assert_eq!(back("1m0.5s"), Duration::from_millis(60_500));
+        assert_eq!(back("1500us"), Duration::from_micros(1500));
         let t = parse_at("1970-01-01T00:00:10Z", now).unwrap();
         assert_eq!(t, SystemTime::UNIX_EPOCH + Duration::from_secs(10));
         let t = parse_at("1970-01-01T01:00:10+01:00", now).unwrap();
@@ -87,7 +62,15 @@ mod tests {
             parse_at("42", now).unwrap(),
             SystemTime::UNIX_EPOCH + Duration::from_secs(42)
         );
-        for bad in ["", "10x", "m", "yesterday", "-5m", "2026-13-01T00:00:00Z"] {
+        for bad in [
+            "",
+            "10x",
+            "m",
+            "yesterday",
+            "-5m",
+            "2026-13-01T00:00:00Z",
+            "9999999999999h",
+        ] {
             let e = parse_at(bad, now).unwrap_err();
             assert!(e.contains("is not a time"), "{bad}: {e}");
         }

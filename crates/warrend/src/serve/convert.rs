@@ -28,10 +28,18 @@ pub mod labels {
     pub const PORTS: &str = "warrend.ports";
     /// `true`: delete the container once it has exited (`run --rm`).
     pub const REMOVE: &str = "warrend.remove";
+    /// The digest of the node API spec a container was created from: a second `Create`
+    /// with the same id is answered by comparing it.
+    pub const SPEC_DIGEST: &str = "warrend.spec-digest";
 }
 
 pub(super) fn invalid(field: &str, value: impl std::fmt::Debug, allowed: &str) -> Status {
-    Status::invalid_argument(format!("invalid {field} {value:?}: {allowed}"))
+    super::api::errors::detailed(
+        tonic::Code::InvalidArgument,
+        format!("invalid {field} {value:?}: {allowed}"),
+        api::ErrorReason::InvalidInput,
+        field,
+    )
 }
 
 /// A fresh container id: 12 hex digits, as Docker users are used to.
@@ -262,6 +270,7 @@ pub fn summary(
         ip: ip.map(|ip| ip.to_string()).unwrap_or_default(),
         health: String::new(),
         started_at: c.started_at.map(timestamp),
+        labels: user_labels(c),
     }
 }
 
@@ -287,6 +296,55 @@ pub fn image(i: &warren_runtime::Image) -> api::ImageInfo {
         working_dir: i.config.working_dir.clone().unwrap_or_default(),
         user: i.config.user.clone().unwrap_or_default(),
         stop_signal: i.config.stop_signal.clone().unwrap_or_default(),
+    }
+}
+
+/// A containerd task event as the API shows it (its cursor is set when it is recorded).
+pub fn container_event(e: warren_runtime::ContainerEvent) -> api::Event {
+    let mut out = api::Event {
+        container_id: e.container_id,
+        time: e.time.map(timestamp),
+        ..Default::default()
+    };
+    let kind = match e.kind {
+        warren_runtime::ContainerEventKind::Created { pid } => {
+            out.pid = pid;
+            "created"
+        }
+        warren_runtime::ContainerEventKind::Started { pid } => {
+            out.pid = pid;
+            "started"
+        }
+        warren_runtime::ContainerEventKind::Exited { exec_id, exit_code } => {
+            out.exit_code = exit_code;
+            out.exec_id = exec_id.unwrap_or_default();
+            "exited"
+        }
+        warren_runtime::ContainerEventKind::Oom => "oom",
+        warren_runtime::ContainerEventKind::Deleted { exit_code } => {
+            out.exit_code = exit_code;
+            "deleted"
+        }
+        warren_runtime::ContainerEventKind::Paused => "paused",
+        warren_runtime::ContainerEventKind::Resumed => "resumed",
+        warren_runtime::ContainerEventKind::Removed => "removed",
+    };
+    out.kind = kind.to_string();
+    out
+}
+
+/// One of warrend's own events (restart and health decisions) as the API shows it.
+pub fn node_event(e: crate::serve::NodeEvent) -> api::Event {
+    let (kind, health_status) = crate::serve::health::split_kind(e.kind);
+    api::Event {
+        container_id: e.container_id,
+        time: Some(timestamp(std::time::SystemTime::now())),
+        kind,
+        health_status,
+        pid: e.pid,
+        exit_code: e.exit_code,
+        exec_id: e.exec_id,
+        cursor: None,
     }
 }
 

@@ -1,4 +1,5 @@
-//! Facts about the node that `warrend info` reports: the runc in use and the cgroup layout.
+//! Facts about the node that `warrend info` reports: the runc in use, the cgroup layout and
+//! the node's capacity.
 
 use std::path::PathBuf;
 
@@ -6,7 +7,7 @@ use crate::config::Config;
 use crate::deps;
 
 /// What `info` shows about the host.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct HostInfo {
     /// `runc --version`'s first line (e.g. `runc version 1.1.5+ds1`), or why it is unknown.
     pub runc_version: String,
@@ -14,6 +15,8 @@ pub struct HostInfo {
     pub cgroup_version: String,
     /// Who manages the containers' cgroups: `cgroupfs` (runc writes them directly).
     pub cgroup_driver: String,
+    /// CPUs, memory and pids of the node.
+    pub capacity: warren_spec::host::Capacity,
 }
 
 /// The runc containers are run with: the configured folder's, else the one on `PATH`.
@@ -44,12 +47,19 @@ pub async fn detect(config: &Config) -> HostInfo {
         },
         None => "unknown (no runc found)".into(),
     };
-    let facts = tokio::task::spawn_blocking(warren_spec::host::HostFacts::detect)
-        .await
-        .ok();
+    let (facts, capacity) = tokio::task::spawn_blocking(|| {
+        (
+            warren_spec::host::HostFacts::detect(),
+            warren_spec::host::Capacity::detect(),
+        )
+    })
+    .await
+    .expect("reading the host's cgroup facts and capacity does not panic");
+    let facts = Some(facts);
     HostInfo {
         runc_version,
         cgroup_version: facts.map(|f| f.mode.to_string()).unwrap_or_default(),
         cgroup_driver: "cgroupfs".into(),
+        capacity,
     }
 }

@@ -40,16 +40,12 @@ pub async fn serve(daemon: Daemon, addr: SocketAddr) -> anyhow::Result<JoinHandl
 }
 
 async fn healthz(State(d): State<Daemon>) -> impl IntoResponse {
-    let mut client = d.clients.version();
-    let version = tokio::time::timeout(Duration::from_secs(2), client.version(()));
+    let version = tokio::time::timeout(Duration::from_secs(2), d.rt.daemon_version());
     match version.await {
-        Ok(Ok(v)) => (
-            StatusCode::OK,
-            format!("ok: containerd {}\n", v.into_inner().version),
-        ),
+        Ok(Ok(v)) => (StatusCode::OK, format!("ok: containerd {}\n", v.version)),
         Ok(Err(e)) => (
             StatusCode::SERVICE_UNAVAILABLE,
-            format!("containerd does not answer: {}\n", e.message()),
+            format!("containerd does not answer: {e}\n"),
         ),
         Err(_) => (
             StatusCode::SERVICE_UNAVAILABLE,

@@ -12,8 +12,6 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::{Registry, Unit};
-use tokio_stream::StreamExt;
-use warren_proto::containerd::services::snapshots::v1::ListSnapshotsRequest;
 use warren_runtime::ContainerState;
 
 use super::Daemon;
@@ -183,8 +181,7 @@ impl Metrics {
     }
 
     async fn collect(&self, daemon: &Daemon) {
-        let mut version = daemon.clients.version();
-        let up = tokio::time::timeout(Duration::from_secs(2), version.version(()))
+        let up = tokio::time::timeout(Duration::from_secs(2), daemon.rt.daemon_version())
             .await
             .is_ok_and(|r| r.is_ok());
         self.connected.set(up as i64);
@@ -228,20 +225,5 @@ impl Metrics {
 
 /// How many snapshots the runtime's snapshotter holds in the namespace.
 async fn snapshot_count(daemon: &Daemon) -> Option<usize> {
-    let req = ListSnapshotsRequest {
-        snapshotter: "overlayfs".into(),
-        filters: vec![],
-    };
-    let mut stream = daemon
-        .clients
-        .snapshots()
-        .list(req)
-        .await
-        .ok()?
-        .into_inner();
-    let mut n = 0;
-    while let Some(page) = stream.next().await {
-        n += page.ok()?.info.len();
-    }
-    Some(n)
+    daemon.rt.snapshot_count().await.ok()
 }

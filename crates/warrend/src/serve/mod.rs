@@ -9,6 +9,7 @@ mod convert;
 mod health;
 mod host_info;
 mod http;
+pub mod journal;
 mod metrics;
 mod restart;
 mod run_flags;
@@ -20,7 +21,6 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Args;
-use tokio::sync::broadcast;
 use warren_runtime::{ContainerdRuntime, RuntimeOptions};
 
 use crate::config::Config;
@@ -130,14 +130,21 @@ pub struct NodeEvent {
     pub exec_id: String,
 }
 
+impl Daemon {
+    /// Record one of warrend's own events in the event history.
+    pub fn event(&self, e: NodeEvent) {
+        self.journal.record(convert::node_event(e));
+    }
+}
+
 /// What every part of the daemon shares.
 #[derive(Clone)]
 pub struct Daemon {
     pub rt: ContainerdRuntime,
-    pub clients: warren_proto::Clients,
     pub config: Arc<Config>,
     pub metrics: Arc<metrics::Metrics>,
-    pub events: broadcast::Sender<NodeEvent>,
+    /// The event history every `Events` call reads (containerd's and warrend's events).
+    pub journal: journal::Journal,
     pub restart: restart::Restarts,
     /// Health checks: their state, for ps, inspect and metrics.
     pub health: health::Monitor,
@@ -193,18 +200,15 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         .map(|d| d.join("runc"))
         .filter(|p| p.is_file());
     let rt = ContainerdRuntime::with_options(options)?;
-    let namespace = warren_proto::Namespace::new(config.namespace())?;
-    let clients = warren_proto::Clients::new(warren_proto::connect_lazy(&address), &namespace);
-    let (events, _) = broadcast::channel(1024);
+    let journal = journal::Journal::new(config.api.events_retained);
     let metrics = Arc::new(metrics::Metrics::new());
     let restart = restart::Restarts::new(&config);
     let (stopping_tx, stopping) = tokio::sync::watch::channel(false);
     let daemon = Daemon {
         rt: rt.clone(),
-        clients,
         config: config.clone(),
         metrics,
-        events,
+        journal,
         restart,
         health: health::Monitor::new(&config),
         containerd: containerd.clone(),
@@ -217,6 +221,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         .await
         .context("re-attaching to running containers")?;
     daemon.restart.load(&daemon).await?;
+    let recorder = tokio::spawn(journal::record_containerd(daemon.clone()));
     let watcher = tokio::spawn(restart::watch(daemon.clone()));
     let health_watcher = tokio::spawn(health::watch(daemon.clone()));
     let supervisor_watch = containerd.watch_restarts(daemon.metrics.clone());
@@ -245,6 +250,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     }
     let _ = std::fs::remove_file(config.socket());
     watcher.abort();
+    recorder.abort();
     health_watcher.abort();
     supervisor_watch.abort();
     if let Some(h) = http {

@@ -321,7 +321,7 @@ async fn reconcile(d: &Daemon) {
 }
 
 fn emit(d: &Daemon, id: &str, kind: &str, exit_code: u32) {
-    let _ = d.events.send(NodeEvent {
+    d.event(NodeEvent {
         container_id: id.to_string(),
         kind: kind.to_string(),
         pid: 0,

@@ -66,12 +66,23 @@ async fn start_timed(d: &Daemon, id: &str) -> Result<u32, Status> {
     Ok(pid)
 }
 
-/// Create a container (pulling its image as its pull policy says).
+/// Create a container (pulling its image as its pull policy says). The same id with the
+/// same spec again answers the existing container (see [`super::idempotent`]).
 pub async fn create(d: &Daemon, req: api::CreateRequest) -> Result<api::CreateResponse, Status> {
     let spec = spec_of(req.spec)?;
-    let request = convert::request(&spec, default_network(d), false)?;
-    let id = create_timed(d, &request).await?;
-    Ok(api::CreateResponse { id })
+    let digest = super::idempotent::spec_digest(&spec);
+    let mut request = convert::request(&spec, default_network(d), false)?;
+    request
+        .labels
+        .insert(labels::SPEC_DIGEST.to_string(), digest.clone());
+    match create_timed(d, &request).await {
+        Ok(id) => Ok(api::CreateResponse { id }),
+        Err(s) if s.code() == tonic::Code::AlreadyExists => {
+            let id = super::idempotent::existing(d, &spec.id, &digest, s).await?;
+            Ok(api::CreateResponse { id })
+        }
+        Err(s) => Err(s),
+    }
 }
 
 /// Start a created or stopped container.
@@ -233,8 +244,9 @@ async fn summary(d: &Daemon, c: &ContainerInfo) -> api::ContainerSummary {
     s
 }
 
-/// Running containers (with `all`, every one).
+/// Running containers (with `all`, every one) whose labels meet the selector.
 pub async fn list(d: &Daemon, req: api::ListRequest) -> Result<api::ListResponse, Status> {
+    let selector = super::selector::Selector::parse(&req.label_selector)?;
     let list =
         d.rt.list_containers()
             .await
@@ -248,6 +260,7 @@ pub async fn list(d: &Daemon, req: api::ListRequest) -> Result<api::ListResponse
                     ContainerState::Running | ContainerState::Paused
                 )
         })
+        .filter(|c| selector.matches(&convert::user_labels(c)))
         .collect();
     let containers = futures::future::join_all(shown.into_iter().map(|c| summary(d, c))).await;
     Ok(api::ListResponse { containers })

@@ -1,8 +1,12 @@
 //! Runtime errors as gRPC statuses: the code says what kind of failure it is (so a client
 //! can tell bad input from a missing object from a daemon outage), the message is the
-//! runtime's own, which already says what was wrong and what to do.
+//! runtime's own, which already says what was wrong and what to do, and the details carry
+//! an `ErrorDetail` with Warren's reason (and the field at fault) for programs.
 
+use prost::Message;
 use tonic::{Code, Status};
+use warren_proto::google::rpc::Status as RpcStatus;
+use warren_proto::warren::node::v1::{ErrorDetail, ErrorReason};
 use warren_runtime::{ErrorKind, RuntimeError};
 
 use crate::serve::Daemon;
@@ -24,6 +28,91 @@ pub fn code(e: &RuntimeError) -> Code {
     }
 }
 
+/// Warren's reason for a runtime error's kind.
+pub fn reason(kind: ErrorKind) -> ErrorReason {
+    match kind {
+        ErrorKind::InvalidInput => ErrorReason::InvalidInput,
+        ErrorKind::NotFound => ErrorReason::NotFound,
+        ErrorKind::AlreadyExists => ErrorReason::AlreadyExists,
+        ErrorKind::WrongState => ErrorReason::WrongState,
+        ErrorKind::StartFailed => ErrorReason::StartFailed,
+        ErrorKind::Unavailable => ErrorReason::Unavailable,
+        ErrorKind::Interrupted => ErrorReason::Interrupted,
+        ErrorKind::Timeout => ErrorReason::Timeout,
+        ErrorKind::Registry => ErrorReason::Registry,
+        ErrorKind::PermissionDenied => ErrorReason::PermissionDenied,
+        ErrorKind::Integrity => ErrorReason::Integrity,
+        ErrorKind::LimitExceeded => ErrorReason::LimitExceeded,
+        ErrorKind::Network => ErrorReason::Network,
+        ErrorKind::Unsupported => ErrorReason::Unsupported,
+        ErrorKind::Io => ErrorReason::Io,
+        _ => ErrorReason::Internal,
+    }
+}
+
+/// The reason a status made without a runtime error implies, from its code.
+fn reason_of_code(code: Code) -> ErrorReason {
+    match code {
+        Code::InvalidArgument => ErrorReason::InvalidInput,
+        Code::NotFound => ErrorReason::NotFound,
+        Code::AlreadyExists => ErrorReason::AlreadyExists,
+        Code::FailedPrecondition => ErrorReason::WrongState,
+        Code::Unavailable => ErrorReason::Unavailable,
+        Code::DeadlineExceeded => ErrorReason::Timeout,
+        Code::PermissionDenied | Code::Unauthenticated => ErrorReason::PermissionDenied,
+        Code::DataLoss => ErrorReason::Integrity,
+        Code::ResourceExhausted => ErrorReason::LimitExceeded,
+        Code::Unimplemented => ErrorReason::Unsupported,
+        Code::OutOfRange => ErrorReason::EventsMissed,
+        _ => ErrorReason::Internal,
+    }
+}
+
+/// `code` and `message` with an `ErrorDetail` of `reason` (and `field`) in the details.
+pub fn detailed(code: Code, message: String, reason: ErrorReason, field: &str) -> Status {
+    let detail = ErrorDetail {
+        reason: reason as i32,
+        field: field.to_string(),
+    };
+    let any = prost_types::Any {
+        type_url: format!(
+            "type.googleapis.com/{}",
+            <ErrorDetail as prost::Name>::full_name()
+        ),
+        value: detail.encode_to_vec(),
+    };
+    let rpc = RpcStatus {
+        code: code as i32,
+        message: message.clone(),
+        details: vec![any],
+    };
+    Status::with_details(code, message, rpc.encode_to_vec().into())
+}
+
+/// `s` with an `ErrorDetail` implied by its code, unless it has details already. The field
+/// of an invalid argument is what its message starts with (`field: ...`), if anything.
+pub fn with_detail(s: Status) -> Status {
+    if s.code() == Code::Ok || !s.details().is_empty() {
+        return s;
+    }
+    let field = match s.code() {
+        Code::InvalidArgument => s
+            .message()
+            .split_once(": ")
+            .map(|(f, _)| f)
+            .filter(|f| !f.contains(' '))
+            .unwrap_or("")
+            .to_string(),
+        _ => String::new(),
+    };
+    detailed(
+        s.code(),
+        s.message().to_string(),
+        reason_of_code(s.code()),
+        &field,
+    )
+}
+
 /// Log and count a failed `op`, and turn it into a status.
 pub fn status(d: &Daemon, op: &str, e: RuntimeError) -> Status {
     let code = code(&e);
@@ -37,7 +126,11 @@ pub fn status(d: &Daemon, op: &str, e: RuntimeError) -> Status {
     } else {
         tracing::debug!(op, error = %e, "request refused");
     }
-    Status::new(code, e.to_string())
+    let field = match &e {
+        RuntimeError::InvalidRequest { field, .. } => field,
+        _ => "",
+    };
+    detailed(code, e.to_string(), reason(e.kind()), field)
 }
 
 #[cfg(test)]
@@ -63,5 +156,38 @@ mod tests {
             message: "gone".into(),
         };
         assert_eq!(code(&down), Code::Unavailable);
+    }
+
+    fn detail_of(s: &Status) -> ErrorDetail {
+        let rpc = RpcStatus::decode(s.details()).unwrap();
+        assert_eq!(rpc.code, s.code() as i32);
+        let any = &rpc.details[0];
+        assert_eq!(
+            any.type_url,
+            "type.googleapis.com/warren.node.v1.ErrorDetail"
+        );
+        ErrorDetail::decode(any.value.as_slice()).unwrap()
+    }
+
+    #[test]
+    fn every_error_carries_its_reason_and_field() {
+        let s = detailed(
+            Code::InvalidArgument,
+            "no".into(),
+            ErrorReason::InvalidInput,
+            "memory",
+        );
+        let d = detail_of(&s);
+        assert_eq!(d.reason(), ErrorReason::InvalidInput);
+        assert_eq!(d.field, "memory");
+        let s = with_detail(Status::invalid_argument("label_selector[1]: bad"));
+        assert_eq!(detail_of(&s).field, "label_selector[1]");
+        let s = with_detail(Status::invalid_argument("a container id is required"));
+        assert_eq!(detail_of(&s).field, "");
+        let s = with_detail(Status::out_of_range("gone"));
+        assert_eq!(detail_of(&s).reason(), ErrorReason::EventsMissed);
+        // Details already there stay.
+        let again = with_detail(s.clone());
+        assert_eq!(again.details(), s.details());
     }
 }

@@ -6,17 +6,12 @@ use std::time::SystemTime;
 
 use futures::StreamExt;
 use tonic::Status;
-use warren_proto::containerd::services::content::v1::ListContentRequest;
-use warren_proto::containerd::services::images::v1::ListImagesRequest;
 use warren_proto::warren::node::v1 as api;
 use warren_runtime::ContainerState;
 
 use super::errors::status;
 use super::Stream;
 use crate::serve::Daemon;
-
-/// The container label that holds its stop signal.
-const STOP_SIGNAL_LABEL: &str = "io.containerd.image.config.stop-signal";
 
 fn need_id(id: &str) -> Result<(), Status> {
     if id.is_empty() {
@@ -29,18 +24,14 @@ fn system_time(t: &prost_types::Timestamp) -> SystemTime {
     SystemTime::try_from(*t).unwrap_or(SystemTime::UNIX_EPOCH)
 }
 
-/// The signal a `kill` asks for: empty means SIGKILL; names with or without `SIG`, and
-/// numbers, as `docker kill -s` takes them.
-pub fn parse_signal(s: &str) -> Result<i32, Status> {
+/// The signal a `kill` asks for: empty means SIGKILL (the API's default); otherwise as
+/// [`warren_spec::units::parse_signal`] reads it (names with or without `SIG`, `RTMIN+n`,
+/// numbers), as `docker kill -s` takes it.
+fn kill_signal(s: &str) -> Result<i32, Status> {
     if s.is_empty() {
         return Ok(libc::SIGKILL);
     }
-    warren_spec::stop_signal(Some(s)).map_err(|_| {
-        Status::invalid_argument(format!(
-            "invalid signal {s:?}: a signal name like KILL, SIGHUP or RTMIN+3, or a number 1-{}",
-            libc::SIGRTMAX()
-        ))
-    })
+    warren_spec::units::parse_signal(s).map_err(|e| Status::invalid_argument(format!("kill: {e}")))
 }
 
 /// Send a signal to a running container. SIGKILL or the container's own stop signal ends
@@ -49,7 +40,7 @@ pub fn parse_signal(s: &str) -> Result<i32, Status> {
 /// process dies of it, that exit is one like any other for the policy.
 pub async fn kill(d: &Daemon, req: api::KillRequest) -> Result<api::KillResponse, Status> {
     need_id(&req.id)?;
-    let signal = parse_signal(&req.signal)?;
+    let signal = kill_signal(&req.signal)?;
     let c =
         d.rt.container_info(&req.id)
             .await
@@ -63,7 +54,10 @@ pub async fn kill(d: &Daemon, req: api::KillRequest) -> Result<api::KillResponse
             req.id, c.status.state
         )));
     }
-    let stop_signal = warren_spec::stop_signal(c.labels.get(STOP_SIGNAL_LABEL).map(String::as_str))
+    let stop_signal = c
+        .labels
+        .get(warren_runtime::STOP_SIGNAL_LABEL)
+        .and_then(|s| warren_spec::units::parse_signal(s).ok())
         .unwrap_or(libc::SIGTERM);
     if signal == libc::SIGKILL || signal == stop_signal {
         // Before the signal, so the exit it causes is never taken for a crash.
@@ -232,19 +226,9 @@ fn done(
 
 /// Bytes of every blob in the namespace's content store.
 async fn content_bytes(d: &Daemon) -> Result<u64, Status> {
-    let unavailable = |e: Status| Status::unavailable(format!("containerd: {}", e.message()));
-    let mut stream = d
-        .clients
-        .content()
-        .list(ListContentRequest::default())
+    d.rt.content_bytes()
         .await
-        .map_err(unavailable)?
-        .into_inner();
-    let mut total = 0u64;
-    while let Some(batch) = stream.message().await.map_err(unavailable)? {
-        total += batch.info.iter().map(|i| i.size.max(0) as u64).sum::<u64>();
-    }
-    Ok(total)
+        .map_err(|e| status(d, "prune images", e))
 }
 
 /// Remove every image no container (in any state) was created from, if created before
@@ -255,14 +239,10 @@ pub async fn prune_images(
     req: api::PruneRequest,
 ) -> Result<api::PruneResponse, Status> {
     let until = req.until.as_ref().map(system_time);
-    let images = d
-        .clients
-        .images()
-        .list(ListImagesRequest::default())
-        .await
-        .map_err(|e| Status::unavailable(format!("containerd: {}", e.message())))?
-        .into_inner()
-        .images;
+    let images =
+        d.rt.list_image_records()
+            .await
+            .map_err(|e| status(d, "prune images", e))?;
     let used: HashSet<String> =
         d.rt.list_containers()
             .await
@@ -274,8 +254,7 @@ pub async fn prune_images(
     let mut removed = Vec::new();
     let mut failed = Vec::new();
     for image in images {
-        let created = image.created_at.as_ref().map(system_time);
-        if used.contains(&image.name) || !before(created, until) {
+        if used.contains(&image.name) || !before(image.created, until) {
             continue;
         }
         match d.rt.remove_image(&image.name).await {
@@ -345,14 +324,21 @@ mod tests {
 
     #[test]
     fn signals_by_name_number_or_default() {
-        assert_eq!(parse_signal("").unwrap(), libc::SIGKILL);
-        assert_eq!(parse_signal("HUP").unwrap(), libc::SIGHUP);
-        assert_eq!(parse_signal("sigterm").unwrap(), libc::SIGTERM);
-        assert_eq!(parse_signal("10").unwrap(), 10);
-        for bad in ["NOPE", "0", "999", "-9"] {
-            let e = parse_signal(bad).unwrap_err();
+        assert_eq!(kill_signal("").unwrap(), libc::SIGKILL);
+        assert_eq!(kill_signal("HUP").unwrap(), libc::SIGHUP);
+        assert_eq!(kill_signal("sigterm").unwrap(), libc::SIGTERM);
+        assert_eq!(kill_signal("10").unwrap(), 10);
+        assert_eq!(kill_signal("RTMIN+3").unwrap(), 37);
+        for bad in ["NOPE", "0", "999", "-9", "RTMAX-40"] {
+            let e = kill_signal(bad).unwrap_err();
             assert_eq!(e.code(), tonic::Code::InvalidArgument);
-            assert!(e.message().contains("invalid signal"), "{}", e.message());
+            assert!(
+                e.message()
+                    .starts_with(&format!("kill: {bad:?} is not a signal: ")),
+                "{}",
+                e.message()
+            );
+            assert!(e.message().contains("1-64"), "{}", e.message());
         }
     }
 

@@ -3,11 +3,13 @@
 
 mod attach;
 mod containers;
-mod errors;
+pub(crate) mod errors;
 mod everyday;
 mod guard;
+mod idempotent;
 mod images;
 mod observe;
+mod selector;
 
 use std::pin::Pin;
 
@@ -26,6 +28,12 @@ pub type Stream<T> = Pin<Box<dyn FStream<Item = Result<T, Status>> + Send + 'sta
 
 fn stream<T: Send + 'static>(rx: mpsc::Receiver<Result<T, Status>>) -> Stream<T> {
     Box::pin(ReceiverStream::new(rx))
+}
+
+/// `s` with an `ErrorDetail` on every error it yields (see [`errors::with_detail`]).
+fn detailed<T: Send + 'static>(s: Stream<T>) -> Stream<T> {
+    use futures::StreamExt;
+    Box::pin(s.map(|item| item.map_err(errors::with_detail)))
 }
 
 /// `s`, ended when warrend starts shutting down.
@@ -70,12 +78,14 @@ impl Node for Api {
             attach::attach(&self.d, r.into_inner()),
         )
         .await
+        .map(detailed)
         .map(Response::new)
     }
 
     async fn pull(&self, r: Request<api::PullRequest>) -> R<Self::PullStream> {
         guard::call(&self.d, "pull", None, images::pull(&self.d, r.into_inner()))
             .await
+            .map(detailed)
             .map(Response::new)
     }
     async fn import(&self, r: Request<api::ImportRequest>) -> R<api::ImportResponse> {
@@ -153,6 +163,7 @@ impl Node for Api {
         let id = containers::name(req.spec.as_mut());
         guard::call(&self.d, "run", id.as_deref(), containers::run(&self.d, req))
             .await
+            .map(detailed)
             .map(Response::new)
     }
     async fn wait(&self, r: Request<api::ContainerRef>) -> R<api::Exit> {
@@ -193,6 +204,7 @@ impl Node for Api {
             observe::logs(&self.d, r.into_inner()),
         )
         .await
+        .map(detailed)
         .map(Response::new)
     }
     async fn exec(&self, r: Request<api::ExecRequest>) -> R<api::ExecResponse> {
@@ -205,9 +217,11 @@ impl Node for Api {
         .await
         .map(Response::new)
     }
-    async fn events(&self, _: Request<api::EventsRequest>) -> R<Self::EventsStream> {
-        let s = observe::events(&self.d).await?;
-        Ok(Response::new(until_stopping(&self.d, s)))
+    async fn events(&self, r: Request<api::EventsRequest>) -> R<Self::EventsStream> {
+        let s = observe::events(&self.d, r.into_inner())
+            .await
+            .map_err(errors::with_detail)?;
+        Ok(Response::new(detailed(until_stopping(&self.d, s))))
     }
     async fn stats(&self, r: Request<api::ContainerRef>) -> R<api::Stats> {
         guard::call(
@@ -220,7 +234,10 @@ impl Node for Api {
         .map(Response::new)
     }
     async fn info(&self, _: Request<api::InfoRequest>) -> R<api::InfoResponse> {
-        observe::info(&self.d).await.map(Response::new)
+        observe::info(&self.d)
+            .await
+            .map(Response::new)
+            .map_err(errors::with_detail)
     }
     async fn kill(&self, r: Request<api::KillRequest>) -> R<api::KillResponse> {
         guard::call(

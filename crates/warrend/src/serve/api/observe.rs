@@ -1,14 +1,13 @@
 //! Looking at containers: logs, exec, events, stats, and the daemon's own info.
 
 use futures::StreamExt;
-use tokio::sync::mpsc;
 use tonic::Status;
 use warren_proto::warren::node::v1 as api;
-use warren_runtime::{ContainerEvent, ContainerEventKind, ContainerState, LogOptions};
+use warren_runtime::{ContainerState, LogOptions};
 
 use super::errors::status;
 use super::{log_line, Stream};
-use crate::serve::{convert, Daemon, NodeEvent};
+use crate::serve::{convert, Daemon};
 
 /// A container's output; with `follow`, new lines until its process ends; `since` and
 /// `until` bound it in time.
@@ -43,79 +42,10 @@ pub async fn exec(d: &Daemon, req: api::ExecRequest) -> Result<api::ExecResponse
     })
 }
 
-fn container_event(e: ContainerEvent) -> api::Event {
-    let mut out = api::Event {
-        container_id: e.container_id,
-        time: e.time.map(convert::timestamp),
-        ..Default::default()
-    };
-    let kind = match e.kind {
-        ContainerEventKind::Created { pid } => {
-            out.pid = pid;
-            "created"
-        }
-        ContainerEventKind::Started { pid } => {
-            out.pid = pid;
-            "started"
-        }
-        ContainerEventKind::Exited { exec_id, exit_code } => {
-            out.exit_code = exit_code;
-            out.exec_id = exec_id.unwrap_or_default();
-            "exited"
-        }
-        ContainerEventKind::Oom => "oom",
-        ContainerEventKind::Deleted { exit_code } => {
-            out.exit_code = exit_code;
-            "deleted"
-        }
-        ContainerEventKind::Paused => "paused",
-        ContainerEventKind::Resumed => "resumed",
-        ContainerEventKind::Removed => "removed",
-    };
-    out.kind = kind.to_string();
-    out
-}
-
-fn node_event(e: NodeEvent) -> api::Event {
-    let (kind, health_status) = crate::serve::health::split_kind(e.kind);
-    api::Event {
-        container_id: e.container_id,
-        time: Some(convert::timestamp(std::time::SystemTime::now())),
-        kind,
-        health_status,
-        pid: e.pid,
-        exit_code: e.exit_code,
-        exec_id: e.exec_id,
-    }
-}
-
-/// containerd's task events of the namespace and warrend's restart decisions, from now on.
-pub async fn events(d: &Daemon) -> Result<Stream<api::Event>, Status> {
-    let mut from_containerd = d.rt.events().await.map_err(|e| status(d, "events", e))?;
-    let mut from_warrend = d.events.subscribe();
-    let (tx, rx) = mpsc::channel(256);
-    tokio::spawn(async move {
-        loop {
-            let next = tokio::select! {
-                e = from_containerd.next() => match e {
-                    Some(Ok(e)) => Ok(container_event(e)),
-                    Some(Err(e)) => Err(Status::unavailable(format!("the event stream broke: {e}"))),
-                    None => break,
-                },
-                e = from_warrend.recv() => match e {
-                    Ok(e) => Ok(node_event(e)),
-                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
-                    Err(_) => break,
-                },
-                _ = tx.closed() => break,
-            };
-            let last = next.is_err();
-            if tx.send(next).await.is_err() || last {
-                break;
-            }
-        }
-    });
-    Ok(super::stream(rx))
+/// The node's container events: after `req.after` if given (see [`crate::serve::journal`]),
+/// then live ones.
+pub async fn events(d: &Daemon, req: api::EventsRequest) -> Result<Stream<api::Event>, Status> {
+    Ok(super::stream(d.journal.subscribe(req.after.as_ref())?))
 }
 
 /// CPU, memory and pids of a running container.
@@ -136,16 +66,13 @@ pub async fn stats(d: &Daemon, req: api::ContainerRef) -> Result<api::Stats, Sta
     })
 }
 
-/// Versions, addresses and the running count.
+/// Versions, addresses, the running count, and the node as a scheduler sees it.
 pub async fn info(d: &Daemon) -> Result<api::InfoResponse, Status> {
-    let version = d
-        .clients
-        .version()
-        .version(())
-        .await
-        .map_err(|e| Status::unavailable(format!("containerd does not answer: {}", e.message())))?
-        .into_inner()
-        .version;
+    let version =
+        d.rt.daemon_version()
+            .await
+            .map_err(|e| status(d, "info", e))?
+            .version;
     let running =
         d.rt.list_containers()
             .await
@@ -153,6 +80,18 @@ pub async fn info(d: &Daemon) -> Result<api::InfoResponse, Status> {
             .iter()
             .filter(|c| c.status.state == ContainerState::Running)
             .count();
+    let node = &d.config.node;
+    let capacity = d.host.capacity;
+    let reserved = warren_spec::host::Capacity {
+        cpus: node.reserved.cpus,
+        memory_bytes: node.reserved.memory_bytes,
+        pids: node.reserved.pids,
+    };
+    let resources = |c: warren_spec::host::Capacity| api::NodeResources {
+        cpus: c.cpus,
+        memory_bytes: c.memory_bytes,
+        pids: c.pids,
+    };
     Ok(api::InfoResponse {
         warrend_version: env!("CARGO_PKG_VERSION").to_string(),
         containerd_version: version,
@@ -163,5 +102,10 @@ pub async fn info(d: &Daemon) -> Result<api::InfoResponse, Status> {
         runc_version: d.host.runc_version.clone(),
         cgroup_version: d.host.cgroup_version.clone(),
         cgroup_driver: d.host.cgroup_driver.clone(),
+        node_name: node.name(),
+        node_labels: node.labels.clone().into_iter().collect(),
+        capacity: Some(resources(capacity)),
+        allocatable: Some(resources(capacity.less(reserved))),
+        api_version: "v1".into(),
     })
 }

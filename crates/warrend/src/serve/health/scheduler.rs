@@ -40,7 +40,7 @@ pub async fn check_loop(d: Daemon, id: String, check: HealthCheck, pid: u32, sin
             continue;
         };
         tracing::info!(container = %id, status = status.as_str(), exit_code = code, "health status changed");
-        let _ = d.events.send(NodeEvent {
+        d.event(NodeEvent {
             container_id: id.clone(),
             kind: format!("health_status: {}", status.as_str()),
             pid,
