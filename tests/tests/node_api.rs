@@ -1,6 +1,7 @@
 //! The node API as a contract, over gRPC against a real `warrend serve`: the node's facts in
 //! `Info`, label selectors, idempotent `Create`, machine-readable error reasons, and event
-//! streams that resume exactly where a client left off (and say so when they cannot).
+//! streams that resume exactly where a client left off (and say so when they cannot), both
+//! as raw gRPC and through warren-client's typed handle and its reconnecting watch.
 //! One daemon serves every check: starting one costs seconds.
 
 use std::time::Duration;
@@ -8,6 +9,7 @@ use std::time::Duration;
 use prost::Message;
 use tonic::transport::Channel;
 use tonic::Code;
+use warren_client::{ErrorKind, Node, Watched};
 use warren_proto::google::rpc::Status as RpcStatus;
 use warren_proto::warren::node::v1 as api;
 use warren_proto::warren::node::v1::node_client::NodeClient;
@@ -261,7 +263,27 @@ async fn the_node_api_contract() {
     assert_eq!(sequence(&first[0]), kept.sequence + 1);
     drop(from_kept);
 
-    // A restarted warrend has a new epoch: an old cursor answers OUT_OF_RANGE.
+    // warren-client: typed errors, and a watch that lives through a warrend restart.
+    let node = Node::connect(w.socket()).await.unwrap();
+    let e = node
+        .create(spec("bad", &image, &[("warrend.restart", "x")]))
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidInput, "{e}");
+    assert_eq!(e.field(), Some("label"));
+    assert_eq!(
+        node.inspect("nosuch").await.unwrap_err().kind(),
+        ErrorKind::NotFound
+    );
+    let mut watch = Box::pin(node.watch(Some(kept.clone())));
+    let w1 = next_watched(&mut watch).await;
+    assert!(
+        matches!(&w1, Watched::Event(e) if sequence(e) == kept.sequence + 1),
+        "{w1:?}"
+    );
+
+    // A restarted warrend has a new epoch: an old cursor answers OUT_OF_RANGE, and the
+    // watch says to resync, then goes on with new events.
     kept.sequence = last.sequence + 700;
     w.kill();
     w.spawn();
@@ -269,10 +291,39 @@ async fn the_node_api_contract() {
     let e = events_after(&mut c, Some(kept)).await.unwrap_err();
     assert_eq!(e.code(), Code::OutOfRange, "{e:?}");
     assert!(e.message().contains("epoch"), "{}", e.message());
-    c.delete(api::DeleteRequest {
-        id: "web".into(),
-        force: true,
-    })
-    .await
+    // Skip what was left of the old history until the watch notices the restart.
+    loop {
+        if next_watched(&mut watch).await == Watched::Resync {
+            break;
+        }
+    }
+    let rt = ContainerdRuntime::with_options(
+        RuntimeOptions::default()
+            .socket(w.containerd_socket())
+            .namespace(w.namespace.clone()),
+    )
     .unwrap();
+    // The watch re-subscribes in the background: make events until one comes through.
+    let mut fresh = None;
+    for _ in 0..60 {
+        pause_resume(&rt, "web", 1).await;
+        use futures::StreamExt;
+        if let Ok(Some(Watched::Event(e))) =
+            tokio::time::timeout(Duration::from_secs(1), watch.next()).await
+        {
+            fresh = Some(e);
+            break;
+        }
+    }
+    let fresh = fresh.expect("the watch gave no event after the restart");
+    assert_ne!(fresh.cursor.unwrap().epoch, last.epoch);
+    node.delete("web", true).await.unwrap();
+}
+
+async fn next_watched(w: &mut (impl futures::Stream<Item = Watched> + Unpin)) -> Watched {
+    use futures::StreamExt;
+    tokio::time::timeout(Duration::from_secs(60), w.next())
+        .await
+        .expect("the watch gave nothing for 60 s")
+        .expect("a watch never ends")
 }

@@ -107,6 +107,8 @@ pub fn lint(workspace: &Path) -> Result<()> {
         "warren-supervisor",
         "-p",
         "warren-runtime",
+        "-p",
+        "warren-client",
     ]))
 }
 

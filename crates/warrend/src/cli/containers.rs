@@ -396,16 +396,9 @@ pub async fn remove(c: &mut Client, a: RmArgs) -> anyhow::Result<u8> {
 }
 
 /// `warrend ps`.
-pub async fn ps(c: &mut Client, a: PsArgs, json: bool) -> anyhow::Result<u8> {
-    let list = c
-        .list(api::ListRequest {
-            all: a.all,
-            label_selector: a.filter,
-        })
-        .await
-        .map_err(api_error)?
-        .into_inner()
-        .containers;
+pub async fn ps(node: &warren_client::Node, a: PsArgs, json: bool) -> anyhow::Result<u8> {
+    let selector: Vec<&str> = a.filter.iter().map(String::as_str).collect();
+    let list = node.list(a.all, &selector).await?;
     if json {
         print_json(&serde_json::Value::Array(
             list.iter().map(summary_json).collect(),
@@ -575,13 +568,10 @@ pub async fn inspect(c: &mut Client, a: IdsArgs) -> anyhow::Result<u8> {
 }
 
 /// `warrend events`: one line per event until interrupted.
-pub async fn events(c: &mut Client, a: EventsArgs) -> anyhow::Result<u8> {
-    let mut stream = c
-        .events(api::EventsRequest { after: a.after })
-        .await
-        .map_err(api_error)?
-        .into_inner();
-    while let Some(e) = stream.message().await.map_err(api_error)? {
+pub async fn events(node: &warren_client::Node, a: EventsArgs) -> anyhow::Result<u8> {
+    use futures::StreamExt;
+    let mut stream = node.events(a.after).await?;
+    while let Some(e) = stream.next().await.transpose()? {
         print_json(&json!({
             "time": rfc3339(&e.time),
             "container": e.container_id,
@@ -601,12 +591,8 @@ fn resources_json(r: &api::NodeResources) -> serde_json::Value {
 }
 
 /// `warrend info`.
-pub async fn info(c: &mut Client, json: bool) -> anyhow::Result<u8> {
-    let i = c
-        .info(api::InfoRequest {})
-        .await
-        .map_err(api_error)?
-        .into_inner();
+pub async fn info(node: &warren_client::Node, json: bool) -> anyhow::Result<u8> {
+    let i = node.info().await?;
     if json {
         print_json(&json!({
             "warrend_version": i.warrend_version,

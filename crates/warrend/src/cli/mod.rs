@@ -16,8 +16,6 @@ use std::path::Path;
 
 use anyhow::anyhow;
 use clap::Subcommand;
-use tonic::transport::Channel;
-use warren_proto::warren::node::v1::node_client::NodeClient;
 
 pub use args::ContainerArgs;
 
@@ -110,42 +108,20 @@ impl std::fmt::Display for Exit {
 
 impl std::error::Error for Exit {}
 
-/// A gRPC error as a message a person can act on.
+/// A gRPC error as a message a person can act on (warren-client's reading of it).
 pub fn api_error(s: tonic::Status) -> anyhow::Error {
-    match s.code() {
-        tonic::Code::Unavailable if s.message().contains("transport") => {
-            anyhow!("the daemon went away: {}", s.message())
-        }
-        _ => anyhow!("{}", s.message()),
-    }
+    anyhow!(warren_client::ClientError::from(s))
 }
 
 /// Connect to the daemon, explaining the usual failures.
-pub async fn connect(socket: &Path) -> anyhow::Result<NodeClient<Channel>> {
-    let shown = socket.display();
-    if let Err(e) = tokio::net::UnixStream::connect(socket).await {
-        return Err(match e.kind() {
-            std::io::ErrorKind::NotFound => anyhow!(
-                "no warrend socket at {shown}: is `warrend serve` running? (give --socket or WARREN_SOCKET if it listens elsewhere)"
-            ),
-            std::io::ErrorKind::PermissionDenied => anyhow!(
-                "permission denied on {shown}: the API socket is for root (and the group set in api.group / --socket-group)"
-            ),
-            std::io::ErrorKind::ConnectionRefused => anyhow!(
-                "nothing listens on {shown} (a warrend that stopped left it): start `warrend serve`"
-            ),
-            _ => anyhow!("cannot connect to {shown}: {e}"),
-        });
-    }
-    let channel = warren_proto::connect(socket).await?;
-    Ok(NodeClient::new(channel)
-        .max_decoding_message_size(warren_proto::MAX_MESSAGE_SIZE)
-        .max_encoding_message_size(warren_proto::MAX_MESSAGE_SIZE))
+pub async fn connect(socket: &Path) -> anyhow::Result<warren_client::Node> {
+    Ok(warren_client::Node::connect(socket).await?)
 }
 
 /// Run one client command; the result is the process's exit code.
 pub async fn run(command: Command, socket: &Path, json: bool) -> anyhow::Result<u8> {
-    let mut c = connect(socket).await?;
+    let node = connect(socket).await?;
+    let mut c = node.grpc();
     match command {
         Command::Pull(a) => images::pull(&mut c, a, json).await,
         Command::Import(a) => images::import(&mut c, a, json).await,
@@ -156,14 +132,14 @@ pub async fn run(command: Command, socket: &Path, json: bool) -> anyhow::Result<
         Command::Start(a) => containers::start(&mut c, a).await,
         Command::Stop(a) => containers::stop(&mut c, a).await,
         Command::Rm(a) => containers::remove(&mut c, a).await,
-        Command::Ps(a) => containers::ps(&mut c, a, json).await,
+        Command::Ps(a) => containers::ps(&node, a, json).await,
         Command::Logs(a) => containers::logs(&mut c, a, json).await,
         Command::Exec(a) => containers::exec(&mut c, a, json).await,
         Command::Attach(a) => containers::attach(&mut c, a).await,
         Command::Inspect(a) => containers::inspect(&mut c, a).await,
         Command::Stats(a) => stats::stats(&mut c, a, json).await,
-        Command::Events(a) => containers::events(&mut c, a).await,
-        Command::Info => containers::info(&mut c, json).await,
+        Command::Events(a) => containers::events(&node, a).await,
+        Command::Info => containers::info(&node, json).await,
         Command::Kill(a) => everyday::kill(&mut c, a).await,
         Command::Restart(a) => everyday::restart(&mut c, a).await,
         Command::Wait(a) => everyday::wait(&mut c, a).await,
