@@ -79,14 +79,18 @@ impl Journal {
     pub fn record(&self, mut event: api::Event) {
         let mut ring = self.ring.lock().unwrap_or_else(|p| p.into_inner());
         ring.last += 1;
+        // Kept without the epoch (the same for every event of the ring; added when read).
         event.cursor = Some(api::EventCursor {
-            epoch: ring.epoch.clone(),
+            epoch: String::new(),
             sequence: ring.last,
         });
         if ring.events.len() == ring.capacity {
             ring.events.pop_front();
         }
         ring.events.push_back(event.clone());
+        if let Some(c) = event.cursor.as_mut() {
+            c.epoch = ring.epoch.clone();
+        }
         let _ = self.feed.send(Live::Event(event));
     }
 
@@ -223,7 +227,14 @@ impl Ring {
             )));
         }
         let skip = (c.sequence + 1 - oldest) as usize;
-        Ok(self.events.iter().skip(skip).cloned().collect())
+        let with_epoch = |e: &api::Event| {
+            let mut e = e.clone();
+            if let Some(c) = e.cursor.as_mut() {
+                c.epoch = self.epoch.clone();
+            }
+            e
+        };
+        Ok(self.events.iter().skip(skip).map(with_epoch).collect())
     }
 }
 
@@ -298,6 +309,13 @@ mod tests {
         let mut rx = j.subscribe(Some(&cursor(&j, 4))).unwrap();
         j.record(event("late"));
         assert_eq!(take(&mut rx, 7).await, (5..=11).collect::<Vec<_>>());
+        // Backlog and live events alike carry the epoch.
+        let mut rx = j.subscribe(Some(&cursor(&j, 10))).unwrap();
+        j.record(event("later"));
+        for _ in 0..2 {
+            let e = rx.recv().await.unwrap().unwrap();
+            assert_eq!(e.cursor.unwrap().epoch, j.head().0);
+        }
     }
 
     #[tokio::test]
