@@ -39,8 +39,16 @@ fn spec(id: &str, image: &str, labels: &[(&str, &str)]) -> api::ContainerSpec {
     api::ContainerSpec {
         id: id.into(),
         image: image.into(),
-        cmd: vec!["sleep".into(), "1000".into()],
-        network: "none".into(),
+        process: Some(api::ProcessSpec {
+            cmd: Some(api::Args {
+                args: vec!["sleep".into(), "1000".into()],
+            }),
+            ..Default::default()
+        }),
+        network: Some(api::Network {
+            mode: Some(api::network::Mode::None(api::NoNetwork {})),
+            ..Default::default()
+        }),
         labels: labels
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -141,7 +149,36 @@ async fn the_node_api_contract() {
     assert_eq!(e.code(), Code::InvalidArgument, "{e:?}");
     let d = detail(&e);
     assert_eq!(d.reason(), api::ErrorReason::InvalidInput);
-    assert_eq!(d.field, "image", "{e:?}");
+    assert_eq!(d.field, "spec.image", "{e:?}");
+    // ... in nested fields too, and for enum values this warrend does not know (a newer
+    // client's) or a oneof that is half set.
+    let mut bad_fields = Vec::new();
+    let mut newer = spec("newer", &image, &[]);
+    newer.restart = Some(api::RestartPolicy {
+        mode: 42,
+        max_retries: None,
+    });
+    bad_fields.push((newer, "spec.restart.mode"));
+    let mut negative = spec("negative", &image, &[]);
+    negative.resources = Some(api::Resources {
+        memory_bytes: Some(-1),
+        ..Default::default()
+    });
+    bad_fields.push((negative, "spec.resources.memory_bytes"));
+    let mut no_address = spec("noaddress", &image, &[]);
+    no_address.network.as_mut().unwrap().extra_hosts = vec![api::HostEntry {
+        name: "db".into(),
+        address: None,
+    }];
+    bad_fields.push((no_address, "spec.network.extra_hosts[0].address"));
+    for (bad, field) in bad_fields {
+        let e = c
+            .create(api::CreateRequest { spec: Some(bad) })
+            .await
+            .unwrap_err();
+        assert_eq!(e.code(), Code::InvalidArgument, "{e:?}");
+        assert_eq!(detail(&e).field, field, "{e:?}");
+    }
     let e = c
         .list(api::ListRequest {
             all: true,
@@ -166,7 +203,12 @@ async fn the_node_api_contract() {
         assert_eq!(id, "web");
     }
     let mut other = web.clone();
-    other.cmd = vec!["true".into()];
+    other.process = Some(api::ProcessSpec {
+        cmd: Some(api::Args {
+            args: vec!["true".into()],
+        }),
+        ..Default::default()
+    });
     let e = c
         .create(api::CreateRequest { spec: Some(other) })
         .await
@@ -175,7 +217,13 @@ async fn the_node_api_contract() {
     assert_eq!(detail(&e).reason(), api::ErrorReason::AlreadyExists);
     assert!(e.message().contains("different spec"), "{}", e.message());
     assert!(ids(&mut c, &[]).await.contains(&"web".to_string()));
-    assert!(!ids(&mut c, &[]).await.contains(&"noimage".to_string()));
+    let made = ids(&mut c, &[]).await;
+    for refused in ["noimage", "newer", "negative", "noaddress"] {
+        assert!(
+            !made.contains(&refused.to_string()),
+            "{refused} was created"
+        );
+    }
 
     // Label selectors: key, key=value, key!=value, ANDed; summaries carry the labels.
     for (id, labels) in [("db", vec![("app", "db")]), ("bare", vec![])] {
@@ -270,7 +318,7 @@ async fn the_node_api_contract() {
         .await
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::InvalidInput, "{e}");
-    assert_eq!(e.field(), Some("label"));
+    assert_eq!(e.field(), Some("spec.labels[warrend.restart]"));
     assert_eq!(
         node.inspect("nosuch").await.unwrap_err().kind(),
         ErrorKind::NotFound

@@ -1,13 +1,20 @@
 //! `cargo xtask api-snapshot`: write the node API's snapshot
 //! (`crates/warren-proto/api/warren.node.v1.txt`) from the protos as they are now, say how it
-//! differs from the one it replaces, and print the CHANGELOG.md line the new one needs.
+//! differs from the one it replaces, and print the CHANGELOG.md line the new one needs; and
+//! write its reference (`docs/node-api.md`) from the protos' comments.
 
 use std::path::Path;
 
 use anyhow::{Context, Result};
-use warren_proto::compat::{breaking_changes, Snapshot, SNAPSHOT_PATH};
+use warren_proto::compat::{breaking_changes, node_api_reference, Snapshot, SNAPSHOT_PATH};
 
 pub fn run(ws: &Path) -> Result<()> {
+    let docs = ws.join("docs/node-api.md");
+    let reference = node_api_reference();
+    if std::fs::read_to_string(&docs).ok().as_deref() != Some(reference.as_str()) {
+        std::fs::write(&docs, &reference).with_context(|| format!("writing {}", docs.display()))?;
+        eprintln!("xtask: wrote docs/node-api.md");
+    }
     let relative = Path::new("crates/warren-proto").join(SNAPSHOT_PATH);
     let path = ws.join(&relative);
     let current = Snapshot::node_api();

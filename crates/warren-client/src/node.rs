@@ -70,8 +70,8 @@ impl Node {
         }
     }
 
-    /// The generated gRPC client, for calls this handle does not wrap (interactive
-    /// `Attach` sessions).
+    /// The generated gRPC client, for what this handle does not offer (a request with its
+    /// own metadata or deadline).
     pub fn grpc(&self) -> NodeClient<Channel> {
         self.grpc.clone()
     }
@@ -151,6 +151,20 @@ impl Node {
     /// the exit.
     pub async fn run(&self, req: api::RunRequest) -> Result<Items<api::RunEvent>, ClientError> {
         Ok(items(self.grpc().run(req).await?.into_inner()))
+    }
+
+    /// An interactive session with a process in a container, as `run -it`, `exec -it`
+    /// and `attach` need: `input`'s first message names the session (`run` a container,
+    /// `exec` in one, or `attach` to a running one), the ones after it carry stdin, terminal
+    /// resizes, the end of stdin or a detach. The answer gives (for `run`) the container's
+    /// id, the output as it is written, then the exit or `detached`. A session warrend
+    /// refuses fails here, before any output, so callers can tell "could not start" from
+    /// the process's own failures.
+    pub async fn attach(
+        &self,
+        input: impl Stream<Item = api::AttachInput> + Send + 'static,
+    ) -> Result<Items<api::AttachOutput>, ClientError> {
+        Ok(items(self.grpc().attach(input).await?.into_inner()))
     }
 
     /// Wait for a container's process to exit.

@@ -53,6 +53,48 @@ fn the_node_api_is_compatible_with_its_committed_snapshot() {
 }
 
 #[test]
+fn the_committed_reference_is_written_from_the_protos() {
+    let path = crate_dir().join(warren_proto::compat::REFERENCE_PATH);
+    let committed = read(&path);
+    let current = warren_proto::compat::node_api_reference();
+    if committed != current {
+        let line = committed
+            .lines()
+            .zip(current.lines())
+            .position(|(a, b)| a != b)
+            .map_or(
+                committed.lines().count().min(current.lines().count()),
+                |i| i,
+            )
+            + 1;
+        panic!(
+            "{} differs from the protos' comments (first at line {line}): run `cargo xtask \
+             api-snapshot`, which writes it",
+            path.display()
+        );
+    }
+    // Every method, message and enum of the package is in it.
+    let snapshot = Snapshot::node_api().render();
+    for line in snapshot.lines() {
+        let Some(name) = line
+            .strip_prefix("message ")
+            .or_else(|| line.strip_prefix("enum "))
+            .and_then(|l| l.split_whitespace().next())
+        else {
+            continue;
+        };
+        let short = name.trim_start_matches("warren.node.v1.");
+        if short.ends_with("Entry") {
+            continue;
+        }
+        assert!(
+            current.contains(&format!("### {short}\n")),
+            "{short} is missing"
+        );
+    }
+}
+
+#[test]
 fn the_changelog_names_the_committed_snapshot() {
     let fingerprint = committed().fingerprint();
     let changelog = crate_dir().join("../../CHANGELOG.md");

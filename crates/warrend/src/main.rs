@@ -13,6 +13,7 @@ mod config;
 mod deps;
 mod probe;
 mod serve;
+mod spec;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

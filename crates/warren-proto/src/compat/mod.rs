@@ -22,6 +22,7 @@
 
 mod describe;
 mod diff;
+mod reference;
 mod text;
 
 use std::collections::BTreeMap;
@@ -31,6 +32,19 @@ use prost::Message as _;
 use prost_types::FileDescriptorSet;
 
 pub use diff::breaking_changes;
+pub use reference::{reference, REFERENCE_PATH};
+
+/// The node API's reference in Markdown (what `docs/node-api.md` holds), from the comments
+/// of the protos this crate compiled.
+///
+/// # Panics
+///
+/// If the crate's own descriptor set does not decode, which the build rules out.
+pub fn node_api_reference() -> String {
+    let set = FileDescriptorSet::decode(crate::FILE_DESCRIPTOR_SET)
+        .expect("the crate's own descriptor set decodes");
+    reference(&set, NODE_API_PACKAGE)
+}
 
 /// The protobuf package of Warren's node API.
 pub const NODE_API_PACKAGE: &str = "warren.node.v1";

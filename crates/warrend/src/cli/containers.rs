@@ -4,16 +4,13 @@
 use std::io::Write;
 
 use clap::Args;
-use futures::FutureExt;
+use futures::{FutureExt, StreamExt};
 use serde_json::json;
-use tonic::transport::Channel;
+use warren_client::{ClientError, Node};
 use warren_proto::warren::node::v1 as api;
-use warren_proto::warren::node::v1::node_client::NodeClient;
 
 use super::output::{ago, print_json, rfc3339, status, summary_json, table};
-use super::{api_error, ContainerArgs, Exit};
-
-pub type Client = NodeClient<Channel>;
+use super::{status_message, ContainerArgs, Exit};
 
 /// Options of `run`.
 #[derive(Args)]
@@ -178,14 +175,10 @@ pub struct AttachArgs {
 
 /// `warrend attach`: a terminal container in raw mode if the local stdin is a terminal,
 /// else stdin and output as pipes; the exit code is the container's (0 after a detach).
-pub async fn attach(c: &mut Client, a: AttachArgs) -> anyhow::Result<u8> {
-    let detail = c
-        .inspect(api::ContainerRef { id: a.id.clone() })
-        .await
-        .map_err(api_error)?
-        .into_inner();
+pub async fn attach(node: &Node, a: AttachArgs) -> anyhow::Result<u8> {
+    let detail = node.inspect(a.id.clone()).await?;
     super::interactive::run(
-        c,
+        node,
         super::interactive::Session {
             first: api::attach_input::Input::Attach(api::ContainerRef { id: a.id }),
             tty: detail.tty,
@@ -257,17 +250,21 @@ impl LinesOut {
 }
 
 /// `warrend run`: the exit code is the container's (125 if it could not be run).
-pub async fn run(c: &mut Client, a: RunArgs, json: bool) -> anyhow::Result<u8> {
+pub async fn run(node: &Node, a: RunArgs, json: bool) -> anyhow::Result<u8> {
+    let spec = a
+        .container
+        .spec()
+        .map_err(|message| Exit { code: 125, message })?;
     let interactive = a.container.interactive || a.container.tty;
     if interactive && !a.detach {
         super::interactive::check_tty(a.container.tty)?;
         let first = api::attach_input::Input::Run(Box::new(api::RunRequest {
-            spec: Some(a.container.spec()),
+            spec: Some(spec),
             remove: a.rm,
             attach: true,
         }));
         return super::interactive::run(
-            c,
+            node,
             super::interactive::Session {
                 first,
                 tty: a.container.tty,
@@ -279,16 +276,16 @@ pub async fn run(c: &mut Client, a: RunArgs, json: bool) -> anyhow::Result<u8> {
         .await;
     }
     let request = api::RunRequest {
-        spec: Some(a.container.spec()),
+        spec: Some(spec),
         remove: a.rm,
         attach: !a.detach,
     };
-    let mut stream = match c.run(request).await {
-        Ok(s) => s.into_inner(),
+    let mut stream = match node.run(request).await {
+        Ok(s) => s,
         Err(e) => return Err(Exit::refused(125, e)),
     };
     let mut id = String::new();
-    while let Some(event) = stream.message().await.map_err(api_error)? {
+    while let Some(event) = stream.next().await.transpose()? {
         match event.event {
             Some(api::run_event::Event::Id(i)) => id = i,
             Some(api::run_event::Event::Started(s)) if a.detach => {
@@ -308,7 +305,7 @@ pub async fn run(c: &mut Client, a: RunArgs, json: bool) -> anyhow::Result<u8> {
                     eprintln!("warrend: container {id} was killed for using too much memory");
                 }
                 // Keep reading: with --rm the stream ends once the container is removed.
-                while stream.message().await.map_err(api_error)?.is_some() {}
+                while stream.next().await.transpose()?.is_some() {}
                 return Ok(e.code.min(255) as u8);
             }
             _ => {}
@@ -318,15 +315,9 @@ pub async fn run(c: &mut Client, a: RunArgs, json: bool) -> anyhow::Result<u8> {
 }
 
 /// `warrend create`: prints the id.
-pub async fn create(c: &mut Client, a: CreateArgs, json: bool) -> anyhow::Result<u8> {
-    let id = c
-        .create(api::CreateRequest {
-            spec: Some(a.container.spec()),
-        })
-        .await
-        .map_err(api_error)?
-        .into_inner()
-        .id;
+pub async fn create(node: &Node, a: CreateArgs, json: bool) -> anyhow::Result<u8> {
+    let spec = a.container.spec().map_err(anyhow::Error::msg)?;
+    let id = node.create(spec).await?;
     if json {
         print_json(&json!({ "id": id }));
     } else {
@@ -340,14 +331,14 @@ pub async fn create(c: &mut Client, a: CreateArgs, json: bool) -> anyhow::Result
 async fn each<F, Fut>(ids: Vec<String>, mut f: F) -> anyhow::Result<u8>
 where
     F: FnMut(String) -> Fut,
-    Fut: std::future::Future<Output = Result<(), tonic::Status>>,
+    Fut: std::future::Future<Output = Result<(), ClientError>>,
 {
     let mut failed = false;
     for id in ids {
         match f(id.clone()).await {
             Ok(()) => println!("{id}"),
             Err(e) => {
-                eprintln!("warrend: {id}: {}", e.message());
+                eprintln!("warrend: {id}: {}", status_message(&e));
                 failed = true;
             }
         }
@@ -356,47 +347,24 @@ where
 }
 
 /// `warrend start`.
-pub async fn start(c: &mut Client, a: IdsArgs) -> anyhow::Result<u8> {
-    each(a.ids, |id| {
-        let mut c = c.clone();
-        async move { c.start(api::ContainerRef { id }).await.map(|_| ()) }
-    })
-    .await
+pub async fn start(node: &Node, a: IdsArgs) -> anyhow::Result<u8> {
+    each(a.ids, |id| async move { node.start(id).await.map(|_| ()) }).await
 }
 
 /// `warrend stop`.
-pub async fn stop(c: &mut Client, a: StopArgs) -> anyhow::Result<u8> {
-    each(a.ids, |id| {
-        let mut c = c.clone();
-        let timeout_seconds = a.time;
-        async move {
-            c.stop(api::StopRequest {
-                id,
-                timeout_seconds: if timeout_seconds == 0 {
-                    1
-                } else {
-                    timeout_seconds
-                },
-            })
-            .await
-            .map(|_| ())
-        }
-    })
-    .await
+pub async fn stop(node: &Node, a: StopArgs) -> anyhow::Result<u8> {
+    // 0 would mean warrend's default (10 s); the user asked for no wait, so the least.
+    let timeout_seconds = if a.time == 0 { 1 } else { a.time };
+    each(a.ids, |id| node.stop(id, timeout_seconds)).await
 }
 
 /// `warrend rm`.
-pub async fn remove(c: &mut Client, a: RmArgs) -> anyhow::Result<u8> {
-    each(a.ids, |id| {
-        let mut c = c.clone();
-        let force = a.force;
-        async move { c.delete(api::DeleteRequest { id, force }).await.map(|_| ()) }
-    })
-    .await
+pub async fn remove(node: &Node, a: RmArgs) -> anyhow::Result<u8> {
+    each(a.ids, |id| node.delete(id, a.force)).await
 }
 
 /// `warrend ps`.
-pub async fn ps(node: &warren_client::Node, a: PsArgs, json: bool) -> anyhow::Result<u8> {
+pub async fn ps(node: &Node, a: PsArgs, json: bool) -> anyhow::Result<u8> {
     let selector: Vec<&str> = a.filter.iter().map(String::as_str).collect();
     let list = node.list(a.all, &selector).await?;
     if json {
@@ -435,8 +403,8 @@ pub async fn ps(node: &warren_client::Node, a: PsArgs, json: bool) -> anyhow::Re
 }
 
 /// `warrend logs`.
-pub async fn logs(c: &mut Client, a: LogsArgs, json: bool) -> anyhow::Result<u8> {
-    let mut stream = c
+pub async fn logs(node: &Node, a: LogsArgs, json: bool) -> anyhow::Result<u8> {
+    let mut stream = node
         .logs(api::LogsRequest {
             id: a.id,
             tail: a.tail.unwrap_or(0),
@@ -444,23 +412,21 @@ pub async fn logs(c: &mut Client, a: LogsArgs, json: bool) -> anyhow::Result<u8>
             since: a.since.map(super::time_arg::timestamp),
             until: a.until.map(super::time_arg::timestamp),
         })
-        .await
-        .map_err(api_error)?
-        .into_inner();
+        .await?;
     if a.tail == Some(0) {
         return Ok(0);
     }
     let mut out = LinesOut::default();
     loop {
         // Buffered while lines keep coming; written out as soon as none is waiting.
-        let next = match stream.message().now_or_never() {
+        let next = match stream.next().now_or_never() {
             Some(next) => next,
             None => {
                 out.flush();
-                stream.message().await
+                stream.next().await
             }
         };
-        match next.map_err(api_error)? {
+        match next.transpose()? {
             Some(l) => out.line(&l, a.timestamps, json),
             None => break,
         }
@@ -470,7 +436,7 @@ pub async fn logs(c: &mut Client, a: LogsArgs, json: bool) -> anyhow::Result<u8>
 }
 
 /// `warrend exec`: the exit code is the command's.
-pub async fn exec(c: &mut Client, a: ExecArgs, json: bool) -> anyhow::Result<u8> {
+pub async fn exec(node: &Node, a: ExecArgs, json: bool) -> anyhow::Result<u8> {
     if a.interactive || a.tty {
         super::interactive::check_tty(a.tty)?;
         let console_size = if a.tty {
@@ -492,7 +458,7 @@ pub async fn exec(c: &mut Client, a: ExecArgs, json: bool) -> anyhow::Result<u8>
             console_size,
         });
         return super::interactive::run(
-            c,
+            node,
             super::interactive::Session {
                 first,
                 tty: a.tty,
@@ -503,7 +469,7 @@ pub async fn exec(c: &mut Client, a: ExecArgs, json: bool) -> anyhow::Result<u8>
         )
         .await;
     }
-    let out = c
+    let out = node
         .exec(api::ExecRequest {
             id: a.id,
             args: a.command,
@@ -513,8 +479,7 @@ pub async fn exec(c: &mut Client, a: ExecArgs, json: bool) -> anyhow::Result<u8>
             ..Default::default()
         })
         .await
-        .map_err(|e| Exit::refused(126, e))?
-        .into_inner();
+        .map_err(|e| Exit::refused(126, e))?;
     if json {
         print_json(&json!({
             "exit_code": out.exit_code,
@@ -529,13 +494,12 @@ pub async fn exec(c: &mut Client, a: ExecArgs, json: bool) -> anyhow::Result<u8>
 }
 
 /// `warrend inspect`: a JSON array, as `docker inspect` prints.
-pub async fn inspect(c: &mut Client, a: IdsArgs) -> anyhow::Result<u8> {
+pub async fn inspect(node: &Node, a: IdsArgs) -> anyhow::Result<u8> {
     let mut out = Vec::new();
     let mut failed = false;
     for id in a.ids {
-        match c.inspect(api::ContainerRef { id: id.clone() }).await {
-            Ok(r) => {
-                let d = r.into_inner();
+        match node.inspect(id.clone()).await {
+            Ok(d) => {
                 let mut v = d.summary.as_ref().map(summary_json).unwrap_or(json!({}));
                 v["labels"] = json!(d.labels);
                 v["network"] = json!(d.network);
@@ -558,7 +522,7 @@ pub async fn inspect(c: &mut Client, a: IdsArgs) -> anyhow::Result<u8> {
                 out.push(v);
             }
             Err(e) => {
-                eprintln!("warrend: {id}: {}", e.message());
+                eprintln!("warrend: {id}: {}", status_message(&e));
                 failed = true;
             }
         }
@@ -568,8 +532,7 @@ pub async fn inspect(c: &mut Client, a: IdsArgs) -> anyhow::Result<u8> {
 }
 
 /// `warrend events`: one line per event until interrupted.
-pub async fn events(node: &warren_client::Node, a: EventsArgs) -> anyhow::Result<u8> {
-    use futures::StreamExt;
+pub async fn events(node: &Node, a: EventsArgs) -> anyhow::Result<u8> {
     let mut stream = node.events(a.after).await?;
     while let Some(e) = stream.next().await.transpose()? {
         print_json(&json!({
@@ -591,7 +554,7 @@ fn resources_json(r: &api::NodeResources) -> serde_json::Value {
 }
 
 /// `warrend info`.
-pub async fn info(node: &warren_client::Node, json: bool) -> anyhow::Result<u8> {
+pub async fn info(node: &Node, json: bool) -> anyhow::Result<u8> {
     let i = node.info().await?;
     if json {
         print_json(&json!({

@@ -8,12 +8,12 @@ use anyhow::{anyhow, bail};
 use clap::{Args, Subcommand};
 use serde_json::json;
 use tokio::io::AsyncBufReadExt;
+use warren_client::{ClientError, Node};
 use warren_proto::warren::node::v1 as api;
 
 use super::args::check_signal;
-use super::containers::Client;
 use super::output::{bytes, print_json, table};
-use super::{api_error, time_arg};
+use super::{status_message, time_arg};
 
 /// Options of `kill`.
 #[derive(Args)]
@@ -118,14 +118,14 @@ pub enum ImageCommand {
 async fn each<F, Fut>(ids: Vec<String>, mut f: F) -> anyhow::Result<u8>
 where
     F: FnMut(String) -> Fut,
-    Fut: std::future::Future<Output = Result<String, tonic::Status>>,
+    Fut: std::future::Future<Output = Result<String, ClientError>>,
 {
     let mut failed = false;
     for id in ids {
         match f(id.clone()).await {
             Ok(line) => println!("{line}"),
             Err(e) => {
-                eprintln!("warrend: {id}: {}", e.message());
+                eprintln!("warrend: {id}: {}", status_message(&e));
                 failed = true;
             }
         }
@@ -134,60 +134,34 @@ where
 }
 
 /// `warrend kill`.
-pub async fn kill(c: &mut Client, a: KillArgs) -> anyhow::Result<u8> {
-    each(a.ids, |id| {
-        let mut c = c.clone();
-        let signal = a.signal.clone();
-        async move {
-            c.kill(api::KillRequest {
-                id: id.clone(),
-                signal,
-            })
-            .await
-            .map(|_| id)
-        }
+pub async fn kill(node: &Node, a: KillArgs) -> anyhow::Result<u8> {
+    let signal = a.signal.as_str();
+    each(a.ids, |id| async move {
+        node.kill(id.clone(), signal).await.map(|()| id)
     })
     .await
 }
 
 /// `warrend restart`.
-pub async fn restart(c: &mut Client, a: RestartArgs) -> anyhow::Result<u8> {
-    each(a.ids, |id| {
-        let mut c = c.clone();
-        let timeout_seconds = a.time.max(1);
-        async move {
-            c.restart(api::RestartRequest {
-                id: id.clone(),
-                timeout_seconds,
-            })
-            .await
-            .map(|_| id)
-        }
+pub async fn restart(node: &Node, a: RestartArgs) -> anyhow::Result<u8> {
+    let timeout_seconds = a.time.max(1);
+    each(a.ids, |id| async move {
+        node.restart(id.clone(), timeout_seconds).await.map(|_| id)
     })
     .await
 }
 
 /// `warrend wait`: each container's exit code, in the order given.
-pub async fn wait(c: &mut Client, a: super::containers::IdsArgs) -> anyhow::Result<u8> {
-    each(a.ids, |id| {
-        let mut c = c.clone();
-        async move {
-            c.wait(api::ContainerRef { id })
-                .await
-                .map(|e| e.into_inner().code.to_string())
-        }
+pub async fn wait(node: &Node, a: super::containers::IdsArgs) -> anyhow::Result<u8> {
+    each(a.ids, |id| async move {
+        node.wait(id).await.map(|e| e.code.to_string())
     })
     .await
 }
 
 /// `warrend top`: the container's processes with their host pids.
-pub async fn top(c: &mut Client, a: TopArgs, json: bool) -> anyhow::Result<u8> {
-    let list = c
-        .top(api::ContainerRef { id: a.id })
-        .await
-        .map_err(api_error)?
-        .into_inner()
-        .processes;
+pub async fn top(node: &Node, a: TopArgs, json: bool) -> anyhow::Result<u8> {
+    let list = node.top(a.id).await?;
     if json {
         print_json(&serde_json::Value::Array(
             list.iter()
@@ -241,12 +215,8 @@ fn host_addr(ip: &str, port: &str) -> String {
 }
 
 /// `warrend port`: the published ports, as `docker port` prints them.
-pub async fn port(c: &mut Client, a: PortArgs, json: bool) -> anyhow::Result<u8> {
-    let detail = c
-        .inspect(api::ContainerRef { id: a.id.clone() })
-        .await
-        .map_err(api_error)?
-        .into_inner();
+pub async fn port(node: &Node, a: PortArgs, json: bool) -> anyhow::Result<u8> {
+    let detail = node.inspect(a.id.clone()).await?;
     let mut ports: Vec<_> = detail.ports.iter().filter_map(|p| published(p)).collect();
     if let Some((want, proto)) = &a.private_port {
         ports.retain(|p| p.0 == *want && p.1 == *proto);
@@ -311,15 +281,15 @@ fn print_pruned(title: &str, r: &api::PruneResponse, show_bytes: bool, json: boo
 }
 
 /// `warrend container prune`.
-pub async fn container(c: &mut Client, cmd: ContainerCommand, json: bool) -> anyhow::Result<u8> {
+pub async fn container(node: &Node, cmd: ContainerCommand, json: bool) -> anyhow::Result<u8> {
     let ContainerCommand::Prune(a) = cmd;
-    prune(c, Pruned::Containers, a.force, a.filter, json).await
+    prune(node, Pruned::Containers, a.force, a.filter, json).await
 }
 
 /// `warrend image prune`.
-pub async fn image(c: &mut Client, cmd: ImageCommand, json: bool) -> anyhow::Result<u8> {
+pub async fn image(node: &Node, cmd: ImageCommand, json: bool) -> anyhow::Result<u8> {
     let ImageCommand::Prune(a) = cmd;
-    prune(c, Pruned::Images, a.prune.force, a.prune.filter, json).await
+    prune(node, Pruned::Images, a.prune.force, a.prune.filter, json).await
 }
 
 /// What a prune removes.
@@ -331,7 +301,7 @@ enum Pruned {
 
 /// Confirm, prune and print, as `docker container prune` and `docker image prune` do.
 async fn prune(
-    c: &mut Client,
+    node: &Node,
     what: Pruned,
     force: bool,
     until: Option<SystemTime>,
@@ -344,15 +314,11 @@ async fn prune(
     if !confirmed(force, warning).await? {
         return Ok(1);
     }
-    let req = api::PruneRequest {
-        until: until.map(time_arg::timestamp),
-    };
     let r = match what {
-        Pruned::Containers => c.prune_containers(req).await,
-        Pruned::Images => c.prune_images(req).await,
+        Pruned::Containers => node.prune_containers(until).await,
+        Pruned::Images => node.prune_images(until).await,
     }
-    .map_err(|s| anyhow!("{}", s.message()))?
-    .into_inner();
+    .map_err(|e| anyhow!("{}", status_message(&e)))?;
     print_pruned(title, &r, matches!(what, Pruned::Images), json);
     Ok(0)
 }

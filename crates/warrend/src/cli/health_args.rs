@@ -7,6 +7,7 @@ use std::time::Duration;
 use clap::Args;
 use serde_json::{json, Value};
 use warren_proto::warren::node::v1 as api;
+use warren_spec::health::HealthOverrides;
 
 use super::output::rfc3339;
 
@@ -27,8 +28,8 @@ pub struct HealthArgs {
     #[arg(long, value_name = "DURATION", value_parser = parse_health_duration)]
     pub health_start_period: Option<Duration>,
     /// Consecutive failures needed to report unhealthy (default 3).
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(i32).range(0..), allow_negative_numbers = true)]
-    pub health_retries: Option<i32>,
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32), allow_negative_numbers = true)]
+    pub health_retries: Option<u32>,
     /// Disable any container-specified HEALTHCHECK.
     #[arg(
         long,
@@ -42,19 +43,15 @@ pub struct HealthArgs {
 }
 
 impl HealthArgs {
-    /// The spec's health fields (every other field at its default).
-    pub fn fields(&self) -> api::ContainerSpec {
-        let ns = |d: Option<Duration>| d.map_or(0, |d| d.as_nanos().min(i64::MAX as u128) as i64);
-        api::ContainerSpec {
-            health_cmd: self.health_cmd.clone().unwrap_or_default(),
-            health_interval_ns: ns(self.health_interval),
-            health_timeout_ns: ns(self.health_timeout),
-            health_start_period_ns: ns(self.health_start_period),
-            health_retries: self.health_retries.unwrap_or(0),
-            no_healthcheck: self.no_healthcheck,
-            restart_on_unhealthy: self.restart_on_unhealthy,
-            ..Default::default()
-        }
+    /// The health overrides these flags give, and whether `--restart-on-unhealthy` is set.
+    pub fn overrides(&self) -> (HealthOverrides, bool) {
+        let mut o = HealthOverrides::default().disable(self.no_healthcheck);
+        o.cmd = self.health_cmd.clone();
+        o.interval = self.health_interval;
+        o.timeout = self.health_timeout;
+        o.start_period = self.health_start_period;
+        o.retries = self.health_retries;
+        (o, self.restart_on_unhealthy)
     }
 }
 
@@ -114,10 +111,11 @@ mod tests {
             "2",
         ])
         .unwrap();
-        let s = c.health.fields();
-        assert_eq!(s.health_cmd, "true");
-        assert_eq!(s.health_interval_ns, 500_000_000);
-        assert_eq!(s.health_retries, 2);
+        let (o, restart) = c.health.overrides();
+        assert_eq!(o.cmd.as_deref(), Some("true"));
+        assert_eq!(o.interval, Some(Duration::from_millis(500)));
+        assert_eq!(o.retries, Some(2));
+        assert!(!restart);
     }
 
     #[test]

@@ -5,13 +5,13 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Args;
+use futures::StreamExt;
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
-use tonic::transport::Channel;
+use warren_client::Node;
 use warren_proto::warren::node::v1 as api;
-use warren_proto::warren::node::v1::node_client::NodeClient;
 
-use super::api_error;
 use super::output::{bytes, image_json, print_json, table};
+use super::status_message;
 
 /// Options of `pull`.
 #[derive(Args)]
@@ -20,11 +20,20 @@ pub struct PullArgs {
     pub reference: String,
     /// Where the pull runs: auto, client (warren talks to the registry) or server
     /// (containerd's Transfer service, 2.x only).
-    #[arg(long, default_value = "auto", value_parser = ["auto", "client", "server"])]
-    pub mode: String,
+    #[arg(long, default_value = "auto", value_parser = parse_pull_mode)]
+    pub mode: api::PullMode,
     /// No progress bars.
     #[arg(short, long)]
     pub quiet: bool,
+}
+
+fn parse_pull_mode(s: &str) -> Result<api::PullMode, String> {
+    match s {
+        "auto" => Ok(api::PullMode::Auto),
+        "client" => Ok(api::PullMode::Client),
+        "server" => Ok(api::PullMode::Server),
+        _ => Err("one of auto, client or server".into()),
+    }
 }
 
 /// Options of `import`.
@@ -107,18 +116,16 @@ impl Bars {
 }
 
 /// `warrend pull`.
-pub async fn pull(c: &mut NodeClient<Channel>, a: PullArgs, json: bool) -> anyhow::Result<u8> {
-    let mut stream = c
+pub async fn pull(node: &Node, a: PullArgs, json: bool) -> anyhow::Result<u8> {
+    let mut stream = node
         .pull(api::PullRequest {
             reference: a.reference.clone(),
-            mode: a.mode,
+            mode: a.mode as i32,
         })
-        .await
-        .map_err(api_error)?
-        .into_inner();
+        .await?;
     let mut bars = Bars::new(a.quiet || json);
     let mut done = None;
-    while let Some(event) = stream.message().await.map_err(api_error)? {
+    while let Some(event) = stream.next().await.transpose()? {
         match event.event {
             Some(api::pull_event::Event::Layer(l)) => bars.update(&l),
             Some(api::pull_event::Event::Done(i)) => done = Some(i),
@@ -136,7 +143,7 @@ pub async fn pull(c: &mut NodeClient<Channel>, a: PullArgs, json: bool) -> anyho
 }
 
 /// `warrend import`.
-pub async fn import(c: &mut NodeClient<Channel>, a: ImportArgs, json: bool) -> anyhow::Result<u8> {
+pub async fn import(node: &Node, a: ImportArgs, json: bool) -> anyhow::Result<u8> {
     let path =
         std::path::absolute(&a.path).with_context(|| format!("resolving {}", a.path.display()))?;
     if !path.is_file() {
@@ -149,13 +156,9 @@ pub async fn import(c: &mut NodeClient<Channel>, a: ImportArgs, json: bool) -> a
     };
     spinner.set_message(format!("importing {}", path.display()));
     spinner.enable_steady_tick(Duration::from_millis(100));
-    let result = c
-        .import(api::ImportRequest {
-            path: path.display().to_string(),
-        })
-        .await;
+    let result = node.import(path.display().to_string()).await;
     spinner.finish_and_clear();
-    let images = result.map_err(api_error)?.into_inner().images;
+    let images = result?;
     if json {
         print_json(&serde_json::Value::Array(
             images.iter().map(image_json).collect(),
@@ -169,13 +172,8 @@ pub async fn import(c: &mut NodeClient<Channel>, a: ImportArgs, json: bool) -> a
 }
 
 /// `warrend images`.
-pub async fn list(c: &mut NodeClient<Channel>, json: bool) -> anyhow::Result<u8> {
-    let images = c
-        .list_images(api::ListImagesRequest {})
-        .await
-        .map_err(api_error)?
-        .into_inner()
-        .images;
+pub async fn list(node: &Node, json: bool) -> anyhow::Result<u8> {
+    let images = node.images().await?;
     if json {
         print_json(&serde_json::Value::Array(
             images.iter().map(image_json).collect(),
@@ -197,18 +195,13 @@ pub async fn list(c: &mut NodeClient<Channel>, json: bool) -> anyhow::Result<u8>
 }
 
 /// `warrend rmi`.
-pub async fn remove(c: &mut NodeClient<Channel>, a: RmiArgs) -> anyhow::Result<u8> {
+pub async fn remove(node: &Node, a: RmiArgs) -> anyhow::Result<u8> {
     let mut failed = false;
     for r in a.references {
-        match c
-            .remove_image(api::RemoveImageRequest {
-                reference: r.clone(),
-            })
-            .await
-        {
-            Ok(_) => println!("{r}"),
+        match node.remove_image(r.clone()).await {
+            Ok(()) => println!("{r}"),
             Err(e) => {
-                eprintln!("warrend: {r}: {}", e.message());
+                eprintln!("warrend: {r}: {}", status_message(&e));
                 failed = true;
             }
         }

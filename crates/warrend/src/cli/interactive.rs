@@ -9,13 +9,14 @@
 use std::io::Write;
 
 use anyhow::anyhow;
+use futures::StreamExt;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
+use warren_client::Node;
 use warren_proto::warren::node::v1 as api;
 
 use super::terminal::{self, DetachKeys, DetachScanner, RawMode, Stdin};
-use super::{api_error, Exit};
-use crate::cli::containers::Client;
+use super::Exit;
 
 /// How a session was set up.
 pub struct Session {
@@ -47,12 +48,12 @@ pub fn check_tty(tty: bool) -> anyhow::Result<()> {
 }
 
 /// Run the session; the process's exit code (0 after a detach).
-pub async fn run(c: &mut Client, s: Session) -> anyhow::Result<u8> {
+pub async fn run(node: &Node, s: Session) -> anyhow::Result<u8> {
     check_tty(s.tty)?;
     let (tx, rx) = mpsc::channel::<api::AttachInput>(16);
     tx.send(input(s.first)).await?;
-    let mut outputs = match c.attach(ReceiverStream::new(rx)).await {
-        Ok(r) => r.into_inner(),
+    let mut outputs = match node.attach(ReceiverStream::new(rx)).await {
+        Ok(r) => r,
         Err(e) => return Err(Exit::refused(s.refused_code, e)),
     };
     // From here on the local terminal is raw; the guard restores it however this ends.
@@ -80,10 +81,10 @@ pub async fn run(c: &mut Client, s: Session) -> anyhow::Result<u8> {
     let mut stderr = std::io::stderr();
     loop {
         let msg = tokio::select! {
-            m = outputs.message() => m,
+            m = outputs.next() => m,
             code = stop.recv() => return Ok(code.unwrap_or(1)),
         };
-        let Some(o) = msg.map_err(api_error)? else {
+        let Some(o) = msg.transpose()? else {
             return Ok(0);
         };
         use api::attach_output::Output;

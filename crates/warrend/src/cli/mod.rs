@@ -14,8 +14,8 @@ mod time_arg;
 
 use std::path::Path;
 
-use anyhow::anyhow;
 use clap::Subcommand;
+use warren_client::{ClientError, Node};
 
 pub use args::ContainerArgs;
 
@@ -91,11 +91,11 @@ pub struct Exit {
 }
 
 impl Exit {
-    /// The daemon refused: its message, with `code`.
-    pub fn refused(code: u8, s: tonic::Status) -> anyhow::Error {
+    /// The daemon refused: its message (as warren-client words it), with `code`.
+    pub fn refused(code: u8, e: ClientError) -> anyhow::Error {
         anyhow::Error::new(Exit {
             code,
-            message: api_error(s).to_string(),
+            message: e.to_string(),
         })
     }
 }
@@ -108,44 +108,77 @@ impl std::fmt::Display for Exit {
 
 impl std::error::Error for Exit {}
 
-/// A gRPC error as a message a person can act on (warren-client's reading of it).
-pub fn api_error(s: tonic::Status) -> anyhow::Error {
-    anyhow!(warren_client::ClientError::from(s))
+/// What warren-client puts before the message of a status that says the connection broke.
+const WENT_AWAY: &str = "the daemon went away: ";
+
+/// warrend's own message in an error, as the lines about one container or image print it
+/// (`warrend: ID: ...`): the status's text, without the "the daemon went away" that
+/// warren-client puts before a broken connection's (whole-command errors keep it).
+pub fn status_message(e: &ClientError) -> String {
+    let shown = e.to_string();
+    match shown.strip_prefix(WENT_AWAY) {
+        // Exactly the statuses warren-client words so: UNAVAILABLE, naming the transport.
+        Some(status) if e.code() == tonic::Code::Unavailable && status.contains("transport") => {
+            status.to_string()
+        }
+        _ => shown,
+    }
 }
 
 /// Connect to the daemon, explaining the usual failures.
-pub async fn connect(socket: &Path) -> anyhow::Result<warren_client::Node> {
-    Ok(warren_client::Node::connect(socket).await?)
+pub async fn connect(socket: &Path) -> anyhow::Result<Node> {
+    Ok(Node::connect(socket).await?)
 }
 
 /// Run one client command; the result is the process's exit code.
 pub async fn run(command: Command, socket: &Path, json: bool) -> anyhow::Result<u8> {
     let node = connect(socket).await?;
-    let mut c = node.grpc();
+    let node = &node;
     match command {
-        Command::Pull(a) => images::pull(&mut c, a, json).await,
-        Command::Import(a) => images::import(&mut c, a, json).await,
-        Command::Images => images::list(&mut c, json).await,
-        Command::Rmi(a) => images::remove(&mut c, a).await,
-        Command::Run(a) => containers::run(&mut c, a, json).await,
-        Command::Create(a) => containers::create(&mut c, a, json).await,
-        Command::Start(a) => containers::start(&mut c, a).await,
-        Command::Stop(a) => containers::stop(&mut c, a).await,
-        Command::Rm(a) => containers::remove(&mut c, a).await,
-        Command::Ps(a) => containers::ps(&node, a, json).await,
-        Command::Logs(a) => containers::logs(&mut c, a, json).await,
-        Command::Exec(a) => containers::exec(&mut c, a, json).await,
-        Command::Attach(a) => containers::attach(&mut c, a).await,
-        Command::Inspect(a) => containers::inspect(&mut c, a).await,
-        Command::Stats(a) => stats::stats(&mut c, a, json).await,
-        Command::Events(a) => containers::events(&node, a).await,
-        Command::Info => containers::info(&node, json).await,
-        Command::Kill(a) => everyday::kill(&mut c, a).await,
-        Command::Restart(a) => everyday::restart(&mut c, a).await,
-        Command::Wait(a) => everyday::wait(&mut c, a).await,
-        Command::Top(a) => everyday::top(&mut c, a, json).await,
-        Command::Port(a) => everyday::port(&mut c, a, json).await,
-        Command::Container(cmd) => everyday::container(&mut c, cmd, json).await,
-        Command::Image(cmd) => everyday::image(&mut c, cmd, json).await,
+        Command::Pull(a) => images::pull(node, a, json).await,
+        Command::Import(a) => images::import(node, a, json).await,
+        Command::Images => images::list(node, json).await,
+        Command::Rmi(a) => images::remove(node, a).await,
+        Command::Run(a) => containers::run(node, a, json).await,
+        Command::Create(a) => containers::create(node, a, json).await,
+        Command::Start(a) => containers::start(node, a).await,
+        Command::Stop(a) => containers::stop(node, a).await,
+        Command::Rm(a) => containers::remove(node, a).await,
+        Command::Ps(a) => containers::ps(node, a, json).await,
+        Command::Logs(a) => containers::logs(node, a, json).await,
+        Command::Exec(a) => containers::exec(node, a, json).await,
+        Command::Attach(a) => containers::attach(node, a).await,
+        Command::Inspect(a) => containers::inspect(node, a).await,
+        Command::Stats(a) => stats::stats(node, a, json).await,
+        Command::Events(a) => containers::events(node, a).await,
+        Command::Info => containers::info(node, json).await,
+        Command::Kill(a) => everyday::kill(node, a).await,
+        Command::Restart(a) => everyday::restart(node, a).await,
+        Command::Wait(a) => everyday::wait(node, a).await,
+        Command::Top(a) => everyday::top(node, a, json).await,
+        Command::Port(a) => everyday::port(node, a, json).await,
+        Command::Container(cmd) => everyday::container(node, cmd, json).await,
+        Command::Image(cmd) => everyday::image(node, cmd, json).await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn per_item_errors_print_the_status_text_alone() {
+        let broken = ClientError::from(tonic::Status::unavailable("transport error"));
+        assert!(broken.to_string().starts_with(WENT_AWAY), "{broken}");
+        assert_eq!(status_message(&broken), "transport error");
+        let missing = ClientError::from(tonic::Status::not_found(
+            "the daemon went away: no such container",
+        ));
+        assert_eq!(
+            status_message(&missing),
+            "the daemon went away: no such container"
+        );
+        let refused = Exit::refused(125, broken).to_string();
+        assert_eq!(refused, "the daemon went away: transport error");
     }
 }

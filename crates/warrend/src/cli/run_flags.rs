@@ -1,10 +1,11 @@
 //! The `run`/`create` flags for resources, devices, kernel parameters, names and files,
-//! named and read as Docker's: checked here so a typo fails before the daemon is asked (the
-//! daemon checks again). `--env-file` and `--label-file` are read here, on the client, as
-//! Docker's CLI does.
+//! named and read as Docker's, each by the parser of the library type it becomes (a typo
+//! fails before the daemon is asked). `--env-file` and `--label-file` are read here, on the
+//! client, as Docker's CLI does.
 
 use clap::Args;
-use warren_proto::warren::node::v1 as api;
+use warren_runtime::{ContainerRequest, HostEntry};
+use warren_spec::{Device, Tmpfs, Ulimit};
 
 use super::args::parse_size_flag;
 
@@ -24,14 +25,14 @@ pub struct RunFlags {
     #[arg(long, value_name = "WEIGHT", value_parser = clap::value_parser!(u64).range(2..=262_144))]
     pub cpu_shares: Option<u64>,
     /// A process limit: NAME=SOFT[:HARD], e.g. nofile=1024:2048 (any of Docker's names).
-    #[arg(long = "ulimit", value_name = "NAME=SOFT[:HARD]", value_parser = check::<warren_spec::Ulimit>)]
-    pub ulimits: Vec<String>,
+    #[arg(long = "ulimit", value_name = "NAME=SOFT[:HARD]", value_parser = parse::<Ulimit>)]
+    pub ulimits: Vec<Ulimit>,
     /// A host device: HOST[:CONTAINER][:PERMISSIONS], e.g. /dev/fuse or /dev/sda:/dev/xvda:r.
-    #[arg(long = "device", value_name = "DEVICE", value_parser = check::<warren_spec::Device>)]
-    pub devices: Vec<String>,
+    #[arg(long = "device", value_name = "DEVICE", value_parser = parse::<Device>)]
+    pub devices: Vec<Device>,
     /// A tmpfs: DEST[:OPTIONS], e.g. /run:size=64m,mode=1777 (default noexec,nosuid,nodev).
-    #[arg(long = "tmpfs", value_name = "DEST[:OPTIONS]", value_parser = check::<warren_spec::Tmpfs>)]
-    pub tmpfs: Vec<String>,
+    #[arg(long = "tmpfs", value_name = "DEST[:OPTIONS]", value_parser = parse::<Tmpfs>)]
+    pub tmpfs: Vec<Tmpfs>,
     /// Size of /dev/shm, e.g. 256m (default 64m).
     #[arg(long, value_name = "SIZE", value_parser = parse_size_flag)]
     pub shm_size: Option<i64>,
@@ -39,8 +40,8 @@ pub struct RunFlags {
     #[arg(long = "sysctl", value_name = "KEY=VALUE", value_parser = parse_sysctl)]
     pub sysctls: Vec<(String, String)>,
     /// An extra /etc/hosts entry: NAME:IP or NAME:host-gateway.
-    #[arg(long = "add-host", value_name = "NAME:IP", value_parser = check::<warren_runtime::HostEntry>)]
-    pub add_hosts: Vec<String>,
+    #[arg(long = "add-host", value_name = "NAME:IP", value_parser = parse::<HostEntry>)]
+    pub add_hosts: Vec<HostEntry>,
     /// A DNS server (IP address).
     #[arg(long = "dns", value_name = "IP")]
     pub dns: Vec<std::net::IpAddr>,
@@ -66,43 +67,41 @@ pub struct RunFlags {
 pub struct Lines(pub Vec<String>);
 
 impl RunFlags {
-    /// Put these flags into `spec`: file entries first, so `-e` and `-l` win over them.
-    pub fn fill(&self, spec: &mut api::ContainerSpec) {
-        spec.memory_swap_bytes = self.memory_swap.unwrap_or(0);
-        spec.memory_reservation_bytes = self.memory_reservation.unwrap_or(0);
-        spec.cpuset_cpus = self.cpuset_cpus.clone().unwrap_or_default();
-        spec.cpu_shares = self.cpu_shares.unwrap_or(0);
-        spec.ulimits = self.ulimits.clone();
-        spec.devices = self.devices.clone();
-        spec.tmpfs = self.tmpfs.clone();
-        spec.shm_size_bytes = self.shm_size.unwrap_or(0);
-        spec.sysctls = self.sysctls.iter().cloned().collect();
-        spec.add_hosts = self.add_hosts.clone();
-        spec.dns = self.dns.iter().map(|ip| ip.to_string()).collect();
-        spec.dns_search = self.dns_search.clone();
-        spec.dns_options = self.dns_options.clone();
-        spec.domainname = self.domainname.clone().unwrap_or_default();
+    /// Put these flags into `r`: file entries first, so `-e` and `-l` win over them.
+    pub fn fill(&self, r: &mut ContainerRequest) {
+        r.resources.memory_swap_bytes = self.memory_swap;
+        r.resources.memory_reservation_bytes = self.memory_reservation;
+        r.resources.cpuset = self.cpuset_cpus.clone();
+        r.resources.cpu_shares = self.cpu_shares;
+        r.ulimits = self.ulimits.clone();
+        r.devices = self.devices.clone();
+        r.mounts.tmpfs = self.tmpfs.clone();
+        r.mounts.shm_size_bytes = self.shm_size.map(|s| s.unsigned_abs());
+        r.sysctls = self.sysctls.iter().cloned().collect();
+        r.extra_hosts = self.add_hosts.clone();
+        r.dns.servers = self.dns.clone();
+        r.dns.search = self.dns_search.clone();
+        r.dns.options = self.dns_options.clone();
+        r.domainname = self.domainname.clone();
         let mut env: Vec<String> = self.env_files.iter().flat_map(|f| f.0.clone()).collect();
-        env.append(&mut spec.env);
-        spec.env = env;
+        env.append(&mut r.env);
+        r.env = env;
         for line in self.label_files.iter().flat_map(|f| &f.0) {
             let (k, v) = line.split_once('=').unwrap_or((line, ""));
-            spec.labels
+            r.labels
                 .entry(k.to_string())
                 .or_insert_with(|| v.to_string());
         }
     }
 }
 
-/// Check a value with the library type's own parser, keep the text.
-fn check<T>(s: &str) -> Result<String, String>
+/// A value read by the library type's own parser (Docker's syntax).
+fn parse<T>(s: &str) -> Result<T, String>
 where
     T: std::str::FromStr,
     T::Err: std::fmt::Display,
 {
-    s.parse::<T>()
-        .map(|_| s.to_string())
-        .map_err(|e| e.to_string())
+    s.parse::<T>().map_err(|e| e.to_string())
 }
 
 fn parse_swap(s: &str) -> Result<i64, String> {
@@ -203,10 +202,7 @@ mod tests {
             env_files: vec![Lines(vec!["A=file".into()])],
             ..Default::default()
         };
-        let mut spec = api::ContainerSpec {
-            env: vec!["A=flag".into()],
-            ..Default::default()
-        };
+        let mut spec = ContainerRequest::new("c", "img").env(["A=flag"]);
         spec.labels.insert("tier".into(), "db".into());
         flags.fill(&mut spec);
         assert_eq!(spec.env, ["A=file", "A=flag"]);

@@ -5,11 +5,11 @@ use std::time::Duration;
 
 use clap::Args;
 use serde_json::json;
-use tonic::transport::Channel;
+use warren_client::{ClientError, Node};
 use warren_proto::warren::node::v1 as api;
-use warren_proto::warren::node::v1::node_client::NodeClient;
 
 use super::output::{bytes, print_json, rfc3339, table, time};
+use super::status_message;
 
 /// Options of `stats`.
 #[derive(Args)]
@@ -34,27 +34,20 @@ pub fn cpu_percent(first: &api::Stats, second: &api::Stats) -> Option<f64> {
 }
 
 /// Sample every container once.
-async fn sample(
-    c: &mut NodeClient<Channel>,
-    ids: &[String],
-) -> Vec<Result<api::Stats, tonic::Status>> {
+async fn sample(node: &Node, ids: &[String]) -> Vec<Result<api::Stats, ClientError>> {
     let mut out = Vec::with_capacity(ids.len());
     for id in ids {
-        out.push(
-            c.stats(api::ContainerRef { id: id.clone() })
-                .await
-                .map(|s| s.into_inner()),
-        );
+        out.push(node.stats(id.clone()).await);
     }
     out
 }
 
 /// `warrend stats`: one line per container; exits 1 if any container could not be read.
-pub async fn stats(c: &mut NodeClient<Channel>, a: StatsArgs, json: bool) -> anyhow::Result<u8> {
-    let first = sample(c, &a.ids).await;
+pub async fn stats(node: &Node, a: StatsArgs, json: bool) -> anyhow::Result<u8> {
+    let first = sample(node, &a.ids).await;
     let second = if a.interval > 0 && first.iter().any(|s| s.is_ok()) {
         tokio::time::sleep(Duration::from_millis(a.interval)).await;
-        Some(sample(c, &a.ids).await)
+        Some(sample(node, &a.ids).await)
     } else {
         None
     };
@@ -66,7 +59,7 @@ pub async fn stats(c: &mut NodeClient<Channel>, a: StatsArgs, json: bool) -> any
         let s = match s {
             Ok(s) => s,
             Err(e) => {
-                eprintln!("warrend: {id}: {}", e.message());
+                eprintln!("warrend: {id}: {}", status_message(&e));
                 failed = true;
                 continue;
             }

@@ -3,18 +3,14 @@
 //! and runtime records become summaries. warrend's own settings ride on container labels
 //! under `warrend.`, so a restarted warrend reads them back from containerd.
 
-use std::collections::BTreeMap;
-use std::path::PathBuf;
-use std::str::FromStr;
 use std::time::SystemTime;
 
 use tonic::Status;
 use warren_proto::warren::node::v1 as api;
-use warren_runtime::{
-    ContainerInfo, ContainerRequest, ExitStatus, NetworkMode, PortMapping, PullPolicy,
-};
+use warren_runtime::{ContainerInfo, ContainerRequest, ExitStatus};
 
-use super::restart::Policy;
+pub use crate::spec::clamp16;
+use crate::spec::{NodeSpec, Policy};
 
 /// The labels warrend keeps on its containers.
 pub mod labels {
@@ -47,191 +43,55 @@ pub fn new_id() -> String {
     format!("{:012x}", rand::random::<u64>() & 0xffff_ffff_ffff)
 }
 
-/// The runtime request for `spec`, with `default_network` when it names none; `remove`
-/// marks it for deletion after its exit.
+/// An INVALID_ARGUMENT status naming the field at fault.
+pub fn field_error(e: crate::spec::FieldError) -> Status {
+    super::api::errors::detailed(
+        tonic::Code::InvalidArgument,
+        e.to_string(),
+        api::ErrorReason::InvalidInput,
+        &e.field,
+    )
+}
+
+/// The runtime request for `spec` (read by [`crate::spec`], which checks every field), on
+/// the node's `default_network` when it names none, with a fresh id when it has none and
+/// warrend's labels; `remove` marks it for deletion after its exit.
 pub fn request(
     spec: &api::ContainerSpec,
     default_network: &str,
     remove: bool,
 ) -> Result<ContainerRequest, Status> {
-    if spec.image.is_empty() {
-        return Err(invalid("image", "", "an image reference is required"));
-    }
-    let id = if spec.id.is_empty() {
-        new_id()
-    } else {
-        spec.id.clone()
-    };
-    let pull = match spec.pull.as_str() {
-        "" | "missing" => PullPolicy::IfMissing,
-        "always" => PullPolicy::Always,
-        "never" => PullPolicy::Never,
-        other => return Err(invalid("pull", other, "missing, always or never")),
-    };
-    let policy: Policy = spec
-        .restart
-        .parse()
-        .map_err(|e: String| invalid("restart", &spec.restart, &e))?;
-    if remove && policy != Policy::No {
+    let node = NodeSpec::try_from(spec).map_err(field_error)?;
+    if remove && node.restart != Policy::No {
         return Err(invalid(
-            "restart",
-            &spec.restart,
+            "spec.restart",
+            node.restart.to_string(),
             "a container removed at exit (--rm) cannot have a restart policy",
         ));
     }
-    let network_name = if spec.network.is_empty() {
-        default_network
-    } else {
-        spec.network.as_str()
-    };
-    let ports = spec
-        .ports
-        .iter()
-        .map(|p| PortMapping::from_str(p).map_err(|e| Status::invalid_argument(e.to_string())))
-        .collect::<Result<Vec<_>, _>>()?;
-    let network = match network_name {
-        "bridge" => NetworkMode::Bridge { ports },
-        "none" | "host" if !ports.is_empty() => {
-            return Err(invalid(
-                "ports",
-                spec.ports.join(","),
-                "ports can only be published with the bridge network",
-            ))
-        }
-        "none" => NetworkMode::None,
-        "host" => NetworkMode::Host,
-        path if path.starts_with('/') => NetworkMode::Join(PathBuf::from(path)),
-        other => {
-            return Err(invalid(
-                "network",
-                other,
-                "bridge, none, host or the absolute path of a network namespace",
-            ))
-        }
-    };
-    for key in spec.labels.keys() {
-        if key.starts_with(labels::PREFIX) {
-            return Err(invalid(
-                "label",
-                key,
-                "keys under warrend. are warrend's own",
-            ));
-        }
+    let mut req = node.request;
+    if req.id.is_empty() {
+        req.id = new_id();
     }
-    let mut all_labels: BTreeMap<String, String> = spec
-        .labels
-        .iter()
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    all_labels.insert(labels::RESTART.into(), policy.to_string());
-    all_labels.insert(labels::NETWORK.into(), network_name.to_string());
-    if !spec.ports.is_empty() {
-        all_labels.insert(labels::PORTS.into(), spec.ports.join(","));
+    req.network = node.network.resolve(default_network).map_err(field_error)?;
+    let labels = &mut req.labels;
+    labels.insert(labels::RESTART.into(), node.restart.to_string());
+    labels.insert(labels::NETWORK.into(), node.network.name(default_network));
+    let ports = node.network.ports();
+    if !ports.is_empty() {
+        let text: Vec<String> = ports.iter().map(crate::spec::port_text).collect();
+        labels.insert(labels::PORTS.into(), text.join(","));
     }
     if remove {
-        all_labels.insert(labels::REMOVE.into(), "true".into());
+        labels.insert(labels::REMOVE.into(), "true".into());
     }
-    let positive = |v: i64, field: &str| -> Result<Option<i64>, Status> {
-        match v {
-            0 => Ok(None),
-            v if v > 0 => Ok(Some(v)),
-            v => Err(invalid(field, v, "a positive number (0: no limit)")),
-        }
-    };
-    if spec.cpus < 0.0 || !spec.cpus.is_finite() {
-        return Err(invalid(
-            "cpus",
-            spec.cpus,
-            "a positive number of CPUs (0: no limit)",
-        ));
+    if node.restart_on_unhealthy {
+        labels.insert(
+            super::health::convert::RESTART_ON_UNHEALTHY.into(),
+            "true".into(),
+        );
     }
-    let mut resources = warren_spec::Resources::default();
-    resources.cpus = (spec.cpus > 0.0).then_some(spec.cpus);
-    resources.memory_bytes = positive(spec.memory_bytes, "memory")?;
-    resources.pids = positive(spec.pids_limit, "pids-limit")?;
-    let mut mounts = warren_spec::Mounts::default().volumes(
-        spec.volumes
-            .iter()
-            .map(|v| {
-                warren_spec::Volume::new(PathBuf::from(&v.source), PathBuf::from(&v.destination))
-                    .read_only(v.read_only)
-            })
-            .collect(),
-    );
-    mounts.secrets_dir = non_empty(&spec.secret_dir).map(PathBuf::from);
-    let security = security(spec)?;
-    let health = super::health::convert::overrides(spec, policy, &mut all_labels)?;
-    let mut req = ContainerRequest::new(id, spec.image.clone())
-        .pull(pull)
-        .env(spec.env.clone())
-        .resources(resources)
-        .mounts(mounts)
-        .network(network)
-        .readonly_rootfs(spec.read_only)
-        .labels(all_labels)
-        .security(security)
-        .tty(spec.tty)
-        .open_stdin(spec.open_stdin)
-        .health(health);
-    req.entrypoint = spec.has_entrypoint.then(|| spec.entrypoint.clone());
-    req.cmd = (!spec.cmd.is_empty()).then(|| spec.cmd.clone());
-    req.working_dir = non_empty(&spec.working_dir);
-    req.user = non_empty(&spec.user);
-    req.hostname = non_empty(&spec.hostname);
-    req.stop_signal = non_empty(&spec.stop_signal);
-    req.console_size = spec
-        .console_size
-        .as_ref()
-        .map(|s| (clamp16(s.cols), clamp16(s.rows)));
-    req.shim_group = non_empty(&spec.shim_group);
-    super::run_flags::apply(spec, &mut req)?;
     Ok(req)
-}
-
-/// `--security-opt`, `--cap-add`, `--cap-drop`, `--privileged`, `--oom-score-adj`.
-fn security(spec: &api::ContainerSpec) -> Result<warren_spec::Security, Status> {
-    let mut s = warren_spec::Security::default()
-        .cap_add(spec.cap_add.clone())
-        .cap_drop(spec.cap_drop.clone())
-        .privileged(spec.privileged)
-        .oom_score_adj(spec.oom_score_adj);
-    for opt in &spec.security_opt {
-        // Docker takes `key=value` and the older `key:value`.
-        let (key, value) = match opt.split_once(['=', ':']) {
-            Some((k, v)) => (k, Some(v)),
-            None => (opt.as_str(), None),
-        };
-        match (key, value) {
-            ("seccomp", Some(v)) => {
-                s.seccomp = v
-                    .parse()
-                    .map_err(|e: warren_spec::SpecError| Status::invalid_argument(e.to_string()))?
-            }
-            ("no-new-privileges", None | Some("true")) => s.allow_new_privileges = false,
-            ("no-new-privileges", Some("false")) => s.allow_new_privileges = true,
-            _ => {
-                return Err(invalid(
-                    "security-opt",
-                    opt,
-                    "seccomp=unconfined, seccomp=<profile file or JSON>, \
-                     no-new-privileges[=true|false] (AppArmor and SELinux options are not \
-                     supported)",
-                ))
-            }
-        }
-    }
-    s.validate()
-        .map_err(|e| Status::invalid_argument(e.to_string()))?;
-    Ok(s)
-}
-
-/// A terminal dimension as the runtime takes it.
-pub fn clamp16(v: u32) -> u16 {
-    v.min(u32::from(u16::MAX)) as u16
-}
-
-fn non_empty(s: &str) -> Option<String> {
-    (!s.is_empty()).then(|| s.to_string())
 }
 
 /// A protobuf timestamp.
@@ -351,10 +211,19 @@ pub fn node_event(e: crate::serve::NodeEvent) -> api::Event {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use warren_runtime::NetworkMode;
 
     fn spec() -> api::ContainerSpec {
         api::ContainerSpec {
             image: "busybox".into(),
+            ..Default::default()
+        }
+    }
+
+    fn port(host: u32, container: u32) -> api::Port {
+        api::Port {
+            host_port: host,
+            container_port: container,
             ..Default::default()
         }
     }
@@ -366,63 +235,73 @@ mod tests {
         assert!(matches!(r.network, NetworkMode::Bridge { .. }));
         assert_eq!(r.labels[labels::RESTART], "no");
         assert_eq!(r.labels[labels::NETWORK], "bridge");
+        let r = request(&spec(), "none", false).unwrap();
+        assert_eq!(r.network, NetworkMode::None);
     }
 
     #[test]
-    fn rejects_bad_fields_with_what_is_allowed() {
-        type Edit = Box<dyn Fn(&mut api::ContainerSpec)>;
-        let cases: Vec<(Edit, &str)> = vec![
-            (Box::new(|s| s.image.clear()), "image"),
-            (Box::new(|s| s.pull = "sometimes".into()), "pull"),
-            (Box::new(|s| s.restart = "maybe".into()), "restart"),
-            (Box::new(|s| s.network = "weird".into()), "network"),
-            (Box::new(|s| s.cpus = -1.0), "cpus"),
-            (Box::new(|s| s.memory_bytes = -5), "memory"),
-            (
-                Box::new(|s| {
-                    s.network = "none".into();
-                    s.ports = vec!["80:80".into()];
-                }),
-                "ports",
-            ),
-            (
-                Box::new(|s| {
-                    s.labels.insert("warrend.restart".into(), "always".into());
-                }),
-                "label",
-            ),
-        ];
-        for (edit, field) in cases {
-            let mut s = spec();
-            edit(&mut s);
-            let e = request(&s, "bridge", false).unwrap_err();
-            assert_eq!(e.code(), tonic::Code::InvalidArgument);
-            assert!(e.message().contains(field), "{field}: {}", e.message());
-        }
+    fn ports_on_a_default_network_that_is_not_the_bridge_are_refused() {
+        let mut s = spec();
+        s.network = Some(api::Network {
+            mode: Some(api::network::Mode::NodeDefault(api::DefaultNetwork {
+                ports: vec![port(8080, 80)],
+            })),
+            ..Default::default()
+        });
+        let r = request(&s, "bridge", false).unwrap();
+        assert_eq!(r.labels[labels::PORTS], "8080:80/tcp");
+        let e = request(&s, "none", false).unwrap_err();
+        assert_eq!(e.code(), tonic::Code::InvalidArgument);
+        assert!(
+            e.message().contains("spec.network.node_default.ports"),
+            "{}",
+            e.message()
+        );
     }
 
     #[test]
     fn remove_and_restart_do_not_mix() {
         let mut s = spec();
-        s.restart = "always".into();
-        assert!(request(&s, "none", true).is_err());
+        s.restart = Some(api::RestartPolicy {
+            mode: api::RestartMode::Always as i32,
+            max_retries: None,
+        });
+        let e = request(&s, "none", true).unwrap_err();
+        assert!(e.message().contains("spec.restart"), "{}", e.message());
+        assert!(request(&s, "none", false).is_ok());
     }
 
     #[test]
-    fn limits_and_volumes_carry_over() {
+    fn warrend_labels_record_what_it_needs_after_a_restart() {
         let mut s = spec();
-        s.cpus = 0.5;
-        s.memory_bytes = 64 << 20;
-        s.volumes.push(api::Volume {
-            source: "/srv".into(),
-            destination: "/data".into(),
-            read_only: true,
+        s.restart = Some(api::RestartPolicy {
+            mode: api::RestartMode::OnFailure as i32,
+            max_retries: Some(3),
         });
-        s.ports = vec!["127.0.0.1:8080:80".into()];
-        let r = request(&s, "bridge", false).unwrap();
-        assert_eq!(r.resources.cpus, Some(0.5));
-        assert_eq!(r.resources.memory_bytes, Some(64 << 20));
-        assert!(r.mounts.volumes[0].read_only);
-        assert_eq!(r.labels[labels::PORTS], "127.0.0.1:8080:80");
+        s.health = Some(api::HealthCheck {
+            shell_command: Some("true".into()),
+            restart_on_unhealthy: true,
+            ..Default::default()
+        });
+        s.network = Some(api::Network {
+            mode: Some(api::network::Mode::Bridge(api::BridgeNetwork {
+                ports: vec![api::Port {
+                    host_ip: Some("127.0.0.1".into()),
+                    protocol: api::Protocol::Udp as i32,
+                    ..port(5353, 53)
+                }],
+            })),
+            ..Default::default()
+        });
+        s.id = "web".into();
+        let r = request(&s, "none", false).unwrap();
+        assert_eq!(r.id, "web");
+        assert_eq!(r.labels[labels::RESTART], "on-failure:3");
+        assert_eq!(r.labels[labels::NETWORK], "bridge");
+        assert_eq!(r.labels[labels::PORTS], "127.0.0.1:5353:53/udp");
+        assert_eq!(
+            r.labels[super::super::health::convert::RESTART_ON_UNHEALTHY],
+            "true"
+        );
     }
 }

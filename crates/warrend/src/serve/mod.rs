@@ -12,7 +12,6 @@ mod http;
 pub mod journal;
 mod metrics;
 mod restart;
-mod run_flags;
 mod socket;
 
 use std::path::PathBuf;

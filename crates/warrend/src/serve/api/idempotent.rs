@@ -9,19 +9,26 @@ use warren_proto::warren::node::v1 as api;
 
 use crate::serve::convert::labels;
 use crate::serve::Daemon;
+use crate::spec::NodeSpec;
 
-/// A digest of `spec` that does not depend on the order of its maps.
+/// A digest of what `spec` asks for: taken of its canonical form (read into a
+/// [`NodeSpec`] and written back, so an unset field and its default compare equal), and
+/// independent of the order of its maps.
 pub fn spec_digest(spec: &api::ContainerSpec) -> String {
-    let mut rest = spec.clone();
+    let mut rest = NodeSpec::try_from(spec)
+        .map(|n| api::ContainerSpec::from(&n))
+        .unwrap_or_else(|_| spec.clone());
+    let sysctls = rest
+        .confinement
+        .as_mut()
+        .map(|c| std::mem::take(&mut c.sysctls))
+        .unwrap_or_default();
     let mut maps: Vec<(&str, Vec<(String, String)>)> = vec![
         (
             "labels",
             std::mem::take(&mut rest.labels).into_iter().collect(),
         ),
-        (
-            "sysctls",
-            std::mem::take(&mut rest.sysctls).into_iter().collect(),
-        ),
+        ("sysctls", sysctls.into_iter().collect()),
     ];
     let mut h = Sha256::new();
     // prost writes the fields in number order, and repeated ones in their order.
@@ -66,12 +73,21 @@ pub async fn existing(
 mod tests {
     use super::*;
 
+    fn cmd(args: &[&str]) -> Option<api::ProcessSpec> {
+        Some(api::ProcessSpec {
+            cmd: Some(api::Args {
+                args: args.iter().map(|a| a.to_string()).collect(),
+            }),
+            ..Default::default()
+        })
+    }
+
     #[test]
-    fn the_digest_ignores_map_order_and_sees_every_field() {
+    fn the_digest_ignores_map_order_and_defaults_and_sees_every_field() {
         let mut a = api::ContainerSpec {
             id: "web".into(),
             image: "busybox".into(),
-            cmd: vec!["sleep".into(), "1".into()],
+            process: cmd(&["sleep", "1"]),
             ..Default::default()
         };
         let mut b = a.clone();
@@ -82,10 +98,21 @@ mod tests {
             b.labels.insert(format!("k{i}"), format!("v{i}"));
         }
         assert_eq!(spec_digest(&a), spec_digest(&b));
-        b.cmd.push("2".into());
+        // An explicit default is the same spec.
+        b.restart = Some(api::RestartPolicy {
+            mode: api::RestartMode::No as i32,
+            max_retries: None,
+        });
+        b.pull = api::PullPolicy::Missing as i32;
+        assert_eq!(spec_digest(&a), spec_digest(&b));
+        b.process = cmd(&["sleep", "2"]);
         assert_ne!(spec_digest(&a), spec_digest(&b));
         let mut c = a.clone();
-        c.sysctls.insert("net.core.somaxconn".into(), "1024".into());
+        let mut confinement = api::Confinement::default();
+        confinement
+            .sysctls
+            .insert("net.core.somaxconn".into(), "1024".into());
+        c.confinement = Some(confinement);
         assert_ne!(spec_digest(&a), spec_digest(&c));
         // A key and value cannot be shifted into each other.
         let mut x = a.clone();

@@ -53,14 +53,18 @@ fn progress_event(p: PullProgress) -> Vec<api::PullEvent> {
 /// Pull `reference`; the stream carries layer progress and ends with the image. The pull
 /// goes on if the client leaves (a second pull then finds the content in place).
 pub async fn pull(d: &Daemon, req: api::PullRequest) -> Result<Stream<api::PullEvent>, Status> {
-    let mode = match req.mode.as_str() {
-        "" | "auto" => PullMode::Auto,
-        "client" => PullMode::Client,
-        "server" => PullMode::Server,
-        other => {
-            return Err(Status::invalid_argument(format!(
-                "invalid pull mode {other:?}: auto, client or server"
-            )))
+    let mode = match api::PullMode::try_from(req.mode) {
+        Ok(api::PullMode::Unspecified | api::PullMode::Auto) => PullMode::Auto,
+        Ok(api::PullMode::Client) => PullMode::Client,
+        Ok(api::PullMode::Server) => PullMode::Server,
+        Err(_) => {
+            return Err(crate::serve::convert::field_error(
+                crate::spec::FieldError::new(
+                    "mode",
+                    req.mode,
+                    "unknown value; one of PULL_MODE_AUTO, PULL_MODE_CLIENT, PULL_MODE_SERVER",
+                ),
+            ))
         }
     };
     let (tx, rx) = mpsc::channel(64);
