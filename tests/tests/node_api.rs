@@ -264,8 +264,8 @@ async fn the_node_api_contract() {
         .unwrap();
     let seen = next_events(&mut live, 2).await;
     assert_eq!(
-        seen.iter().map(|e| e.kind.as_str()).collect::<Vec<_>>(),
-        ["created", "started"]
+        seen.iter().map(|e| e.kind()).collect::<Vec<_>>(),
+        [api::EventKind::Created, api::EventKind::Started]
     );
     assert_eq!(sequence(&seen[1]), sequence(&seen[0]) + 1);
     let last = seen[1].cursor.clone().unwrap();
@@ -288,8 +288,12 @@ async fn the_node_api_contract() {
         );
         assert_eq!(e.cursor.as_ref().unwrap().epoch, last.epoch);
         assert_eq!(e.container_id, "web");
-        let want = if i % 2 == 0 { "paused" } else { "resumed" };
-        assert_eq!(e.kind, want, "event {i}");
+        let want = if i % 2 == 0 {
+            api::EventKind::Paused
+        } else {
+            api::EventKind::Resumed
+        };
+        assert_eq!(e.kind(), want, "event {i}");
     }
     // ... and then live ones, on the same stream.
     pause_resume(&rt, "web", 1).await;

@@ -6,6 +6,7 @@ use std::io::Write;
 use clap::Args;
 use futures::{FutureExt, StreamExt};
 use serde_json::json;
+use warren_client::Word;
 use warren_client::{ClientError, Node};
 use warren_proto::warren::node::v1 as api;
 
@@ -207,13 +208,14 @@ struct LinesOut {
 impl LinesOut {
     fn line(&mut self, l: &api::LogLine, timestamps: bool, json: bool) {
         use std::io::Write as _;
-        let (buf, other_is) = if l.stream == "stderr" && !json {
+        let stream = l.stream().word();
+        let (buf, other_is) = if stream == "stderr" && !json {
             (&mut self.stderr, "stdout")
         } else {
             (&mut self.stdout, "stderr")
         };
         if json {
-            let v = json!({"time": rfc3339(&l.time), "stream": l.stream, "text": l.text});
+            let v = json!({"time": rfc3339(&l.time), "stream": stream, "text": l.text});
             let _ = writeln!(buf, "{v}");
         } else if timestamps {
             let _ = writeln!(buf, "{} {}", rfc3339(&l.time), l.text);
@@ -389,7 +391,11 @@ pub async fn ps(node: &Node, a: PsArgs, json: bool) -> anyhow::Result<u8> {
                         String::new()
                     },
                     s.ip.clone(),
-                    format!("{} ({})", s.restart, s.restart_count),
+                    format!(
+                        "{} ({})",
+                        warren_client::restart_text(s.restart.as_ref()),
+                        s.restart_count
+                    ),
                     ago(&s.created_at),
                 ]
             })
@@ -511,7 +517,7 @@ pub async fn inspect(node: &Node, a: IdsArgs) -> anyhow::Result<u8> {
                 if let Some(sec) = &d.security {
                     v["security"] = json!({
                         "privileged": sec.privileged,
-                        "seccomp": sec.seccomp,
+                        "seccomp": sec.seccomp().word(),
                         "no_new_privileges": sec.no_new_privileges,
                         "capabilities": sec.capabilities,
                         "oom_score_adj": sec.oom_score_adj,
@@ -538,8 +544,8 @@ pub async fn events(node: &Node, a: EventsArgs) -> anyhow::Result<u8> {
         print_json(&json!({
             "time": rfc3339(&e.time),
             "container": e.container_id,
-            "kind": e.kind,
-            "health_status": e.health_status,
+            "kind": e.kind().word(),
+            "health_status": e.health_status().word(),
             "pid": e.pid,
             "exit_code": e.exit_code,
             "exec_id": e.exec_id,

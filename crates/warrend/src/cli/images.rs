@@ -8,6 +8,7 @@ use clap::Args;
 use futures::StreamExt;
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use warren_client::Node;
+use warren_client::Word;
 use warren_proto::warren::node::v1 as api;
 
 use super::output::{bytes, image_json, print_json, table};
@@ -86,7 +87,7 @@ impl Bars {
             b.set_prefix(short(&l.digest).to_string());
             b
         });
-        match l.phase.as_str() {
+        match l.phase().word() {
             "resolved" => bar.set_message("waiting"),
             "downloading" => {
                 bar.set_length(l.total);

@@ -3,6 +3,7 @@
 use std::time::SystemTime;
 
 use serde_json::{json, Value};
+use warren_client::Word;
 use warren_proto::warren::node::v1 as api;
 
 /// Print rows under a header, columns padded to their widest cell.
@@ -87,7 +88,7 @@ pub fn status(c: &api::ContainerSummary) -> String {
             .map(|t| SystemTime::now().duration_since(t).unwrap_or_default())
             .map_or_else(|| "Up".to_string(), |d| format!("Up {}", human_duration(d)))
     };
-    let text = match (&c.state[..], &c.exit) {
+    let text = match (c.state().word(), &c.exit) {
         ("stopped", Some(e)) => format!(
             "Exited ({}{}) {}",
             e.code,
@@ -101,10 +102,9 @@ pub fn status(c: &api::ContainerSummary) -> String {
         ("paused", _) => format!("{} (Paused)", up()),
         (s, _) => s.to_string(),
     };
-    if c.health.is_empty() {
-        text
-    } else {
-        format!("{text} ({})", c.health)
+    match c.health().word() {
+        "" => text,
+        health => format!("{text} ({health})"),
     }
 }
 
@@ -138,15 +138,15 @@ pub fn summary_json(c: &api::ContainerSummary) -> Value {
     json!({
         "id": c.id,
         "image": c.image,
-        "state": c.state,
+        "state": c.state().word(),
         "pid": c.pid,
         "created_at": rfc3339(&c.created_at),
         "started_at": rfc3339(&c.started_at),
         "exit": c.exit.as_ref().map(exit_json),
-        "restart": c.restart,
+        "restart": warren_client::restart_text(c.restart.as_ref()),
         "restart_count": c.restart_count,
         "ip": c.ip,
-        "health": c.health,
+        "health": c.health().word(),
         "labels": c.labels,
     })
 }
@@ -196,18 +196,18 @@ mod tests {
         assert_eq!(secs(3 * 86400), "3 days");
         let started = SystemTime::now() - Duration::from_secs(190);
         let mut c = api::ContainerSummary {
-            state: "running".into(),
+            state: api::ContainerState::Running.into(),
             started_at: Some(started.into()),
-            health: "healthy".into(),
+            health: api::HealthStatus::Healthy.into(),
             ..Default::default()
         };
         assert_eq!(status(&c), "Up 3 minutes (healthy)");
-        c.state = "paused".into();
-        c.health.clear();
+        c.state = api::ContainerState::Paused.into();
+        c.health = api::HealthStatus::Unspecified.into();
         assert_eq!(status(&c), "Up 3 minutes (Paused)");
-        c.state = "created".into();
+        c.state = api::ContainerState::Created.into();
         assert_eq!(status(&c), "Created");
-        c.state = "stopped".into();
+        c.state = api::ContainerState::Stopped.into();
         c.exit = Some(api::Exit {
             code: 137,
             oom_killed: true,

@@ -108,6 +108,18 @@ pub fn exit(e: &ExitStatus) -> api::Exit {
     }
 }
 
+/// The API's container state.
+pub fn state(s: warren_runtime::ContainerState) -> api::ContainerState {
+    use warren_runtime::ContainerState as S;
+    match s {
+        S::Created => api::ContainerState::Created,
+        S::Running => api::ContainerState::Running,
+        S::Paused => api::ContainerState::Paused,
+        S::Stopped => api::ContainerState::Stopped,
+        S::Unknown => api::ContainerState::Unknown,
+    }
+}
+
 /// The summary of a container; `restart_count` and `ip` come from warrend's own state.
 pub fn summary(
     c: &ContainerInfo,
@@ -117,18 +129,19 @@ pub fn summary(
     api::ContainerSummary {
         id: c.id.clone(),
         image: c.image.clone(),
-        state: c.status.state.to_string(),
+        state: state(c.status.state).into(),
         pid: c.status.pid.unwrap_or(0),
         created_at: c.created_at.map(timestamp),
         exit: c.status.exit.as_ref().map(exit),
-        restart: c
-            .labels
-            .get(labels::RESTART)
-            .cloned()
-            .unwrap_or_else(|| "no".into()),
+        restart: Some(crate::spec::restart_policy(
+            c.labels
+                .get(labels::RESTART)
+                .and_then(|p| p.parse().ok())
+                .unwrap_or_default(),
+        )),
         restart_count,
         ip: ip.map(|ip| ip.to_string()).unwrap_or_default(),
-        health: String::new(),
+        health: api::HealthStatus::Unspecified.into(),
         started_at: c.started_at.map(timestamp),
         labels: user_labels(c),
     }
@@ -166,41 +179,42 @@ pub fn container_event(e: warren_runtime::ContainerEvent) -> api::Event {
         time: e.time.map(timestamp),
         ..Default::default()
     };
+    use api::EventKind as K;
     let kind = match e.kind {
         warren_runtime::ContainerEventKind::Created { pid } => {
             out.pid = pid;
-            "created"
+            K::Created
         }
         warren_runtime::ContainerEventKind::Started { pid } => {
             out.pid = pid;
-            "started"
+            K::Started
         }
         warren_runtime::ContainerEventKind::Exited { exec_id, exit_code } => {
             out.exit_code = exit_code;
             out.exec_id = exec_id.unwrap_or_default();
-            "exited"
+            K::Exited
         }
-        warren_runtime::ContainerEventKind::Oom => "oom",
+        warren_runtime::ContainerEventKind::Oom => K::Oom,
         warren_runtime::ContainerEventKind::Deleted { exit_code } => {
             out.exit_code = exit_code;
-            "deleted"
+            K::Deleted
         }
-        warren_runtime::ContainerEventKind::Paused => "paused",
-        warren_runtime::ContainerEventKind::Resumed => "resumed",
-        warren_runtime::ContainerEventKind::Removed => "removed",
+        warren_runtime::ContainerEventKind::Paused => K::Paused,
+        warren_runtime::ContainerEventKind::Resumed => K::Resumed,
+        warren_runtime::ContainerEventKind::Removed => K::Removed,
     };
-    out.kind = kind.to_string();
+    out.kind = kind.into();
     out
 }
 
 /// One of warrend's own events (restart and health decisions) as the API shows it.
 pub fn node_event(e: crate::serve::NodeEvent) -> api::Event {
-    let (kind, health_status) = crate::serve::health::split_kind(e.kind);
+    let (kind, health_status) = crate::serve::health::split_kind(&e.kind);
     api::Event {
         container_id: e.container_id,
         time: Some(timestamp(std::time::SystemTime::now())),
-        kind,
-        health_status,
+        kind: kind.into(),
+        health_status: health_status.into(),
         pid: e.pid,
         exit_code: e.exit_code,
         exec_id: e.exec_id,

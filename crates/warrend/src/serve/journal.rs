@@ -276,7 +276,7 @@ mod tests {
     fn event(id: &str) -> api::Event {
         api::Event {
             container_id: id.into(),
-            kind: "started".into(),
+            kind: api::EventKind::Started.into(),
             ..Default::default()
         }
     }

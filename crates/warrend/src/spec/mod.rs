@@ -14,6 +14,7 @@ mod roundtrip;
 
 pub use from_api::FieldError;
 pub use policy::Policy;
+pub use to_api::restart_policy;
 
 use warren_runtime::{ContainerRequest, NetworkMode, PortMapping};
 

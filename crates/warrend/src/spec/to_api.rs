@@ -22,7 +22,7 @@ impl From<&NodeSpec> for api::ContainerSpec {
             storage: Some(storage(r)),
             confinement: Some(confinement(r)),
             network: Some(network(s)),
-            restart: Some(restart(s.restart)),
+            restart: Some(restart_policy(s.restart)),
             health: health(s),
             labels: r.labels.clone().into_iter().collect(),
             shim_group: r.shim_group.clone().unwrap_or_default(),
@@ -219,7 +219,8 @@ fn network(s: &NodeSpec) -> api::Network {
     }
 }
 
-fn restart(p: Policy) -> api::RestartPolicy {
+/// A restart policy as the API has it.
+pub fn restart_policy(p: Policy) -> api::RestartPolicy {
     let (mode, max_retries) = match p {
         Policy::No => (api::RestartMode::No, None),
         Policy::OnFailure(max) => (api::RestartMode::OnFailure, max),

@@ -240,7 +240,7 @@ async fn summary(d: &Daemon, c: &ContainerInfo) -> api::ContainerSummary {
         None
     };
     let mut s = convert::summary(c, d.restart.count(&c.id), ip);
-    s.health = d.health.status(&c.id);
+    s.health = d.health.status(&c.id).into();
     s
 }
 
@@ -285,7 +285,12 @@ pub async fn inspect(d: &Daemon, req: api::ContainerRef) -> Result<api::Containe
         health: d.health.detail(c),
         security: Some(api::Security {
             privileged: security.privileged,
-            seccomp: security.seccomp,
+            seccomp: match security.seccomp.as_str() {
+                "unconfined" => api::SeccompKind::Unconfined,
+                "custom" => api::SeccompKind::Custom,
+                _ => api::SeccompKind::Default,
+            }
+            .into(),
             no_new_privileges: security.no_new_privileges,
             capabilities: security.capabilities,
             oom_score_adj: security.oom_score_adj,

@@ -349,7 +349,7 @@ mod tests {
             .map(|s| {
                 Ok(api::LogLine {
                     time: Some(prost_types::Timestamp::from(at(s))),
-                    stream: "stdout".into(),
+                    stream: api::LogStream::Stdout.into(),
                     text: s.to_string(),
                 })
             })

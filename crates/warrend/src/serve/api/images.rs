@@ -13,13 +13,13 @@ use super::errors::status;
 use super::Stream;
 use crate::serve::{convert, Daemon};
 
-fn layer(digest: &str, done: u64, total: u64, phase: &str) -> api::PullEvent {
+fn layer(digest: &str, done: u64, total: u64, phase: api::LayerPhase) -> api::PullEvent {
     api::PullEvent {
         event: Some(api::pull_event::Event::Layer(api::LayerProgress {
             digest: digest.to_string(),
             done,
             total,
-            phase: phase.to_string(),
+            phase: phase.into(),
         })),
     }
 }
@@ -28,24 +28,28 @@ fn progress_event(p: PullProgress) -> Vec<api::PullEvent> {
     match p {
         PullProgress::Resolved { layers } => layers
             .iter()
-            .map(|(d, size)| layer(d, 0, (*size).max(0) as u64, "resolved"))
+            .map(|(d, size)| layer(d, 0, (*size).max(0) as u64, api::LayerPhase::Resolved))
             .collect(),
         PullProgress::Downloading {
             digest,
             done,
             total,
         } => {
-            vec![layer(&digest, done, total, "downloading")]
+            vec![layer(&digest, done, total, api::LayerPhase::Downloading)]
         }
         PullProgress::Downloaded { digest, cached } => {
             vec![layer(
                 &digest,
                 0,
                 0,
-                if cached { "cached" } else { "downloaded" },
+                if cached {
+                    api::LayerPhase::Cached
+                } else {
+                    api::LayerPhase::Downloaded
+                },
             )]
         }
-        PullProgress::Unpacked { digest } => vec![layer(&digest, 0, 0, "unpacked")],
+        PullProgress::Unpacked { digest } => vec![layer(&digest, 0, 0, api::LayerPhase::Unpacked)],
         _ => vec![],
     }
 }

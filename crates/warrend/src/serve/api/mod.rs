@@ -48,7 +48,11 @@ fn until_stopping<T: Send + 'static>(d: &Daemon, s: Stream<T>) -> Stream<T> {
 fn log_line(l: &warren_runtime::LogLine) -> api::LogLine {
     api::LogLine {
         time: l.time.map(convert::timestamp),
-        stream: l.stream.as_str().to_string(),
+        stream: match l.stream {
+            warren_runtime::LogStream::Stdout => api::LogStream::Stdout,
+            warren_runtime::LogStream::Stderr => api::LogStream::Stderr,
+        }
+        .into(),
         text: l.text.clone(),
     }
 }

@@ -28,11 +28,12 @@ pub fn on_failure(l: &BTreeMap<String, String>) -> bool {
 
 /// The API's record of a check and its state (`None`: not checked now).
 pub fn health(check: &HealthCheck, state: Option<&HealthState>, restart: bool) -> api::Health {
-    let ns = |v: u64| v.min(i64::MAX as u64) as i64;
+    let duration = |ns: u64| prost_types::Duration {
+        seconds: (ns / 1_000_000_000) as i64,
+        nanos: (ns % 1_000_000_000) as i32,
+    };
     api::Health {
-        status: state
-            .map(|s| s.status.as_str().to_string())
-            .unwrap_or_default(),
+        status: state.map(|s| s.status.api()).unwrap_or_default().into(),
         failing_streak: state.map_or(0, |s| s.failing_streak),
         log: state
             .map(|s| {
@@ -48,10 +49,10 @@ pub fn health(check: &HealthCheck, state: Option<&HealthState>, restart: bool) -
             })
             .unwrap_or_default(),
         test: check.args.clone(),
-        interval_ns: ns(check.interval_ns),
-        timeout_ns: ns(check.timeout_ns),
-        start_period_ns: ns(check.start_period_ns),
-        retries: check.retries.min(i32::MAX as u32) as i32,
+        interval: Some(duration(check.interval_ns)),
+        timeout: Some(duration(check.timeout_ns)),
+        start_period: Some(duration(check.start_period_ns)),
+        retries: check.retries,
         restart_on_unhealthy: restart,
     }
 }

@@ -23,6 +23,7 @@ use futures::StreamExt;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use serde::{Deserialize, Serialize};
+use warren_proto::warren::node::v1 as api;
 use warren_runtime::{ContainerEventKind, ContainerInfo, ContainerState};
 use warren_spec::health::HealthCheck;
 
@@ -71,12 +72,11 @@ impl Monitor {
         self.entries.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The container's health status (`starting`, `healthy`, `unhealthy`), empty when it
-    /// is not checked.
-    pub fn status(&self, id: &str) -> String {
+    /// The container's health status; unspecified when it is not checked.
+    pub fn status(&self, id: &str) -> warren_proto::warren::node::v1::HealthStatus {
         self.lock()
             .get(id)
-            .map(|e| e.state.status.as_str().to_string())
+            .map(|e| e.state.status.api())
             .unwrap_or_default()
     }
 
@@ -223,12 +223,21 @@ impl Monitor {
     }
 }
 
-/// Split a node event's kind `health_status: healthy` into `("health_status", "healthy")`;
-/// other kinds come back as they are with no status.
-pub fn split_kind(kind: String) -> (String, String) {
+/// A node event's kind as the API has it: `health_status: healthy` is HEALTH_STATUS with
+/// HEALTHY; `restarting` and `gave-up` have no status.
+pub fn split_kind(kind: &str) -> (api::EventKind, api::HealthStatus) {
+    use api::HealthStatus as H;
     match kind.split_once(": ") {
-        Some(("health_status", s)) => ("health_status".into(), s.to_string()),
-        _ => (kind, String::new()),
+        Some(("health_status", s)) => (
+            api::EventKind::HealthStatus,
+            Status::ALL
+                .into_iter()
+                .find(|x| x.as_str() == s)
+                .map_or(H::Unspecified, Status::api),
+        ),
+        _ if kind == "restarting" => (api::EventKind::Restarting, H::Unspecified),
+        _ if kind == "gave-up" => (api::EventKind::GaveUp, H::Unspecified),
+        _ => (api::EventKind::Unspecified, H::Unspecified),
     }
 }
 
@@ -292,12 +301,13 @@ mod tests {
     #[test]
     fn health_events_carry_their_status_apart() {
         assert_eq!(
-            split_kind("health_status: unhealthy".into()),
-            ("health_status".into(), "unhealthy".into())
+            split_kind("health_status: unhealthy"),
+            (api::EventKind::HealthStatus, api::HealthStatus::Unhealthy)
         );
         assert_eq!(
-            split_kind("restarting".into()),
-            ("restarting".into(), String::new())
+            split_kind("restarting"),
+            (api::EventKind::Restarting, api::HealthStatus::Unspecified)
         );
+        assert_eq!(split_kind("gave-up").0, api::EventKind::GaveUp);
     }
 }

@@ -26,6 +26,16 @@ impl Status {
     /// Every status, for the metrics.
     pub const ALL: [Status; 3] = [Status::Starting, Status::Healthy, Status::Unhealthy];
 
+    /// The node API's value.
+    pub fn api(self) -> warren_proto::warren::node::v1::HealthStatus {
+        use warren_proto::warren::node::v1::HealthStatus as H;
+        match self {
+            Status::Starting => H::Starting,
+            Status::Healthy => H::Healthy,
+            Status::Unhealthy => H::Unhealthy,
+        }
+    }
+
     /// Docker's name.
     pub fn as_str(self) -> &'static str {
         match self {
