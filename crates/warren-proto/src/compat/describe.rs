@@ -141,7 +141,15 @@ fn field(
 
 /// A scalar's keyword, or the full name of a message, enum or group.
 fn field_type_name(f: &FieldDescriptorProto) -> String {
-    let scalar = match f.r#type() {
+    match scalar_keyword(f.r#type()) {
+        Some(k) => k.to_string(),
+        None => type_name(f.type_name()),
+    }
+}
+
+/// The keyword of a scalar type (`int64`, `string`, ...); `None` for a message, enum or group.
+pub(super) fn scalar_keyword(t: Type) -> Option<&'static str> {
+    Some(match t {
         Type::Double => "double",
         Type::Float => "float",
         Type::Int64 => "int64",
@@ -157,9 +165,8 @@ fn field_type_name(f: &FieldDescriptorProto) -> String {
         Type::Sfixed64 => "sfixed64",
         Type::Sint32 => "sint32",
         Type::Sint64 => "sint64",
-        Type::Group | Type::Message | Type::Enum => return type_name(f.type_name()),
-    };
-    scalar.to_string()
+        Type::Group | Type::Message | Type::Enum => return None,
+    })
 }
 
 fn add_enum(snapshot: &mut Snapshot, prefix: &str, e: &EnumDescriptorProto) {

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use prost_types::field_descriptor_proto::{Label, Type};
+use prost_types::field_descriptor_proto::Label;
 use prost_types::{
     DescriptorProto, EnumDescriptorProto, FieldDescriptorProto, FileDescriptorProto,
     FileDescriptorSet,
@@ -77,31 +77,10 @@ fn type_ref(name: &str, package: &str) -> String {
     }
 }
 
-fn scalar(t: Type) -> &'static str {
-    match t {
-        Type::Double => "double",
-        Type::Float => "float",
-        Type::Int64 => "int64",
-        Type::Uint64 => "uint64",
-        Type::Int32 => "int32",
-        Type::Fixed64 => "fixed64",
-        Type::Fixed32 => "fixed32",
-        Type::Bool => "bool",
-        Type::String => "string",
-        Type::Bytes => "bytes",
-        Type::Uint32 => "uint32",
-        Type::Sfixed32 => "sfixed32",
-        Type::Sfixed64 => "sfixed64",
-        Type::Sint32 => "sint32",
-        Type::Sint64 => "sint64",
-        Type::Group | Type::Message | Type::Enum => "",
-    }
-}
-
 fn field_type(f: &FieldDescriptorProto, owner: &DescriptorProto, package: &str) -> String {
     let base =
-        match f.r#type() {
-            Type::Message | Type::Enum | Type::Group => {
+        match super::describe::scalar_keyword(f.r#type()) {
+            None => {
                 // A map field's type is its owner's synthetic entry message.
                 let entry = f.type_name().rsplit('.').next().unwrap_or_default();
                 if let Some(m) = owner.nested_type.iter().find(|n| {
@@ -118,7 +97,7 @@ fn field_type(f: &FieldDescriptorProto, owner: &DescriptorProto, package: &str) 
                 }
                 type_ref(f.type_name(), package)
             }
-            t => format!("`{}`", scalar(t)),
+            Some(keyword) => format!("`{keyword}`"),
         };
     if f.label() == Label::Repeated {
         format!("repeated {base}")
