@@ -5,12 +5,12 @@ use std::io::Write;
 
 use clap::Args;
 use futures::{FutureExt, StreamExt};
-use serde_json::json;
 use warren_client::Word;
 use warren_client::{ClientError, Node};
 use warren_proto::warren::node::v1 as api;
 
-use super::output::{ago, print_json, rfc3339, status, summary_json, table};
+use super::json;
+use super::output::{ago, json_line, print_json, rfc3339, status, table};
 use super::{status_message, ContainerArgs, Exit};
 
 /// Options of `run`.
@@ -215,8 +215,7 @@ impl LinesOut {
             (&mut self.stdout, "stderr")
         };
         if json {
-            let v = json!({"time": rfc3339(&l.time), "stream": stream, "text": l.text});
-            let _ = writeln!(buf, "{v}");
+            let _ = writeln!(buf, "{}", json_line(&json::LogLine::from(l)));
         } else if timestamps {
             let _ = writeln!(buf, "{} {}", rfc3339(&l.time), l.text);
         } else {
@@ -292,7 +291,10 @@ pub async fn run(node: &Node, a: RunArgs, json: bool) -> anyhow::Result<u8> {
             Some(api::run_event::Event::Id(i)) => id = i,
             Some(api::run_event::Event::Started(s)) if a.detach => {
                 if json {
-                    print_json(&json!({"id": id, "pid": s.pid}));
+                    print_json(&json::Started {
+                        id: &id,
+                        pid: s.pid,
+                    });
                 } else {
                     println!("{id}");
                 }
@@ -301,7 +303,10 @@ pub async fn run(node: &Node, a: RunArgs, json: bool) -> anyhow::Result<u8> {
             Some(api::run_event::Event::Exit(e)) => {
                 let _ = std::io::stdout().flush();
                 if json {
-                    print_json(&json!({"id": id, "exit": super::output::exit_json(&e)}));
+                    print_json(&json::Exited {
+                        exit: json::Exit::from(&e),
+                        id: &id,
+                    });
                 }
                 if e.oom_killed {
                     eprintln!("warrend: container {id} was killed for using too much memory");
@@ -321,7 +326,7 @@ pub async fn create(node: &Node, a: CreateArgs, json: bool) -> anyhow::Result<u8
     let spec = a.container.spec().map_err(anyhow::Error::msg)?;
     let id = node.create(spec).await?;
     if json {
-        print_json(&json!({ "id": id }));
+        print_json(&json::Created { id: &id });
     } else {
         println!("{id}");
     }
@@ -370,9 +375,7 @@ pub async fn ps(node: &Node, a: PsArgs, json: bool) -> anyhow::Result<u8> {
     let selector: Vec<&str> = a.filter.iter().map(String::as_str).collect();
     let list = node.list(a.all, &selector).await?;
     if json {
-        print_json(&serde_json::Value::Array(
-            list.iter().map(summary_json).collect(),
-        ));
+        print_json(&list.iter().map(json::Summary::from).collect::<Vec<_>>());
     } else if a.quiet {
         for s in &list {
             println!("{}", s.id);
@@ -487,11 +490,7 @@ pub async fn exec(node: &Node, a: ExecArgs, json: bool) -> anyhow::Result<u8> {
         .await
         .map_err(|e| Exit::refused(126, e))?;
     if json {
-        print_json(&json!({
-            "exit_code": out.exit_code,
-            "stdout": String::from_utf8_lossy(&out.stdout),
-            "stderr": String::from_utf8_lossy(&out.stderr),
-        }));
+        print_json(&json::ExecOutput::from(&out));
     } else {
         std::io::stdout().write_all(&out.stdout)?;
         std::io::stderr().write_all(&out.stderr)?;
@@ -501,38 +500,18 @@ pub async fn exec(node: &Node, a: ExecArgs, json: bool) -> anyhow::Result<u8> {
 
 /// `warrend inspect`: a JSON array, as `docker inspect` prints.
 pub async fn inspect(node: &Node, a: IdsArgs) -> anyhow::Result<u8> {
-    let mut out = Vec::new();
+    let mut found = Vec::new();
     let mut failed = false;
     for id in a.ids {
         match node.inspect(id.clone()).await {
-            Ok(d) => {
-                let mut v = d.summary.as_ref().map(summary_json).unwrap_or(json!({}));
-                v["labels"] = json!(d.labels);
-                v["network"] = json!(d.network);
-                v["ports"] = json!(d.ports);
-                v["log_dir"] = json!(d.log_dir);
-                if let Some(h) = &d.health {
-                    v["health"] = super::health_args::health_json(h);
-                }
-                if let Some(sec) = &d.security {
-                    v["security"] = json!({
-                        "privileged": sec.privileged,
-                        "seccomp": sec.seccomp().word(),
-                        "no_new_privileges": sec.no_new_privileges,
-                        "capabilities": sec.capabilities,
-                        "oom_score_adj": sec.oom_score_adj,
-                        "cgroup_namespace": sec.cgroup_namespace,
-                        "read_only_binds_recursive": sec.read_only_binds_recursive,
-                    });
-                }
-                out.push(v);
-            }
+            Ok(d) => found.push(d),
             Err(e) => {
                 eprintln!("warrend: {id}: {}", status_message(&e));
                 failed = true;
             }
         }
     }
+    let out: Vec<json::Inspect> = found.iter().map(json::Inspect::from).collect();
     println!("{}", serde_json::to_string_pretty(&out)?);
     Ok(failed as u8)
 }
@@ -541,44 +520,16 @@ pub async fn inspect(node: &Node, a: IdsArgs) -> anyhow::Result<u8> {
 pub async fn events(node: &Node, a: EventsArgs) -> anyhow::Result<u8> {
     let mut stream = node.events(a.after).await?;
     while let Some(e) = stream.next().await.transpose()? {
-        print_json(&json!({
-            "time": rfc3339(&e.time),
-            "container": e.container_id,
-            "kind": e.kind().word(),
-            "health_status": e.health_status().word(),
-            "pid": e.pid,
-            "exit_code": e.exit_code,
-            "exec_id": e.exec_id,
-            "cursor": e.cursor.map(|c| format!("{}:{}", c.epoch, c.sequence)),
-        }));
+        print_json(&json::Event::from(&e));
     }
     Ok(0)
-}
-
-fn resources_json(r: &api::NodeResources) -> serde_json::Value {
-    json!({"cpus": r.cpus, "memory_bytes": r.memory_bytes, "pids": r.pids})
 }
 
 /// `warrend info`.
 pub async fn info(node: &Node, json: bool) -> anyhow::Result<u8> {
     let i = node.info().await?;
     if json {
-        print_json(&json!({
-            "warrend_version": i.warrend_version,
-            "containerd_version": i.containerd_version,
-            "containerd_address": i.containerd_address,
-            "containerd_managed": i.containerd_managed,
-            "namespace": i.namespace,
-            "containers_running": i.containers_running,
-            "runc_version": i.runc_version,
-            "cgroup_version": i.cgroup_version,
-            "cgroup_driver": i.cgroup_driver,
-            "node_name": i.node_name,
-            "node_labels": i.node_labels,
-            "capacity": i.capacity.as_ref().map(resources_json),
-            "allocatable": i.allocatable.as_ref().map(resources_json),
-            "api_version": i.api_version,
-        }));
+        print_json(&json::Info::from(&i));
     } else {
         println!("warrend:            {}", i.warrend_version);
         println!("containerd:         {}", i.containerd_version);

@@ -6,12 +6,12 @@ use std::time::SystemTime;
 
 use anyhow::{anyhow, bail};
 use clap::{Args, Subcommand};
-use serde_json::json;
 use tokio::io::AsyncBufReadExt;
 use warren_client::{ClientError, Node};
 use warren_proto::warren::node::v1 as api;
 
 use super::args::check_signal;
+use super::json;
 use super::output::{bytes, print_json, table};
 use super::{status_message, time_arg};
 
@@ -163,14 +163,7 @@ pub async fn wait(node: &Node, a: super::containers::IdsArgs) -> anyhow::Result<
 pub async fn top(node: &Node, a: TopArgs, json: bool) -> anyhow::Result<u8> {
     let list = node.top(a.id).await?;
     if json {
-        print_json(&serde_json::Value::Array(
-            list.iter()
-                .map(|p| {
-                    json!({"pid": p.pid, "ppid": p.ppid, "uid": p.uid, "user": p.user,
-                        "command": p.command})
-                })
-                .collect(),
-        ));
+        print_json(&list.iter().map(json::Process::from).collect::<Vec<_>>());
         return Ok(0);
     }
     let rows: Vec<Vec<String>> = list
@@ -226,15 +219,12 @@ pub async fn port(node: &Node, a: PortArgs, json: bool) -> anyhow::Result<u8> {
     }
     ports.sort();
     if json {
-        print_json(&serde_json::Value::Array(
-            ports
+        print_json(
+            &ports
                 .iter()
-                .map(|(port, proto, ip, host_port)| {
-                    json!({"container_port": format!("{port}/{proto}"), "host_ip": ip,
-                        "host_port": host_port})
-                })
-                .collect(),
-        ));
+                .map(|(port, proto, ip, host_port)| json::Port::new(*port, proto, ip, host_port))
+                .collect::<Vec<_>>(),
+        );
     } else if a.private_port.is_some() {
         for (_, _, ip, host_port) in &ports {
             println!("{}", host_addr(ip, host_port));
@@ -265,7 +255,7 @@ async fn confirmed(force: bool, what: &str) -> anyhow::Result<bool> {
 
 fn print_pruned(title: &str, r: &api::PruneResponse, show_bytes: bool, json: bool) {
     if json {
-        print_json(&json!({"removed": r.removed, "bytes_reclaimed": r.bytes_reclaimed}));
+        print_json(&json::Pruned::from(r));
         return;
     }
     if !r.removed.is_empty() {

@@ -5,12 +5,7 @@
 use std::time::Duration;
 
 use clap::Args;
-use serde_json::{json, Value};
-use warren_client::Word;
-use warren_proto::warren::node::v1 as api;
 use warren_spec::health::HealthOverrides;
-
-use super::output::rfc3339;
 
 /// How a container's health is checked; each flag set replaces the image's `HEALTHCHECK`
 /// field of the same meaning.
@@ -69,32 +64,13 @@ fn parse_health_duration(s: &str) -> Result<Duration, String> {
     Ok(d)
 }
 
-/// A protobuf duration in nanoseconds, as `inspect` shows durations (0 when unset).
-fn nanos(d: Option<&prost_types::Duration>) -> i64 {
+/// A protobuf duration in nanoseconds, as `inspect` shows durations (0 when unset; see
+/// [`super::json::Health`]).
+pub(super) fn nanos(d: Option<&prost_types::Duration>) -> i64 {
     d.map_or(0, |d| {
         d.seconds
             .saturating_mul(1_000_000_000)
             .saturating_add(d.nanos.into())
-    })
-}
-
-/// `inspect`'s `health` object.
-pub fn health_json(h: &api::Health) -> Value {
-    json!({
-        "status": h.status().word(),
-        "failing_streak": h.failing_streak,
-        "log": h.log.iter().map(|r| json!({
-            "start": rfc3339(&r.start),
-            "end": rfc3339(&r.end),
-            "exit_code": r.exit_code,
-            "output": r.output,
-        })).collect::<Vec<_>>(),
-        "test": h.test,
-        "interval_ns": nanos(h.interval.as_ref()),
-        "timeout_ns": nanos(h.timeout.as_ref()),
-        "start_period_ns": nanos(h.start_period.as_ref()),
-        "retries": h.retries,
-        "restart_on_unhealthy": h.restart_on_unhealthy,
     })
 }
 

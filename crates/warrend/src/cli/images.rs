@@ -11,7 +11,8 @@ use warren_client::Node;
 use warren_client::Word;
 use warren_proto::warren::node::v1 as api;
 
-use super::output::{bytes, image_json, print_json, table};
+use super::json;
+use super::output::{bytes, print_json, table};
 use super::status_message;
 
 /// Options of `pull`.
@@ -136,7 +137,7 @@ pub async fn pull(node: &Node, a: PullArgs, json: bool) -> anyhow::Result<u8> {
     bars.finish();
     let image = done.context("the pull ended without naming the image")?;
     if json {
-        print_json(&image_json(&image));
+        print_json(&json::Image::from(&image));
     } else {
         println!("{} {}", image.name, image.digest);
     }
@@ -161,9 +162,7 @@ pub async fn import(node: &Node, a: ImportArgs, json: bool) -> anyhow::Result<u8
     spinner.finish_and_clear();
     let images = result?;
     if json {
-        print_json(&serde_json::Value::Array(
-            images.iter().map(image_json).collect(),
-        ));
+        print_json(&images.iter().map(json::Image::from).collect::<Vec<_>>());
     } else {
         for i in &images {
             println!("{} {}", i.name, i.digest);
@@ -176,9 +175,7 @@ pub async fn import(node: &Node, a: ImportArgs, json: bool) -> anyhow::Result<u8
 pub async fn list(node: &Node, json: bool) -> anyhow::Result<u8> {
     let images = node.images().await?;
     if json {
-        print_json(&serde_json::Value::Array(
-            images.iter().map(image_json).collect(),
-        ));
+        print_json(&images.iter().map(json::Image::from).collect::<Vec<_>>());
         return Ok(0);
     }
     let rows: Vec<Vec<String>> = images

@@ -6,6 +6,7 @@ mod everyday;
 mod health_args;
 mod images;
 mod interactive;
+mod json;
 mod output;
 mod run_flags;
 mod stats;

@@ -1,8 +1,7 @@
-//! Human output: aligned tables, sizes, ages; and the JSON forms of API messages.
+//! Human output: aligned tables, sizes, ages; and printing the JSON views of `json.rs`.
 
 use std::time::SystemTime;
 
-use serde_json::{json, Value};
 use warren_client::Word;
 use warren_proto::warren::node::v1 as api;
 
@@ -128,48 +127,14 @@ pub fn human_duration(d: std::time::Duration) -> String {
     }
 }
 
-/// The JSON form of an exit.
-pub fn exit_json(e: &api::Exit) -> Value {
-    json!({"code": e.code, "exited_at": rfc3339(&e.exited_at), "oom_killed": e.oom_killed})
+/// A value as one line of JSON (as `--json` prints it).
+pub fn json_line<T: serde::Serialize + ?Sized>(v: &T) -> String {
+    serde_json::to_string(v).expect("the CLI's JSON views serialize")
 }
 
-/// The JSON form of a container summary.
-pub fn summary_json(c: &api::ContainerSummary) -> Value {
-    json!({
-        "id": c.id,
-        "image": c.image,
-        "state": c.state().word(),
-        "pid": c.pid,
-        "created_at": rfc3339(&c.created_at),
-        "started_at": rfc3339(&c.started_at),
-        "exit": c.exit.as_ref().map(exit_json),
-        "restart": warren_client::restart_text(c.restart.as_ref()),
-        "restart_count": c.restart_count,
-        "ip": c.ip,
-        "health": c.health().word(),
-        "labels": c.labels,
-    })
-}
-
-/// The JSON form of an image.
-pub fn image_json(i: &api::ImageInfo) -> Value {
-    json!({
-        "name": i.name,
-        "digest": i.digest,
-        "media_type": i.media_type,
-        "size": i.size,
-        "entrypoint": i.entrypoint,
-        "cmd": i.cmd,
-        "env": i.env,
-        "working_dir": i.working_dir,
-        "user": i.user,
-        "stop_signal": i.stop_signal,
-    })
-}
-
-/// Print a JSON value on one line.
-pub fn print_json(v: &Value) {
-    println!("{v}");
+/// Print a value as JSON on one line.
+pub fn print_json<T: serde::Serialize + ?Sized>(v: &T) {
+    println!("{}", json_line(v));
 }
 
 #[cfg(test)]

@@ -4,11 +4,11 @@
 use std::time::Duration;
 
 use clap::Args;
-use serde_json::json;
 use warren_client::{ClientError, Node};
 use warren_proto::warren::node::v1 as api;
 
-use super::output::{bytes, print_json, rfc3339, table, time};
+use super::json;
+use super::output::{bytes, print_json, table, time};
 use super::status_message;
 
 /// Options of `stats`.
@@ -87,20 +87,10 @@ pub async fn stats(node: &Node, a: StatsArgs, json: bool) -> anyhow::Result<u8> 
             format!("{} / {}", s.pids, limit(s.pids_limit, |v| v.to_string())),
             s.oom_kills.to_string(),
         ]);
-        all.push(json!({
-            "id": s.id,
-            "cpu_percent": percent,
-            "cpu_usage_ns": s.cpu_usage_ns,
-            "memory_usage_bytes": s.memory_usage_bytes,
-            "memory_limit_bytes": s.memory_limit_bytes,
-            "pids": s.pids,
-            "pids_limit": s.pids_limit,
-            "oom_kills": s.oom_kills,
-            "time": rfc3339(&s.time),
-        }));
+        all.push(json::Stats::new(&s, percent));
     }
     if json {
-        print_json(&serde_json::Value::Array(all));
+        print_json(&all);
     } else if !rows.is_empty() {
         table(
             &[

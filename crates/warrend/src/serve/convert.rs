@@ -263,7 +263,7 @@ mod tests {
             ..Default::default()
         });
         let r = request(&s, "bridge", false).unwrap();
-        assert_eq!(r.labels[labels::PORTS], "8080:80/tcp");
+        assert_eq!(r.labels[labels::PORTS], "8080:80");
         let e = request(&s, "none", false).unwrap_err();
         assert_eq!(e.code(), tonic::Code::InvalidArgument);
         assert!(

@@ -103,18 +103,19 @@ pub fn clamp16(v: u32) -> u16 {
     v.min(u32::from(u16::MAX)) as u16
 }
 
-/// A published port in Docker's syntax (`[HOST_IP:]HOST_PORT:CONTAINER_PORT/PROTO`), as
-/// warrend records it on the container and `inspect` shows it.
+/// A published port in Docker's syntax (`[HOST_IP:]HOST_PORT:CONTAINER_PORT[/udp]`, TCP
+/// without a suffix as most people write it), as warrend records it on the container and
+/// `inspect` shows it.
 pub fn port_text(p: &PortMapping) -> String {
     let proto = match p.protocol {
-        warren_runtime::Protocol::Udp => "udp",
-        _ => "tcp",
+        warren_runtime::Protocol::Udp => "/udp",
+        _ => "",
     };
     match p.host_ip {
         Some(std::net::IpAddr::V6(ip)) => {
-            format!("[{ip}]:{}:{}/{proto}", p.host_port, p.container_port)
+            format!("[{ip}]:{}:{}{proto}", p.host_port, p.container_port)
         }
-        Some(ip) => format!("{ip}:{}:{}/{proto}", p.host_port, p.container_port),
-        None => format!("{}:{}/{proto}", p.host_port, p.container_port),
+        Some(ip) => format!("{ip}:{}:{}{proto}", p.host_port, p.container_port),
+        None => format!("{}:{}{proto}", p.host_port, p.container_port),
     }
 }
