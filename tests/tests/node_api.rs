@@ -369,7 +369,31 @@ async fn the_node_api_contract() {
     }
     let fresh = fresh.expect("the watch gave no event after the restart");
     assert_ne!(fresh.cursor.unwrap().epoch, last.epoch);
-    node.delete("web", true).await.unwrap();
+
+    // A stop timeout is a Duration: a negative one is refused and stops nothing; zero is
+    // SIGKILL at once.
+    let e = c
+        .stop(api::StopRequest {
+            id: "web".into(),
+            timeout: Some(prost_types::Duration {
+                seconds: -1,
+                nanos: 0,
+            }),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::InvalidArgument, "{e:?}");
+    assert_eq!(detail(&e).field, "timeout", "{e:?}");
+    assert_eq!(
+        node.inspect("web").await.unwrap().summary.unwrap().state(),
+        api::ContainerState::Running
+    );
+    node.stop("web", Some(Duration::ZERO)).await.unwrap();
+    assert_eq!(
+        node.inspect("web").await.unwrap().summary.unwrap().state(),
+        api::ContainerState::Stopped
+    );
+    node.delete("web", false).await.unwrap();
 }
 
 async fn next_watched(w: &mut (impl futures::Stream<Item = Watched> + Unpin)) -> Watched {

@@ -193,7 +193,7 @@ async fn cli_pulls_runs_inspects_stops_and_removes() {
     let out = w.cli(&["rm", id]);
     assert_eq!(out.status.code(), Some(1));
     assert!(stdout_stderr(&out).1.contains("stop it first"));
-    w.ok(&["stop", "-t", "1", id]);
+    w.ok(&["stop", "-t", "0", id]);
     let ps = w.json(&["ps", "-a"]);
     assert_eq!(find(&ps, id).unwrap()["state"], "stopped");
     w.ok(&["rm", id]);

@@ -111,14 +111,16 @@ pub enum ClientError {
         /// `Unavailable`, or `PermissionDenied` for a socket this user may not use.
         kind: ErrorKind,
     },
-    /// warrend (or the transport) answered with an error status.
-    #[error("{message}")]
+    /// warrend (or the transport) answered with an error status. Shown as the status's
+    /// message, after "the daemon went away: " when the connection broke.
+    #[error("{}{message}", if transport_broke(*code, message) { WENT_AWAY } else { "" })]
     Status {
         /// Warren's kind of failure.
         kind: ErrorKind,
         /// The gRPC status code.
         code: tonic::Code,
-        /// warrend's message: what was wrong and what is allowed.
+        /// The status's own message: warrend's (what was wrong and what is allowed), or
+        /// the transport's.
         message: String,
         /// For invalid input: the request field at fault.
         field: Option<String>,
@@ -141,6 +143,15 @@ impl ClientError {
         }
     }
 
+    /// The message alone, without the words the client puts before it: for a status,
+    /// warrend's (or the transport's) text, which is what a line about one container or
+    /// image shows; for a failed connect, the whole explanation.
+    pub fn status_message(&self) -> &str {
+        match self {
+            ClientError::Status { message, .. } | ClientError::Connect { message, .. } => message,
+        }
+    }
+
     /// The gRPC status code (`Unavailable` for a failed connect).
     pub fn code(&self) -> tonic::Code {
         match self {
@@ -148,6 +159,14 @@ impl ClientError {
             ClientError::Connect { .. } => tonic::Code::Unavailable,
         }
     }
+}
+
+/// What the client shows before the message of a status that says the connection broke.
+const WENT_AWAY: &str = "the daemon went away: ";
+
+/// True for the statuses tonic makes itself when the connection to warrend broke.
+fn transport_broke(code: tonic::Code, message: &str) -> bool {
+    code == tonic::Code::Unavailable && message.contains("transport")
 }
 
 /// Warren's detail of a status, if it carries one.
@@ -166,16 +185,10 @@ impl From<tonic::Status> for ClientError {
             .as_ref()
             .and_then(|d| ErrorKind::of_reason(d.reason()))
             .unwrap_or_else(|| ErrorKind::of_code(s.code()));
-        let message = match s.code() {
-            tonic::Code::Unavailable if s.message().contains("transport") => {
-                format!("the daemon went away: {}", s.message())
-            }
-            _ => s.message().to_string(),
-        };
         ClientError::Status {
             kind,
             code: s.code(),
-            message,
+            message: s.message().to_string(),
             field: detail.map(|d| d.field).filter(|f| !f.is_empty()),
         }
     }
@@ -226,6 +239,10 @@ mod tests {
         assert_eq!(e.kind(), ErrorKind::EventsMissed);
         let e = ClientError::from(tonic::Status::unavailable("transport error"));
         assert!(e.kind().is_retryable());
-        assert!(e.to_string().starts_with("the daemon went away"), "{e}");
+        assert_eq!(e.to_string(), "the daemon went away: transport error");
+        assert_eq!(e.status_message(), "transport error");
+        let e = ClientError::from(tonic::Status::not_found("no such container"));
+        assert_eq!(e.to_string(), "no such container");
+        assert_eq!(e.status_message(), "no such container");
     }
 }

@@ -1,7 +1,7 @@
 //! [`Node`]: one cloneable handle on one node's warrend.
 
 use std::path::Path;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use futures::{Stream, StreamExt};
 use tonic::transport::Channel;
@@ -123,15 +123,16 @@ impl Node {
         Ok(self.grpc().start(req).await?.into_inner().pid)
     }
 
-    /// Stop a container: its stop signal, then SIGKILL after `timeout_seconds` (0: 10).
+    /// Stop a container: its stop signal, then SIGKILL after `timeout` (`None`: warrend's
+    /// default, 10 seconds; zero: SIGKILL at once).
     pub async fn stop(
         &self,
         id: impl Into<String>,
-        timeout_seconds: u32,
+        timeout: Option<Duration>,
     ) -> Result<(), ClientError> {
         let req = api::StopRequest {
             id: id.into(),
-            timeout_seconds,
+            timeout: timeout.map(api_duration),
         };
         self.grpc().stop(req).await?;
         Ok(())
@@ -237,15 +238,16 @@ impl Node {
         Ok(())
     }
 
-    /// Stop (if running) and start again; answers the new pid.
+    /// Stop (if running) and start again, waiting `timeout` for the stop as [`Node::stop`]
+    /// does; answers the new pid.
     pub async fn restart(
         &self,
         id: impl Into<String>,
-        timeout_seconds: u32,
+        timeout: Option<Duration>,
     ) -> Result<u32, ClientError> {
         let req = api::RestartRequest {
             id: id.into(),
-            timeout_seconds,
+            timeout: timeout.map(api_duration),
         };
         Ok(self.grpc().restart(req).await?.into_inner().pid)
     }
@@ -277,4 +279,13 @@ impl Node {
         };
         Ok(self.grpc().prune_images(req).await?.into_inner())
     }
+}
+
+/// `d` as the API writes durations; one too long for it (past 292 billion years) is the
+/// longest it can say.
+fn api_duration(d: Duration) -> prost_types::Duration {
+    prost_types::Duration::try_from(d).unwrap_or(prost_types::Duration {
+        seconds: i64::MAX,
+        nanos: 999_999_999,
+    })
 }

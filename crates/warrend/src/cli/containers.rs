@@ -11,7 +11,7 @@ use warren_proto::warren::node::v1 as api;
 
 use super::json;
 use super::output::{ago, json_line, print_json, rfc3339, status, table};
-use super::{status_message, ContainerArgs, Exit};
+use super::{ContainerArgs, Exit};
 
 /// Options of `run`.
 #[derive(Args)]
@@ -44,9 +44,9 @@ pub struct IdsArgs {
 /// Options of `stop`.
 #[derive(Args)]
 pub struct StopArgs {
-    /// Seconds to wait after the stop signal before SIGKILL.
-    #[arg(short, long, default_value_t = 10)]
-    pub time: u32,
+    /// Seconds to wait after the stop signal before SIGKILL (default 10; 0 kills at once).
+    #[arg(short, long)]
+    pub time: Option<u32>,
     /// Container ids.
     #[arg(required = true)]
     pub ids: Vec<String>,
@@ -345,7 +345,7 @@ where
         match f(id.clone()).await {
             Ok(()) => println!("{id}"),
             Err(e) => {
-                eprintln!("warrend: {id}: {}", status_message(&e));
+                eprintln!("warrend: {id}: {}", e.status_message());
                 failed = true;
             }
         }
@@ -360,9 +360,8 @@ pub async fn start(node: &Node, a: IdsArgs) -> anyhow::Result<u8> {
 
 /// `warrend stop`.
 pub async fn stop(node: &Node, a: StopArgs) -> anyhow::Result<u8> {
-    // 0 would mean warrend's default (10 s); the user asked for no wait, so the least.
-    let timeout_seconds = if a.time == 0 { 1 } else { a.time };
-    each(a.ids, |id| node.stop(id, timeout_seconds)).await
+    let timeout = a.time.map(|s| std::time::Duration::from_secs(s.into()));
+    each(a.ids, |id| node.stop(id, timeout)).await
 }
 
 /// `warrend rm`.
@@ -506,7 +505,7 @@ pub async fn inspect(node: &Node, a: IdsArgs) -> anyhow::Result<u8> {
         match node.inspect(id.clone()).await {
             Ok(d) => found.push(d),
             Err(e) => {
-                eprintln!("warrend: {id}: {}", status_message(&e));
+                eprintln!("warrend: {id}: {}", e.status_message());
                 failed = true;
             }
         }

@@ -13,7 +13,7 @@ use warren_proto::warren::node::v1 as api;
 use super::args::check_signal;
 use super::json;
 use super::output::{bytes, print_json, table};
-use super::{status_message, time_arg};
+use super::time_arg;
 
 /// Options of `kill`.
 #[derive(Args)]
@@ -31,9 +31,9 @@ pub struct KillArgs {
 /// Options of `restart`.
 #[derive(Args)]
 pub struct RestartArgs {
-    /// Seconds to wait after the stop signal before SIGKILL.
-    #[arg(short, long, visible_alias = "timeout", default_value_t = 10)]
-    pub time: u32,
+    /// Seconds to wait after the stop signal before SIGKILL (default 10; 0 kills at once).
+    #[arg(short, long, visible_alias = "timeout")]
+    pub time: Option<u32>,
     /// Container ids.
     #[arg(required = true)]
     pub ids: Vec<String>,
@@ -125,7 +125,7 @@ where
         match f(id.clone()).await {
             Ok(line) => println!("{line}"),
             Err(e) => {
-                eprintln!("warrend: {id}: {}", status_message(&e));
+                eprintln!("warrend: {id}: {}", e.status_message());
                 failed = true;
             }
         }
@@ -144,9 +144,9 @@ pub async fn kill(node: &Node, a: KillArgs) -> anyhow::Result<u8> {
 
 /// `warrend restart`.
 pub async fn restart(node: &Node, a: RestartArgs) -> anyhow::Result<u8> {
-    let timeout_seconds = a.time.max(1);
+    let timeout = a.time.map(|s| std::time::Duration::from_secs(s.into()));
     each(a.ids, |id| async move {
-        node.restart(id.clone(), timeout_seconds).await.map(|_| id)
+        node.restart(id.clone(), timeout).await.map(|_| id)
     })
     .await
 }
@@ -308,7 +308,7 @@ async fn prune(
         Pruned::Containers => node.prune_containers(until).await,
         Pruned::Images => node.prune_images(until).await,
     }
-    .map_err(|e| anyhow!("{}", status_message(&e)))?;
+    .map_err(|e| anyhow!("{}", e.status_message()))?;
     print_pruned(title, &r, matches!(what, Pruned::Images), json);
     Ok(0)
 }

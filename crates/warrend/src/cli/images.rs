@@ -13,7 +13,6 @@ use warren_proto::warren::node::v1 as api;
 
 use super::json;
 use super::output::{bytes, print_json, table};
-use super::status_message;
 
 /// Options of `pull`.
 #[derive(Args)]
@@ -199,7 +198,7 @@ pub async fn remove(node: &Node, a: RmiArgs) -> anyhow::Result<u8> {
         match node.remove_image(r.clone()).await {
             Ok(()) => println!("{r}"),
             Err(e) => {
-                eprintln!("warrend: {r}: {}", status_message(&e));
+                eprintln!("warrend: {r}: {}", e.status_message());
                 failed = true;
             }
         }

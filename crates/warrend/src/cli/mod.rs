@@ -109,23 +109,6 @@ impl std::fmt::Display for Exit {
 
 impl std::error::Error for Exit {}
 
-/// What warren-client puts before the message of a status that says the connection broke.
-const WENT_AWAY: &str = "the daemon went away: ";
-
-/// warrend's own message in an error, as the lines about one container or image print it
-/// (`warrend: ID: ...`): the status's text, without the "the daemon went away" that
-/// warren-client puts before a broken connection's (whole-command errors keep it).
-pub fn status_message(e: &ClientError) -> String {
-    let shown = e.to_string();
-    match shown.strip_prefix(WENT_AWAY) {
-        // Exactly the statuses warren-client words so: UNAVAILABLE, naming the transport.
-        Some(status) if e.code() == tonic::Code::Unavailable && status.contains("transport") => {
-            status.to_string()
-        }
-        _ => shown,
-    }
-}
-
 /// Connect to the daemon, explaining the usual failures.
 pub async fn connect(socket: &Path) -> anyhow::Result<Node> {
     Ok(Node::connect(socket).await?)
@@ -168,17 +151,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn per_item_errors_print_the_status_text_alone() {
+    fn whole_command_errors_say_the_daemon_went_away() {
         let broken = ClientError::from(tonic::Status::unavailable("transport error"));
-        assert!(broken.to_string().starts_with(WENT_AWAY), "{broken}");
-        assert_eq!(status_message(&broken), "transport error");
-        let missing = ClientError::from(tonic::Status::not_found(
-            "the daemon went away: no such container",
-        ));
-        assert_eq!(
-            status_message(&missing),
-            "the daemon went away: no such container"
-        );
         let refused = Exit::refused(125, broken).to_string();
         assert_eq!(refused, "the daemon went away: transport error");
     }

@@ -9,7 +9,6 @@ use warren_proto::warren::node::v1 as api;
 
 use super::json;
 use super::output::{bytes, print_json, table, time};
-use super::status_message;
 
 /// Options of `stats`.
 #[derive(Args)]
@@ -59,7 +58,7 @@ pub async fn stats(node: &Node, a: StatsArgs, json: bool) -> anyhow::Result<u8> 
         let s = match s {
             Ok(s) => s,
             Err(e) => {
-                eprintln!("warrend: {id}: {}", status_message(&e));
+                eprintln!("warrend: {id}: {}", e.status_message());
                 failed = true;
                 continue;
             }

@@ -53,15 +53,14 @@ pub fn field_error(e: crate::spec::FieldError) -> Status {
     )
 }
 
-/// The runtime request for `spec` (read by [`crate::spec`], which checks every field), on
-/// the node's `default_network` when it names none, with a fresh id when it has none and
-/// warrend's labels; `remove` marks it for deletion after its exit.
+/// The runtime request for `node` (a spec read by [`crate::spec`], which checked every
+/// field), on the node's `default_network` when it names none, with a fresh id when it has
+/// none and warrend's labels; `remove` marks it for deletion after its exit.
 pub fn request(
-    spec: &api::ContainerSpec,
+    node: NodeSpec,
     default_network: &str,
     remove: bool,
 ) -> Result<ContainerRequest, Status> {
-    let node = NodeSpec::try_from(spec).map_err(field_error)?;
     if remove && node.restart != Policy::No {
         return Err(invalid(
             "spec.restart",
@@ -234,6 +233,19 @@ mod tests {
         }
     }
 
+    /// The request for an API spec, read as the server reads it.
+    fn read(
+        spec: &api::ContainerSpec,
+        network: &str,
+        remove: bool,
+    ) -> Result<ContainerRequest, Status> {
+        request(
+            NodeSpec::try_from(spec).map_err(field_error)?,
+            network,
+            remove,
+        )
+    }
+
     fn port(host: u32, container: u32) -> api::Port {
         api::Port {
             host_port: host,
@@ -244,12 +256,12 @@ mod tests {
 
     #[test]
     fn defaults_to_the_configured_network_and_a_fresh_id() {
-        let r = request(&spec(), "bridge", false).unwrap();
+        let r = read(&spec(), "bridge", false).unwrap();
         assert_eq!(r.id.len(), 12);
         assert!(matches!(r.network, NetworkMode::Bridge { .. }));
         assert_eq!(r.labels[labels::RESTART], "no");
         assert_eq!(r.labels[labels::NETWORK], "bridge");
-        let r = request(&spec(), "none", false).unwrap();
+        let r = read(&spec(), "none", false).unwrap();
         assert_eq!(r.network, NetworkMode::None);
     }
 
@@ -262,9 +274,9 @@ mod tests {
             })),
             ..Default::default()
         });
-        let r = request(&s, "bridge", false).unwrap();
+        let r = read(&s, "bridge", false).unwrap();
         assert_eq!(r.labels[labels::PORTS], "8080:80");
-        let e = request(&s, "none", false).unwrap_err();
+        let e = read(&s, "none", false).unwrap_err();
         assert_eq!(e.code(), tonic::Code::InvalidArgument);
         assert!(
             e.message().contains("spec.network.node_default.ports"),
@@ -280,9 +292,9 @@ mod tests {
             mode: api::RestartMode::Always as i32,
             max_retries: None,
         });
-        let e = request(&s, "none", true).unwrap_err();
+        let e = read(&s, "none", true).unwrap_err();
         assert!(e.message().contains("spec.restart"), "{}", e.message());
-        assert!(request(&s, "none", false).is_ok());
+        assert!(read(&s, "none", false).is_ok());
     }
 
     #[test]
@@ -308,7 +320,7 @@ mod tests {
             ..Default::default()
         });
         s.id = "web".into();
-        let r = request(&s, "none", false).unwrap();
+        let r = read(&s, "none", false).unwrap();
         assert_eq!(r.id, "web");
         assert_eq!(r.labels[labels::RESTART], "on-failure:3");
         assert_eq!(r.labels[labels::NETWORK], "bridge");

@@ -578,10 +578,16 @@ fn restart(p: Option<&api::RestartPolicy>) -> R<Policy> {
 }
 
 fn duration(field: &str, d: Option<&prost_types::Duration>) -> R<Option<Duration>> {
+    api_duration(&format!("spec.health.{field}"), d)
+}
+
+/// An API duration as a `Duration`: unset is `None`; a negative or malformed one is
+/// refused naming `field`, its path in the request.
+pub fn api_duration(field: &str, d: Option<&prost_types::Duration>) -> R<Option<Duration>> {
     let Some(d) = d else { return Ok(None) };
     if d.seconds < 0 || d.nanos < 0 || d.nanos >= 1_000_000_000 {
         return Err(FieldError::new(
-            format!("spec.health.{field}"),
+            field,
             (d.seconds, d.nanos),
             "a duration of 0 or more (seconds >= 0, 0 <= nanos < 10^9)",
         ));

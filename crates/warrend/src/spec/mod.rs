@@ -12,7 +12,7 @@ mod to_api;
 #[cfg(test)]
 mod roundtrip;
 
-pub use from_api::FieldError;
+pub use from_api::{api_duration, FieldError};
 pub use policy::Policy;
 pub use to_api::restart_policy;
 

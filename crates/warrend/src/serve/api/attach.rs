@@ -43,11 +43,9 @@ pub async fn attach(
     let (tx, rx) = mpsc::channel(8);
     let (attached, ending, remove) = match first {
         api::attach_input::Input::Run(req) => {
-            let spec = req
-                .spec
-                .ok_or_else(|| Status::invalid_argument("a container spec is required"))?;
-            let network = d.config.network.default_mode.as_deref().unwrap_or("bridge");
-            let request = convert::request(&spec, network, req.remove)?;
+            let spec = super::containers::spec_of(req.spec)?;
+            let network = super::containers::default_network(d);
+            let request = convert::request(spec, network, req.remove)?;
             let id = super::containers::create_timed(d, &request).await?;
             d.restart.started_by_user(&id).await;
             let attached = match d.rt.start_attached(&id).await {

@@ -12,13 +12,16 @@ use super::errors::status;
 use super::{log_line, Stream};
 use crate::serve::convert::{self, labels};
 use crate::serve::{restart, Daemon};
+use crate::spec::{api_duration, NodeSpec};
 
-fn default_network(d: &Daemon) -> &str {
+pub(super) fn default_network(d: &Daemon) -> &str {
     d.config.network.default_mode.as_deref().unwrap_or("bridge")
 }
 
-fn spec_of(spec: Option<api::ContainerSpec>) -> Result<api::ContainerSpec, Status> {
-    spec.ok_or_else(|| Status::invalid_argument("a container spec is required"))
+/// The spec of a create or run, read (and so checked field by field) once.
+pub(super) fn spec_of(spec: Option<api::ContainerSpec>) -> Result<NodeSpec, Status> {
+    let spec = spec.ok_or_else(|| Status::invalid_argument("a container spec is required"))?;
+    NodeSpec::try_from(&spec).map_err(convert::field_error)
 }
 
 /// The id of the container a create or run makes, chosen now if the spec names none (so
@@ -71,14 +74,15 @@ async fn start_timed(d: &Daemon, id: &str) -> Result<u32, Status> {
 pub async fn create(d: &Daemon, req: api::CreateRequest) -> Result<api::CreateResponse, Status> {
     let spec = spec_of(req.spec)?;
     let digest = super::idempotent::spec_digest(&spec);
-    let mut request = convert::request(&spec, default_network(d), false)?;
+    let chosen_id = spec.request.id.clone();
+    let mut request = convert::request(spec, default_network(d), false)?;
     request
         .labels
         .insert(labels::SPEC_DIGEST.to_string(), digest.clone());
     match create_timed(d, &request).await {
         Ok(id) => Ok(api::CreateResponse { id }),
         Err(s) if s.code() == tonic::Code::AlreadyExists => {
-            let id = super::idempotent::existing(d, &spec.id, &digest, s).await?;
+            let id = super::idempotent::existing(d, &chosen_id, &digest, s).await?;
             Ok(api::CreateResponse { id })
         }
         Err(s) => Err(s),
@@ -92,17 +96,20 @@ pub async fn start(d: &Daemon, req: api::ContainerRef) -> Result<api::StartRespo
     Ok(api::StartResponse { pid })
 }
 
+/// How long a stop waits for the stop signal to work when the request does not say (Docker's
+/// default too).
+const DEFAULT_STOP_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// Stop a container; its restart policy does not bring it back.
 pub async fn stop(d: &Daemon, req: api::StopRequest) -> Result<api::StopResponse, Status> {
     need_id(&req.id)?;
+    let timeout = api_duration("timeout", req.timeout.as_ref())
+        .map_err(convert::field_error)?
+        .unwrap_or(DEFAULT_STOP_TIMEOUT);
     d.rt.container_status(&req.id)
         .await
         .map_err(|e| status(d, "stop", e))?;
     d.restart.stopped_by_user(&req.id).await;
-    let timeout = match req.timeout_seconds {
-        0 => Duration::from_secs(10),
-        s => Duration::from_secs(s.into()),
-    };
     d.rt.stop_container(&req.id, timeout)
         .await
         .map_err(|e| status(d, "stop", e))?;
@@ -146,7 +153,7 @@ fn run_event(e: api::run_event::Event) -> Result<api::RunEvent, Status> {
 /// the exit. Removal at exit (`remove`) is done by the daemon even if the client leaves.
 pub async fn run(d: &Daemon, req: api::RunRequest) -> Result<Stream<api::RunEvent>, Status> {
     let spec = spec_of(req.spec)?;
-    let request = convert::request(&spec, default_network(d), req.remove)?;
+    let request = convert::request(spec, default_network(d), req.remove)?;
     let id = create_timed(d, &request).await?;
     let pid = match start_timed(d, &id).await {
         Ok(pid) => pid,

@@ -76,7 +76,7 @@ pub async fn restart(d: &Daemon, req: api::RestartRequest) -> Result<api::StartR
         d,
         api::StopRequest {
             id: req.id.clone(),
-            timeout_seconds: req.timeout_seconds,
+            timeout: req.timeout,
         },
     )
     .await?;
