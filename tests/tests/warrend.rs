@@ -136,6 +136,22 @@ async fn cli_pulls_runs_inspects_stops_and_removes() {
     let (_, se) = stdout_stderr(&out);
     assert_eq!(out.status.code(), Some(126), "{se}");
     assert!(se.contains("nosuchuser"), "{se}");
+    // exec past 16 MiB on a stream: what fits arrives, and the user is told of the rest.
+    let out = w.cli(&["exec", id, "busybox", "head", "-c", "17000000", "/dev/zero"]);
+    assert_eq!(out.status.code(), Some(0), "{:?}", stdout_stderr(&out).1);
+    assert_eq!(out.stdout.len(), 16 << 20);
+    let (_, se) = stdout_stderr(&out);
+    assert!(se.contains("more than 16 MiB"), "{se}");
+    let json = w.json(&[
+        "exec",
+        id,
+        "sh",
+        "-c",
+        "busybox head -c 17000000 /dev/zero | busybox tr '\\0' a >&2",
+    ]);
+    assert_eq!(json["truncated"], true, "stderr is capped too");
+    let json = w.json(&["exec", id, "true"]);
+    assert!(json.get("truncated").is_none(), "{json}");
 
     let logs = until(Duration::from_secs(10), "the first log line", || {
         let l = w.ok(&["logs", id]);

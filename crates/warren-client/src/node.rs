@@ -65,7 +65,7 @@ impl Node {
     pub fn from_channel(channel: Channel) -> Node {
         Node {
             grpc: NodeClient::new(channel)
-                .max_decoding_message_size(warren_proto::MAX_MESSAGE_SIZE)
+                .max_decoding_message_size(MAX_ANSWER_SIZE)
                 .max_encoding_message_size(warren_proto::MAX_MESSAGE_SIZE),
         }
     }
@@ -280,6 +280,10 @@ impl Node {
         Ok(self.grpc().prune_images(req).await?.into_inner())
     }
 }
+
+/// The largest answer read: an `ExecResponse` carries up to 16 MiB of stdout and 16 MiB of
+/// stderr (the node API's documented caps), plus room for its framing.
+const MAX_ANSWER_SIZE: usize = 2 * (16 << 20) + (1 << 20);
 
 /// `d` as the API writes durations; one too long for it (past 292 billion years) is the
 /// longest it can say.

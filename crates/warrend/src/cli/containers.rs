@@ -493,6 +493,12 @@ pub async fn exec(node: &Node, a: ExecArgs, json: bool) -> anyhow::Result<u8> {
     } else {
         std::io::stdout().write_all(&out.stdout)?;
         std::io::stderr().write_all(&out.stderr)?;
+        if out.truncated {
+            eprintln!(
+                "warrend: the command wrote more than 16 MiB to a stream; the rest was dropped \
+                 (use exec -i for output this large)"
+            );
+        }
     }
     Ok(out.exit_code.min(255) as u8)
 }

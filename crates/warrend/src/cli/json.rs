@@ -307,6 +307,9 @@ pub struct ExecOutput<'a> {
     pub exit_code: u32,
     pub stderr: Cow<'a, str>,
     pub stdout: Cow<'a, str>,
+    /// Only when output was dropped, so that other output keeps its keys.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub truncated: bool,
 }
 
 impl<'a> From<&'a api::ExecResponse> for ExecOutput<'a> {
@@ -315,6 +318,7 @@ impl<'a> From<&'a api::ExecResponse> for ExecOutput<'a> {
             exit_code: r.exit_code,
             stderr: String::from_utf8_lossy(&r.stderr),
             stdout: String::from_utf8_lossy(&r.stdout),
+            truncated: r.truncated,
         }
     }
 }

@@ -172,6 +172,7 @@ fn exec_response() -> api::ExecResponse {
         exit_code: 2,
         stdout: b"ok\n\xff\xfe".to_vec(),
         stderr: b"err \"x\"\n".to_vec(),
+        truncated: false,
     }
 }
 

@@ -39,6 +39,7 @@ pub async fn exec(d: &Daemon, req: api::ExecRequest) -> Result<api::ExecResponse
         exit_code: out.exit_code,
         stdout: out.stdout,
         stderr: out.stderr,
+        truncated: out.truncated,
     })
 }
 
