@@ -112,8 +112,10 @@ impl Node {
 
     /// Create a container; answers its id. With an id in the spec this is idempotent: the
     /// same spec again answers the existing container, another spec `AlreadyExists`.
-    pub async fn create(&self, spec: api::ContainerSpec) -> Result<String, ClientError> {
-        let req = api::CreateRequest { spec: Some(spec) };
+    pub async fn create(&self, spec: impl Into<api::ContainerSpec>) -> Result<String, ClientError> {
+        let req = api::CreateRequest {
+            spec: Some(spec.into()),
+        };
         Ok(self.grpc().create(req).await?.into_inner().id)
     }
 

@@ -370,6 +370,27 @@ impl std::fmt::Display for ErrorKind {
 }
 
 impl RuntimeError {
+    /// A refusal of one of warren-spec's checks of a request for container `id`: a bad
+    /// value is worded as the runtime's own refusals are (`InvalidRequest`), anything else
+    /// names the container.
+    pub(crate) fn of_request_check(id: &str, e: warren_spec::SpecError) -> RuntimeError {
+        match e {
+            warren_spec::SpecError::InvalidValue {
+                field,
+                value,
+                reason,
+            } => RuntimeError::InvalidRequest {
+                field,
+                value,
+                allowed: reason,
+            },
+            source => RuntimeError::Spec {
+                id: id.to_string(),
+                source,
+            },
+        }
+    }
+
     /// What kind of failure this is.
     ///
     /// ```

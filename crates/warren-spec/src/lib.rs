@@ -15,8 +15,10 @@ mod ulimits;
 mod user;
 mod validate;
 
+pub mod container;
 pub mod health;
 pub mod host;
+pub mod network;
 pub mod seccomp;
 pub mod units;
 

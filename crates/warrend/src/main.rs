@@ -13,7 +13,8 @@ mod config;
 mod deps;
 mod probe;
 mod serve;
-mod spec;
+/// The container spec model the CLI builds and the daemon reads (warren-client's).
+use warren_client::spec;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

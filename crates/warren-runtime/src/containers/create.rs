@@ -118,7 +118,8 @@ impl ContainerdRuntime {
         req.extra_hosts
             .iter()
             .map(|e| {
-                e.validate()?;
+                e.validate()
+                    .map_err(|e| RuntimeError::of_request_check(&req.id, e))?;
                 let ip = match e.address {
                     HostAddress::Ip(ip) => ip,
                     HostAddress::HostGateway => self.host_gateway()?,
@@ -140,7 +141,9 @@ impl ContainerdRuntime {
         if let NetworkMode::Bridge { ports } = &req.network {
             crate::network::check_ports(ports)?;
         }
-        req.dns.validate()?;
+        req.dns
+            .validate()
+            .map_err(|e| RuntimeError::of_request_check(&req.id, e))?;
         self.extra_hosts(req)?;
         for (key, value) in &req.labels {
             let bad_key = key.starts_with(labels::RESERVED_PREFIX)

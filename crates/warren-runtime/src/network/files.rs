@@ -3,7 +3,7 @@
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::Path;
 
-use super::names::DnsConfig;
+use super::DnsConfig;
 use crate::RuntimeError;
 
 /// The file names in the container's directory.
@@ -138,11 +138,10 @@ mod tests {
     fn the_request_replaces_servers_search_and_options() {
         let host = "nameserver 192.0.2.1\nsearch example.org\noptions ndots:5\n";
         let files = NetworkFiles {
-            dns: DnsConfig {
-                servers: vec!["203.0.113.9".parse().unwrap()],
-                search: vec!["a.test".into(), "b.test".into()],
-                options: vec!["ndots:2".into()],
-            },
+            dns: DnsConfig::default()
+                .servers(vec!["203.0.113.9".parse().unwrap()])
+                .search(vec!["a.test".into(), "b.test".into()])
+                .options(vec!["ndots:2".into()]),
             default_servers: vec!["198.51.100.7".parse().unwrap()],
             ..Default::default()
         };

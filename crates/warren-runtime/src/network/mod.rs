@@ -10,17 +10,17 @@ pub(crate) mod cni;
 pub(crate) mod config;
 pub(crate) mod files;
 mod localnet;
-pub(crate) mod names;
 pub(crate) mod netns;
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
 
 use serde_json::{json, Value};
 
 pub use config::{NetworkConfig, Subnet};
-pub use names::{DnsConfig, HostAddress, HostEntry};
+pub use warren_spec::network::{
+    DnsConfig, HostAddress, HostEntry, NetworkMode, PortMapping, Protocol,
+};
 
 use crate::{ContainerdRuntime, RuntimeError};
 
@@ -29,108 +29,17 @@ const IFNAME: &str = "eth0";
 /// The cached state of a container's network, in its directory.
 const STATE_FILE: &str = "network.json";
 
-/// How a container is networked.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub enum NetworkMode {
-    /// A network namespace of its own with only loopback (the default: nothing reaches it).
-    #[default]
-    None,
-    /// The host's network namespace.
-    Host,
-    /// Its own namespace on the runtime's bridge network, with an address, DNS, and these
-    /// published ports.
-    Bridge {
-        /// Host ports forwarded into the container.
-        ports: Vec<PortMapping>,
-    },
-    /// Join an existing network namespace (e.g. another container's or one set up by the
-    /// caller's own CNI code).
-    Join(PathBuf),
-}
-
-/// A TCP or UDP port.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Protocol {
-    /// TCP (the default in port specs).
-    Tcp,
-    /// UDP.
-    Udp,
-}
-
-/// A published port: `HOST_IP:HOST_PORT` on the host forwards to `CONTAINER_PORT`. Parse
-/// Docker's syntax: `8080:80`, `127.0.0.1:8080:80/tcp`, `5353:53/udp`.
-#[derive(Debug, Clone, PartialEq, Eq, derive_setters::Setters)]
-#[non_exhaustive]
-#[setters(strip_option)]
-pub struct PortMapping {
-    /// The host address to listen on (default: all).
-    pub host_ip: Option<IpAddr>,
-    /// The port on the host.
-    pub host_port: u16,
-    /// The port inside the container.
-    pub container_port: u16,
-    /// TCP or UDP.
-    pub protocol: Protocol,
-}
-
-impl PortMapping {
-    /// TCP port `host_port` on every host address forwarded to `container_port`.
-    pub fn new(host_port: u16, container_port: u16) -> PortMapping {
-        PortMapping {
-            host_ip: None,
-            host_port,
-            container_port,
-            protocol: Protocol::Tcp,
-        }
+/// A published port as the portmap plugin takes it.
+fn port_to_cni(p: &PortMapping) -> Value {
+    let mut v = json!({
+        "hostPort": p.host_port,
+        "containerPort": p.container_port,
+        "protocol": match p.protocol { Protocol::Tcp => "tcp", Protocol::Udp => "udp" },
+    });
+    if let Some(ip) = p.host_ip {
+        v["hostIP"] = json!(ip.to_string());
     }
-}
-
-impl FromStr for PortMapping {
-    type Err = RuntimeError;
-
-    fn from_str(s: &str) -> Result<PortMapping, RuntimeError> {
-        let bad = || RuntimeError::InvalidRequest {
-            field: "published port",
-            value: s.to_string(),
-            allowed: "[HOST_IP:]HOST_PORT:CONTAINER_PORT[/tcp|/udp], ports 1 to 65535".into(),
-        };
-        let (spec, protocol) = match s.rsplit_once('/') {
-            Some((p, "tcp")) => (p, Protocol::Tcp),
-            Some((p, "udp")) => (p, Protocol::Udp),
-            Some(_) => return Err(bad()),
-            None => (s, Protocol::Tcp),
-        };
-        let port = |p: &str| p.parse::<u16>().ok().filter(|p| *p != 0).ok_or_else(bad);
-        let parts: Vec<&str> = spec.rsplitn(3, ':').collect();
-        let (host_ip, host_port, container_port) = match parts.as_slice() {
-            [c, h] => (None, port(h)?, port(c)?),
-            [c, h, ip] => {
-                let ip = ip.trim_start_matches('[').trim_end_matches(']');
-                (Some(ip.parse().map_err(|_| bad())?), port(h)?, port(c)?)
-            }
-            _ => return Err(bad()),
-        };
-        Ok(PortMapping {
-            host_ip,
-            host_port,
-            container_port,
-            protocol,
-        })
-    }
-}
-
-impl PortMapping {
-    fn to_cni(&self) -> Value {
-        let mut v = json!({
-            "hostPort": self.host_port,
-            "containerPort": self.container_port,
-            "protocol": match self.protocol { Protocol::Tcp => "tcp", Protocol::Udp => "udp" },
-        });
-        if let Some(ip) = self.host_ip {
-            v["hostIP"] = json!(ip.to_string());
-        }
-        v
-    }
+    v
 }
 
 /// The id the plugins know container `id` by: unique on the host, because the bridge plugin
@@ -267,7 +176,7 @@ impl ContainerdRuntime {
             }));
         }
         let runtime_config = json!({
-            "portMappings": ports.iter().map(PortMapping::to_cni).collect::<Vec<_>>(),
+            "portMappings": ports.iter().map(port_to_cni).collect::<Vec<_>>(),
         });
         let cni_id = cni_id(id, netns);
         let lo = cni::Call {
@@ -461,22 +370,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn ports_parse_like_docker() {
-        let p: PortMapping = "127.0.0.1:8080:80/tcp".parse().unwrap();
-        assert_eq!(
-            p,
-            PortMapping {
-                host_ip: Some("127.0.0.1".parse().unwrap()),
-                host_port: 8080,
-                container_port: 80,
-                protocol: Protocol::Tcp
-            }
-        );
-        let p: PortMapping = "5353:53/udp".parse().unwrap();
-        assert_eq!((p.host_ip, p.protocol), (None, Protocol::Udp));
-        for bad in ["80", "0:80", "x:80:80", "80:80/sctp", "70000:80", "1:2:3:4"] {
-            assert!(bad.parse::<PortMapping>().is_err(), "{bad}");
-        }
+    fn a_host_port_is_published_once() {
         let twice: Vec<PortMapping> = ["8080:80", "127.0.0.1:8080:81"]
             .iter()
             .map(|p| p.parse().unwrap())

@@ -250,8 +250,7 @@ fn parse_restart(s: &str) -> Result<Policy, String> {
 }
 
 fn parse_port(s: &str) -> Result<PortMapping, String> {
-    s.parse()
-        .map_err(|e: warren_runtime::RuntimeError| e.to_string())
+    s.parse().map_err(|e: warren_spec::SpecError| e.to_string())
 }
 
 fn parse_pull(s: &str) -> Result<PullPolicy, String> {

@@ -5,7 +5,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use warren_proto::warren::node::v1 as api;
-use warren_runtime::{ContainerRequest, HostAddress, NetworkMode, PortMapping, PullPolicy};
+use warren_spec::container::{ContainerRequest, PullPolicy};
+use warren_spec::network::{HostAddress, NetworkMode, PortMapping};
 use warren_spec::{Seccomp, UlimitKind};
 
 use super::{NetworkChoice, NodeSpec, Policy};
@@ -176,8 +177,8 @@ fn port(p: &PortMapping) -> api::Port {
         host_port: p.host_port.into(),
         container_port: p.container_port.into(),
         protocol: match p.protocol {
-            warren_runtime::Protocol::Tcp => api::Protocol::Tcp,
-            warren_runtime::Protocol::Udp => api::Protocol::Udp,
+            warren_spec::network::Protocol::Tcp => api::Protocol::Tcp,
+            warren_spec::network::Protocol::Udp => api::Protocol::Udp,
         } as i32,
     }
 }

@@ -8,11 +8,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use warren_proto::warren::node::v1 as api;
-use warren_runtime::{
-    ContainerRequest, DnsConfig, HostAddress, HostEntry, NetworkMode, PortMapping, Protocol,
-    PullPolicy,
-};
+use warren_spec::container::{ContainerRequest, PullPolicy};
 use warren_spec::health::HealthOverrides;
+use warren_spec::network::{DnsConfig, HostAddress, HostEntry, NetworkMode, PortMapping, Protocol};
 use warren_spec::{Device, Seccomp, Security, Tmpfs, Ulimit, Volume};
 
 use super::to_api::ULIMIT_KINDS;

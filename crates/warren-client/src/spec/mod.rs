@@ -16,7 +16,8 @@ pub use from_api::{api_duration, FieldError};
 pub use policy::Policy;
 pub use to_api::restart_policy;
 
-use warren_runtime::{ContainerRequest, NetworkMode, PortMapping};
+use warren_spec::container::ContainerRequest;
+use warren_spec::network::{NetworkMode, PortMapping};
 
 /// A container as the node API describes it.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -108,7 +109,7 @@ pub fn clamp16(v: u32) -> u16 {
 /// `inspect` shows it.
 pub fn port_text(p: &PortMapping) -> String {
     let proto = match p.protocol {
-        warren_runtime::Protocol::Udp => "/udp",
+        warren_spec::network::Protocol::Udp => "/udp",
         _ => "",
     };
     match p.host_ip {

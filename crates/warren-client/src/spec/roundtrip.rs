@@ -10,10 +10,9 @@ use proptest::collection::{btree_map, vec};
 use proptest::option;
 use proptest::prelude::*;
 use warren_proto::warren::node::v1 as api;
-use warren_runtime::{
-    ContainerRequest, HostAddress, HostEntry, NetworkMode, PortMapping, Protocol, PullPolicy,
-};
+use warren_spec::container::{ContainerRequest, PullPolicy};
 use warren_spec::health::HealthOverrides;
+use warren_spec::network::{HostAddress, HostEntry, NetworkMode, PortMapping, Protocol};
 use warren_spec::{Device, Seccomp, Security, Tmpfs, Ulimit, Volume, TMPFS_FLAGS};
 
 use super::to_api::ULIMIT_KINDS;
