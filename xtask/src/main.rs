@@ -1,5 +1,7 @@
 //! `cargo xtask`: Warren's project tasks.
 
+#![forbid(unsafe_code)]
+
 mod api_snapshot;
 mod apt;
 mod bench;
@@ -7,6 +9,8 @@ mod beside;
 mod demo;
 mod deps;
 mod host;
+#[cfg(test)]
+mod msrv;
 mod pins;
 mod run;
 mod test;

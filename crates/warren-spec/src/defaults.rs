@@ -52,11 +52,11 @@ pub const READONLY_PATHS: &[&str] = &[
 ];
 
 /// Open files per process (soft and hard).
-pub const NOFILE: u64 = 1024;
+pub(crate) const NOFILE: u64 = 1024;
 
 /// `caps` as the process's bounding, effective and permitted sets (never inheritable or
 /// ambient).
-pub fn capabilities(
+pub(crate) fn capabilities(
     caps: &[Capability],
 ) -> Result<oci_spec::runtime::LinuxCapabilities, SpecError> {
     let set: oci_spec::runtime::Capabilities = caps.iter().copied().collect();
@@ -81,7 +81,7 @@ fn mount(dest: &str, typ: &str, source: &str, options: &[&str]) -> Result<Mount,
 /// The read-only option of a bind mount: `rro` (runc's recursive read-only: every mount
 /// below the bound one is read-only too, through `mount_setattr`, kernel 5.12 and later) where
 /// `recursive` says the host supports it, plain `ro` otherwise.
-pub fn read_only(recursive: bool) -> &'static str {
+pub(crate) fn read_only(recursive: bool) -> &'static str {
     if recursive {
         "rro"
     } else {
@@ -92,7 +92,7 @@ pub fn read_only(recursive: bool) -> &'static str {
 /// The standard mounts (`/dev/shm` of `shm_size` bytes, default 64 MiB). With the host's network namespace the kernel refuses a fresh sysfs
 /// mount, so the host's /sys is bound read-only instead (as Docker does), recursively where
 /// `recursive_ro`. A privileged container gets /sys and its cgroups writable.
-pub fn mounts(
+pub(crate) fn mounts(
     host_network: bool,
     privileged: bool,
     recursive_ro: bool,
@@ -186,7 +186,10 @@ pub enum Network {
 /// The container's namespaces: its own pid, ipc, uts and mount namespaces, the network as
 /// asked, and (where `cgroup_ns`: hosts with cgroup v2, as Docker does there) its own cgroup
 /// namespace, so it sees its own cgroup as the root of `/sys/fs/cgroup`.
-pub fn namespaces(network: &Network, cgroup_ns: bool) -> Result<Vec<LinuxNamespace>, SpecError> {
+pub(crate) fn namespaces(
+    network: &Network,
+    cgroup_ns: bool,
+) -> Result<Vec<LinuxNamespace>, SpecError> {
     let mut out = Vec::with_capacity(6);
     for typ in [
         LinuxNamespaceType::Pid,

@@ -134,7 +134,9 @@ impl Device {
 }
 
 /// Every device's node and rule; two devices at one container path are an error.
-pub fn to_oci(devices: &[Device]) -> Result<(Vec<LinuxDevice>, Vec<LinuxDeviceCgroup>), SpecError> {
+pub(crate) fn to_oci(
+    devices: &[Device],
+) -> Result<(Vec<LinuxDevice>, Vec<LinuxDeviceCgroup>), SpecError> {
     let mut seen = std::collections::BTreeSet::<&Path>::new();
     let mut nodes = Vec::new();
     let mut rules = Vec::new();

@@ -94,7 +94,7 @@ pub fn env(image: &[String], request: &[String]) -> Result<Vec<String>, SpecErro
 /// The name of a `NAME=value` entry: non-empty, printable ASCII without spaces or `=`
 /// (what shells and `docker run -e` accept in practice); the value may be any text without
 /// NUL bytes.
-pub fn env_name(entry: &str) -> Result<&str, SpecError> {
+pub(crate) fn env_name(entry: &str) -> Result<&str, SpecError> {
     no_nul("env", entry)?;
     let Some((name, _)) = entry.split_once('=') else {
         return Err(SpecError::value("env", entry, "must be NAME=value"));

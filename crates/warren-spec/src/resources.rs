@@ -15,7 +15,7 @@ use crate::SpecError;
 /// CFS period used for CPU quotas: 100 ms, the kernel's default.
 pub const CPU_PERIOD_US: u64 = 100_000;
 /// cgroup v1 `cpu.shares` for one core.
-pub const SHARES_PER_CPU: f64 = 1024.0;
+pub(crate) const SHARES_PER_CPU: f64 = 1024.0;
 /// The smallest CPU limit: the kernel refuses CFS quotas under 1 ms per period.
 pub const MIN_CPUS: f64 = 0.01;
 /// The smallest memory limit we accept. Measured under runc 1.1.5 on cgroup v1 (the ignored

@@ -184,7 +184,7 @@ impl Ulimit {
 
 /// The process's rlimits: the default `nofile` (1024:1024) unless `given` names it, then
 /// each of `given` (one per kind; a kind given twice is an error).
-pub fn rlimits(given: &[Ulimit]) -> Result<Vec<PosixRlimit>, SpecError> {
+pub(crate) fn rlimits(given: &[Ulimit]) -> Result<Vec<PosixRlimit>, SpecError> {
     let mut seen = std::collections::BTreeSet::new();
     for u in given {
         u.validate()?;

@@ -26,7 +26,7 @@ pub const MAX_ACCOUNT_FILE_BYTES: u64 = 1024 * 1024;
 
 /// The largest uid or gid runc accepts (it stores them as `int32`; containerd enforces the
 /// same bound).
-pub const MAX_ID: u32 = i32::MAX as u32;
+pub(crate) const MAX_ID: u32 = i32::MAX as u32;
 
 struct Passwd {
     name: String,

@@ -6,7 +6,7 @@ use std::path::{Component, Path};
 use crate::SpecError;
 
 /// No NUL bytes: they would silently truncate the value in the kernel's C strings.
-pub fn no_nul(field: &'static str, value: &str) -> Result<(), SpecError> {
+pub(crate) fn no_nul(field: &'static str, value: &str) -> Result<(), SpecError> {
     if value.contains('\0') {
         return Err(SpecError::value(field, value, "contains a NUL byte"));
     }
@@ -14,7 +14,7 @@ pub fn no_nul(field: &'static str, value: &str) -> Result<(), SpecError> {
 }
 
 /// An absolute path without `..` components or NUL bytes.
-pub fn absolute(field: &'static str, path: &Path) -> Result<(), SpecError> {
+pub(crate) fn absolute(field: &'static str, path: &Path) -> Result<(), SpecError> {
     let text = path.to_string_lossy();
     if text.contains('\0') {
         return Err(SpecError::path(field, path, "contains a NUL byte"));
@@ -32,7 +32,7 @@ pub fn absolute(field: &'static str, path: &Path) -> Result<(), SpecError> {
 const SHADOW_FORBIDDEN: &[&str] = &["/proc", "/sys", "/dev"];
 
 /// A mount destination: absolute, clean, not `/`, not over `/proc`, `/sys` or `/dev`.
-pub fn destination(field: &'static str, path: &Path) -> Result<(), SpecError> {
+pub(crate) fn destination(field: &'static str, path: &Path) -> Result<(), SpecError> {
     absolute(field, path)?;
     if path == Path::new("/") {
         return Err(SpecError::path(
@@ -55,7 +55,7 @@ pub fn destination(field: &'static str, path: &Path) -> Result<(), SpecError> {
 
 /// containerd's identifier rule for ids: alphanumeric runs joined by single `.`, `_` or `-`,
 /// at most 76 characters.
-pub fn identifier(field: &'static str, value: &str) -> Result<(), SpecError> {
+pub(crate) fn identifier(field: &'static str, value: &str) -> Result<(), SpecError> {
     let ok = !value.is_empty()
         && value.len() <= 76
         && value

@@ -26,14 +26,14 @@ impl Default for BackoffBounds {
 
 /// Back-off state across restarts.
 #[derive(Debug)]
-pub struct Backoff {
+pub(crate) struct Backoff {
     bounds: BackoffBounds,
     attempt: u32,
     healthy_since: Option<Instant>,
 }
 
 impl Backoff {
-    pub fn new(bounds: BackoffBounds) -> Self {
+    pub(crate) fn new(bounds: BackoffBounds) -> Self {
         Backoff {
             bounds,
             attempt: 0,
@@ -42,12 +42,12 @@ impl Backoff {
     }
 
     /// The daemon just became healthy.
-    pub fn healthy(&mut self) {
+    pub(crate) fn healthy(&mut self) {
         self.healthy_since = Some(Instant::now());
     }
 
     /// The delay before the next restart, and the attempt number it is.
-    pub fn next(&mut self) -> (Duration, u32) {
+    pub(crate) fn next(&mut self) -> (Duration, u32) {
         if self
             .healthy_since
             .take()

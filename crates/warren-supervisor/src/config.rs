@@ -17,7 +17,7 @@ const MAX_MESSAGE_SIZE: u64 = 16 * 1024 * 1024;
 
 /// The paths a daemon instance uses, all under the supervisor's root and state dirs.
 #[derive(Debug, Clone)]
-pub struct Paths {
+pub(crate) struct Paths {
     pub root: PathBuf,
     pub state: PathBuf,
     pub socket: PathBuf,
@@ -32,7 +32,7 @@ pub struct Paths {
 
 impl Paths {
     /// The sockets the daemon binds: gRPC, ttrpc and, if enabled, debug.
-    pub fn sockets(&self) -> impl Iterator<Item = &Path> {
+    pub(crate) fn sockets(&self) -> impl Iterator<Item = &Path> {
         [
             Some(&self.socket),
             Some(&self.ttrpc_socket),
@@ -45,7 +45,7 @@ impl Paths {
 
     /// Where everything goes for `root_dir` and `state_dir`. containerd's own state lives in
     /// `<state_dir>/containerd`, next to our socket, pid, lock and config files.
-    pub fn new(root_dir: &Path, state_dir: &Path, debug_socket: bool) -> Paths {
+    pub(crate) fn new(root_dir: &Path, state_dir: &Path, debug_socket: bool) -> Paths {
         let socket = state_dir.join("containerd.sock");
         let mut ttrpc = socket.clone().into_os_string();
         ttrpc.push(".ttrpc");
@@ -103,7 +103,7 @@ struct Base<'a> {
 
 /// What goes into the file besides the paths.
 #[derive(Debug, Clone)]
-pub struct Settings {
+pub(crate) struct Settings {
     pub log_level: String,
     pub cri: bool,
     pub oom_score_adj: Option<i32>,
@@ -121,7 +121,7 @@ const OWNED_KEYS: [&[&str]; 5] = [
 ];
 
 /// Parse the caller's extra TOML early, so a typo is reported before anything starts.
-pub fn parse_extra(text: &str) -> Result<Table, Error> {
+pub(crate) fn parse_extra(text: &str) -> Result<Table, Error> {
     let table = text.parse::<Table>().map_err(|e| Error::ExtraConfig {
         reason: e.to_string(),
     })?;
@@ -163,7 +163,11 @@ fn disabled_plugins(version: DaemonVersion, cri: bool) -> Vec<&'static str> {
 }
 
 /// Render the config for `version` of containerd.
-pub fn render(paths: &Paths, version: DaemonVersion, settings: &Settings) -> Result<String, Error> {
+pub(crate) fn render(
+    paths: &Paths,
+    version: DaemonVersion,
+    settings: &Settings,
+) -> Result<String, Error> {
     let base = Base {
         version: version.config_version(),
         root: &paths.root,
@@ -204,7 +208,7 @@ pub fn render(paths: &Paths, version: DaemonVersion, settings: &Settings) -> Res
 }
 
 /// Deep-merge `over` into `base`: tables merge key by key, anything else replaces.
-pub fn merge(base: &mut Table, over: &Table) {
+pub(crate) fn merge(base: &mut Table, over: &Table) {
     for (k, v) in over {
         match (base.get_mut(k), v) {
             (Some(toml::Value::Table(b)), toml::Value::Table(o)) => merge(b, o),
@@ -217,7 +221,7 @@ pub fn merge(base: &mut Table, over: &Table) {
 
 /// Write `text` to `path` atomically (temp file, fsync, rename, fsync of the dir), mode
 /// 0600: a reader sees the old file or the new one, never a torn one.
-pub fn write_atomic(what: &'static str, path: &Path, text: &str) -> Result<(), Error> {
+pub(crate) fn write_atomic(what: &'static str, path: &Path, text: &str) -> Result<(), Error> {
     // A temp name of this call's own: a start that was cancelled may still be writing from
     // its blocking thread while the next start writes too; with one shared temp file, the
     // second rename would find it gone.

@@ -45,16 +45,16 @@ pub(crate) struct Ctx {
 }
 
 impl Ctx {
-    pub fn managed(&self) -> bool {
+    pub(crate) fn managed(&self) -> bool {
         self.opts.mode == Mode::Managed
     }
 
-    pub fn emit(&self, event: Event) {
+    pub(crate) fn emit(&self, event: Event) {
         tracing::debug!(?event, "containerd supervisor");
         let _ = self.events.send(event);
     }
 
-    pub fn set(&self, f: impl FnOnce(&mut Status)) {
+    pub(crate) fn set(&self, f: impl FnOnce(&mut Status)) {
         self.status.send_modify(f);
     }
 
@@ -65,7 +65,7 @@ impl Ctx {
     }
 
     /// Where a detached daemon writes its output.
-    pub fn detached_log(&self) -> PathBuf {
+    pub(crate) fn detached_log(&self) -> PathBuf {
         self.opts
             .log_file
             .clone()
@@ -73,7 +73,7 @@ impl Ctx {
     }
 
     /// Spawn a new daemon (after clearing stale sockets) and record it in the pid file.
-    pub async fn spawn(&self) -> Result<Daemon, Error> {
+    pub(crate) async fn spawn(&self) -> Result<Daemon, Error> {
         for socket in self.paths.sockets() {
             preflight::clear_stale_socket(socket)?;
         }
@@ -119,7 +119,7 @@ impl Ctx {
     }
 
     /// Take over a running daemon of ours, recorded by an earlier supervisor.
-    pub fn adopt(&self, id: &proc_info::Identity) -> Result<Daemon, Error> {
+    pub(crate) fn adopt(&self, id: &proc_info::Identity) -> Result<Daemon, Error> {
         let daemon = Daemon::adopt(id.pid, id.start_time, self.managed())?;
         let generation = self.status.borrow().generation + 1;
         self.set(|s| {
@@ -137,7 +137,7 @@ impl Ctx {
 
     /// Wait until `daemon` serves and is the one answering on our socket; then publish it as
     /// healthy (counting a restart if `restart`).
-    pub async fn ready(&self, daemon: &mut Daemon, restart: bool) -> Result<(), Error> {
+    pub(crate) async fn ready(&self, daemon: &mut Daemon, restart: bool) -> Result<(), Error> {
         self.wait_serving(daemon).await?;
         self.check_identity(daemon).await?;
         // From now on a detached daemon outlives this value; a managed one never does.
@@ -215,14 +215,14 @@ impl Ctx {
     }
 
     /// Kill a daemon that will not do (failed start-up, hung), reap it, forget it.
-    pub async fn discard(&self, daemon: &mut Daemon) -> crate::ExitStatus {
+    pub(crate) async fn discard(&self, daemon: &mut Daemon) -> crate::ExitStatus {
         let status = daemon.kill().await;
         self.forget(daemon);
         status
     }
 
     /// The daemon is gone: remove its pid file.
-    pub fn forget(&self, daemon: &Daemon) {
+    pub(crate) fn forget(&self, daemon: &Daemon) {
         // The file may already name a newer daemon only if someone else wrote it: check.
         if pidfile::names(&self.paths.pid_file, daemon.pid()) {
             pidfile::remove(&self.paths.pid_file);
@@ -231,7 +231,7 @@ impl Ctx {
     }
 
     /// SIGTERM (to the pid only: shims must survive), SIGKILL after the shutdown timeout.
-    pub async fn stop(&self, daemon: &mut Daemon) {
+    pub(crate) async fn stop(&self, daemon: &mut Daemon) {
         daemon.signal(Signal::SIGTERM);
         // A stopped process cannot act on SIGTERM until continued.
         daemon.signal(Signal::SIGCONT);
@@ -250,7 +250,7 @@ impl Ctx {
     }
 
     /// The supervisor is done and the daemon gone: remove the sockets, say so.
-    pub fn finish_stopped(&self) {
+    pub(crate) fn finish_stopped(&self) {
         for socket in self.paths.sockets() {
             // Only if dead: never pull a socket from under a live server.
             let _ = preflight::clear_stale_socket(socket);
@@ -264,7 +264,7 @@ impl Ctx {
     }
 
     /// A detached supervisor let go: the daemon (if any) runs on.
-    pub fn finish_released(&self, pid: Option<u32>) {
+    pub(crate) fn finish_released(&self, pid: Option<u32>) {
         self.set_current(None);
         self.set(|s| {
             s.phase = Phase::Released;

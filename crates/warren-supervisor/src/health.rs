@@ -15,7 +15,7 @@ use warren_proto::grpc::health::v1::{
 /// True if the daemon at `socket` says SERVING within `timeout`. A stopped (SIGSTOP) daemon
 /// still accepts connections into the kernel's backlog but never answers: the timeout
 /// catches it.
-pub async fn serving(socket: &Path, timeout: Duration) -> bool {
+pub(crate) async fn serving(socket: &Path, timeout: Duration) -> bool {
     let check = async {
         let channel = warren_proto::connect(socket).await.ok()?;
         let reply = HealthClient::new(channel)
@@ -29,7 +29,7 @@ pub async fn serving(socket: &Path, timeout: Duration) -> bool {
 
 /// Who answers at `socket`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ServerInfo {
+pub(crate) struct ServerInfo {
     /// The daemon's uuid (kept in `<root>/io.containerd.grpc.v1.introspection/uuid`).
     pub uuid: String,
     /// Its pid; 0 on 1.6, which does not report it.
@@ -37,7 +37,7 @@ pub struct ServerInfo {
 }
 
 /// Ask the daemon at `socket` who it is; `None` if it does not say within `timeout`.
-pub async fn server_info(socket: &Path, timeout: Duration) -> Option<ServerInfo> {
+pub(crate) async fn server_info(socket: &Path, timeout: Duration) -> Option<ServerInfo> {
     let ask = async {
         let channel = warren_proto::connect(socket).await.ok()?;
         let reply = IntrospectionClient::new(channel).server(()).await.ok()?;

@@ -10,12 +10,12 @@ use crate::Error;
 
 /// Held for as long as the supervisor lives; released by the kernel if we die.
 #[derive(Debug)]
-pub struct StateLock {
+pub(crate) struct StateLock {
     _lock: Flock<File>,
 }
 
 /// Take the lock at `path` without waiting.
-pub fn acquire(path: &Path) -> Result<StateLock, Error> {
+pub(crate) fn acquire(path: &Path) -> Result<StateLock, Error> {
     let file = std::fs::OpenOptions::new()
         .create(true)
         .truncate(false)

@@ -21,7 +21,7 @@ use crate::Error;
 const TAIL_LINES: usize = 40;
 
 /// A managed daemon's log file is rotated once it holds this much.
-pub const LOG_MAX_BYTES: u64 = 10 * 1024 * 1024;
+pub(crate) const LOG_MAX_BYTES: u64 = 10 * 1024 * 1024;
 
 /// Rotated files kept besides the current one (`.1`, `.2`).
 const LOG_ROTATED: usize = 2;
@@ -41,14 +41,14 @@ impl Tail {
     }
 
     /// Forget what an earlier daemon printed.
-    pub fn clear(&self) {
+    pub(crate) fn clear(&self) {
         if let Ok(mut t) = self.0.lock() {
             t.clear();
         }
     }
 
     /// The kept lines, oldest first.
-    pub fn text(&self) -> String {
+    pub(crate) fn text(&self) -> String {
         self.0
             .lock()
             .map(|t| t.iter().cloned().collect::<Vec<_>>().join("\n"))
@@ -56,7 +56,7 @@ impl Tail {
     }
 
     /// Fill from the end of a log file (for a detached daemon, whose output goes there).
-    pub fn load_file(&self, path: &Path) {
+    pub(crate) fn load_file(&self, path: &Path) {
         if let Ok(text) = std::fs::read_to_string(path) {
             self.clear();
             let lines: Vec<&str> = text.lines().collect();
@@ -116,7 +116,7 @@ pub(crate) struct RotatingLog {
 
 impl RotatingLog {
     /// The log at `path` (opened at the first line), rotated once it holds `max` bytes.
-    pub fn new(path: PathBuf, max: u64) -> RotatingLog {
+    pub(crate) fn new(path: PathBuf, max: u64) -> RotatingLog {
         RotatingLog {
             path,
             file: None,

@@ -17,7 +17,7 @@ struct Record {
 }
 
 /// Record `id` as the daemon started with `config`.
-pub fn write(path: &Path, id: &Identity, config: &Path) -> Result<(), Error> {
+pub(crate) fn write(path: &Path, id: &Identity, config: &Path) -> Result<(), Error> {
     let rec = Record {
         pid: id.pid,
         start_time: id.start_time,
@@ -35,7 +35,7 @@ pub fn write(path: &Path, id: &Identity, config: &Path) -> Result<(), Error> {
 
 /// A pid file that names our daemon, still running.
 #[derive(Debug)]
-pub struct Ours {
+pub(crate) struct Ours {
     /// The live process.
     pub id: Identity,
     /// Its binary was replaced on disk since it started (an upgrade): restart it.
@@ -45,7 +45,7 @@ pub struct Ours {
 /// The daemon recorded in `path`, if it is live and really ours: same pid, start time, boot,
 /// executable and `--config`. Anything else (no file, a bare pid as dockerd writes, a pid
 /// reused by another process, a thread id, a zombie) is stale: ignored, never signalled.
-pub fn ours(path: &Path, binary: &Path, config: &Path) -> Option<Ours> {
+pub(crate) fn ours(path: &Path, binary: &Path, config: &Path) -> Option<Ours> {
     let text = std::fs::read_to_string(path).ok()?;
     let rec: Record = match toml::from_str(&text) {
         Ok(r) => r,
@@ -78,7 +78,7 @@ pub fn ours(path: &Path, binary: &Path, config: &Path) -> Option<Ours> {
 }
 
 /// True if the pid file records `pid`.
-pub fn names(path: &Path, pid: u32) -> bool {
+pub(crate) fn names(path: &Path, pid: u32) -> bool {
     std::fs::read_to_string(path)
         .ok()
         .and_then(|text| toml::from_str::<Record>(&text).ok())
@@ -86,6 +86,6 @@ pub fn names(path: &Path, pid: u32) -> bool {
 }
 
 /// Remove the pid file (missing is fine).
-pub fn remove(path: &Path) {
+pub(crate) fn remove(path: &Path) {
     let _ = std::fs::remove_file(path);
 }

@@ -10,7 +10,7 @@ use crate::Error;
 pub const MAX_SOCKET_PATH: usize = 98;
 
 /// Find `binary`: a path with a slash is taken as is, a bare name is looked up in `PATH`.
-pub fn resolve_binary(binary: &Path, path_env: Option<&str>) -> Result<PathBuf, Error> {
+pub(crate) fn resolve_binary(binary: &Path, path_env: Option<&str>) -> Result<PathBuf, Error> {
     let fail = |reason: &str| Error::Binary {
         binary: binary.to_path_buf(),
         reason: reason.to_string(),
@@ -47,7 +47,7 @@ pub fn resolve_binary(binary: &Path, path_env: Option<&str>) -> Result<PathBuf, 
 
 /// Create `dir` (mode 0711 for new ones) and prove we can write in it: an unwritable dir
 /// fails here with the system's own message, before containerd would fail on it.
-pub fn usable_dir(what: &'static str, dir: &Path) -> Result<(), Error> {
+pub(crate) fn usable_dir(what: &'static str, dir: &Path) -> Result<(), Error> {
     let fail = |reason: String| Error::Directory {
         what,
         path: dir.to_path_buf(),
@@ -70,7 +70,7 @@ pub fn usable_dir(what: &'static str, dir: &Path) -> Result<(), Error> {
 }
 
 /// The socket path must fit a unix socket, with room for containerd's `.ttrpc` sibling.
-pub fn socket_path(path: &Path) -> Result<(), Error> {
+pub(crate) fn socket_path(path: &Path) -> Result<(), Error> {
     let len = path.as_os_str().len();
     if len > MAX_SOCKET_PATH {
         return Err(Error::SocketPathTooLong {
@@ -84,7 +84,7 @@ pub fn socket_path(path: &Path) -> Result<(), Error> {
 
 /// Remove a socket file nobody answers on; refuse if someone does. A non-socket file in the
 /// way is an error too: we never delete what we did not create.
-pub fn clear_stale_socket(path: &Path) -> Result<(), Error> {
+pub(crate) fn clear_stale_socket(path: &Path) -> Result<(), Error> {
     use std::os::unix::fs::FileTypeExt;
     let meta = match std::fs::symlink_metadata(path) {
         Ok(m) => m,
@@ -121,7 +121,7 @@ pub fn clear_stale_socket(path: &Path) -> Result<(), Error> {
 /// Refuse a root whose metadata database another process holds. containerd takes an
 /// exclusive `flock` on it and a second daemon waits for that forever, without ever
 /// serving: better a clear error now than a start-up timeout.
-pub fn root_unused(root: &Path) -> Result<(), Error> {
+pub(crate) fn root_unused(root: &Path) -> Result<(), Error> {
     let db = root.join("io.containerd.metadata.v1.bolt").join("meta.db");
     let file = match std::fs::File::open(&db) {
         Ok(f) => f,

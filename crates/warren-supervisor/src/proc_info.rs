@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 /// A process's identity: enough to tell it from a later process reusing its pid.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Identity {
+pub(crate) struct Identity {
     pub pid: i32,
     /// Start time in clock ticks since boot (`/proc/<pid>/stat` field 22).
     pub start_time: u64,
@@ -15,14 +15,14 @@ pub struct Identity {
 }
 
 /// The kernel's boot id; changes on every boot.
-pub fn boot_id() -> String {
+pub(crate) fn boot_id() -> String {
     std::fs::read_to_string("/proc/sys/kernel/random/boot_id")
         .map(|s| s.trim().to_string())
         .unwrap_or_default()
 }
 
 /// Read the identity of a live, non-zombie, thread-group-leader process.
-pub fn identity(pid: i32) -> Option<Identity> {
+pub(crate) fn identity(pid: i32) -> Option<Identity> {
     if pid <= 0 {
         return None;
     }
@@ -66,7 +66,7 @@ pub fn identity(pid: i32) -> Option<Identity> {
 /// If `id` runs `binary` with `--config <config>`: `Some(false)`, or `Some(true)` if the
 /// binary has been replaced on disk since it started (the kernel then shows the old inode
 /// as `<path> (deleted)`); `None` if it is some other program.
-pub fn runs(id: &Identity, binary: &Path, config: &Path) -> Option<bool> {
+pub(crate) fn runs(id: &Identity, binary: &Path, config: &Path) -> Option<bool> {
     let config = config.to_string_lossy();
     let has_config = id
         .args

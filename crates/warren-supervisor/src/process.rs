@@ -44,7 +44,7 @@ pub(crate) struct SpawnSpec<'a> {
 impl Daemon {
     /// Start containerd in a session of its own, stdin `/dev/null`, working directory `/`
     /// (containerd looks for shims in its working directory first), environment scrubbed.
-    pub async fn spawn(spec: SpawnSpec<'_>) -> Result<Daemon, Error> {
+    pub(crate) async fn spawn(spec: SpawnSpec<'_>) -> Result<Daemon, Error> {
         let mut cmd = Command::new(spec.binary);
         cmd.arg("--config")
             .arg(spec.config)
@@ -110,7 +110,7 @@ impl Daemon {
 
     /// Watch a process we did not spawn, provided it still started at `start_time` once we
     /// hold its pidfd (it may have died and its pid been reused since it was checked).
-    pub fn adopt(pid: i32, start_time: u64, kill_on_drop: bool) -> Result<Daemon, Error> {
+    pub(crate) fn adopt(pid: i32, start_time: u64, kill_on_drop: bool) -> Result<Daemon, Error> {
         let pidfd = pidfd::open(pid)?;
         match proc_info::identity(pid) {
             Some(id) if id.start_time == start_time => Ok(Daemon {
@@ -129,27 +129,27 @@ impl Daemon {
     }
 
     /// The daemon's pid.
-    pub fn pid(&self) -> u32 {
+    pub(crate) fn pid(&self) -> u32 {
         self.pid as u32
     }
 
     /// A shared handle on the pidfd, to signal this very process from elsewhere.
-    pub fn pidfd(&self) -> Arc<OwnedFd> {
+    pub(crate) fn pidfd(&self) -> Arc<OwnedFd> {
         self.pidfd.get_ref().clone()
     }
 
     /// Whether dropping this value SIGKILLs a still-running daemon.
-    pub fn set_kill_on_drop(&mut self, on: bool) {
+    pub(crate) fn set_kill_on_drop(&mut self, on: bool) {
         self.kill_on_drop = on;
     }
 
     /// The exit status, once [`wait`](Self::wait) has seen the exit.
-    pub fn exited(&self) -> Option<ExitStatus> {
+    pub(crate) fn exited(&self) -> Option<ExitStatus> {
         self.exit
     }
 
     /// Wait for the daemon to exit (and reap it if it is our child). Cancel-safe.
-    pub async fn wait(&mut self) -> ExitStatus {
+    pub(crate) async fn wait(&mut self) -> ExitStatus {
         if let Some(status) = self.exit {
             return status;
         }
@@ -176,14 +176,14 @@ impl Daemon {
 
     /// Send `signal` to the daemon's pid only, never its group: shims must survive. Does
     /// nothing once it has exited.
-    pub fn signal(&self, signal: Signal) {
+    pub(crate) fn signal(&self, signal: Signal) {
         if self.exit.is_none() {
             let _ = pidfd::send_signal(self.pidfd.get_ref(), signal);
         }
     }
 
     /// SIGKILL the daemon and wait until it is gone.
-    pub async fn kill(&mut self) -> ExitStatus {
+    pub(crate) async fn kill(&mut self) -> ExitStatus {
         self.signal(Signal::SIGKILL);
         self.wait().await
     }

@@ -35,7 +35,7 @@ impl DaemonVersion {
 }
 
 /// Parse `containerd github.com/containerd/containerd 1.6.20~ds1 <rev>` (or `v1.7.24`).
-pub fn parse(output: &str) -> Option<DaemonVersion> {
+pub(crate) fn parse(output: &str) -> Option<DaemonVersion> {
     let mut words = output.split_whitespace();
     if !words.nth(1)?.contains("containerd") {
         return None;
@@ -48,7 +48,7 @@ pub fn parse(output: &str) -> Option<DaemonVersion> {
 }
 
 /// Run `binary --version` (killed after `timeout`) and parse it.
-pub async fn detect(binary: &Path, timeout: Duration) -> Result<DaemonVersion, Error> {
+pub(crate) async fn detect(binary: &Path, timeout: Duration) -> Result<DaemonVersion, Error> {
     let run = Command::new(binary)
         .arg("--version")
         .stdin(Stdio::null())

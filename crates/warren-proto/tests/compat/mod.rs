@@ -9,10 +9,10 @@ use prost_types::{
     OneofDescriptorProto, ServiceDescriptorProto,
 };
 
-pub const PACKAGE: &str = "test.v1";
+pub(crate) const PACKAGE: &str = "test.v1";
 
 /// A singular scalar field.
-pub fn field(name: &str, number: i32, ty: Type) -> FieldDescriptorProto {
+pub(crate) fn field(name: &str, number: i32, ty: Type) -> FieldDescriptorProto {
     FieldDescriptorProto {
         name: Some(name.into()),
         number: Some(number),
@@ -23,24 +23,24 @@ pub fn field(name: &str, number: i32, ty: Type) -> FieldDescriptorProto {
 }
 
 /// A field of a message or enum type (`full_name` without the leading dot).
-pub fn typed(name: &str, number: i32, ty: Type, full_name: &str) -> FieldDescriptorProto {
+pub(crate) fn typed(name: &str, number: i32, ty: Type, full_name: &str) -> FieldDescriptorProto {
     FieldDescriptorProto {
         type_name: Some(format!(".{full_name}")),
         ..field(name, number, ty)
     }
 }
 
-pub fn repeated(mut f: FieldDescriptorProto) -> FieldDescriptorProto {
+pub(crate) fn repeated(mut f: FieldDescriptorProto) -> FieldDescriptorProto {
     f.label = Some(Label::Repeated as i32);
     f
 }
 
-pub fn in_oneof(mut f: FieldDescriptorProto, index: i32) -> FieldDescriptorProto {
+pub(crate) fn in_oneof(mut f: FieldDescriptorProto, index: i32) -> FieldDescriptorProto {
     f.oneof_index = Some(index);
     f
 }
 
-pub fn message(name: &str, fields: Vec<FieldDescriptorProto>) -> DescriptorProto {
+pub(crate) fn message(name: &str, fields: Vec<FieldDescriptorProto>) -> DescriptorProto {
     DescriptorProto {
         name: Some(name.into()),
         field: fields,
@@ -48,7 +48,7 @@ pub fn message(name: &str, fields: Vec<FieldDescriptorProto>) -> DescriptorProto
     }
 }
 
-pub fn enumeration(name: &str, values: &[(&str, i32)]) -> EnumDescriptorProto {
+pub(crate) fn enumeration(name: &str, values: &[(&str, i32)]) -> EnumDescriptorProto {
     EnumDescriptorProto {
         name: Some(name.into()),
         value: values
@@ -64,7 +64,7 @@ pub fn enumeration(name: &str, values: &[(&str, i32)]) -> EnumDescriptorProto {
 }
 
 /// A method of `test.v1` types, streaming its response if `server_streaming`.
-pub fn method(
+pub(crate) fn method(
     name: &str,
     input: &str,
     output: &str,
@@ -81,7 +81,7 @@ pub fn method(
 }
 
 /// Reserve a field number and a field name in a message.
-pub fn reserve(message: &mut DescriptorProto, number: i32, name: &str) {
+pub(crate) fn reserve(message: &mut DescriptorProto, number: i32, name: &str) {
     message.reserved_range.push(ReservedRange {
         start: Some(number),
         end: Some(number + 1),
@@ -135,7 +135,7 @@ fn spec() -> DescriptorProto {
 }
 
 /// The file every small test starts from.
-pub fn file() -> FileDescriptorProto {
+pub(crate) fn file() -> FileDescriptorProto {
     FileDescriptorProto {
         name: Some("test/v1/test.proto".into()),
         package: Some(PACKAGE.into()),
@@ -157,12 +157,15 @@ pub fn file() -> FileDescriptorProto {
     }
 }
 
-pub fn set(file: FileDescriptorProto) -> FileDescriptorSet {
+pub(crate) fn set(file: FileDescriptorProto) -> FileDescriptorSet {
     FileDescriptorSet { file: vec![file] }
 }
 
 /// The message of `file` named `name`.
-pub fn message_mut<'a>(file: &'a mut FileDescriptorProto, name: &str) -> &'a mut DescriptorProto {
+pub(crate) fn message_mut<'a>(
+    file: &'a mut FileDescriptorProto,
+    name: &str,
+) -> &'a mut DescriptorProto {
     file.message_type
         .iter_mut()
         .find(|m| m.name() == name)
@@ -170,7 +173,10 @@ pub fn message_mut<'a>(file: &'a mut FileDescriptorProto, name: &str) -> &'a mut
 }
 
 /// The field of `message` named `name`.
-pub fn field_mut<'a>(message: &'a mut DescriptorProto, name: &str) -> &'a mut FieldDescriptorProto {
+pub(crate) fn field_mut<'a>(
+    message: &'a mut DescriptorProto,
+    name: &str,
+) -> &'a mut FieldDescriptorProto {
     message
         .field
         .iter_mut()

@@ -27,7 +27,7 @@ super::rpcs!(Content, content {
 impl Content<'_> {
     /// Every blob's info (the filters narrow it), in the daemon's batches. Retried while the
     /// daemon restarts, until the stream is open.
-    pub async fn list(
+    pub(crate) async fn list(
         &self,
         req: warren_proto::containerd::services::content::v1::ListContentRequest,
     ) -> Result<
@@ -42,7 +42,7 @@ impl Content<'_> {
     }
 
     /// A blob's bytes (`size` 0: to its end) from `offset`, in the daemon's chunks.
-    pub async fn read(
+    pub(crate) async fn read(
         &self,
         req: ReadContentRequest,
     ) -> Result<Replies<ReadContentResponse>, RuntimeError> {
@@ -58,7 +58,7 @@ impl Content<'_> {
 const CHUNK: usize = 1024 * 1024;
 
 /// True if `digest` is already in the content store of this namespace.
-pub async fn exists(clients: &Containerd, digest: &str) -> Result<bool, RuntimeError> {
+pub(crate) async fn exists(clients: &Containerd, digest: &str) -> Result<bool, RuntimeError> {
     match clients
         .content()
         .info(InfoRequest {
@@ -76,7 +76,7 @@ type WriteReplies = JoinHandle<Result<Option<WriteContentResponse>, tonic::Statu
 
 /// One open `Content.Write` stream. Chunks are sent without waiting for each reply (a task
 /// drains the replies), so a blob streams at the speed of the socket.
-pub struct BlobWriter {
+pub(crate) struct BlobWriter {
     clients: Containerd,
     tx: mpsc::Sender<WriteContentRequest>,
     replies: WriteReplies,
@@ -92,7 +92,7 @@ impl BlobWriter {
     /// Open the ingest `reference` for a blob of `size` bytes (`digest` if known, else "").
     /// `None` means the blob is already in the store: nothing needs writing. An ingest left
     /// by an interrupted write under the same `reference` resumes: see [`BlobWriter::offset`].
-    pub async fn open(
+    pub(crate) async fn open(
         clients: &Containerd,
         reference: &str,
         digest: &str,
@@ -183,18 +183,18 @@ impl BlobWriter {
 
     /// The resume point: bytes of this blob the ingest already holds. The caller sends the
     /// rest, starting at this offset, or calls [`BlobWriter::restart`].
-    pub fn offset(&self) -> u64 {
+    pub(crate) fn offset(&self) -> u64 {
         (self.offset.max(0) as u64) + self.pending.len() as u64
     }
 
     /// Start over from byte 0 (the next write truncates the ingest).
-    pub fn restart(&mut self) {
+    pub(crate) fn restart(&mut self) {
         self.offset = 0;
         self.pending.clear();
     }
 
     /// Append `data` (sent in 1 MiB messages).
-    pub async fn write(&mut self, data: &[u8]) -> Result<(), RuntimeError> {
+    pub(crate) async fn write(&mut self, data: &[u8]) -> Result<(), RuntimeError> {
         self.pending.extend_from_slice(data);
         while self.pending.len() >= CHUNK {
             self.flush_chunk().await?;
@@ -242,7 +242,7 @@ impl BlobWriter {
 
     /// Commit the blob as `expected` (verified by containerd with the size given at open),
     /// with `labels` on it. Returns false if it turned out to be in the store already.
-    pub async fn commit(
+    pub(crate) async fn commit(
         mut self,
         expected: &str,
         labels: HashMap<String, String>,
@@ -278,7 +278,7 @@ impl BlobWriter {
     }
 
     /// Give up: close the stream and remove the ingest (whatever it holds is discarded).
-    pub async fn abort(mut self) {
+    pub(crate) async fn abort(mut self) {
         if !self.failed {
             drop(std::mem::replace(&mut self.tx, mpsc::channel(1).0));
         }
@@ -288,7 +288,7 @@ impl BlobWriter {
 }
 
 /// Remove the ingest `reference` (missing is fine).
-pub async fn abort(clients: &Containerd, reference: &str) {
+pub(crate) async fn abort(clients: &Containerd, reference: &str) {
     let req = AbortRequest {
         r#ref: reference.to_string(),
     };
@@ -300,7 +300,7 @@ pub async fn abort(clients: &Containerd, reference: &str) {
 }
 
 /// Store a small blob held in memory (with `labels`). Returns false if it was there already.
-pub async fn store(
+pub(crate) async fn store(
     clients: &Containerd,
     reference: &str,
     digest: &str,
@@ -318,7 +318,7 @@ pub async fn store(
 
 /// Set `labels` on a blob, naming each key in the update mask (an empty mask would replace
 /// every label).
-pub async fn label(
+pub(crate) async fn label(
     clients: &Containerd,
     digest: &str,
     labels: HashMap<String, String>,

@@ -14,7 +14,7 @@ super::rpcs!(Events, events {
 impl Events<'_> {
     /// Subscribe to the events the filters match. containerd answers (and this returns)
     /// only once the first event arrives; retried while the daemon restarts.
-    pub async fn subscribe(
+    pub(crate) async fn subscribe(
         &self,
         req: SubscribeRequest,
     ) -> Result<Replies<Envelope>, RuntimeError> {

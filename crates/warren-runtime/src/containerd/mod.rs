@@ -45,7 +45,7 @@ type Reply<T> = Result<tonic::Response<T>, tonic::Status>;
 impl Containerd {
     /// The daemon reached through `clients` at `socket`; calls safe to repeat wait up to
     /// `reconnect_deadline` for a restarting daemon.
-    pub fn new(clients: Clients, socket: PathBuf, reconnect_deadline: Duration) -> Self {
+    pub(crate) fn new(clients: Clients, socket: PathBuf, reconnect_deadline: Duration) -> Self {
         Containerd {
             clients,
             socket: Arc::new(socket),
@@ -55,7 +55,7 @@ impl Containerd {
 
     /// The same connection, with every call made under `lease` (containerd's GC keeps what
     /// the calls create until the lease is deleted).
-    pub fn with_lease(&self, lease: &str) -> Result<Self, RuntimeError> {
+    pub(crate) fn with_lease(&self, lease: &str) -> Result<Self, RuntimeError> {
         Ok(Containerd {
             clients: self.clients.with_lease(lease)?,
             ..self.clone()
@@ -123,7 +123,7 @@ macro_rules! rpcs {
 
         impl super::Containerd {
             #[doc = concat!("The ", stringify!($service), " service.")]
-            pub fn $client(&self) -> $service<'_> {
+            pub(crate) fn $client(&self) -> $service<'_> {
                 $service(self)
             }
         }
@@ -131,7 +131,7 @@ macro_rules! rpcs {
         impl $service<'_> {
             $(
                 $(#[$doc])*
-                pub async fn $name(&self, req: $req) -> Result<$resp, crate::RuntimeError> {
+                pub(crate) async fn $name(&self, req: $req) -> Result<$resp, crate::RuntimeError> {
                     self.0
                         .$mode($op, req, |c, r| async move { c.$client().$name(r).await })
                         .await
@@ -154,7 +154,7 @@ impl<T> Replies<T> {
     }
 
     /// The next reply; `None` once the daemon ended the stream.
-    pub async fn next(&mut self) -> Option<Result<T, RuntimeError>> {
+    pub(crate) async fn next(&mut self) -> Option<Result<T, RuntimeError>> {
         self.inner
             .message()
             .await

@@ -12,7 +12,7 @@ super::rpcs!(Introspection, introspection {
 
 impl super::Containerd {
     /// The daemon's version and revision.
-    pub async fn version(&self) -> Result<VersionResponse, RuntimeError> {
+    pub(crate) async fn version(&self) -> Result<VersionResponse, RuntimeError> {
         self.retrying("Version.Version", (), |c, ()| async move {
             c.version().version(()).await
         })

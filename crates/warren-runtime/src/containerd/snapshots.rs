@@ -19,7 +19,7 @@ super::rpcs!(Snapshots, snapshots {
 
 impl Snapshots<'_> {
     /// Every snapshot of a snapshotter (the filters narrow it), in the daemon's batches.
-    pub async fn list(
+    pub(crate) async fn list(
         &self,
         req: ListSnapshotsRequest,
     ) -> Result<super::Replies<ListSnapshotsResponse>, RuntimeError> {
@@ -33,7 +33,7 @@ impl Snapshots<'_> {
     /// A new writable snapshot on a committed parent; answers with its mounts. Made once,
     /// and once more only if a directory left by an earlier daemon crash was in the way
     /// (see [`super::stale_snapshot`]).
-    pub async fn prepare(
+    pub(crate) async fn prepare(
         &self,
         req: PrepareSnapshotRequest,
     ) -> Result<PrepareSnapshotResponse, RuntimeError> {
@@ -49,7 +49,7 @@ impl Snapshots<'_> {
 
     /// A new read-only view of a committed snapshot; answers with its mounts. Made once,
     /// and once more only for a directory left by a crash, as [`Snapshots::prepare`].
-    pub async fn view(
+    pub(crate) async fn view(
         &self,
         req: ViewSnapshotRequest,
     ) -> Result<ViewSnapshotResponse, RuntimeError> {

@@ -19,7 +19,7 @@ super::rpcs!(Transfer, transfer {
 impl super::Containerd {
     /// Open a Streaming stream named `<prefix>-<random>`, acknowledged by the daemon: its id
     /// (to name in a transfer), our sending half and the daemon's messages.
-    pub async fn open_stream(
+    pub(crate) async fn open_stream(
         &self,
         prefix: &str,
     ) -> Result<

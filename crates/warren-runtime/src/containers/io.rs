@@ -44,14 +44,14 @@ impl Copiers {
     }
 
     /// True if a copier for `id` is running.
-    pub fn active(&self, id: &str) -> bool {
+    pub(crate) fn active(&self, id: &str) -> bool {
         self.lock().get(id).is_some_and(|(h, _)| !h.is_finished())
     }
 
     /// Resolves once `id`'s copier (if this process runs one) has read its FIFOs to their
     /// end: the shim closes them once the process's output has ended, so the log then
     /// holds all of it.
-    pub async fn ended(&self, id: &str) {
+    pub(crate) async fn ended(&self, id: &str) {
         let done = self.lock().get(id).map(|(_, done)| done.clone());
         if let Some(mut done) = done {
             // An error means the copier is gone, which is an end too.
@@ -69,7 +69,7 @@ impl Copiers {
 
     /// Wait (bounded) for `id`'s copier to drain its FIFOs after the task is gone, so the
     /// log holds everything the process wrote.
-    pub async fn drain(&self, id: &str) {
+    pub(crate) async fn drain(&self, id: &str) {
         let handle = self.lock().remove(id).map(|(h, _)| h);
         if let Some(mut handle) = handle {
             if tokio::time::timeout(std::time::Duration::from_secs(2), &mut handle)
@@ -91,7 +91,7 @@ pub(crate) struct Fifos {
 
 impl Fifos {
     /// The FIFO paths of process `name` (`init` or an exec id) in container dir `dir`.
-    pub fn at(dir: &Path, name: &str) -> Fifos {
+    pub(crate) fn at(dir: &Path, name: &str) -> Fifos {
         Fifos {
             stdout: dir.join(format!("{name}-stdout")),
             stderr: dir.join(format!("{name}-stderr")),
@@ -99,7 +99,7 @@ impl Fifos {
     }
 
     /// Create both FIFOs (mode 0600), replacing leftovers of an earlier run.
-    pub async fn create(&self) -> Result<(), RuntimeError> {
+    pub(crate) async fn create(&self) -> Result<(), RuntimeError> {
         let this = self.clone();
         blocking("creating stdio FIFOs", self.stdout.clone(), move || {
             if let Some(dir) = this.stdout.parent() {
@@ -116,7 +116,7 @@ impl Fifos {
     /// Open the read ends, without waiting for a writer. Call before Tasks.Create or
     /// Tasks.Exec: the shim opens the write ends and waits for a reader. Read only once
     /// that call returned, through [`without_nonblock`].
-    pub fn open(&self) -> Result<(File, File), RuntimeError> {
+    pub(crate) fn open(&self) -> Result<(File, File), RuntimeError> {
         let open = |p: &Path| {
             std::fs::OpenOptions::new()
                 .read(true)
@@ -132,7 +132,7 @@ impl Fifos {
     }
 
     /// Remove both FIFOs (missing is fine).
-    pub async fn remove(&self) {
+    pub(crate) async fn remove(&self) {
         let _ = tokio::fs::remove_file(&self.stdout).await;
         let _ = tokio::fs::remove_file(&self.stderr).await;
     }

@@ -4,30 +4,30 @@
 pub const STOP_SIGNAL: &str = "io.containerd.image.config.stop-signal";
 
 /// The most a label's key and value may hold together (containerd refuses more).
-pub const MAX_LABEL_BYTES: usize = 4096;
+pub(crate) const MAX_LABEL_BYTES: usize = 4096;
 
 /// Labels under this prefix are the runtime's own; requests may not set them.
-pub const RESERVED_PREFIX: &str = "io.warren.";
+pub(crate) const RESERVED_PREFIX: &str = "io.warren.";
 
 /// When the last run started (RFC 3339): a container whose task is gone without an exit
 /// recorded after this time lost its process unseen (its shim died with the daemon).
-pub const STARTED_AT: &str = "io.warren.started.at";
+pub(crate) const STARTED_AT: &str = "io.warren.started.at";
 /// The exit code of the last run, kept after its task is deleted.
-pub const EXIT_CODE: &str = "io.warren.exit.code";
+pub(crate) const EXIT_CODE: &str = "io.warren.exit.code";
 /// When the last run ended (RFC 3339).
-pub const EXITED_AT: &str = "io.warren.exit.at";
+pub(crate) const EXITED_AT: &str = "io.warren.exit.at";
 /// `true` if the kernel's OOM killer ended the last run.
-pub const OOM_KILLED: &str = "io.warren.exit.oom-killed";
+pub(crate) const OOM_KILLED: &str = "io.warren.exit.oom-killed";
 
 /// The OCI annotation that makes containers share a runc shim (read by the
 /// `io.containerd.runc.v2` shim, every containerd line).
-pub const SHIM_GROUP_ANNOTATION: &str = "io.containerd.runc.v2.group";
+pub(crate) const SHIM_GROUP_ANNOTATION: &str = "io.containerd.runc.v2.group";
 
 /// The seccomp filter the container was created with: `default`, `unconfined` or `custom`.
-pub const SECCOMP: &str = "io.warren.security.seccomp";
+pub(crate) const SECCOMP: &str = "io.warren.security.seccomp";
 /// `true` for a container created privileged.
-pub const PRIVILEGED: &str = "io.warren.security.privileged";
+pub(crate) const PRIVILEGED: &str = "io.warren.security.privileged";
 /// `true` for a container whose process has a terminal.
-pub const TTY: &str = "io.warren.tty";
+pub(crate) const TTY: &str = "io.warren.tty";
 /// `true` for a container whose process has a stdin to attach to.
-pub const STDIN: &str = "io.warren.stdin";
+pub(crate) const STDIN: &str = "io.warren.stdin";

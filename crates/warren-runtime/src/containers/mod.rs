@@ -70,12 +70,12 @@ pub(crate) struct Settings {
 
 impl Settings {
     /// The container's own directory: its log files and stdio FIFOs.
-    pub fn dir(&self, id: &str) -> PathBuf {
+    pub(crate) fn dir(&self, id: &str) -> PathBuf {
         self.state_dir.join(id)
     }
 
     /// The logger spec of container `id`.
-    pub fn logger_spec(&self, id: &str, tty: bool, stdin: bool) -> crate::logger::Spec {
+    pub(crate) fn logger_spec(&self, id: &str, tty: bool, stdin: bool) -> crate::logger::Spec {
         crate::logger::Spec {
             path: self.dir(id).join(crate::logger::LOG_FILE),
             max_bytes: self.log_max_bytes,

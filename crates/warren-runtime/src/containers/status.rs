@@ -169,7 +169,7 @@ fn exit_from_labels(l: &HashMap<String, String>) -> Option<ExitStatus> {
 
 /// The exit code reported for a run whose end was not seen: its task vanished (its shim went
 /// away with a containerd restart) before anyone asked how it ended.
-pub const UNSEEN_EXIT: u32 = 255;
+pub(super) const UNSEEN_EXIT: u32 = 255;
 
 impl ContainerdRuntime {
     /// The task of container `id` (its init process), or `None` if it has none.

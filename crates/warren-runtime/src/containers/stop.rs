@@ -15,7 +15,7 @@ use crate::error::found;
 use crate::{ContainerdRuntime, RuntimeError};
 
 /// How long `delete_container` lets a running container stop by its stop signal.
-pub const DELETE_STOP_TIMEOUT: Duration = Duration::from_secs(10);
+pub(super) const DELETE_STOP_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long to wait for an exit after SIGKILL before giving up.
 const KILL_WAIT: Duration = Duration::from_secs(10);
 

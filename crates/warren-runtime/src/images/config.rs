@@ -11,7 +11,10 @@ use crate::RuntimeError;
 
 /// The part of an image config that says how to run it; `raw` is the config's JSON, read
 /// for Docker's `Healthcheck` (which the OCI type drops).
-pub fn run_config(config: &ImageConfiguration, raw: Option<&[u8]>) -> warren_spec::ImageConfig {
+pub(super) fn run_config(
+    config: &ImageConfiguration,
+    raw: Option<&[u8]>,
+) -> warren_spec::ImageConfig {
     let mut out: warren_spec::ImageConfig = config
         .config()
         .as_ref()
@@ -23,7 +26,7 @@ pub fn run_config(config: &ImageConfiguration, raw: Option<&[u8]>) -> warren_spe
 
 /// Read a whole blob (a manifest, index or config, named by `what`) of at most `limit`
 /// bytes; a bigger one is refused after reading one byte more than the limit.
-pub async fn read_blob(
+pub(super) async fn read_blob(
     clients: &Containerd,
     digest: &str,
     what: &'static str,
@@ -42,7 +45,7 @@ pub async fn read_blob(
 }
 
 /// An image's config, found through its index and manifest.
-pub struct Resolved {
+pub(super) struct Resolved {
     /// The parsed config.
     pub config: ImageConfiguration,
     /// Its digest.
@@ -55,7 +58,7 @@ pub struct Resolved {
 
 /// The config, layers and manifest bytes of one platform's manifest, as stored (layers
 /// compressed); the caller adds the index, if any.
-pub fn manifest_size(manifest_bytes: i64, manifest: &ImageManifest) -> u64 {
+pub(super) fn manifest_size(manifest_bytes: i64, manifest: &ImageManifest) -> u64 {
     let blobs: u64 = std::iter::once(manifest.config().size())
         .chain(manifest.layers().iter().map(|l| l.size()))
         .sum();
@@ -63,7 +66,7 @@ pub fn manifest_size(manifest_bytes: i64, manifest: &ImageManifest) -> u64 {
 }
 
 /// From an image's target, through index and manifest, to its config and config digest.
-pub async fn resolve_config(
+pub(super) async fn resolve_config(
     clients: &Containerd,
     name: &str,
     target: &Descriptor,
@@ -104,7 +107,7 @@ pub async fn resolve_config(
 }
 
 /// The first `n` bytes of a blob (fewer if it is shorter).
-pub async fn read_prefix(
+pub(super) async fn read_prefix(
     clients: &Containerd,
     digest: &str,
     n: i64,

@@ -85,7 +85,7 @@ pub(crate) fn available(path: &std::path::Path) -> std::io::Result<u64> {
 
 impl FreeSpace {
     /// A check of `paths` against `floor` (0: no check).
-    pub fn new(paths: Vec<PathBuf>, floor: u64) -> FreeSpace {
+    pub(crate) fn new(paths: Vec<PathBuf>, floor: u64) -> FreeSpace {
         FreeSpace {
             paths: Arc::new(paths),
             floor,
@@ -94,7 +94,7 @@ impl FreeSpace {
 
     /// `Err(LowDiskSpace)` if any checked file system has less than the floor free; `what`
     /// says what was under way. A path that cannot be checked is skipped.
-    pub fn check(&self, what: &str) -> Result<(), RuntimeError> {
+    pub(crate) fn check(&self, what: &str) -> Result<(), RuntimeError> {
         if self.floor == 0 {
             return Ok(());
         }

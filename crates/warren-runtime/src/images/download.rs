@@ -67,7 +67,7 @@ impl Drop for Ingest {
 /// `free` space as they are written. With `tee`, the bytes also go to that applier as they
 /// arrive (it sees nothing of a layer that was in the store already).
 #[allow(clippy::too_many_arguments)]
-pub async fn fetch_layer(
+pub(super) async fn fetch_layer(
     clients: &Containerd,
     session: &Session,
     r: &Reference,
@@ -256,7 +256,7 @@ impl Job<'_> {
 /// Download an image config, whose size its descriptor declares: refused unread if that is
 /// not positive or over [`MAX_CONFIG_BYTES`], read no further than that size, and checked
 /// against its digest.
-pub async fn fetch_config(
+pub(super) async fn fetch_config(
     session: &Session,
     r: &Reference,
     config: &Descriptor,

@@ -49,7 +49,7 @@ pub(crate) enum Failure {
 
 impl Failure {
     /// The typed error for this failure while doing `op` with `registry`.
-    pub fn into_error(self, op: &'static str, registry: &str) -> RuntimeError {
+    pub(crate) fn into_error(self, op: &'static str, registry: &str) -> RuntimeError {
         let timeout = |what: String, setting| RuntimeError::RegistryTimeout {
             op,
             registry: registry.to_string(),
@@ -83,7 +83,7 @@ fn secs(d: Duration) -> String {
 
 impl Clock {
     /// Wait for `fut` no longer than the idle timeout, and not past the deadline.
-    pub async fn wait<F: Future>(&self, fut: F) -> Result<F::Output, Stop> {
+    pub(crate) async fn wait<F: Future>(&self, fut: F) -> Result<F::Output, Stop> {
         let idle_end = Instant::now() + self.idle;
         let (end, stop) = match self.deadline {
             Some((at, total)) if at < idle_end => (at, Stop::Deadline(total)),
@@ -93,7 +93,7 @@ impl Clock {
     }
 
     /// `Err` once the deadline has passed.
-    pub fn check_deadline(&self) -> Result<(), Stop> {
+    pub(crate) fn check_deadline(&self) -> Result<(), Stop> {
         match self.deadline {
             Some((at, total)) if Instant::now() >= at => Err(Stop::Deadline(total)),
             _ => Ok(()),
@@ -101,7 +101,7 @@ impl Clock {
     }
 
     /// Send `request` and wait for the answer's headers within the limits.
-    pub async fn send(&self, request: reqwest::RequestBuilder) -> Result<Response, Failure> {
+    pub(crate) async fn send(&self, request: reqwest::RequestBuilder) -> Result<Response, Failure> {
         match self.wait(request.send()).await {
             Err(stop) => Err(Failure::Stop(stop)),
             // No total timeout is set on the client: a timeout before the headers is the
@@ -144,7 +144,7 @@ pub(crate) enum ReadError {
 impl Response {
     /// The next piece of the body (`None` at its end), waiting no longer than the clock
     /// allows.
-    pub async fn next(&mut self, clock: &Clock) -> Result<Option<Bytes>, Failure> {
+    pub(crate) async fn next(&mut self, clock: &Clock) -> Result<Option<Bytes>, Failure> {
         match clock.wait(self.body.next()).await {
             Err(stop) => Err(Failure::Stop(stop)),
             Ok(None) => Ok(None),
@@ -155,7 +155,11 @@ impl Response {
 
     /// The whole body, if it is at most `cap` bytes; refused (unread) when its declared
     /// length is over the cap, and as soon as more than `cap` bytes arrived otherwise.
-    pub async fn read_capped(mut self, clock: &Clock, cap: u64) -> Result<Vec<u8>, ReadError> {
+    pub(crate) async fn read_capped(
+        mut self,
+        clock: &Clock,
+        cap: u64,
+    ) -> Result<Vec<u8>, ReadError> {
         if self.content_length.is_some_and(|l| l > cap) {
             return Err(ReadError::Over);
         }
@@ -172,7 +176,7 @@ impl Response {
     /// What an error answer says, for a message: at most [`MAX_ERROR_BODY_BYTES`] of its
     /// body are read (within the clock's limits), and its first [`ERROR_MESSAGE_BYTES`]
     /// are kept. Never fails: a body that stalls or breaks gives what came before.
-    pub async fn error_text(mut self, clock: &Clock) -> String {
+    pub(crate) async fn error_text(mut self, clock: &Clock) -> String {
         let mut kept = Vec::new();
         let mut read = 0u64;
         while read < MAX_ERROR_BODY_BYTES {

@@ -11,7 +11,7 @@ use crate::{ContainerdRuntime, ErrorKind, RuntimeError};
 
 /// A lease created for one operation. Released by [`Lease::release`], or in the background
 /// when dropped unreleased (a cancelled pull); containerd expires it after 24 h regardless.
-pub struct Lease {
+pub(crate) struct Lease {
     pub id: String,
     /// The daemon, with every call made under this lease.
     pub clients: Containerd,
@@ -22,7 +22,10 @@ pub struct Lease {
 impl Lease {
     /// Create a lease (waiting for a restarting daemon, like every first call of an
     /// operation) that containerd expires by itself after 24 h if we never delete it.
-    pub async fn create(rt: &ContainerdRuntime, purpose: &str) -> Result<Lease, RuntimeError> {
+    pub(crate) async fn create(
+        rt: &ContainerdRuntime,
+        purpose: &str,
+    ) -> Result<Lease, RuntimeError> {
         let id = format!("warren-{purpose}-{:016x}", rand::random::<u64>());
         let expire = (chrono::Utc::now() + chrono::Duration::hours(24))
             .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
@@ -57,7 +60,7 @@ impl Lease {
     /// failure) containerd collects it before answering, so nothing is left when we return.
     /// Waits out a daemon restart (up to the reconnect deadline): a failure caused by the
     /// daemon dying must still be cleaned up once it is back.
-    pub async fn release(mut self, sync: bool) {
+    pub(crate) async fn release(mut self, sync: bool) {
         self.released = true;
         delete(&self.rt, &self.id, sync).await;
     }

@@ -15,7 +15,7 @@ use crate::RuntimeError;
 
 /// Unpack `target` of image `name` for `platform` within `budget`; returns its config and
 /// top chain ID.
-pub async fn unpack_stored(
+pub(super) async fn unpack_stored(
     clients: &Containerd,
     (snapshotter, how): (&str, unpack::LayerUnpack),
     name: &str,

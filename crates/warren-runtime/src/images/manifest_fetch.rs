@@ -33,7 +33,7 @@ pub(crate) struct ManifestFetcher {
 impl ManifestFetcher {
     /// Authorize against `r`'s repository for pulling; every request of the pull must be
     /// over by `deadline` from now, when given.
-    pub async fn new(
+    pub(crate) async fn new(
         rt: &ContainerdRuntime,
         r: &Reference,
         deadline: Option<Duration>,
@@ -51,13 +51,17 @@ impl ManifestFetcher {
     }
 
     /// The session, for the pull's blob requests.
-    pub fn session(&self) -> &std::sync::Arc<Session> {
+    pub(crate) fn session(&self) -> &std::sync::Arc<Session> {
         &self.session
     }
 
     /// The manifest `r` names (by its digest if it has one, else by its tag), read at most
     /// [`MAX_MANIFEST_BYTES`]; for a digest reference, its bytes must hash to that digest.
-    pub async fn fetch(&self, r: &Reference, op: &'static str) -> Result<Fetched, RuntimeError> {
+    pub(crate) async fn fetch(
+        &self,
+        r: &Reference,
+        op: &'static str,
+    ) -> Result<Fetched, RuntimeError> {
         let target = r.digest().or(r.tag()).unwrap_or("latest");
         let s = &self.session;
         let accept = MANIFEST_TYPES.join(", ");

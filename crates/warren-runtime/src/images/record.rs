@@ -10,7 +10,7 @@ use crate::{ErrorKind, RuntimeError};
 
 /// Create the image record `name` → `target`, or point an existing one at `target`
 /// (ALREADY_EXISTS → Update; Update NOT_FOUND, as when it was deleted meanwhile → Create).
-pub async fn record(
+pub(super) async fn record(
     clients: &Containerd,
     name: &str,
     target: &Descriptor,

@@ -127,7 +127,7 @@ fn split_domain(name: &str) -> (String, String) {
 }
 
 /// Normalise a reference the way users expect: `busybox` → `docker.io/library/busybox:latest`.
-pub fn normalize(reference: &str) -> Result<Reference, RuntimeError> {
+pub(crate) fn normalize(reference: &str) -> Result<Reference, RuntimeError> {
     let bad = |reason: String| RuntimeError::InvalidReference {
         reference: reference.to_string(),
         reason: format!("{reason}; expected [host[:port]/]name[:tag][@sha256:digest]"),
@@ -180,7 +180,7 @@ pub fn normalize(reference: &str) -> Result<Reference, RuntimeError> {
 }
 
 /// The name an image record gets: the fully qualified reference.
-pub fn image_name(reference: &Reference) -> String {
+pub(crate) fn image_name(reference: &Reference) -> String {
     let registry = match reference.registry() {
         "index.docker.io" | "registry-1.docker.io" => "docker.io",
         r => r,

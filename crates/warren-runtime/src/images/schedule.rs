@@ -24,7 +24,7 @@ use tokio::sync::mpsc;
 
 /// Below this many bytes per second received (all running downloads together), another
 /// download may start beside the running ones.
-pub const SLOW: u64 = 48 * 1024 * 1024;
+pub(super) const SLOW: u64 = 48 * 1024 * 1024;
 
 /// While downloads are fast, at most this many layers are downloaded ahead of the one being
 /// unpacked: they would only compete with that unpack for the CPU, and waiting costs nothing
@@ -35,11 +35,11 @@ const AHEAD: usize = 1;
 const TICK: Duration = Duration::from_millis(100);
 
 /// Byte counter the downloads add to, read by the scheduler to measure the rate.
-pub type Received = Arc<AtomicU64>;
+pub(super) type Received = Arc<AtomicU64>;
 
 /// Downloads started by [`start`]: their results, in the order they finish. Dropping it
 /// aborts every download still running.
-pub struct Downloads<E> {
+pub(super) struct Downloads<E> {
     results: mpsc::UnboundedReceiver<(usize, Result<(), E>)>,
     done: Vec<bool>,
     /// The layer the consumer waits for (or unpacks): the driver looks ahead from it.
@@ -51,7 +51,7 @@ pub struct Downloads<E> {
 impl<E> Downloads<E> {
     /// Wait until download `i` is done. The first failure of *any* download is returned at
     /// once, even if it is a later layer's: the pull cannot succeed any more.
-    pub async fn wait_for(&mut self, i: usize) -> Result<(), E> {
+    pub(super) async fn wait_for(&mut self, i: usize) -> Result<(), E> {
         self.wanted
             .send_if_modified(|w| std::mem::replace(w, i) != i);
         while !self.done[i] {
@@ -76,7 +76,7 @@ impl<E> Drop for Downloads<E> {
 /// is below [`SLOW`]; while it is above, one at a time and at most [`AHEAD`] layers beyond
 /// the one last waited for. Each runs as a task of its own; `lost` makes the error for a download
 /// task that died (panicked) instead of finishing.
-pub fn start<E, F, Fut>(
+pub(super) fn start<E, F, Fut>(
     n: usize,
     max: usize,
     received: Received,

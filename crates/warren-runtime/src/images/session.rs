@@ -35,7 +35,7 @@ pub(crate) struct Session {
 
 impl Session {
     /// Authorize against `r`'s repository for pulling, with `clock`'s limits.
-    pub async fn open(
+    pub(crate) async fn open(
         rt: &ContainerdRuntime,
         r: &Reference,
         clock: Clock,
@@ -96,7 +96,7 @@ impl Session {
     }
 
     /// The URL of `tail` (`manifests/<ref>`, `blobs/<digest>`) in this repository.
-    pub fn url(&self, tail: &str) -> String {
+    pub(crate) fn url(&self, tail: &str) -> String {
         format!(
             "{}://{}/v2/{}/{tail}",
             self.scheme, self.host, self.repository
@@ -107,7 +107,7 @@ impl Session {
     /// returned with its body unread; any other is an error quoting the start of its body
     /// (read capped). A 401 to a bearer token (it expired during a long pull) gets one new
     /// token and one more try.
-    pub async fn get(
+    pub(crate) async fn get(
         &self,
         op: &'static str,
         tail: &str,

@@ -18,7 +18,7 @@ use crate::{ErrorKind, RuntimeError};
 /// After the last layer: label each layer blob with its uncompressed digest, and the config
 /// with the top snapshot (`containerd.io/gc.ref.snapshot.<snapshotter>`), which keeps the
 /// snapshot chain alive once the lease is gone (parents are implicit references).
-pub async fn label_unpacked(
+pub(super) async fn label_unpacked(
     clients: &Containerd,
     snapshotter: &str,
     layers: &[Descriptor],
@@ -40,7 +40,7 @@ pub async fn label_unpacked(
 }
 
 /// Chain IDs of a layer stack: `c0 = d0`, `ci = sha256(c(i-1) + " " + di)`.
-pub fn chain_ids(diff_ids: &[String]) -> Vec<String> {
+pub(crate) fn chain_ids(diff_ids: &[String]) -> Vec<String> {
     let mut out: Vec<String> = Vec::with_capacity(diff_ids.len());
     for d in diff_ids {
         let next = match out.last() {
@@ -75,7 +75,7 @@ pub enum LayerUnpack {
 /// `chains` their chain IDs) on top of layer `i - 1`, from the content store, within
 /// `budget` (the free-space floor is checked first). A layer already unpacked is skipped.
 #[allow(clippy::too_many_arguments)]
-pub async fn unpack_layer(
+pub(super) async fn unpack_layer(
     clients: &Containerd,
     snapshotter: &str,
     how: LayerUnpack,
@@ -160,7 +160,7 @@ impl Drop for Extract<'_> {
 impl<'a> Extract<'a> {
     /// Prepare layer `i`'s snapshot on layer `i - 1`'s (which must be committed); `None` if
     /// layer `i` is unpacked already.
-    pub async fn prepare(
+    pub(super) async fn prepare(
         clients: &'a Containerd,
         snapshotter: &'a str,
         i: usize,
@@ -201,7 +201,7 @@ impl<'a> Extract<'a> {
 
     /// Commit the snapshot if the layer was applied and unpacked to `want` (its diff ID in
     /// the image config); otherwise remove it and return why.
-    pub async fn finish(
+    pub(super) async fn finish(
         self,
         applied: Result<String, RuntimeError>,
         reference: &str,
@@ -251,7 +251,7 @@ impl<'a> Extract<'a> {
     }
 
     /// Remove the snapshot (a missing one is fine).
-    pub async fn discard(mut self) {
+    pub(super) async fn discard(mut self) {
         let _ = self
             .clients
             .snapshots()

@@ -44,7 +44,7 @@ struct Budget {
 
 impl UnpackBudget {
     /// A budget for image `subject`.
-    pub fn new(subject: &str, layer_cap: u64, image_cap: u64, free: FreeSpace) -> Self {
+    pub(crate) fn new(subject: &str, layer_cap: u64, image_cap: u64, free: FreeSpace) -> Self {
         UnpackBudget(Arc::new(Budget {
             subject: subject.to_string(),
             layer_cap,
@@ -56,17 +56,17 @@ impl UnpackBudget {
     }
 
     /// The limit the last failed layer hit, if that is why it failed.
-    pub fn take_hit(&self) -> Option<RuntimeError> {
+    pub(crate) fn take_hit(&self) -> Option<RuntimeError> {
         self.0.hit.lock().unwrap_or_else(|p| p.into_inner()).take()
     }
 
     /// The free-space check of this pull or import.
-    pub fn free(&self) -> &FreeSpace {
+    pub(crate) fn free(&self) -> &FreeSpace {
         &self.0.free
     }
 
     /// A reader that counts what `inner` (a decompressor of layer `digest`) gives.
-    pub fn counted<R: Read>(&self, digest: &str, inner: R) -> Counted<R> {
+    pub(crate) fn counted<R: Read>(&self, digest: &str, inner: R) -> Counted<R> {
         Counted {
             inner,
             budget: self.clone(),

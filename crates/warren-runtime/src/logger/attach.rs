@@ -23,19 +23,19 @@ use nix::sys::stat::Mode;
 use super::frame::{self, Decoder};
 
 /// The attach socket's name in the container's folder.
-pub const SOCKET: &str = "attach.sock";
+pub(crate) const SOCKET: &str = "attach.sock";
 /// The stdin FIFO's name in the container's folder (containers with stdin only).
-pub const STDIN_FIFO: &str = "init-stdin";
+pub(crate) const STDIN_FIFO: &str = "init-stdin";
 /// The stdout FIFO a logger the runtime starts reads (stdin without a terminal).
-pub const STDOUT_FIFO: &str = "init-stdout";
+pub(crate) const STDOUT_FIFO: &str = "init-stdout";
 /// The stderr FIFO a logger the runtime starts reads.
-pub const STDERR_FIFO: &str = "init-stderr";
+pub(crate) const STDERR_FIFO: &str = "init-stderr";
 
 /// The most output queued for one client before the logger stops reading the container.
 const QUEUE: usize = 256 * 1024;
 
 /// `<dir>/<name>` as a short path through an `O_PATH` handle of `dir` (kept in the result).
-pub fn short_path(dir: &Path, name: &str) -> io::Result<(OwnedFd, String)> {
+pub(crate) fn short_path(dir: &Path, name: &str) -> io::Result<(OwnedFd, String)> {
     let fd = open(
         dir,
         OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
@@ -71,7 +71,7 @@ impl Client {
 }
 
 /// The listening socket and the attached clients.
-pub struct Taps {
+pub(crate) struct Taps {
     listener: UnixListener,
     clients: Vec<Client>,
     stdin: Option<File>,
@@ -88,7 +88,7 @@ impl Taps {
     /// Listen in `dir`, replacing a socket left by an earlier run; hold the stdin FIFO
     /// (when the container has one) open for writing, so the container's stdin stays open
     /// between clients until the runtime closes it.
-    pub fn bind(dir: &Path, stdin: bool) -> io::Result<Taps> {
+    pub(crate) fn bind(dir: &Path, stdin: bool) -> io::Result<Taps> {
         let (_dir_fd, path) = short_path(dir, SOCKET)?;
         let _ = std::fs::remove_file(&path);
         let listener = UnixListener::bind(&path)?;
@@ -115,13 +115,13 @@ impl Taps {
     }
 
     /// A client said the container's process has exited, and it has not been answered yet.
-    pub fn exit_claimed(&self) -> bool {
+    pub(crate) fn exit_claimed(&self) -> bool {
         self.exit_claimed
     }
 
     /// The container's output has ended: every client gets [`frame::ENDED`] after what is
     /// queued for it, then its connection closes; so does every client that connects later.
-    pub fn end_all(&mut self) {
+    pub(crate) fn end_all(&mut self) {
         self.exit_claimed = false;
         self.ended = true;
         for c in &mut self.clients {
@@ -130,12 +130,12 @@ impl Taps {
     }
 
     /// True when every client has taken all of its output: the container may be read.
-    pub fn drained(&self) -> bool {
+    pub(crate) fn drained(&self) -> bool {
         self.clients.iter().all(|c| c.out.len() < QUEUE)
     }
 
     /// Queue `data` of `kind` (stdout or stderr) for every client.
-    pub fn broadcast(&mut self, kind: u8, data: &[u8]) {
+    pub(crate) fn broadcast(&mut self, kind: u8, data: &[u8]) {
         for c in &mut self.clients {
             frame::encode(kind, data, &mut c.out);
         }
@@ -143,7 +143,7 @@ impl Taps {
 
     /// The descriptors to poll, with the events each waits for, in a stable order that
     /// [`handle`](Self::handle) takes back.
-    pub fn interest(&self) -> Vec<(BorrowedFd<'_>, nix::poll::PollFlags)> {
+    pub(crate) fn interest(&self) -> Vec<(BorrowedFd<'_>, nix::poll::PollFlags)> {
         use nix::poll::PollFlags;
         let mut v = vec![(self.listener.as_fd(), PollFlags::POLLIN)];
         for c in &self.clients {
@@ -167,7 +167,7 @@ impl Taps {
     /// Act on what poll reported for the descriptors of [`interest`](Self::interest) (`ready`
     /// in the same order): accept clients, write their output, read their stdin, feed the
     /// FIFO. Containerd that went away are dropped.
-    pub fn handle(&mut self, ready: &[bool]) {
+    pub(crate) fn handle(&mut self, ready: &[bool]) {
         if ready.first().copied().unwrap_or(false) {
             while let Ok((stream, _)) = self.listener.accept() {
                 if stream.set_nonblocking(true).is_ok() {
@@ -275,7 +275,7 @@ impl Taps {
 
     /// The output ended: give every client what is queued and [`frame::ENDED`] (a few
     /// seconds at most), then close their connections.
-    pub fn finish(mut self) {
+    pub(crate) fn finish(mut self) {
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
         for c in &mut self.clients {
             c.end();

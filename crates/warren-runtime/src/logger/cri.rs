@@ -2,23 +2,23 @@
 //! `P` marks a part of a line longer than [`MAX_RECORD`] and `F` its last (or only) part.
 
 /// The longest record's text; longer lines are split into partial (`P`) records.
-pub const MAX_RECORD: usize = 16 * 1024;
+pub(crate) const MAX_RECORD: usize = 16 * 1024;
 
 /// The time field of records written now: RFC 3339 in UTC with nanoseconds.
-pub fn now() -> String {
+pub(crate) fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true)
 }
 
 /// Turns one stream's bytes, as they are read, into records.
 #[derive(Debug)]
-pub struct Encoder {
+pub(crate) struct Encoder {
     stream: &'static str,
     pending: Vec<u8>,
 }
 
 impl Encoder {
     /// An encoder for `stream` (`stdout` or `stderr`).
-    pub fn new(stream: &'static str) -> Encoder {
+    pub(crate) fn new(stream: &'static str) -> Encoder {
         Encoder {
             stream,
             pending: Vec::new(),
@@ -36,7 +36,7 @@ impl Encoder {
 
     /// Add the records of the complete lines in `pending + data` to `out`; keep the rest
     /// (up to [`MAX_RECORD`] bytes) for the next call.
-    pub fn feed(&mut self, data: &[u8], time: &str, out: &mut Vec<u8>) {
+    pub(crate) fn feed(&mut self, data: &[u8], time: &str, out: &mut Vec<u8>) {
         let mut rest = data;
         while !rest.is_empty() {
             match rest.iter().position(|b| *b == b'\n') {
@@ -77,7 +77,7 @@ impl Encoder {
 
     /// Write what there is of an unterminated line now, as a partial record: for
     /// terminals, whose prompts end without a newline and must not wait for one.
-    pub fn flush_partial(&mut self, time: &str, out: &mut Vec<u8>) {
+    pub(crate) fn flush_partial(&mut self, time: &str, out: &mut Vec<u8>) {
         if !self.pending.is_empty() {
             let part = std::mem::take(&mut self.pending);
             self.record(out, time, true, &part);
@@ -86,7 +86,7 @@ impl Encoder {
 
     /// At the end of the stream: what is left of an unterminated last line, as a final
     /// record.
-    pub fn finish(&mut self, time: &str, out: &mut Vec<u8>) {
+    pub(crate) fn finish(&mut self, time: &str, out: &mut Vec<u8>) {
         if !self.pending.is_empty() {
             let rest = std::mem::take(&mut self.pending);
             self.record(out, time, false, &rest);

@@ -13,10 +13,10 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 /// The name of a container's current log file inside its directory.
-pub const LOG_FILE: &str = "container.log";
+pub(crate) const LOG_FILE: &str = "container.log";
 
 /// The log file being written.
-pub struct LogFile {
+pub(crate) struct LogFile {
     path: PathBuf,
     /// `None` after opening (or rotating to) the file failed: opened again at the next write.
     file: Option<File>,
@@ -45,7 +45,7 @@ impl LogFile {
     /// Open (or create) `path`; it is rotated once it would grow past `max_bytes`, and at
     /// most `max_files` files are kept, the current one included. A file that cannot be
     /// opened now is opened at the first write.
-    pub fn open(path: PathBuf, max_bytes: u64, max_files: usize) -> LogFile {
+    pub(crate) fn open(path: PathBuf, max_bytes: u64, max_files: usize) -> LogFile {
         let file = open_log(&path).ok();
         let size = file
             .as_ref()
@@ -63,14 +63,14 @@ impl LogFile {
     }
 
     /// Records dropped since the last write that succeeded.
-    pub fn dropped(&self) -> u64 {
+    pub(crate) fn dropped(&self) -> u64 {
         self.dropped
     }
 
     /// Append whole records (each ending in `\n`), rotating between records so that no file
     /// grows past the bound (a single record larger than the bound gets a file of its own).
     /// What cannot be written is dropped and counted (see the module's doc).
-    pub fn write_records(&mut self, records: &[u8]) {
+    pub(crate) fn write_records(&mut self, records: &[u8]) {
         if self.dropped > 0 {
             let text = format!(
                 "warren-logger: {} lines dropped: {}",

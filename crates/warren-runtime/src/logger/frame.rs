@@ -2,26 +2,26 @@
 //! attach socket: `[kind: u8][length: u32, big-endian][bytes]`.
 
 /// Bytes the client sends to the container's stdin.
-pub const STDIN: u8 = 0;
+pub(crate) const STDIN: u8 = 0;
 /// Bytes the container wrote to stdout (or to its terminal).
-pub const STDOUT: u8 = 1;
+pub(crate) const STDOUT: u8 = 1;
 /// Bytes the container wrote to stderr.
-pub const STDERR: u8 = 2;
+pub(crate) const STDERR: u8 = 2;
 /// The client closes the container's stdin (after what it sent before).
-pub const STDIN_CLOSE: u8 = 3;
+pub(crate) const STDIN_CLOSE: u8 = 3;
 /// The client saw the container's process exit (containerd's Wait returned). Its payload
 /// is the pid of the logger the client means (4 bytes, big-endian), so that a claim about
 /// an earlier task never reaches the logger of the next one. The logger reads what is left
 /// in the pipes, answers [`ENDED`] to every client and closes their connections.
-pub const EXITED: u8 = 4;
+pub(crate) const EXITED: u8 = 4;
 /// The logger's answer to [`EXITED`]: everything the container wrote has been logged and
 /// sent; the connection closes after this frame.
-pub const ENDED: u8 = 5;
+pub(crate) const ENDED: u8 = 5;
 /// The largest frame either side accepts.
-pub const MAX_FRAME: usize = 256 * 1024;
+pub(crate) const MAX_FRAME: usize = 256 * 1024;
 
 /// Append one frame to `out`.
-pub fn encode(kind: u8, data: &[u8], out: &mut Vec<u8>) {
+pub(crate) fn encode(kind: u8, data: &[u8], out: &mut Vec<u8>) {
     out.push(kind);
     out.extend_from_slice(&(data.len() as u32).to_be_bytes());
     out.extend_from_slice(data);
@@ -29,22 +29,22 @@ pub fn encode(kind: u8, data: &[u8], out: &mut Vec<u8>) {
 
 /// Frames out of a byte stream that arrives in pieces.
 #[derive(Debug, Default)]
-pub struct Decoder {
+pub(crate) struct Decoder {
     buf: Vec<u8>,
 }
 
 /// A frame longer than [`MAX_FRAME`]: the peer does not speak this protocol.
 #[derive(Debug, PartialEq, Eq)]
-pub struct Oversized(pub usize);
+pub(crate) struct Oversized(pub usize);
 
 impl Decoder {
     /// Take in bytes as they were read.
-    pub fn push(&mut self, data: &[u8]) {
+    pub(crate) fn push(&mut self, data: &[u8]) {
         self.buf.extend_from_slice(data);
     }
 
     /// The next complete frame, if one has arrived.
-    pub fn next_frame(&mut self) -> Result<Option<(u8, Vec<u8>)>, Oversized> {
+    pub(crate) fn next_frame(&mut self) -> Result<Option<(u8, Vec<u8>)>, Oversized> {
         if self.buf.len() < 5 {
             return Ok(None);
         }

@@ -49,7 +49,7 @@ impl Spec {
     /// `v1,<max bytes>,<max files>,<flags>,<path>` (flags: `t` terminal, `i` stdin, `-`
     /// none): one argument, so the order of the URI's query parameters (which the shim does
     /// not keep) does not matter.
-    pub fn to_arg(&self) -> String {
+    pub(crate) fn to_arg(&self) -> String {
         let mut flags = String::new();
         if self.tty {
             flags.push('t');
@@ -72,7 +72,7 @@ impl Spec {
     }
 
     /// The inverse of [`to_arg`](Self::to_arg).
-    pub fn from_arg(arg: &str) -> Option<Spec> {
+    pub(crate) fn from_arg(arg: &str) -> Option<Spec> {
         let mut parts = arg.splitn(5, ',');
         if parts.next()? != "v1" {
             return None;
@@ -92,7 +92,7 @@ impl Spec {
     }
 
     /// The `binary://` URI that has the shim run `binary logger <spec>`.
-    pub fn uri(&self, binary: &Path) -> String {
+    pub(crate) fn uri(&self, binary: &Path) -> String {
         format!(
             "binary://{}?logger={}",
             escape(&binary.display().to_string(), true),

@@ -27,7 +27,7 @@ const READY_FD: RawFd = 5;
 
 /// The lock file a logger holds while it writes a container's log: a new logger (the
 /// container started again) waits for the last one to finish.
-pub const LOCK_FILE: &str = "logger.lock";
+pub(crate) const LOCK_FILE: &str = "logger.lock";
 
 /// `fd` as an owned file if it is open.
 fn take_fd(fd: RawFd) -> Option<OwnedFd> {
@@ -140,7 +140,7 @@ fn pipes(spec: &Spec, dir: &Path) -> io::Result<Vec<Pipe>> {
 }
 
 /// Run the logger for `spec` until the container's output ends.
-pub fn run(spec: &Spec) -> io::Result<()> {
+pub(super) fn run(spec: &Spec) -> io::Result<()> {
     // The shim asks the logger to stop when the task is deleted, after it closed its own
     // ends of the pipes: what is still in them is read to the end first.
     // SAFETY: ignoring a signal changes no memory; it only sets this process's disposition.

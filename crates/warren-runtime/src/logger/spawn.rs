@@ -12,7 +12,7 @@ use super::Spec;
 
 /// Start `binary logger <spec>` detached and wait until it is ready (its FIFOs and attach
 /// socket are open). Returns its pid.
-pub async fn spawn(binary: &Path, spec: &Spec) -> std::io::Result<u32> {
+pub(crate) async fn spawn(binary: &Path, spec: &Spec) -> std::io::Result<u32> {
     let (ready_r, ready_w): (OwnedFd, OwnedFd) =
         nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(std::io::Error::from)?;
     let mut cmd = tokio::process::Command::new(binary);

@@ -16,7 +16,7 @@ use crate::RuntimeError;
 
 /// A plugin call's fixed arguments, passed in the `CNI_*` environment variables.
 #[derive(Debug, Clone)]
-pub struct Call<'a> {
+pub(crate) struct Call<'a> {
     /// `ADD`, `DEL` or `CHECK` (`CNI_COMMAND`).
     pub command: &'static str,
     /// The container's id (`CNI_CONTAINERID`; host-local keys its allocations by it).
@@ -33,7 +33,7 @@ pub struct Call<'a> {
 /// the binary), the previous plugin's result and runtime config injected as the CNI spec
 /// says. Returns the plugin's result for `ADD` (`Null` for `DEL` and `CHECK`); a plugin's
 /// error object becomes [`RuntimeError::CniPlugin`] with its code and message.
-pub async fn run(
+pub(crate) async fn run(
     call: &Call<'_>,
     name: &str,
     mut conf: Value,
@@ -123,7 +123,7 @@ pub async fn run(
 }
 
 /// The first IPv4 address (without its prefix length) in a CNI result.
-pub fn first_ipv4(result: &Value) -> Option<std::net::Ipv4Addr> {
+pub(crate) fn first_ipv4(result: &Value) -> Option<std::net::Ipv4Addr> {
     result["ips"].as_array()?.iter().find_map(|ip| {
         let addr = ip["address"].as_str()?;
         addr.split('/').next()?.parse().ok()

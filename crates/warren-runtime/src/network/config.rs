@@ -10,7 +10,7 @@ use crate::RuntimeError;
 
 /// The CNI spec version our generated configurations speak (the Debian 12 plugins speak
 /// 0.1.0 to 1.0.0).
-pub const CNI_VERSION: &str = "1.0.0";
+pub(crate) const CNI_VERSION: &str = "1.0.0";
 
 /// An IPv4 subnet such as `10.88.0.0/16`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

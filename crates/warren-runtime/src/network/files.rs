@@ -7,12 +7,12 @@ use super::DnsConfig;
 use crate::RuntimeError;
 
 /// The file names in the container's directory.
-pub const HOSTS: &str = "hosts";
-pub const RESOLV_CONF: &str = "resolv.conf";
+pub(crate) const HOSTS: &str = "hosts";
+pub(crate) const RESOLV_CONF: &str = "resolv.conf";
 
 /// What goes into a container's `/etc/hosts` and `/etc/resolv.conf`.
 #[derive(Debug, Clone, Default)]
-pub struct NetworkFiles {
+pub(crate) struct NetworkFiles {
     /// The container's host name, and its domain name if any.
     pub hostname: String,
     pub domainname: Option<String>,
@@ -33,7 +33,7 @@ pub struct NetworkFiles {
 /// entries and `hostname` at `ip`; resolv.conf with the request's servers, else the
 /// network's, else the host's that a container can reach, and the request's search
 /// domains and options, else the host's.
-pub async fn write(dir: &Path, files: &NetworkFiles) -> Result<(), RuntimeError> {
+pub(crate) async fn write(dir: &Path, files: &NetworkFiles) -> Result<(), RuntimeError> {
     let mut hosts = if files.host_network {
         let mut h = tokio::fs::read_to_string("/etc/hosts")
             .await

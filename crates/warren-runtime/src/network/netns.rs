@@ -19,7 +19,7 @@ fn io_err(op: &'static str, path: &Path, e: impl Into<std::io::Error>) -> Runtim
 
 /// Create a new network namespace pinned at `path` (its parent must exist). The file must not
 /// exist yet: an error of kind `AlreadyExists` says another set-up holds that path.
-pub async fn create(path: &Path) -> Result<(), RuntimeError> {
+pub(crate) async fn create(path: &Path) -> Result<(), RuntimeError> {
     let target = path.to_path_buf();
     let (tx, rx) = tokio::sync::oneshot::channel();
     std::thread::Builder::new()
@@ -66,7 +66,7 @@ fn create_on_this_thread(path: &Path) -> Result<(), RuntimeError> {
 
 /// True if `path` holds a pinned network namespace (a bind mount of nsfs). After a reboot
 /// the file outlives its mount: it is then an empty file and no namespace.
-pub async fn is_pinned(path: &Path) -> bool {
+pub(crate) async fn is_pinned(path: &Path) -> bool {
     let path = path.to_path_buf();
     tokio::task::spawn_blocking(move || {
         nix::sys::statfs::statfs(&path)
@@ -77,7 +77,7 @@ pub async fn is_pinned(path: &Path) -> bool {
 }
 
 /// Unpin and remove the namespace at `path`; missing is fine.
-pub async fn remove(path: &Path) -> Result<(), RuntimeError> {
+pub(crate) async fn remove(path: &Path) -> Result<(), RuntimeError> {
     let path = path.to_path_buf();
     tokio::task::spawn_blocking(move || {
         if !path.exists() {

@@ -3,11 +3,11 @@
 use std::io::{ErrorKind, Read};
 
 /// The size of a tar block: headers are one block, data is padded to whole blocks.
-pub const BLOCK: usize = 512;
+pub(super) const BLOCK: usize = 512;
 
 /// How far a read of a whole block (or any buffer) got.
 #[derive(Debug, PartialEq, Eq)]
-pub enum Fill {
+pub(super) enum Fill {
     /// Every byte.
     Full,
     /// Some bytes, then the end of the input.
@@ -17,7 +17,7 @@ pub enum Fill {
 }
 
 /// Fill `buf` from `input`, stopping early only at the input's end.
-pub fn fill(input: &mut impl Read, buf: &mut [u8]) -> std::io::Result<Fill> {
+pub(super) fn fill(input: &mut impl Read, buf: &mut [u8]) -> std::io::Result<Fill> {
     let mut got = 0;
     while got < buf.len() {
         match input.read(&mut buf[got..]) {
@@ -37,7 +37,7 @@ pub fn fill(input: &mut impl Read, buf: &mut [u8]) -> std::io::Result<Fill> {
 }
 
 /// Read and drop `n` bytes; returns how many there were before the input's end.
-pub fn skip(input: &mut impl Read, n: u64) -> std::io::Result<u64> {
+pub(super) fn skip(input: &mut impl Read, n: u64) -> std::io::Result<u64> {
     let mut scratch = [0u8; 8192];
     let mut done = 0u64;
     while done < n {
@@ -53,12 +53,12 @@ pub fn skip(input: &mut impl Read, n: u64) -> std::io::Result<u64> {
 }
 
 /// The bytes of padding that follow `size` bytes of data.
-pub fn padding(size: u64) -> u64 {
+pub(super) fn padding(size: u64) -> u64 {
     (BLOCK as u64 - size % BLOCK as u64) % BLOCK as u64
 }
 
 /// Whether every byte of the block is zero (an end-of-archive block).
-pub fn is_zero(block: &[u8; BLOCK]) -> bool {
+pub(super) fn is_zero(block: &[u8; BLOCK]) -> bool {
     block.iter().all(|b| *b == 0)
 }
 
@@ -67,7 +67,7 @@ const CHECKSUM: std::ops::Range<usize> = 148..156;
 
 /// Whether the block's checksum field holds the sum of its bytes (the field itself counted
 /// as spaces), as unsigned bytes or, as some old writers did, as signed ones.
-pub fn checksum_ok(block: &[u8; BLOCK]) -> Result<(), String> {
+pub(super) fn checksum_ok(block: &[u8; BLOCK]) -> Result<(), String> {
     let stored = parse_octal(&block[CHECKSUM])
         .ok_or_else(|| "its checksum field is not an octal number".to_string())?;
     let (mut unsigned, mut signed) = (0u64, 0i64);
@@ -105,7 +105,7 @@ fn parse_octal(field: &[u8]) -> Option<u64> {
 /// A numeric header field as Go's archive/tar reads it: base-256 when its first byte has
 /// the high bit set (non-negative only), else octal with leading and trailing spaces and
 /// NULs ignored (an empty field is 0).
-pub fn numeric(field: &[u8]) -> Result<u64, String> {
+pub(super) fn numeric(field: &[u8]) -> Result<u64, String> {
     if let Some(first) = field.first().filter(|b| **b & 0x80 != 0) {
         if first & 0x40 != 0 {
             return Err("a negative base-256 number".into());
@@ -135,7 +135,7 @@ pub fn numeric(field: &[u8]) -> Result<u64, String> {
 }
 
 /// The bytes of a NUL-terminated field (or record body) up to its first NUL.
-pub fn until_nul(bytes: &[u8]) -> &[u8] {
+pub(super) fn until_nul(bytes: &[u8]) -> &[u8] {
     let end = bytes.iter().position(|b| *b == 0).unwrap_or(bytes.len());
     &bytes[..end]
 }

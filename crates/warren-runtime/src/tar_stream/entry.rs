@@ -10,7 +10,7 @@ use super::TarStream;
 /// What an entry's header says, its PAX records and GNU long name and link applied: the
 /// information Warren uses of an entry, whichever format wrote it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EntryInfo {
+pub(crate) struct EntryInfo {
     /// Its position in the stream among real entries (extension headers not counted).
     pub index: u64,
     /// Its type. A `\0` type whose name ends in `/` is a directory, as in Go's archive/tar.
@@ -49,12 +49,12 @@ pub struct EntryInfo {
 
 impl EntryInfo {
     /// The name as a path.
-    pub fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         Path::new(OsStr::from_bytes(&self.path))
     }
 
     /// The link target as a path.
-    pub fn link_path(&self) -> Option<&Path> {
+    pub(crate) fn link_path(&self) -> Option<&Path> {
         self.link
             .as_deref()
             .map(|l| Path::new(OsStr::from_bytes(l)))
@@ -71,7 +71,7 @@ pub(super) fn label(name: Option<&[u8]>, index: u64) -> String {
 
 /// The current entry of a [`TarStream`]: what its headers say, and its data as a reader
 /// limited to its size. Data left unread is skipped by the next [`TarStream::next`].
-pub struct Entry<'a, R: Read> {
+pub(crate) struct Entry<'a, R: Read> {
     /// What its headers say.
     pub info: EntryInfo,
     pub(super) stream: &'a mut TarStream<R>,

@@ -3,19 +3,19 @@
 use crate::RuntimeError;
 
 /// The limit names a [`TarError::Limit`] carries.
-pub mod limit {
+pub(crate) mod limit {
     /// [`TarLimits::max_entries`](super::super::TarLimits::max_entries).
-    pub const ENTRIES: &str = "tar entry count limit";
+    pub(crate) const ENTRIES: &str = "tar entry count limit";
     /// [`TarLimits::max_extension_bytes`](super::super::TarLimits::max_extension_bytes).
-    pub const EXTENSION_BYTES: &str = "per-stream tar extension header bytes limit";
+    pub(crate) const EXTENSION_BYTES: &str = "per-stream tar extension header bytes limit";
     /// [`TarLimits::max_extension_size`](super::super::TarLimits::max_extension_size).
-    pub const EXTENSION_SIZE: &str = "tar extension header size limit";
+    pub(crate) const EXTENSION_SIZE: &str = "tar extension header size limit";
 }
 
 /// What went wrong reading a tar stream. Entries are named by their path, or by their index
 /// (`#0` is the first) when no name was read yet.
 #[derive(Debug, thiserror::Error)]
-pub enum TarError {
+pub(crate) enum TarError {
     /// The input itself failed (a decompressor, the network, a file).
     #[error("reading the tar stream: {0}")]
     Io(#[source] std::io::Error),
@@ -61,7 +61,7 @@ pub enum TarError {
 impl TarError {
     /// The error as a [`RuntimeError`] about `subject` (a layer, an archive): a limit is
     /// [`RuntimeError::LimitExceeded`], anything else what `other` makes of the message.
-    pub fn into_runtime(
+    pub(crate) fn into_runtime(
         self,
         subject: String,
         other: impl FnOnce(String) -> RuntimeError,
@@ -79,7 +79,7 @@ impl TarError {
 }
 
 /// The [`RuntimeError`] of a tar limit reached at `entry` of `subject`.
-pub fn limit_exceeded(
+pub(crate) fn limit_exceeded(
     subject: String,
     limit: &'static str,
     value: u64,

@@ -20,20 +20,20 @@
 
 mod block;
 mod entry;
-pub mod error;
+pub(crate) mod error;
 mod pax;
 mod reader;
 
-pub use entry::EntryInfo;
-pub use error::{limit_exceeded, TarError};
-pub use reader::{End, TarStream};
+pub(crate) use entry::EntryInfo;
+pub(crate) use error::{limit_exceeded, TarError};
+pub(crate) use reader::{End, TarStream};
 
 use crate::images::limits::{MAX_TAR_ENTRIES, MAX_TAR_EXTENSION_BYTES, MAX_TAR_EXTENSION_SIZE};
 
 /// How much of a tar stream's metadata is read before it is refused with
 /// [`TarError::Limit`]: what a hostile layer or archive can make Warren parse and hold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct TarLimits {
+pub(crate) struct TarLimits {
     /// Entries in the stream (extension headers not counted).
     pub max_entries: u64,
     /// Bytes of extension headers (header blocks and bodies) in the whole stream.

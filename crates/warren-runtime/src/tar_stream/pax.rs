@@ -2,7 +2,7 @@
 
 /// What a PAX header (`x`) says about the entry that follows it. Empty values set nothing.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct Pax {
+pub(super) struct Pax {
     pub path: Option<Vec<u8>>,
     pub linkpath: Option<Vec<u8>>,
     pub size: Option<u64>,
@@ -22,7 +22,7 @@ pub struct Pax {
 }
 
 /// Parse the records of a PAX header body. Trailing NUL bytes are ignored.
-pub fn parse(body: &[u8]) -> Result<Pax, String> {
+pub(super) fn parse(body: &[u8]) -> Result<Pax, String> {
     let mut pax = Pax::default();
     let mut libarchive = Vec::new();
     let end = body.iter().rposition(|b| *b != 0).map_or(0, |i| i + 1);

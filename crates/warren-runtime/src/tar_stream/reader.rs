@@ -12,7 +12,7 @@ use super::{TarError, TarLimits};
 /// How a stream ended. Every one is a clean end: Go's archive/tar (containerd, Docker)
 /// accepts them all.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum End {
+pub(crate) enum End {
     /// The input ended between two entries (padding present, partly present or missing),
     /// without an end-of-archive block: a complete stream from some writers, a copy cut
     /// short for others.
@@ -42,7 +42,7 @@ impl Pending {
 /// A tar stream read entry by entry, within [`TarLimits`]. It never reads ahead of what it
 /// needs and never buffers more than one extension header's body (itself capped), so the
 /// input may be a decompressor or a network stream.
-pub struct TarStream<R: Read> {
+pub(crate) struct TarStream<R: Read> {
     input: R,
     limits: TarLimits,
     /// Data of the current entry not read yet, and the padding that follows it.
@@ -58,12 +58,12 @@ pub struct TarStream<R: Read> {
 
 impl<R: Read> TarStream<R> {
     /// A stream over `input` with the default limits.
-    pub fn new(input: R) -> Self {
+    pub(crate) fn new(input: R) -> Self {
         Self::with_limits(input, TarLimits::default())
     }
 
     /// A stream over `input` with `limits`.
-    pub fn with_limits(input: R, limits: TarLimits) -> Self {
+    pub(crate) fn with_limits(input: R, limits: TarLimits) -> Self {
         TarStream {
             input,
             limits,
@@ -77,12 +77,12 @@ impl<R: Read> TarStream<R> {
     }
 
     /// How the stream ended, once [`TarStream::next`] has said it did.
-    pub fn end(&self) -> Option<End> {
+    pub(crate) fn end(&self) -> Option<End> {
         self.end
     }
 
     /// The next entry, skipping what is left of the current one; `None` at the end.
-    pub fn next(&mut self) -> Result<Option<Entry<'_, R>>, TarError> {
+    pub(crate) fn next(&mut self) -> Result<Option<Entry<'_, R>>, TarError> {
         if self.end.is_some() {
             return Ok(None);
         }

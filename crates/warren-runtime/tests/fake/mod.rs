@@ -22,11 +22,11 @@ use warren_proto::containerd::types::Descriptor;
 use warren_proto::containerd::v1::types::{Process, Status as TaskStatus};
 
 /// The image every fake daemon holds.
-pub const IMAGE: &str = "docker.io/library/fake:latest";
+pub(crate) const IMAGE: &str = "docker.io/library/fake:latest";
 
 /// What the fake daemon holds and has been asked.
 #[derive(Default)]
-pub struct State {
+pub(crate) struct State {
     /// Every call, as `Service.Method key`, in order.
     pub calls: Vec<String>,
     /// Calls (`Service.Method`) that fail with INTERNAL, every time they are made.
@@ -42,7 +42,7 @@ pub struct State {
 
 impl State {
     /// The calls made to `method` (`Service.Method`), by key.
-    pub fn keys_of(&self, method: &str) -> Vec<String> {
+    pub(crate) fn keys_of(&self, method: &str) -> Vec<String> {
         self.calls
             .iter()
             .filter_map(|c| c.strip_prefix(method)?.strip_prefix(' '))
@@ -51,13 +51,13 @@ impl State {
     }
 
     /// Whether `method` was called at all.
-    pub fn called(&self, method: &str) -> bool {
+    pub(crate) fn called(&self, method: &str) -> bool {
         !self.keys_of(method).is_empty()
     }
 }
 
 /// A running fake daemon; dropping it stops serving.
-pub struct FakeContainerd {
+pub(crate) struct FakeContainerd {
     pub socket: PathBuf,
     pub state: Arc<Mutex<State>>,
     server: tokio::task::JoinHandle<()>,
@@ -72,7 +72,7 @@ impl Drop for FakeContainerd {
 
 impl FakeContainerd {
     /// Serve on a new socket, holding one image ([`IMAGE`], one layer, `cmd: ["true"]`).
-    pub fn start() -> FakeContainerd {
+    pub(crate) fn start() -> FakeContainerd {
         let dir = tempfile::tempdir().expect("temp dir");
         let socket = dir.path().join("containerd.sock");
         let state = Arc::new(Mutex::new(State::default()));
@@ -99,17 +99,17 @@ impl FakeContainerd {
     }
 
     /// Make every call to `method` (`Service.Method`) fail from now on.
-    pub fn fail(&self, method: &str) {
+    pub(crate) fn fail(&self, method: &str) {
         self.state.lock().unwrap().fail.insert(method.to_string());
     }
 
     /// Let `method` succeed again.
-    pub fn heal(&self, method: &str) {
+    pub(crate) fn heal(&self, method: &str) {
         self.state.lock().unwrap().fail.remove(method);
     }
 
     /// A look at the state.
-    pub fn state(&self) -> std::sync::MutexGuard<'_, State> {
+    pub(crate) fn state(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().unwrap()
     }
 }

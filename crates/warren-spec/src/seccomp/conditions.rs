@@ -31,7 +31,7 @@ pub(crate) struct Filter<'a> {
 
 impl Filter<'static> {
     /// No condition.
-    pub const NONE: Self = Filter {
+    pub(super) const NONE: Self = Filter {
         caps: &[],
         arches: &[],
         min_kernel: None,
@@ -40,7 +40,7 @@ impl Filter<'static> {
 
 impl Target<'_> {
     /// Whether a rule with these `includes` and `excludes` belongs in this target's profile.
-    pub fn admits(&self, includes: &Filter<'_>, excludes: &Filter<'_>) -> bool {
+    pub(super) fn admits(&self, includes: &Filter<'_>, excludes: &Filter<'_>) -> bool {
         self.all_hold(includes) && !self.any_holds(excludes)
     }
 

@@ -67,7 +67,7 @@ pub(crate) struct Rule {
 
 impl Rule {
     /// These syscalls run.
-    pub const fn allow(names: &'static [&'static str]) -> Self {
+    pub(super) const fn allow(names: &'static [&'static str]) -> Self {
         Rule {
             names,
             verdict: Verdict::Allow,
@@ -78,7 +78,7 @@ impl Rule {
     }
 
     /// These syscalls fail with `errno`.
-    pub const fn errno(names: &'static [&'static str], errno: i32) -> Self {
+    pub(super) const fn errno(names: &'static [&'static str], errno: i32) -> Self {
         Rule {
             verdict: Verdict::Errno(errno as u32),
             ..Rule::allow(names)
@@ -86,7 +86,7 @@ impl Rule {
     }
 
     /// Only when argument `index` compares true with `value`.
-    pub const fn arg(mut self, index: usize, op: Op, value: u64) -> Self {
+    pub(super) const fn arg(mut self, index: usize, op: Op, value: u64) -> Self {
         self.test = Some(ArgTest {
             slot: Slot::At(index),
             op,
@@ -97,7 +97,7 @@ impl Rule {
     }
 
     /// Only when clone's flags have none of the bits of `mask` set.
-    pub const fn clone_flags_without(mut self, mask: u64) -> Self {
+    pub(super) const fn clone_flags_without(mut self, mask: u64) -> Self {
         self.test = Some(ArgTest {
             slot: Slot::CloneFlags,
             op: Op::ScmpCmpMaskedEq,
@@ -108,31 +108,31 @@ impl Rule {
     }
 
     /// Only for containers with all these capabilities.
-    pub const fn with_caps(mut self, caps: &'static [Capability]) -> Self {
+    pub(super) const fn with_caps(mut self, caps: &'static [Capability]) -> Self {
         self.includes.caps = caps;
         self
     }
 
     /// Only for containers with none of these capabilities.
-    pub const fn without_caps(mut self, caps: &'static [Capability]) -> Self {
+    pub(super) const fn without_caps(mut self, caps: &'static [Capability]) -> Self {
         self.excludes.caps = caps;
         self
     }
 
     /// Only on hosts of one of these architectures (condition names).
-    pub const fn on(mut self, arches: &'static [&'static str]) -> Self {
+    pub(super) const fn on(mut self, arches: &'static [&'static str]) -> Self {
         self.includes.arches = arches;
         self
     }
 
     /// Only on kernels from `major.minor` on.
-    pub const fn since_kernel(mut self, major: u32, minor: u32) -> Self {
+    pub(super) const fn since_kernel(mut self, major: u32, minor: u32) -> Self {
         self.includes.min_kernel = Some((major, minor));
         self
     }
 
     /// The rule as the runtime reads it, for a host of this architecture.
-    pub fn to_syscall(self, arch: Option<&str>) -> LinuxSyscall {
+    pub(super) fn to_syscall(self, arch: Option<&str>) -> LinuxSyscall {
         let mut syscall = LinuxSyscall::default();
         let (action, errno) = match self.verdict {
             Verdict::Allow => (LinuxSeccompAction::ScmpActAllow, None),

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use warren_spec::{BuildContext, SpecRequest};
 
-pub fn deps_dir() -> PathBuf {
+pub(crate) fn deps_dir() -> PathBuf {
     std::env::var_os("WARREN_DEPS_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/warren-deps"))
@@ -23,7 +23,7 @@ fn tool(name: &str) -> PathBuf {
 }
 
 /// True if root; otherwise prints why `test` is skipped.
-pub fn root_or_skip(test: &str) -> bool {
+pub(crate) fn root_or_skip(test: &str) -> bool {
     let root = nix::unistd::geteuid().is_root();
     if !root {
         // Straight to stderr, past the test harness's output capture, so the skip is seen.
@@ -34,7 +34,7 @@ pub fn root_or_skip(test: &str) -> bool {
 }
 
 /// A bundle (config.json + busybox rootfs) and runc state, removed with everything runc made.
-pub struct Bundle {
+pub(crate) struct Bundle {
     pub dir: tempfile::TempDir,
     pub id: String,
     pub namespace: String,
@@ -45,7 +45,7 @@ const APPLETS: &[&str] = &[
 ];
 
 impl Bundle {
-    pub fn new() -> Bundle {
+    pub(crate) fn new() -> Bundle {
         static N: AtomicU32 = AtomicU32::new(0);
         let n = N.fetch_add(1, Ordering::Relaxed);
         let dir = tempfile::Builder::new()
@@ -73,12 +73,12 @@ impl Bundle {
         }
     }
 
-    pub fn rootfs(&self) -> PathBuf {
+    pub(crate) fn rootfs(&self) -> PathBuf {
         self.dir.path().join("rootfs")
     }
 
     /// A request for this bundle running `sh -c script`.
-    pub fn request(&self, script: &str) -> SpecRequest {
+    pub(crate) fn request(&self, script: &str) -> SpecRequest {
         SpecRequest::default()
             .id(self.id.clone())
             .namespace(self.namespace.clone())
@@ -87,7 +87,7 @@ impl Bundle {
     }
 
     /// Build `req`, write it, `runc run` it; returns (exit code, stdout+stderr).
-    pub fn run(&self, req: &SpecRequest) -> (i32, String) {
+    pub(crate) fn run(&self, req: &SpecRequest) -> (i32, String) {
         let spec = req
             .build(&BuildContext::host().with_rootfs(self.rootfs()))
             .expect("a valid spec");
@@ -95,7 +95,7 @@ impl Bundle {
     }
 
     /// Run an already serialised spec.
-    pub fn run_json(&self, json: &[u8]) -> (i32, String) {
+    pub(crate) fn run_json(&self, json: &[u8]) -> (i32, String) {
         std::fs::write(self.dir.path().join("config.json"), json).unwrap();
         let out = Command::new(tool("runc"))
             .arg("--root")

@@ -26,7 +26,7 @@ impl BadLayer {
 
     /// The pull's error for layer `digest` of `reference`: [`RuntimeError::LimitExceeded`]
     /// for a tar limit, [`RuntimeError::BadImage`] for anything else.
-    pub fn into_error(self, reference: String, digest: &str) -> RuntimeError {
+    pub(crate) fn into_error(self, reference: String, digest: &str) -> RuntimeError {
         match self.limit {
             Some((limit, value, found, entry)) => crate::tar_stream::limit_exceeded(
                 format!("layer {digest} of {reference}"),

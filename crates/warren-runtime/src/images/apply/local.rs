@@ -26,7 +26,7 @@ pub(crate) enum Codec {
 }
 
 impl Codec {
-    pub fn of(media_type: &str) -> Option<Codec> {
+    pub(crate) fn of(media_type: &str) -> Option<Codec> {
         if media_type.ends_with(".tar") || media_type.ends_with("layer.v1.tar") {
             Some(Codec::Plain)
         } else if media_type.ends_with("tar+gzip") || media_type.ends_with("tar.gzip") {
@@ -129,7 +129,7 @@ pub(crate) enum StreamFailed {
 impl StreamApply {
     /// Start applying a layer compressed as `codec` to `upper` over `lowers`; what the
     /// decompressor gives is counted against `budget` (with the layer's digest) when given.
-    pub fn start(
+    pub(crate) fn start(
         codec: Codec,
         upper: PathBuf,
         lowers: Vec<PathBuf>,
@@ -167,7 +167,7 @@ impl StreamApply {
     /// Feed `bytes`, which start at `offset` in the blob: only what was not fed before is
     /// passed on. False once the applier has stopped (its error comes from
     /// [`StreamApply::finish`]) or bytes were skipped.
-    pub async fn feed(&mut self, offset: u64, bytes: &Bytes) -> bool {
+    pub(crate) async fn feed(&mut self, offset: u64, bytes: &Bytes) -> bool {
         let end = offset + bytes.len() as u64;
         if offset > self.fed {
             self.gap = true;
@@ -187,14 +187,14 @@ impl StreamApply {
     }
 
     /// Stop feeding with an error: the applier gives up.
-    pub async fn fail(&mut self, reason: String) {
+    pub(crate) async fn fail(&mut self, reason: String) {
         if let Some(tx) = self.tx.take() {
             let _ = tx.send(Err(std::io::Error::other(reason))).await;
         }
     }
 
     /// The end of the blob (`size` bytes, when known): the diff ID of what was applied.
-    pub async fn finish(mut self, size: Option<u64>) -> Result<String, StreamFailed> {
+    pub(crate) async fn finish(mut self, size: Option<u64>) -> Result<String, StreamFailed> {
         if size.is_some_and(|s| s != self.fed) {
             self.gap = true;
         }

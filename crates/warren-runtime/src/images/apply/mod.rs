@@ -29,7 +29,7 @@ pub(crate) use meta::Meta;
 
 /// Why a layer could not be applied.
 #[derive(Debug, thiserror::Error)]
-pub enum ApplyError {
+pub(crate) enum ApplyError {
     /// The entry's name would leave the snapshot or go through a symlink.
     #[error("layer entry {name:?} refused: {reason}")]
     UnsafeName {
@@ -123,7 +123,7 @@ impl ApplyError {
 
 /// What a layer held.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct Applied {
+pub(crate) struct Applied {
     /// Entries read (whiteouts included).
     pub entries: u64,
     /// Bytes of file data written.
@@ -138,7 +138,7 @@ const OPAQUE: &str = ".wh..wh..opq";
 /// blocking thread. On error, `upper` is left as far as it got; the caller removes the
 /// snapshot. The stream is read within the default [`TarLimits`], and only up to its
 /// end-of-archive marker: the caller reads what follows (for the layer's digest).
-pub fn apply_layer(
+pub(crate) fn apply_layer(
     upper: &Path,
     lowers: &[PathBuf],
     layer: impl Read,

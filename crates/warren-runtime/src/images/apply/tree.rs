@@ -82,7 +82,7 @@ pub(crate) struct Tree {
 }
 
 impl Tree {
-    pub fn open(root: &Path, lowers: &[PathBuf]) -> Result<Tree, ApplyError> {
+    pub(super) fn open(root: &Path, lowers: &[PathBuf]) -> Result<Tree, ApplyError> {
         let root = nix::fcntl::open(
             root,
             OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
@@ -97,13 +97,13 @@ impl Tree {
     }
 
     /// Forget the cached parent (after something under it was removed or replaced).
-    pub fn forget(&mut self) {
+    pub(super) fn forget(&mut self) {
         self.last = None;
     }
 
     /// A handle on directory `rel` (a duplicate of the cached one), created with its missing
     /// parents if it does not exist. A symlink or a non-directory on the way is refused.
-    pub fn parent(&mut self, rel: &Path, entry: &Path) -> Result<OwnedFd, ApplyError> {
+    pub(super) fn parent(&mut self, rel: &Path, entry: &Path) -> Result<OwnedFd, ApplyError> {
         if self.last.as_ref().map(|(p, _)| p.as_path()) != Some(rel) {
             let fd = match open_dir(&self.root, rel) {
                 Ok(fd) => fd,

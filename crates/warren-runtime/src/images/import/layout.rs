@@ -12,13 +12,13 @@ use crate::images::platform::Platform;
 use crate::images::reference::{image_name, normalize};
 
 /// containerd's annotation for the full image name of an index entry.
-pub const IMAGE_NAME: &str = "io.containerd.image.name";
+pub(super) const IMAGE_NAME: &str = "io.containerd.image.name";
 /// OCI's annotation for an index entry's reference (often only a tag).
-pub const REF_NAME: &str = "org.opencontainers.image.ref.name";
+pub(super) const REF_NAME: &str = "org.opencontainers.image.ref.name";
 
 /// The images of an OCI layout's `index.json`: (name, target). Entries with no usable name
 /// are skipped; several entries of one name (one per platform) resolve to `platform`'s.
-pub fn oci_images(
+pub(super) fn oci_images(
     index: &ImageIndex,
     platform: &Platform,
 ) -> Result<Vec<(String, Descriptor)>, String> {
@@ -67,7 +67,7 @@ pub fn oci_images(
 
 /// One entry of a `docker save` `manifest.json`.
 #[derive(Debug, Deserialize)]
-pub struct DockerEntry {
+pub(super) struct DockerEntry {
     #[serde(rename = "Config")]
     pub config: String,
     #[serde(rename = "RepoTags", default)]
@@ -77,14 +77,14 @@ pub struct DockerEntry {
 }
 
 /// Docker schema-2 media types.
-pub const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
-pub const DOCKER_CONFIG: &str = "application/vnd.docker.container.image.v1+json";
-pub const DOCKER_LAYER: &str = "application/vnd.docker.image.rootfs.diff.tar";
-pub const DOCKER_LAYER_GZIP: &str = "application/vnd.docker.image.rootfs.diff.tar.gzip";
-pub const DOCKER_LAYER_ZSTD: &str = "application/vnd.docker.image.rootfs.diff.tar.zstd";
+pub(super) const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
+pub(super) const DOCKER_CONFIG: &str = "application/vnd.docker.container.image.v1+json";
+pub(super) const DOCKER_LAYER: &str = "application/vnd.docker.image.rootfs.diff.tar";
+pub(super) const DOCKER_LAYER_GZIP: &str = "application/vnd.docker.image.rootfs.diff.tar.gzip";
+pub(super) const DOCKER_LAYER_ZSTD: &str = "application/vnd.docker.image.rootfs.diff.tar.zstd";
 
 /// The media type of a layer whose bytes start with `head`.
-pub fn layer_media_type(head: &[u8]) -> &'static str {
+pub(super) fn layer_media_type(head: &[u8]) -> &'static str {
     match head {
         [0x1f, 0x8b, ..] => DOCKER_LAYER_GZIP,
         [0x28, 0xb5, 0x2f, 0xfd, ..] => DOCKER_LAYER_ZSTD,
@@ -94,7 +94,7 @@ pub fn layer_media_type(head: &[u8]) -> &'static str {
 
 /// A Docker schema-2 manifest, serialised with the field order (and so the digest) of
 /// containerd's own importer.
-pub fn docker_manifest(config: &Descriptor, layers: &[Descriptor]) -> Vec<u8> {
+pub(super) fn docker_manifest(config: &Descriptor, layers: &[Descriptor]) -> Vec<u8> {
     let desc = |d: &Descriptor| {
         format!(
             r#"{{"mediaType":"{}","digest":"{}","size":{}}}"#,
@@ -111,7 +111,7 @@ pub fn docker_manifest(config: &Descriptor, layers: &[Descriptor]) -> Vec<u8> {
 }
 
 /// Resolve symbolic links among archive paths (one level is all docker writes; allow a few).
-pub fn resolve<'a>(links: &'a HashMap<String, String>, mut name: &'a str) -> &'a str {
+pub(super) fn resolve<'a>(links: &'a HashMap<String, String>, mut name: &'a str) -> &'a str {
     for _ in 0..8 {
         match links.get(name) {
             Some(t) => name = t,

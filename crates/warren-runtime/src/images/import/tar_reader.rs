@@ -20,7 +20,7 @@ const CHUNK: usize = 1024 * 1024;
 
 /// One step of reading the archive.
 #[derive(Debug)]
-pub enum Event {
+pub(super) enum Event {
     /// A table-of-contents file, read whole.
     Meta { name: String, bytes: Vec<u8> },
     /// A file to store as a blob. Answer on `skip` (true: its bytes are not needed); unless
@@ -44,7 +44,7 @@ pub enum Event {
 
 /// `./a/b/../c` → `a/c`: the names archives use for the same file differ in form. `None`
 /// for a name that leaves the archive: absolute, or climbing above its top with `..`.
-pub fn clean(name: &str) -> Option<String> {
+pub(super) fn clean(name: &str) -> Option<String> {
     if name.starts_with('/') {
         return None;
     }
@@ -69,7 +69,7 @@ fn archive_err(path: &Path, reason: impl std::fmt::Display) -> RuntimeError {
 }
 
 /// Start reading `path`; events arrive on the receiver, ending with the channel's close.
-pub fn spawn(path: PathBuf) -> mpsc::Receiver<Result<Event, RuntimeError>> {
+pub(super) fn spawn(path: PathBuf) -> mpsc::Receiver<Result<Event, RuntimeError>> {
     let (tx, rx) = mpsc::channel(4);
     tokio::task::spawn_blocking(move || {
         if let Err(e) = read(&path, &tx) {
