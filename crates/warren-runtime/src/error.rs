@@ -238,6 +238,17 @@ pub enum RuntimeError {
         source: std::io::Error,
     },
 
+    /// A task the runtime ran the work on ended without an answer: it panicked (a bug), or
+    /// the async runtime was shutting down and cancelled it.
+    #[error("{op}: the task doing it {}", if source.is_panic() { "panicked (a bug in Warren)" } else { "was cancelled (the runtime is shutting down)" })]
+    Task {
+        /// The operation that was under way.
+        op: &'static str,
+        /// tokio's account of how the task ended.
+        #[source]
+        source: tokio::task::JoinError,
+    },
+
     /// A request that cannot be carried out as given. Nothing was created.
     #[error("invalid {field} {value:?}: {allowed}")]
     InvalidRequest {
@@ -429,6 +440,8 @@ impl RuntimeError {
                 ErrorKind::NotFound
             }
             E::Io { .. } => ErrorKind::Io,
+            E::Task { source, .. } if source.is_cancelled() => ErrorKind::Unavailable,
+            E::Task { .. } => ErrorKind::Internal,
             E::AlreadyExists { .. } => ErrorKind::AlreadyExists,
             E::WrongState { .. } => ErrorKind::WrongState,
             E::StartFailed { .. } => ErrorKind::StartFailed,

@@ -310,10 +310,9 @@ impl ContainerdRuntime {
                 })
             })
             .await
-            .map_err(|e| RuntimeError::Io {
+            .map_err(|e| RuntimeError::Task {
                 op: "mounting the image to look up its users",
-                path: String::new(),
-                source: std::io::Error::other(e),
+                source: e,
             })??;
             built.map_err(spec_err)
         }

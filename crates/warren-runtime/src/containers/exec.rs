@@ -17,9 +17,10 @@ use super::ContainerState;
 use crate::{ContainerdRuntime, RuntimeError};
 use warren_spec::ResolvedUser;
 
-/// Where [`ContainerdRuntime::exec_forwarding`] sends output as it is read.
-pub(crate) type Forward =
-    Option<tokio::sync::mpsc::UnboundedSender<Result<ExecEvent, RuntimeError>>>;
+/// Where [`ContainerdRuntime::exec_forwarding`] sends output as it is read. Bounded: when
+/// the reader falls behind, reading the FIFOs stops, and the process waits on its full pipe
+/// rather than its output piling up in memory.
+pub(crate) type Forward = Option<tokio::sync::mpsc::Sender<Result<ExecEvent, RuntimeError>>>;
 
 /// The most output `exec` keeps per stream; beyond it, output is still drained (so the
 /// process never blocks) but dropped, and [`ExecOutput::truncated`] is set.
@@ -156,10 +157,9 @@ impl ContainerdRuntime {
             fifos.remove().await;
             result
         });
-        task.await.map_err(|e| RuntimeError::Io {
+        task.await.map_err(|e| RuntimeError::Task {
             op: "running an exec",
-            path: String::new(),
-            source: std::io::Error::other(e),
+            source: e,
         })?
     }
 
@@ -394,10 +394,12 @@ async fn collect(
                 kept.extend_from_slice(&buf[..n.min(room)]);
                 truncated |= n > room;
                 if let Some(tx) = &forward {
-                    let _ = tx.send(Ok(ExecEvent::Output {
-                        stream,
-                        data: buf[..n].to_vec(),
-                    }));
+                    let _ = tx
+                        .send(Ok(ExecEvent::Output {
+                            stream,
+                            data: buf[..n].to_vec(),
+                        }))
+                        .await;
                 }
             }
         }

@@ -57,10 +57,9 @@ pub struct ExecWait(tokio::task::JoinHandle<Result<u32, RuntimeError>>);
 impl ExecWait {
     /// Wait for the process to exit; its exit code.
     pub async fn wait(self) -> Result<u32, RuntimeError> {
-        self.0.await.map_err(|e| RuntimeError::Io {
+        self.0.await.map_err(|e| RuntimeError::Task {
             op: "waiting for an exec",
-            path: String::new(),
-            source: std::io::Error::other(e),
+            source: e,
         })?
     }
 }

@@ -10,6 +10,10 @@ use super::exec::{ExecOutput, ExecRequest};
 use super::logs::LogStream;
 use crate::{ContainerdRuntime, RuntimeError};
 
+/// How many chunks of output an [`ExecStream`] holds for a reader that is behind (each at
+/// most one FIFO read).
+const PENDING_CHUNKS: usize = 64;
+
 /// One item of an [`ExecStream`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -29,10 +33,11 @@ pub enum ExecEvent {
 /// An exec under way: its output in the order each stream was read, then
 /// [`ExecEvent::Exited`], or one `Err`; then the stream ends. Dropping the stream kills
 /// the process and removes it, as dropping [`ContainerdRuntime::exec`]'s future does.
-/// Output waits in memory until it is read.
+/// At most 64 chunks wait to be read; past that the process waits, as it
+/// would on a full pipe.
 #[derive(Debug)]
 pub struct ExecStream {
-    rx: mpsc::UnboundedReceiver<Result<ExecEvent, RuntimeError>>,
+    rx: mpsc::Receiver<Result<ExecEvent, RuntimeError>>,
 }
 
 impl Stream for ExecStream {
@@ -63,13 +68,13 @@ impl ContainerdRuntime {
     /// # Ok(()) }
     /// ```
     pub fn exec_stream(&self, id: &str, req: &ExecRequest) -> ExecStream {
-        let (tx, rx) = mpsc::unbounded_channel();
+        let (tx, rx) = mpsc::channel(PENDING_CHUNKS);
         let (runtime, id, req) = (self.clone(), id.to_string(), req.clone());
         tokio::spawn(async move {
             let run = runtime.exec_forwarding(&id, &req, Some(tx.clone()));
             tokio::select! {
                 result = run => {
-                    let _ = tx.send(result.map(ExecEvent::Exited));
+                    let _ = tx.send(result.map(ExecEvent::Exited)).await;
                 }
                 // The reader went away: dropping `run` kills the process and removes it.
                 _ = tx.closed() => {}

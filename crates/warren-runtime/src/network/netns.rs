@@ -95,9 +95,8 @@ pub(crate) async fn remove(path: &Path) -> Result<(), RuntimeError> {
         }
     })
     .await
-    .map_err(|e| RuntimeError::Io {
+    .map_err(|e| RuntimeError::Task {
         op: "removing a netns",
-        path: String::new(),
-        source: std::io::Error::other(e),
+        source: e,
     })?
 }
