@@ -3,6 +3,7 @@
 //! a health or an event kind the same way.
 
 use crate::api;
+use crate::spec::Policy;
 
 /// The word for an enum value of the node API, e.g. `running` for
 /// [`api::ContainerState::Running`].
@@ -88,15 +89,12 @@ impl Word for api::SeccompKind {
 
 /// A restart policy as Docker writes it: `no`, `on-failure`, `on-failure:MAX` or `always`.
 pub fn restart_text(p: Option<&api::RestartPolicy>) -> String {
-    let Some(p) = p else {
-        return "no".into();
+    let policy = match p.map(|p| (api::RestartMode::try_from(p.mode), p.max_retries)) {
+        Some((Ok(api::RestartMode::Always), _)) => Policy::Always,
+        Some((Ok(api::RestartMode::OnFailure), max)) => Policy::OnFailure(max),
+        _ => Policy::No,
     };
-    match (api::RestartMode::try_from(p.mode), p.max_retries) {
-        (Ok(api::RestartMode::Always), _) => "always".into(),
-        (Ok(api::RestartMode::OnFailure), None) => "on-failure".into(),
-        (Ok(api::RestartMode::OnFailure), Some(max)) => format!("on-failure:{max}"),
-        _ => "no".into(),
-    }
+    policy.to_string()
 }
 
 #[cfg(test)]
