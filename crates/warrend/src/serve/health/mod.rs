@@ -165,19 +165,48 @@ impl Monitor {
 
     /// Take a check's result for run `pid` of `id`. `Err(())`: that run is no longer
     /// checked. `Ok(Some(..))`: the status changed (and whether to kill the container).
-    fn record(
+    ///
+    /// A change is saved before anyone can see it: the API, the metrics and the event
+    /// report a status only once `health.json` holds it, so a warrend killed right after
+    /// a client saw `unhealthy` resumes with `unhealthy`, not with the status before.
+    async fn record(
         &self,
         id: &str,
         pid: u32,
         result: CheckResult,
         in_start_period: bool,
     ) -> Result<Option<(Status, bool)>, ()> {
+        let (next, changed, kill) = {
+            let entries = self.lock();
+            let e = entries.get(id).filter(|e| e.pid == pid).ok_or(())?;
+            let mut next = e.state.clone();
+            let changed = next.record(result, e.check.retries, in_start_period);
+            let kill = e.restart_on_unhealthy && changed == Some(Status::Unhealthy);
+            (next, changed, kill)
+        };
+        // Held until the change is in memory too: a save for another container that
+        // starts meanwhile then writes it as well, never the state before it.
+        let _one = match changed {
+            Some(_) => {
+                let one = self.saving.lock().await;
+                let mut snapshot = self.snapshot();
+                let saved = Saved {
+                    status: next.status,
+                    failing_streak: next.failing_streak,
+                    pid,
+                };
+                snapshot.insert(id.to_string(), saved);
+                self.write(&snapshot).await;
+                Some(one)
+            }
+            None => None,
+        };
         let mut entries = self.lock();
+        // Only this run's checker records results for it, so the state is still the one
+        // `next` was made from, unless the run stopped being checked meanwhile.
         let e = entries.get_mut(id).filter(|e| e.pid == pid).ok_or(())?;
-        let retries = e.check.retries;
-        Ok(e.state
-            .record(result, retries, in_start_period)
-            .map(|s| (s, e.restart_on_unhealthy && s == Status::Unhealthy)))
+        e.state = next;
+        Ok(changed.map(|s| (s, kill)))
     }
 
     async fn load(&self) {
@@ -190,11 +219,9 @@ impl Monitor {
         }
     }
 
-    /// Save every checked container's status (after a change).
-    async fn save(&self) {
-        let _one = self.saving.lock().await;
-        let snapshot: HashMap<String, Saved> = self
-            .lock()
+    /// What is saved of every checked container.
+    fn snapshot(&self) -> HashMap<String, Saved> {
+        self.lock()
             .iter()
             .map(|(id, e)| {
                 (
@@ -206,8 +233,12 @@ impl Monitor {
                     },
                 )
             })
-            .collect();
-        let json = serde_json::to_vec(&snapshot).unwrap_or_default();
+            .collect()
+    }
+
+    /// Write `snapshot` to `health.json`; the caller holds `saving`.
+    async fn write(&self, snapshot: &HashMap<String, Saved>) {
+        let json = serde_json::to_vec(snapshot).unwrap_or_default();
         let tmp = self.file.with_extension("json.tmp");
         let write = async {
             // Written and synced beside the old file, then renamed over it: a full disk or a

@@ -1,5 +1,5 @@
 //! The check loop of one run of one container: wait the interval, probe, record, act on a
-//! change (event, saved state, kill for `--restart-on-unhealthy`).
+//! change (saved state, then event, kill for `--restart-on-unhealthy`).
 
 use std::time::{Duration, Instant};
 
@@ -32,7 +32,7 @@ pub async fn check_loop(d: Daemon, id: String, check: HealthCheck, pid: u32, sin
             }
         };
         let code = result.exit_code;
-        let change = match d.health.record(&id, pid, result, in_start_period) {
+        let change = match d.health.record(&id, pid, result, in_start_period).await {
             Ok(c) => c,
             Err(()) => return,
         };
@@ -47,7 +47,6 @@ pub async fn check_loop(d: Daemon, id: String, check: HealthCheck, pid: u32, sin
             exit_code: 0,
             exec_id: String::new(),
         });
-        d.health.save().await;
         if kill {
             tracing::info!(container = %id, "unhealthy: killing it for its restart policy");
             if let Err(e) = d.rt.stop_container(&id, Duration::ZERO).await {
