@@ -26,6 +26,9 @@ pub enum ErrorKind {
     Interrupted,
     /// Someone stopped waiting for an answer.
     Timeout,
+    /// The call was cancelled before it ended (warrend was shutting down, or a proxy
+    /// gave up); what it had started was ended, so making it again is safe.
+    Cancelled,
     /// A registry refused or failed the request.
     Registry,
     /// Credentials are missing or wrong, or the socket is not ours to use.
@@ -67,6 +70,7 @@ impl ErrorKind {
             ErrorReason::Io => ErrorKind::Io,
             ErrorReason::Internal => ErrorKind::Internal,
             ErrorReason::EventsMissed => ErrorKind::EventsMissed,
+            ErrorReason::Cancelled => ErrorKind::Cancelled,
         })
     }
 
@@ -80,7 +84,8 @@ impl ErrorKind {
             C::AlreadyExists => ErrorKind::AlreadyExists,
             C::FailedPrecondition => ErrorKind::WrongState,
             C::Unavailable | C::Aborted => ErrorKind::Unavailable,
-            C::DeadlineExceeded | C::Cancelled => ErrorKind::Timeout,
+            C::DeadlineExceeded => ErrorKind::Timeout,
+            C::Cancelled => ErrorKind::Cancelled,
             C::PermissionDenied | C::Unauthenticated => ErrorKind::PermissionDenied,
             C::DataLoss => ErrorKind::Integrity,
             C::ResourceExhausted => ErrorKind::LimitExceeded,
@@ -94,7 +99,10 @@ impl ErrorKind {
     pub fn is_retryable(self) -> bool {
         matches!(
             self,
-            ErrorKind::Unavailable | ErrorKind::Interrupted | ErrorKind::Timeout
+            ErrorKind::Unavailable
+                | ErrorKind::Interrupted
+                | ErrorKind::Timeout
+                | ErrorKind::Cancelled
         )
     }
 }

@@ -18,14 +18,19 @@ pub enum RuntimeError {
     Proto(#[from] warren_proto::Error),
 
     /// The daemon did not answer within the reconnect deadline.
-    #[error("containerd at {socket} is unavailable (waited {} ms): {message}", waited.as_millis())]
+    #[error("containerd at {} is unavailable (waited {} ms): {message}", socket.display(), waited.as_millis())]
     Unavailable {
         /// containerd's socket.
-        socket: String,
+        socket: std::path::PathBuf,
         /// How long the call waited for the daemon.
         waited: std::time::Duration,
         /// The underlying error's own message.
         message: String,
+        /// The underlying error, where there is one (a `tonic::Status`, an I/O or HTTP
+        /// error, a daemon error this one refines), for logs and for callers who look
+        /// further.
+        #[source]
+        source: Option<BoxError>,
     },
 
     /// The connection to containerd broke while a call that must not be repeated was in
@@ -37,6 +42,19 @@ pub enum RuntimeError {
         op: &'static str,
         /// The underlying error's own message.
         message: String,
+        /// The underlying error, where there is one (a `tonic::Status`, an I/O or HTTP
+        /// error, a daemon error this one refines), for logs and for callers who look
+        /// further.
+        #[source]
+        source: Option<BoxError>,
+    },
+
+    /// The caller stopped waiting for the operation (it dropped the future or the stream):
+    /// what the operation had started was ended and undone.
+    #[error("{op}: the caller stopped waiting; what it had started was ended")]
+    Cancelled {
+        /// The operation that was under way.
+        op: &'static str,
     },
 
     /// A CNI plugin failed (its own message, and the CNI error code when it gave one).
@@ -87,6 +105,11 @@ pub enum RuntimeError {
         registry: String,
         /// The underlying error's own message.
         message: String,
+        /// The underlying error, where there is one (a `tonic::Status`, an I/O or HTTP
+        /// error, a daemon error this one refines), for logs and for callers who look
+        /// further.
+        #[source]
+        source: Option<BoxError>,
     },
 
     /// The registry refused our credentials, or wants some and we have none for it
@@ -101,6 +124,11 @@ pub enum RuntimeError {
         registry: String,
         /// The underlying error's own message.
         message: String,
+        /// The underlying error, where there is one (a `tonic::Status`, an I/O or HTTP
+        /// error, a daemon error this one refines), for logs and for callers who look
+        /// further.
+        #[source]
+        source: Option<BoxError>,
     },
 
     /// The registry does not have this image (unknown repository, tag or digest).
@@ -110,6 +138,11 @@ pub enum RuntimeError {
         reference: String,
         /// The underlying error's own message.
         message: String,
+        /// The underlying error, where there is one (a `tonic::Status`, an I/O or HTTP
+        /// error, a daemon error this one refines), for logs and for callers who look
+        /// further.
+        #[source]
+        source: Option<BoxError>,
     },
 
     /// A blob's bytes do not hash to the digest its descriptor names (or have another size).
@@ -121,6 +154,11 @@ pub enum RuntimeError {
         digest: String,
         /// The underlying error's own message.
         message: String,
+        /// The underlying error, where there is one (a `tonic::Status`, an I/O or HTTP
+        /// error, a daemon error this one refines), for logs and for callers who look
+        /// further.
+        #[source]
+        source: Option<BoxError>,
     },
 
     /// Something a registry or an archive sent is bigger than Warren reads (see
@@ -157,12 +195,12 @@ pub enum RuntimeError {
 
     /// The file system holding containerd's content or snapshots has less free space than
     /// the configured floor: the pull or import stopped before filling it.
-    #[error("only {free} bytes are free on {path} ({what}), below the floor of {floor} bytes (set by {setting}); free some space or lower the floor")]
+    #[error("only {free} bytes are free on {} ({what}), below the floor of {floor} bytes (set by {setting}); free some space or lower the floor", path.display())]
     LowDiskSpace {
         /// What was under way, e.g. "pulling docker.io/library/busybox:latest".
         what: String,
         /// The directory checked.
-        path: String,
+        path: std::path::PathBuf,
         /// Bytes free there.
         free: u64,
         /// The floor.
@@ -194,6 +232,11 @@ pub enum RuntimeError {
         reference: String,
         /// The underlying error's own message.
         message: String,
+        /// The underlying error, where there is one (a `tonic::Status`, an I/O or HTTP
+        /// error, a daemon error this one refines), for logs and for callers who look
+        /// further.
+        #[source]
+        source: Option<BoxError>,
     },
 
     /// The image's content is not what its manifest promised.
@@ -218,21 +261,21 @@ pub enum RuntimeError {
 
     /// An image archive that is neither an OCI image layout nor a `docker save` tarball, or
     /// is damaged.
-    #[error("image archive {path}: {reason}")]
+    #[error("image archive {}: {reason}", path.display())]
     Archive {
         /// The file or archive concerned (empty when there is none).
-        path: String,
+        path: std::path::PathBuf,
         /// What is wrong with it.
         reason: String,
     },
 
     /// Reading a local file failed.
-    #[error("{op} {path}: {source}")]
+    #[error("{op} {}: {source}", path.display())]
     Io {
         /// The operation that was under way.
         op: &'static str,
         /// The file or archive concerned (empty when there is none).
-        path: String,
+        path: std::path::PathBuf,
         /// The system's error.
         #[source]
         source: std::io::Error,
@@ -301,6 +344,11 @@ pub enum RuntimeError {
         id: String,
         /// containerd's and runc's explanation.
         message: String,
+        /// The underlying error, where there is one (a `tonic::Status`, an I/O or HTTP
+        /// error, a daemon error this one refines), for logs and for callers who look
+        /// further.
+        #[source]
+        source: Option<BoxError>,
     },
 
     /// Something asked for does not exist.
@@ -313,7 +361,7 @@ pub enum RuntimeError {
     },
 }
 
-/// The boxed source of a [`RuntimeError::Daemon`].
+/// The boxed source of a [`RuntimeError`] variant that wraps another error.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
 /// What kind of failure a [`RuntimeError`] is: what a caller decides on (retry, report bad
@@ -338,6 +386,9 @@ pub enum ErrorKind {
     Interrupted,
     /// Warren stopped waiting for an answer.
     Timeout,
+    /// The caller stopped waiting (or the async runtime shut down) before the operation
+    /// ended; what it had started was ended.
+    Cancelled,
     /// The registry refused or failed the request.
     Registry,
     /// Credentials are missing or wrong.
@@ -367,6 +418,7 @@ impl std::fmt::Display for ErrorKind {
             ErrorKind::Unavailable => "unavailable",
             ErrorKind::Interrupted => "interrupted",
             ErrorKind::Timeout => "timed out",
+            ErrorKind::Cancelled => "cancelled",
             ErrorKind::Registry => "registry error",
             ErrorKind::PermissionDenied => "permission denied",
             ErrorKind::Integrity => "integrity error",
@@ -440,7 +492,8 @@ impl RuntimeError {
                 ErrorKind::NotFound
             }
             E::Io { .. } => ErrorKind::Io,
-            E::Task { source, .. } if source.is_cancelled() => ErrorKind::Unavailable,
+            E::Task { source, .. } if source.is_cancelled() => ErrorKind::Cancelled,
+            E::Cancelled { .. } => ErrorKind::Cancelled,
             E::Task { .. } => ErrorKind::Internal,
             E::AlreadyExists { .. } => ErrorKind::AlreadyExists,
             E::WrongState { .. } => ErrorKind::WrongState,

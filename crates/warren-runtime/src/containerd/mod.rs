@@ -84,9 +84,10 @@ impl Containerd {
                 Err(s) if unreachable(&s) => {
                     if started.elapsed() >= self.reconnect_deadline {
                         return Err(RuntimeError::Unavailable {
-                            socket: self.socket.display().to_string(),
+                            socket: self.socket.to_path_buf(),
                             waited: started.elapsed(),
                             message: s.message().to_string(),
+                            source: Some(Box::new(s)),
                         });
                     }
                     tokio::time::sleep(delay).await;
@@ -196,6 +197,7 @@ fn status_error(op: &'static str, status: tonic::Status) -> RuntimeError {
         return RuntimeError::Interrupted {
             op,
             message: status.message().to_string(),
+            source: Some(Box::new(status)),
         };
     }
     RuntimeError::Daemon {
@@ -226,7 +228,7 @@ fn kind_of(code: tonic::Code) -> ErrorKind {
         C::AlreadyExists => ErrorKind::AlreadyExists,
         C::FailedPrecondition | C::Aborted => ErrorKind::WrongState,
         C::Unavailable => ErrorKind::Unavailable,
-        C::Cancelled => ErrorKind::Interrupted,
+        C::Cancelled => ErrorKind::Cancelled,
         C::DeadlineExceeded => ErrorKind::Timeout,
         C::PermissionDenied | C::Unauthenticated => ErrorKind::PermissionDenied,
         C::ResourceExhausted => ErrorKind::LimitExceeded,
@@ -255,5 +257,12 @@ mod tests {
         );
         let e = status_error("Tasks.Start", tonic::Status::unavailable("gone"));
         assert_eq!(e.kind(), ErrorKind::Interrupted);
+        // A broken connection keeps the status it was told of, too.
+        let source = std::error::Error::source(&e)
+            .and_then(|s| s.downcast_ref::<tonic::Status>())
+            .expect("a tonic::Status");
+        assert_eq!(source.message(), "gone");
+        let e = status_error("Tasks.Wait", tonic::Status::cancelled("context canceled"));
+        assert_eq!(e.kind(), ErrorKind::Cancelled);
     }
 }

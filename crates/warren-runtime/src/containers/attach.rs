@@ -228,7 +228,7 @@ impl ContainerdRuntime {
         let dir = self.inner.containers.dir(id);
         let unavailable = |e: std::io::Error| RuntimeError::Io {
             op: "attaching (the container's logger socket)",
-            path: dir.join(SOCKET).display().to_string(),
+            path: dir.join(SOCKET),
             source: e,
         };
         let (_dir_fd, path) = short_path(&dir, SOCKET).map_err(unavailable)?;

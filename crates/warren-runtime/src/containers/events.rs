@@ -207,6 +207,7 @@ impl ContainerdRuntime {
             Err(RuntimeError::Interrupted {
                 op: "Events.Subscribe",
                 message: "the event stream ended".into(),
+                source: None,
             })
         })
         .await;

@@ -140,10 +140,7 @@ impl ContainerdRuntime {
                     tracing::debug!(container = %id, exec_id, "exec abandoned by its caller; killing it");
                     rt.kill_exec(&id, &exec_id).await;
                     let _ = tokio::time::timeout(Duration::from_secs(5), rt.wait_raw(&id, &exec_id)).await;
-                    Err(RuntimeError::Interrupted {
-                        op: "exec",
-                        message: "the caller stopped waiting".into(),
-                    })
+                    Err(RuntimeError::Cancelled { op: "exec" })
                 }
             };
             let _ = rt
@@ -283,6 +280,7 @@ impl ContainerdRuntime {
             .map_err(|e| RuntimeError::StartFailed {
                 id: format!("{id} (exec {exec_id})"),
                 message: e.daemon_message(),
+                source: Some(Box::new(e)),
             })
     }
 
@@ -356,20 +354,15 @@ async fn exec_user(id: &str, pid: Option<u32>, spec: &str) -> Result<ResolvedUse
     let root = pid
         .filter(|p| *p > 0)
         .map(|p| PathBuf::from(format!("/proc/{p}/root")));
-    let path = root
-        .as_ref()
-        .map(|r| r.display().to_string())
-        .unwrap_or_default();
     let spec = spec.to_string();
     let resolved = tokio::task::spawn_blocking(move || {
         let root = root.filter(|r| r.join("etc").exists());
         warren_spec::resolve_user(Some(&spec), root.as_deref())
     })
     .await
-    .map_err(|e| RuntimeError::Io {
+    .map_err(|source| RuntimeError::Task {
         op: "read the container's /etc/passwd",
-        path,
-        source: std::io::Error::other(e.to_string()),
+        source,
     })?;
     resolved.map_err(|source| RuntimeError::Spec {
         id: id.to_string(),

@@ -50,7 +50,7 @@ pub(crate) const CHUNK: usize = 32 * 1024;
 fn io_error(op: &'static str, path: &Path, source: io::Error) -> RuntimeError {
     RuntimeError::Io {
         op,
-        path: path.display().to_string(),
+        path: path.to_path_buf(),
         source,
     }
 }

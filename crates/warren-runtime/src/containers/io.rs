@@ -124,7 +124,7 @@ impl Fifos {
                 .open(p)
                 .map_err(|source| RuntimeError::Io {
                     op: "opening stdio FIFO",
-                    path: p.display().to_string(),
+                    path: p.to_path_buf(),
                     source,
                 })
         };
@@ -162,19 +162,10 @@ pub(crate) async fn blocking<T: Send + 'static>(
     path: PathBuf,
     f: impl FnOnce() -> io::Result<T> + Send + 'static,
 ) -> Result<T, RuntimeError> {
-    let shown = path.display().to_string();
     match tokio::task::spawn_blocking(f).await {
         Ok(Ok(v)) => Ok(v),
-        Ok(Err(source)) => Err(RuntimeError::Io {
-            op,
-            path: shown,
-            source,
-        }),
-        Err(e) => Err(RuntimeError::Io {
-            op,
-            path: shown,
-            source: io::Error::other(e),
-        }),
+        Ok(Err(source)) => Err(RuntimeError::Io { op, path, source }),
+        Err(source) => Err(RuntimeError::Task { op, source }),
     }
 }
 
@@ -304,13 +295,13 @@ pub(crate) fn with_mounted<T>(
     use nix::mount::{mount, umount2, MntFlags, MsFlags};
     let io_err = |op: &'static str, path: &Path, e: io::Error| RuntimeError::Io {
         op,
-        path: path.display().to_string(),
+        path: path.to_path_buf(),
         source: e,
     };
     let Some(m) = mounts.first() else {
         return Err(RuntimeError::Io {
             op: "mounting a snapshot view",
-            path: String::new(),
+            path: std::path::PathBuf::new(),
             source: io::Error::other("the snapshotter returned no mounts"),
         });
     };

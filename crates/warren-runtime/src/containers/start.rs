@@ -102,7 +102,7 @@ impl ContainerdRuntime {
                     .await
                     .map_err(|source| RuntimeError::Io {
                         op: "starting the container's logger",
-                        path: binary.display().to_string(),
+                        path: binary.to_path_buf(),
                         source,
                     })?;
                 let stdio = Stdio {
@@ -393,12 +393,47 @@ fn start_error(id: &str, e: RuntimeError) -> RuntimeError {
     match e {
         RuntimeError::Daemon {
             kind: ErrorKind::Internal | ErrorKind::WrongState,
-            message,
             ..
         } => RuntimeError::StartFailed {
             id: id.to_string(),
-            message,
+            message: e.daemon_message(),
+            source: Some(Box::new(e)),
         },
         e => e,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_start_failure_keeps_containerds_error_as_its_source() {
+        let daemon = RuntimeError::Daemon {
+            op: "Tasks.Start",
+            kind: ErrorKind::Internal,
+            message: "exec: \"nope\": executable file not found in $PATH".into(),
+            source: None,
+        };
+        let e = start_error("web", daemon);
+        assert_eq!(e.kind(), ErrorKind::StartFailed);
+        assert!(e.to_string().contains("executable file not found"), "{e}");
+        let source = std::error::Error::source(&e)
+            .and_then(|s| s.downcast_ref::<RuntimeError>())
+            .expect("the daemon's error");
+        assert!(matches!(
+            source,
+            RuntimeError::Daemon {
+                op: "Tasks.Start",
+                ..
+            }
+        ));
+        // A broken connection is not a start failure.
+        let broken = RuntimeError::Interrupted {
+            op: "Tasks.Start",
+            message: "gone".into(),
+            source: None,
+        };
+        assert_eq!(start_error("web", broken).kind(), ErrorKind::Interrupted);
     }
 }

@@ -248,7 +248,7 @@ impl ContainerdRuntime {
         match tokio::fs::remove_dir_all(&dir).await {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(RuntimeError::Io {
                 op: "removing the container's files",
-                path: dir.display().to_string(),
+                path: dir.to_path_buf(),
                 source: e,
             }),
             _ => Ok(()),

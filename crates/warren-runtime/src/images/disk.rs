@@ -103,7 +103,7 @@ impl FreeSpace {
                 Ok(free) if free < self.floor => {
                     return Err(RuntimeError::LowDiskSpace {
                         what: what.to_string(),
-                        path: path.display().to_string(),
+                        path: path.to_path_buf(),
                         free,
                         floor: self.floor,
                         setting: MIN_FREE_SETTING,

@@ -10,7 +10,7 @@ use warren_proto::containerd::types::Descriptor;
 
 use super::apply::local::StreamApply;
 use super::disk::FreeSpace;
-use super::http::{Failure, ReadError};
+use super::http::{error_chain, Failure, ReadError};
 use super::limits::{FREE_SPACE_CHECK_EVERY, MAX_CONFIG_BYTES};
 use super::progress::{ProgressSink, PullProgress, REPORT_EVERY};
 use super::schedule::Received;
@@ -121,12 +121,12 @@ pub(super) async fn fetch_layer(
                 // containerd's own check (size or digest) refused the bytes we sent.
                 RuntimeError::Daemon {
                     kind: crate::ErrorKind::WrongState,
-                    message,
                     ..
                 } => RuntimeError::DigestMismatch {
                     reference: r.whole(),
                     digest: layer.digest.clone(),
-                    message,
+                    message: e.daemon_message(),
+                    source: Some(Box::new(e)),
                 },
                 e => e,
             }),
@@ -191,6 +191,7 @@ impl Job<'_> {
                         op,
                         reference: r.whole(),
                         message: format!("{} answered {other} to a range request", response.url),
+                        source: None,
                     })
                 }
             }
@@ -205,10 +206,15 @@ impl Job<'_> {
                             return Err(RuntimeError::Registry {
                                 op: "downloading layer",
                                 reference: r.whole(),
-                                message: format!("{}: {e} (after {RESUMES} resumes)", layer.digest),
+                                message: format!(
+                                    "{}: {} (after {RESUMES} resumes)",
+                                    layer.digest,
+                                    error_chain(&e)
+                                ),
+                                source: Some(Box::new(e)),
                             });
                         }
-                        tracing::warn!(digest = %layer.digest, error = %e, "layer download broke; resuming");
+                        tracing::warn!(digest = %layer.digest, error = %error_chain(&e), "layer download broke; resuming");
                         continue 'connect;
                     }
                     Err(f) => return Err(f.into_error(op, &s.registry)),
@@ -222,6 +228,7 @@ impl Job<'_> {
                         reference: r.whole(),
                         digest: layer.digest.clone(),
                         message: format!("the registry sent more than the {total} bytes declared"),
+                        source: None,
                     });
                 }
                 unchecked += bytes.len() as u64;
@@ -281,6 +288,7 @@ pub(super) async fn fetch_config(
                 reference: r.whole(),
                 digest: config.digest.clone(),
                 message: format!("the registry sent more than the {declared} bytes declared"),
+                source: None,
             },
             ReadError::Failed(f) => f.into_error(op, &session.registry),
         })?;
@@ -290,6 +298,7 @@ pub(super) async fn fetch_config(
             reference: r.whole(),
             digest: config.digest.clone(),
             message: format!("{} bytes that hash to {digest}", bytes.len()),
+            source: None,
         });
     }
     Ok(bytes)

@@ -43,8 +43,8 @@ pub(crate) enum Failure {
     Stop(Stop),
     /// No connection within the connect timeout.
     Connect(Duration),
-    /// The connection failed or broke (its error chain).
-    Broken(String),
+    /// The connection failed or broke.
+    Broken(reqwest::Error),
 }
 
 impl Failure {
@@ -68,10 +68,11 @@ impl Failure {
                 format!("no connection within {}", secs(d)),
                 CONNECT_TIMEOUT_SETTING,
             ),
-            Failure::Broken(message) => RuntimeError::RegistryUnreachable {
+            Failure::Broken(e) => RuntimeError::RegistryUnreachable {
                 op,
                 registry: registry.to_string(),
-                message,
+                message: error_chain(&e),
+                source: Some(Box::new(e)),
             },
         }
     }
@@ -107,7 +108,7 @@ impl Clock {
             // No total timeout is set on the client: a timeout before the headers is the
             // connect timeout.
             Ok(Err(e)) if e.is_timeout() => Err(Failure::Connect(self.connect)),
-            Ok(Err(e)) => Err(Failure::Broken(error_chain(&e))),
+            Ok(Err(e)) => Err(Failure::Broken(e)),
             Ok(Ok(r)) => Ok(Response {
                 status: r.status(),
                 headers: r.headers().clone(),
@@ -149,7 +150,7 @@ impl Response {
             Err(stop) => Err(Failure::Stop(stop)),
             Ok(None) => Ok(None),
             Ok(Some(Ok(b))) => Ok(Some(b)),
-            Ok(Some(Err(e))) => Err(Failure::Broken(error_chain(&e))),
+            Ok(Some(Err(e))) => Err(Failure::Broken(e)),
         }
     }
 

@@ -69,9 +69,12 @@ impl ManifestFetcher {
             .get(op, &format!("manifests/{target}"), Some(&accept), None)
             .await
             .map_err(|e| match e {
-                RuntimeError::UnknownImage { message, .. } => RuntimeError::UnknownImage {
+                RuntimeError::UnknownImage {
+                    message, source, ..
+                } => RuntimeError::UnknownImage {
                     reference: r.whole(),
                     message,
+                    source,
                 },
                 e => e,
             })?;
@@ -104,6 +107,7 @@ impl ManifestFetcher {
                     reference: r.whole(),
                     digest: expected,
                     message: format!("the manifest's bytes hash to {digest}"),
+                    source: None,
                 });
             }
         }

@@ -56,6 +56,7 @@ impl PullStream {
         Err(RuntimeError::Interrupted {
             op: "pull",
             message: "the pull's task ended without a result".into(),
+            source: None,
         })
     }
 }

@@ -76,6 +76,7 @@ impl RegistryOptions {
                 op: "setting up the registry client",
                 reference: String::new(),
                 message: e.to_string(),
+                source: None,
             })
     }
 

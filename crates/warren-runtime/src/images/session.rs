@@ -155,15 +155,18 @@ impl Session {
                     op,
                     registry: self.registry.clone(),
                     message,
+                    source: None,
                 },
                 404 => RuntimeError::UnknownImage {
                     reference: format!("{}/{}", self.registry, self.repository),
                     message,
+                    source: None,
                 },
                 _ => RuntimeError::Registry {
                     op,
                     reference: format!("{}/{}", self.registry, self.repository),
                     message,
+                    source: None,
                 },
             });
         }

@@ -113,11 +113,13 @@ pub(crate) async fn fetch_token(
                 op,
                 registry: registry.to_string(),
                 message,
+                source: None,
             },
             _ => RuntimeError::Registry {
                 op,
                 reference: registry.to_string(),
                 message,
+                source: None,
             },
         });
     }
@@ -138,6 +140,7 @@ pub(crate) async fn fetch_token(
             op,
             reference: registry.to_string(),
             message: format!("the token service {realm} answered with no JSON: {e}"),
+            source: Some(Box::new(e)),
         })?;
     ["token", "access_token"]
         .iter()
@@ -151,6 +154,7 @@ pub(crate) async fn fetch_token(
             op,
             reference: registry.to_string(),
             message: format!("the token service {realm} answered without a token"),
+            source: None,
         })
 }
 

@@ -219,6 +219,7 @@ impl ContainerdRuntime {
                     "the registry sent {got} bytes of a blob that declares {declared}; \
                      the server-side pull was cancelled"
                 ),
+                source: None,
             }),
         };
         if let Some(relay) = relay {
@@ -351,17 +352,20 @@ fn transfer_error(r: &Reference, e: RuntimeError) -> RuntimeError {
             reference: r.whole(),
             digest,
             message,
+            source: Some(Box::new(e)),
         }
     } else if kind == Some(ErrorKind::NotFound) || lower.contains("not found") {
         RuntimeError::UnknownImage {
             reference: r.whole(),
             message,
+            source: Some(Box::new(e)),
         }
     } else if lower.contains("unauthorized") || lower.contains("denied") {
         RuntimeError::Unauthorized {
             op: "pulling (server-side)",
             registry: r.registry().to_string(),
             message,
+            source: Some(Box::new(e)),
         }
     } else if lower.contains("connection refused")
         || lower.contains("no such host")
@@ -371,6 +375,7 @@ fn transfer_error(r: &Reference, e: RuntimeError) -> RuntimeError {
             op: "pulling (server-side)",
             registry: r.registry().to_string(),
             message,
+            source: Some(Box::new(e)),
         }
     } else if kind.is_none() {
         e
@@ -379,6 +384,7 @@ fn transfer_error(r: &Reference, e: RuntimeError) -> RuntimeError {
             op: "pulling (server-side)",
             reference: r.whole(),
             message,
+            source: Some(Box::new(e)),
         }
     }
 }

@@ -65,7 +65,7 @@ pub(crate) async fn write(dir: &Path, files: &NetworkFiles) -> Result<(), Runtim
             .await
             .map_err(|e| RuntimeError::Io {
                 op: "writing the container's network files",
-                path: path.display().to_string(),
+                path: path.to_path_buf(),
                 source: e,
             })?;
     }

@@ -247,7 +247,7 @@ impl ContainerdRuntime {
             .await
             .map_err(|e| RuntimeError::Io {
                 op: "saving the container's network state",
-                path: path.display().to_string(),
+                path: path.to_path_buf(),
                 source: e,
             })
     }

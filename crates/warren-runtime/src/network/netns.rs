@@ -12,7 +12,7 @@ use crate::RuntimeError;
 fn io_err(op: &'static str, path: &Path, e: impl Into<std::io::Error>) -> RuntimeError {
     RuntimeError::Io {
         op,
-        path: path.display().to_string(),
+        path: path.to_path_buf(),
         source: e.into(),
     }
 }

@@ -93,12 +93,12 @@ impl ContainerdRuntime {
             .await
             .map_err(|source| RuntimeError::Io {
                 op: "opening image archive",
-                path: path.display().to_string(),
+                path: path.to_path_buf(),
                 source,
             })?;
         if !meta.is_file() {
             return Err(RuntimeError::Archive {
-                path: path.display().to_string(),
+                path: path.to_path_buf(),
                 reason: "not a regular file".into(),
             });
         }
@@ -118,7 +118,7 @@ impl ContainerdRuntime {
         clients: &Containerd,
     ) -> Result<Vec<Image>, RuntimeError> {
         let bad = |reason: String| RuntimeError::Archive {
-            path: path.display().to_string(),
+            path: path.to_path_buf(),
             reason,
         };
         let contents = store_all(clients, path).await?;
@@ -217,12 +217,12 @@ async fn store_all(clients: &Containerd, path: &Path) -> Result<Contents, Runtim
                     .map_err(|e| match e {
                         RuntimeError::Daemon {
                             kind: crate::ErrorKind::WrongState,
-                            message,
                             ..
                         } => RuntimeError::DigestMismatch {
                             reference: path.display().to_string(),
                             digest: known.clone().unwrap_or_default(),
-                            message: format!("{name}: {message}"),
+                            message: format!("{name}: {}", e.daemon_message()),
+                            source: Some(Box::new(e)),
                         },
                         e => e,
                     })?;
@@ -230,7 +230,7 @@ async fn store_all(clients: &Containerd, path: &Path) -> Result<Contents, Runtim
             }
             Event::Chunk(_) | Event::End { .. } => {
                 return Err(RuntimeError::Archive {
-                    path: path.display().to_string(),
+                    path: path.to_path_buf(),
                     reason: "archive reader out of step".into(),
                 })
             }
@@ -254,7 +254,7 @@ async fn store_one(
         w.restart();
     }
     let truncated = || RuntimeError::Archive {
-        path: name.to_string(),
+        path: name.into(),
         reason: "archive ended inside this file".into(),
     };
     loop {
@@ -279,6 +279,7 @@ async fn store_one(
                             reference: name.to_string(),
                             digest: k.to_string(),
                             message: format!("its bytes hash to {digest}"),
+                            source: None,
                         });
                     }
                 }
@@ -304,7 +305,7 @@ async fn docker_images(
     manifest_json: &[u8],
 ) -> Result<Vec<(String, Descriptor)>, RuntimeError> {
     let archive = |reason: String| RuntimeError::Archive {
-        path: String::new(),
+        path: std::path::PathBuf::new(),
         reason,
     };
     let entries: Vec<layout::DockerEntry> = serde_json::from_slice(manifest_json)

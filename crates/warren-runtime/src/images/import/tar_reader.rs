@@ -63,7 +63,7 @@ pub(super) fn clean(name: &str) -> Option<String> {
 
 fn archive_err(path: &Path, reason: impl std::fmt::Display) -> RuntimeError {
     RuntimeError::Archive {
-        path: path.display().to_string(),
+        path: path.to_path_buf(),
         reason: reason.to_string(),
     }
 }
@@ -85,7 +85,7 @@ type Tx = mpsc::Sender<Result<Event, RuntimeError>>;
 fn read(path: &Path, tx: &Tx) -> Result<(), RuntimeError> {
     let file = File::open(path).map_err(|source| RuntimeError::Io {
         op: "opening image archive",
-        path: path.display().to_string(),
+        path: path.to_path_buf(),
         source,
     })?;
     let mut reader = BufReader::with_capacity(CHUNK, file);

@@ -20,6 +20,7 @@ pub fn code(e: &RuntimeError) -> Code {
         ErrorKind::WrongState | ErrorKind::StartFailed => Code::FailedPrecondition,
         ErrorKind::Unavailable | ErrorKind::Interrupted => Code::Unavailable,
         ErrorKind::Timeout => Code::DeadlineExceeded,
+        ErrorKind::Cancelled => Code::Cancelled,
         ErrorKind::PermissionDenied => Code::PermissionDenied,
         ErrorKind::Integrity => Code::DataLoss,
         ErrorKind::LimitExceeded => Code::ResourceExhausted,
@@ -39,6 +40,7 @@ pub fn reason(kind: ErrorKind) -> ErrorReason {
         ErrorKind::Unavailable => ErrorReason::Unavailable,
         ErrorKind::Interrupted => ErrorReason::Interrupted,
         ErrorKind::Timeout => ErrorReason::Timeout,
+        ErrorKind::Cancelled => ErrorReason::Cancelled,
         ErrorKind::Registry => ErrorReason::Registry,
         ErrorKind::PermissionDenied => ErrorReason::PermissionDenied,
         ErrorKind::Integrity => ErrorReason::Integrity,
@@ -59,6 +61,7 @@ fn reason_of_code(code: Code) -> ErrorReason {
         Code::FailedPrecondition => ErrorReason::WrongState,
         Code::Unavailable => ErrorReason::Unavailable,
         Code::DeadlineExceeded => ErrorReason::Timeout,
+        Code::Cancelled => ErrorReason::Cancelled,
         Code::PermissionDenied | Code::Unauthenticated => ErrorReason::PermissionDenied,
         Code::DataLoss => ErrorReason::Integrity,
         Code::ResourceExhausted => ErrorReason::LimitExceeded,
@@ -154,8 +157,12 @@ mod tests {
             socket: "/s".into(),
             waited: std::time::Duration::from_millis(5),
             message: "gone".into(),
+            source: None,
         };
         assert_eq!(code(&down), Code::Unavailable);
+        let cancelled = RuntimeError::Cancelled { op: "exec" };
+        assert_eq!(code(&cancelled), Code::Cancelled);
+        assert_eq!(reason(cancelled.kind()), ErrorReason::Cancelled);
     }
 
     fn detail_of(s: &Status) -> ErrorDetail {
