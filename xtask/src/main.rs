@@ -9,6 +9,7 @@ mod beside;
 mod demo;
 mod deps;
 mod host;
+mod modules;
 #[cfg(test)]
 mod msrv;
 mod pins;
@@ -75,6 +76,23 @@ enum Task {
     /// Write the node API's snapshot (crates/warren-proto/api/warren.node.v1.txt) from the
     /// protos as they are, and print its fingerprint and the CHANGELOG.md line it needs.
     ApiSnapshot,
+    /// Dependency cycles between the modules of each crate under crates/: sibling modules
+    /// that each use the other (or each other's descendants), with one example per edge.
+    Modules {
+        /// Check only this crate (repeatable; default: all of them).
+        #[arg(long = "crate", value_name = "NAME")]
+        crates: Vec<String>,
+        /// Exit with status 1 when there is a cycle.
+        #[arg(long)]
+        deny: bool,
+        /// Count `a::Item`, where `a` re-exports `Item`, as a use of the module `a` takes it
+        /// from (`crate::Error` as one of `error`), not of `a` as written.
+        #[arg(long)]
+        follow_reexports: bool,
+        /// List every reference behind each edge, not one example.
+        #[arg(long)]
+        verbose: bool,
+    },
     /// The integration tests inside a cgroup-v2-only Linux guest under qemu (this host is
     /// cgroup v1): `vm image` builds the guest, `vm run` boots it and runs tests.
     Vm {
@@ -142,6 +160,17 @@ fn main() -> Result<()> {
             bench::run(&ws, &deps, &what, &lines, runs)?;
         }
         Task::ApiSnapshot => api_snapshot::run(&ws)?,
+        Task::Modules {
+            crates,
+            deny,
+            follow_reexports,
+            verbose,
+        } => {
+            let cycles = modules::run(&ws, &crates, follow_reexports, verbose)?;
+            if deny && cycles > 0 {
+                std::process::exit(1);
+            }
+        }
         Task::Vm { task } => {
             let code = vm::main(&ws, task)?;
             if code != 0 {
