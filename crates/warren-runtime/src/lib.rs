@@ -2,9 +2,11 @@
 #![doc = include_str!("../README.md")]
 
 mod client;
+mod container_id;
 mod containerd;
 mod daemon;
 mod error;
+mod files;
 
 pub mod containers;
 pub mod images;

@@ -13,8 +13,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::unix::OwnedWriteHalf;
 use warren_proto::containerd::services::tasks::v1::{CloseIoRequest, ResizePtyRequest};
 
-use super::status::not_found;
 use super::ContainerState;
+use crate::container_id::not_found;
 use crate::logger::attach::{short_path, SOCKET};
 use crate::logger::frame::{self, Decoder};
 use crate::{ContainerdRuntime, RuntimeError};

@@ -5,8 +5,9 @@ use warren_proto::containerd::services::tasks::v1::{
     ListPidsRequest, PauseTaskRequest, ResumeTaskRequest, UpdateTaskRequest,
 };
 
-use super::status::{not_found, state_of};
+use super::status::state_of;
 use super::ContainerState;
+use crate::container_id::not_found;
 use crate::{ContainerdRuntime, RuntimeError};
 
 impl ContainerdRuntime {

@@ -8,18 +8,33 @@ use warren_proto::containerd::services::tasks::v1::{
     DeleteProcessRequest, ExecProcessRequest, KillRequest, StartRequest,
 };
 
-use super::exec_stream::ExecEvent;
 use super::fifo::{self, AbortOnDrop};
 use super::io::Fifos;
 use super::logs::LogStream;
-use super::status::not_found;
 use super::ContainerState;
+use crate::container_id::not_found;
 use crate::{ContainerdRuntime, RuntimeError};
 use warren_spec::ResolvedUser;
 
 /// Where [`ContainerdRuntime::exec_forwarding`] sends output as it is read. Bounded: when
 /// the reader falls behind, reading the FIFOs stops, and the process waits on its full pipe
 /// rather than its output piling up in memory.
+/// One item of an [`ExecStream`](super::ExecStream).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ExecEvent {
+    /// A chunk of output, as the process wrote it.
+    Output {
+        /// Which of its streams.
+        stream: LogStream,
+        /// The bytes (not split at lines).
+        data: Vec<u8>,
+    },
+    /// The process ended: the last item. Its output is also collected here, up to
+    /// [`MAX_EXEC_OUTPUT`](super::MAX_EXEC_OUTPUT) per stream.
+    Exited(ExecOutput),
+}
+
 pub(crate) type Forward = Option<tokio::sync::mpsc::Sender<Result<ExecEvent, RuntimeError>>>;
 
 /// The most output `exec` keeps per stream; beyond it, output is still drained (so the

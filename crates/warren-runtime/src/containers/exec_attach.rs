@@ -103,7 +103,8 @@ impl ContainerdRuntime {
         fifos.out.create().await?;
         if let Some(p) = fifos.stdin.clone() {
             let shown = p.clone();
-            io::blocking("creating a stdin FIFO", shown, move || io::fresh_fifo(&p)).await?;
+            crate::files::blocking("creating a stdin FIFO", shown, move || io::fresh_fifo(&p))
+                .await?;
         }
         match self.exec_start(id, &exec_id, &fifos, process, req).await {
             Ok(session) => Ok(session),

@@ -6,29 +6,12 @@ use std::task::{Context, Poll};
 use futures::Stream;
 use tokio::sync::mpsc;
 
-use super::exec::{ExecOutput, ExecRequest};
-use super::logs::LogStream;
+use super::exec::{ExecEvent, ExecRequest};
 use crate::{ContainerdRuntime, RuntimeError};
 
 /// How many chunks of output an [`ExecStream`] holds for a reader that is behind (each at
 /// most one FIFO read).
 const PENDING_CHUNKS: usize = 64;
-
-/// One item of an [`ExecStream`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum ExecEvent {
-    /// A chunk of output, as the process wrote it.
-    Output {
-        /// Which of its streams.
-        stream: LogStream,
-        /// The bytes (not split at lines).
-        data: Vec<u8>,
-    },
-    /// The process ended: the last item. Its output is also collected here, up to
-    /// [`MAX_EXEC_OUTPUT`](super::MAX_EXEC_OUTPUT) per stream.
-    Exited(ExecOutput),
-}
 
 /// An exec under way: its output in the order each stream was read, then
 /// [`ExecEvent::Exited`], or one `Err`; then the stream ends. Dropping the stream kills

@@ -25,6 +25,7 @@ use std::sync::{Arc, Mutex};
 use tokio::task::JoinHandle;
 
 use super::Settings;
+use crate::files::{blocking, private_dir};
 use crate::RuntimeError;
 
 use crate::logger::cri::{self, Encoder};
@@ -138,14 +139,6 @@ impl Fifos {
     }
 }
 
-/// Create a container's directory (and its parents) if missing and make it root's alone
-/// (0700): its logs hold whatever the container printed. Blocking.
-pub(crate) fn private_dir(dir: &Path) -> io::Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::create_dir_all(dir)?;
-    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
-}
-
 /// Create the FIFO `path` (mode 0600), replacing a leftover. Blocking.
 pub(crate) fn fresh_fifo(path: &Path) -> io::Result<()> {
     match std::fs::remove_file(path) {
@@ -154,19 +147,6 @@ pub(crate) fn fresh_fifo(path: &Path) -> io::Result<()> {
     }
     nix::unistd::mkfifo(path, nix::sys::stat::Mode::from_bits_truncate(0o600))
         .map_err(io::Error::from)
-}
-
-/// Run blocking file work off the async runtime, mapping errors to [`RuntimeError::Io`].
-pub(crate) async fn blocking<T: Send + 'static>(
-    op: &'static str,
-    path: PathBuf,
-    f: impl FnOnce() -> io::Result<T> + Send + 'static,
-) -> Result<T, RuntimeError> {
-    match tokio::task::spawn_blocking(f).await {
-        Ok(Ok(v)) => Ok(v),
-        Ok(Err(source)) => Err(RuntimeError::Io { op, path, source }),
-        Err(source) => Err(RuntimeError::Task { op, source }),
-    }
 }
 
 /// Run `f` on a detached thread of its own and receive its result.

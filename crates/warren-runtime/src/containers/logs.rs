@@ -12,7 +12,7 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::sync::mpsc;
 
 use super::io::LOG_FILE;
-use super::status::not_found;
+use crate::container_id::not_found;
 use crate::{ContainerdRuntime, RuntimeError};
 
 /// How much of a log file one read takes: tokio reads files on its blocking pool, one task

@@ -6,8 +6,8 @@ use std::time::SystemTime;
 use warren_proto::containerd::services::tasks::v1::MetricsRequest;
 use warren_proto::io::containerd::cgroups::{v1, v2};
 
-use super::status::not_found;
 use super::to_system_time;
+use crate::container_id::not_found;
 use crate::{ContainerdRuntime, RuntimeError};
 
 /// A container's resource use at one moment, on cgroup v1 and v2 hosts alike.

@@ -24,19 +24,18 @@ mod signal;
 mod stale_exec;
 pub(crate) mod start;
 mod status;
-pub(crate) use status::not_found;
 mod stop;
+
+pub(crate) use crate::container_id::check_id;
 
 use std::path::PathBuf;
 use std::time::SystemTime;
 
-use crate::RuntimeError;
-
 pub use attach::{AttachInput, AttachOutput, AttachOutputStream, Attached};
 pub use events::{ContainerEvent, ContainerEventKind};
-pub use exec::{ExecOutput, ExecRequest, MAX_EXEC_OUTPUT};
+pub use exec::{ExecEvent, ExecOutput, ExecRequest, MAX_EXEC_OUTPUT};
 pub use exec_attach::{ExecSession, ExecWait};
-pub use exec_stream::{ExecEvent, ExecStream};
+pub use exec_stream::ExecStream;
 pub use health::HEALTH_LABEL;
 pub use logs::{LogLine, LogOptions, LogStream};
 pub use metrics::ContainerMetrics;
@@ -46,14 +45,6 @@ pub use warren_spec::container::{ContainerRequest, PullPolicy};
 
 /// The runtime containerd runs our containers with.
 pub const RUNTIME_NAME: &str = "io.containerd.runc.v2";
-
-/// Refuse an id containerd would refuse (letters, digits and single `.`, `_`, `-`; at most
-/// 76 characters) before it is used for anything, a path under the state directory above
-/// all: `../x` must never name a file outside it.
-pub(crate) fn check_id(id: &str) -> Result<(), RuntimeError> {
-    warren_proto::namespace::validate_identifier("container id", id)?;
-    Ok(())
-}
 
 /// Where and how containers keep their files; from [`crate::RuntimeOptions`].
 #[derive(Debug, Clone)]

@@ -2,7 +2,7 @@
 //! containerd stores and the runtime's labels), for `inspect`.
 
 use super::labels;
-use super::status::not_found;
+use crate::container_id::not_found;
 use crate::{ContainerdRuntime, RuntimeError};
 
 /// How a container is confined, as its spec says.

@@ -6,8 +6,9 @@ use warren_proto::containerd::services::tasks::v1::{
 };
 
 use super::io::{self, Fifos};
-use super::status::{not_found, state_of};
+use super::status::state_of;
 use super::{labels, ContainerRequest, ContainerState};
+use crate::container_id::not_found;
 use crate::error::warn_unless_missing;
 use crate::{ContainerdRuntime, ErrorKind, RuntimeError};
 
@@ -79,8 +80,8 @@ impl ContainerdRuntime {
             let err_fifo = dir.join(crate::logger::attach::STDERR_FIFO);
             let (owned, fifos) = (dir.clone(), spec.fifos);
             let (i, o, e) = (stdin_fifo.clone(), out_fifo.clone(), err_fifo.clone());
-            io::blocking("creating the container's directory", dir, move || {
-                io::private_dir(&owned)?;
+            crate::files::blocking("creating the container's directory", dir, move || {
+                crate::files::private_dir(&owned)?;
                 if stdin {
                     io::fresh_fifo(&i)?;
                 }

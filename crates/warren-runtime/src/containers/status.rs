@@ -8,6 +8,7 @@ use warren_proto::containerd::services::tasks::v1::{GetRequest, ListTasksRequest
 use warren_proto::containerd::v1::types::{Process, Status};
 
 use super::{labels, to_system_time};
+use crate::container_id::not_found;
 use crate::error::found;
 use crate::{ContainerdRuntime, RuntimeError};
 
@@ -280,13 +281,6 @@ fn info_of(record: Container, task: Option<&Process>, oom_killed: bool) -> Conta
             .into_iter()
             .filter(|(k, _)| !k.starts_with(labels::RESERVED_PREFIX))
             .collect(),
-    }
-}
-
-pub(crate) fn not_found(id: &str) -> RuntimeError {
-    RuntimeError::NotFound {
-        kind: "container",
-        id: id.to_string(),
     }
 }
 

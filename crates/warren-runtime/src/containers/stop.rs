@@ -9,8 +9,9 @@ use warren_proto::containerd::services::tasks::v1::{
 };
 
 use super::io::Fifos;
-use super::status::{not_found, state_of};
+use super::status::state_of;
 use super::{labels, to_system_time, ContainerState, ExitStatus};
+use crate::container_id::not_found;
 use crate::error::found;
 use crate::{ContainerdRuntime, RuntimeError};
 

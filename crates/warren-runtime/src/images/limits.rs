@@ -51,18 +51,5 @@ pub const DEFAULT_MIN_FREE_BYTES: u64 = 1 << 30;
 /// How many bytes a download or an unpack writes between two free-space checks: 64 MiB.
 pub const FREE_SPACE_CHECK_EVERY: u64 = 64 << 20;
 
-/// The most entries one tar stream (a layer, an image archive) may hold: 1,000,000. Real
-/// layers hold up to a few hundred thousand files; a stream of empty headers past this is
-/// refused instead of being read for ever.
-pub const MAX_TAR_ENTRIES: u64 = 1_000_000;
-
-/// The most bytes of extension headers one tar stream may hold: 64 MiB, counting each PAX
-/// (`x`, `g`) and GNU long name or link (`L`, `K`) header block and its body. Plain entry
-/// headers are bounded by [`MAX_TAR_ENTRIES`]; this bounds the headers that yield no entry
-/// (a stream of global headers) and the extension records parsed in all.
-pub const MAX_TAR_EXTENSION_BYTES: u64 = 64 * 1024 * 1024;
-
-/// The largest single extension header body (PAX records, a GNU long name or link): 1 MiB,
-/// the cap of Go's `archive/tar` (what containerd and Docker read with). A header that
-/// declares more is refused before a byte of its body is read or allocated.
-pub const MAX_TAR_EXTENSION_SIZE: u64 = 1024 * 1024;
+// The tar reader's own limits are defined beside it; they are a part of this list.
+pub use crate::tar_stream::{MAX_TAR_ENTRIES, MAX_TAR_EXTENSION_BYTES, MAX_TAR_EXTENSION_SIZE};

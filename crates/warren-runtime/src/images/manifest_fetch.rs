@@ -12,9 +12,16 @@ use sha2::{Digest, Sha256};
 
 use super::http::{Clock, ReadError};
 use super::limits::MAX_MANIFEST_BYTES;
-use super::pull::MANIFEST_TYPES;
 use super::session::Session;
 use crate::{ContainerdRuntime, RuntimeError};
+
+/// What we accept when resolving a reference: every manifest and index type we can pull.
+pub(crate) const MANIFEST_TYPES: &[&str] = &[
+    "application/vnd.oci.image.index.v1+json",
+    "application/vnd.docker.distribution.manifest.list.v2+json",
+    "application/vnd.oci.image.manifest.v1+json",
+    "application/vnd.docker.distribution.manifest.v2+json",
+];
 
 /// A manifest (or index) as the registry sent it.
 pub(crate) struct Fetched {

@@ -1,5 +1,6 @@
 //! Images: pull from registries, list, inspect and remove.
 
+mod codec;
 mod config;
 mod disk;
 mod download;

@@ -15,21 +15,13 @@ use super::download::{declared_size, fetch_config};
 use super::http::Failure;
 use super::lease::Lease;
 use super::limits::MAX_CONFIG_BYTES;
-use super::manifest_fetch::{Fetched, ManifestFetcher};
+use super::manifest_fetch::{Fetched, ManifestFetcher, MANIFEST_TYPES};
 use super::platform::Platform;
 use super::progress::{ProgressSink, PullProgress};
 use super::reference::{image_name, normalize};
 use super::{record, schedule, unpack, Image};
 use crate::containerd::content;
 use crate::{ContainerdRuntime, PullMode, RuntimeError};
-
-/// What we accept when resolving a reference: every manifest and index type we can pull.
-pub(crate) const MANIFEST_TYPES: &[&str] = &[
-    "application/vnd.oci.image.index.v1+json",
-    "application/vnd.docker.distribution.manifest.list.v2+json",
-    "application/vnd.oci.image.manifest.v1+json",
-    "application/vnd.docker.distribution.manifest.v2+json",
-];
 
 /// How many layers may download at once by default (containerd's Go client's default).
 pub const DEFAULT_MAX_CONCURRENT_DOWNLOADS: usize = 3;

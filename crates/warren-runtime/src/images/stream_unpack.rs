@@ -12,7 +12,8 @@
 use oci_client::Reference;
 use warren_proto::containerd::types::Descriptor;
 
-use super::apply::local::{target, Codec, StreamApply, StreamFailed};
+use super::apply::local::{target, StreamApply, StreamFailed};
+use super::codec::Codec;
 use super::download::fetch_layer;
 use super::progress::ProgressSink;
 use super::schedule::Received;

@@ -99,7 +99,7 @@ pub(super) async fn unpack_layer(
     let local = (how == LayerUnpack::Auto)
         .then(|| super::apply::local::target(snapshotter, &extract.mounts))
         .flatten()
-        .zip(super::apply::local::Codec::of(&layer.media_type));
+        .zip(super::codec::Codec::of(&layer.media_type));
     let applied = match local {
         Some(((upper, lowers), codec)) => {
             super::apply::local::apply_stored(

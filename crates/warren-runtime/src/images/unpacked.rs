@@ -7,7 +7,6 @@ use std::io::Read;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use super::apply::local::Codec;
 use super::disk::FreeSpace;
 use super::limits::FREE_SPACE_CHECK_EVERY;
 use crate::RuntimeError;
@@ -78,27 +77,6 @@ impl UnpackBudget {
     }
 }
 
-/// The decompressed stream of a layer compressed as `codec`, counted against `budget`
-/// when given: what the applier reads.
-pub(crate) fn decoder<R: Read + 'static>(
-    codec: Codec,
-    input: R,
-    budget: Option<(&UnpackBudget, &str)>,
-) -> std::io::Result<Box<dyn Read>> {
-    let decoded: Box<dyn Read> = match codec {
-        Codec::Plain => Box::new(input),
-        Codec::Gzip => Box::new(flate2::read::MultiGzDecoder::new(input)),
-        Codec::Zstd => Box::new(
-            ruzstd::decoding::StreamingDecoder::new(input)
-                .map_err(|e| std::io::Error::other(e.to_string()))?,
-        ),
-    };
-    Ok(match budget {
-        Some((b, digest)) => Box::new(b.counted(digest, decoded)),
-        None => decoded,
-    })
-}
-
 /// A decompressor's output, counted (see [`UnpackBudget::counted`]).
 pub(crate) struct Counted<R> {
     inner: R,
@@ -162,6 +140,7 @@ impl<R: Read> Read for Counted<R> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::images::codec::{decoder, Codec};
     use std::io::Write;
 
     /// `n` zero bytes, gzipped (a few kilobytes per megabyte).

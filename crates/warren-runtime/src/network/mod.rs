@@ -131,8 +131,8 @@ impl ContainerdRuntime {
         config.validate()?;
         let dir = self.inner.containers.dir(id);
         let owned = dir.clone();
-        crate::containers::io::blocking("creating the container's directory", dir, move || {
-            crate::containers::io::private_dir(&owned)
+        crate::files::blocking("creating the container's directory", dir, move || {
+            crate::files::private_dir(&owned)
         })
         .await?;
         let netns = self.netns_path(id);
@@ -230,10 +230,10 @@ impl ContainerdRuntime {
     ) -> Result<(), RuntimeError> {
         let dir = self.inner.containers.dir(id);
         let owned = dir.clone();
-        crate::containers::io::blocking(
+        crate::files::blocking(
             "creating the container's directory",
             dir.clone(),
-            move || crate::containers::io::private_dir(&owned),
+            move || crate::files::private_dir(&owned),
         )
         .await?;
         files.default_servers = self.inner.network.dns.clone();
@@ -311,9 +311,9 @@ impl ContainerdRuntime {
     /// The IPv4 address of bridge container `id`, from its cached CNI result (no exec into
     /// the container); `None` for a container without a bridge network.
     pub async fn container_ip(&self, id: &str) -> Result<Option<Ipv4Addr>, RuntimeError> {
-        crate::containers::check_id(id)?;
+        crate::container_id::check_id(id)?;
         if self.container_record(id).await?.is_none() {
-            return Err(crate::containers::not_found(id));
+            return Err(crate::container_id::not_found(id));
         }
         Ok(self
             .load_attached(id)
@@ -326,10 +326,10 @@ impl ContainerdRuntime {
     /// for IPv6 chains it never creates for IPv4-only mappings, and fails on a healthy
     /// container.
     pub async fn check_network(&self, id: &str) -> Result<(), RuntimeError> {
-        crate::containers::check_id(id)?;
+        crate::container_id::check_id(id)?;
         let Some(attached) = self.load_attached(id).await else {
             if self.container_record(id).await?.is_none() {
-                return Err(crate::containers::not_found(id));
+                return Err(crate::container_id::not_found(id));
             }
             return Err(RuntimeError::InvalidRequest {
                 field: "container",

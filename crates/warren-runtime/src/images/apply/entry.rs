@@ -11,7 +11,7 @@ use nix::sys::stat::{mkdirat, mknodat, Mode, SFlag};
 use nix::unistd::{linkat, symlinkat};
 
 use super::meta::{self, Meta, Target};
-use super::{name, tree, ApplyError};
+use super::{at, name, ApplyError};
 
 /// What an entry is, with what its type needs.
 #[derive(Debug)]
@@ -55,10 +55,10 @@ pub(crate) fn create(
     meta: &Meta,
     data: &mut dyn Read,
 ) -> Result<Option<OwnedFd>, ApplyError> {
-    let existing = tree::stat_at(dir, base).map_err(io("look at what is there", entry))?;
+    let existing = at::stat_at(dir, base).map_err(io("look at what is there", entry))?;
     if let Some(st) = existing {
-        if !(tree::is_dir(&st) && matches!(kind, Kind::Dir)) {
-            tree::remove_all_at(dir, base).map_err(io("remove what it replaces", entry))?;
+        if !(at::is_dir(&st) && matches!(kind, Kind::Dir)) {
+            at::remove_all_at(dir, base).map_err(io("remove what it replaces", entry))?;
         }
     }
     let perm = Mode::from_bits_truncate(meta.mode & 0o777);
@@ -69,7 +69,7 @@ pub(crate) fn create(
     };
     match kind {
         Kind::Dir => {
-            if existing.as_ref().is_none_or(|st| !tree::is_dir(st)) {
+            if existing.as_ref().is_none_or(|st| !at::is_dir(st)) {
                 mkdirat(dir, base, perm).map_err(io("create the directory", entry))?;
             }
             let fd = openat2(dir, base, open_how(OFlag::O_RDONLY | OFlag::O_DIRECTORY))
@@ -106,7 +106,7 @@ pub(crate) fn create(
                 });
             }
             let (tparent, tbase) = name::split(&rel);
-            let tdir = tree::open_dir(root, tparent).map_err(|e| ApplyError::HardLink {
+            let tdir = at::open_dir(root, tparent).map_err(|e| ApplyError::HardLink {
                 entry: entry.to_path_buf(),
                 target: target.clone(),
                 source: e,
@@ -118,7 +118,7 @@ pub(crate) fn create(
                     source: e,
                 }
             })?;
-            let symlink = tree::stat_at(dir, base).ok().flatten().is_some_and(|st| {
+            let symlink = at::stat_at(dir, base).ok().flatten().is_some_and(|st| {
                 SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT == SFlag::S_IFLNK
             });
             meta::apply(at(symlink), meta, entry, false)?;
@@ -149,7 +149,7 @@ pub(crate) fn whiteout(
     entry: &Path,
     meta: &Meta,
 ) -> Result<(), ApplyError> {
-    tree::remove_all_at(dir, base).map_err(io("remove what the whiteout hides", entry))?;
+    at::remove_all_at(dir, base).map_err(io("remove what the whiteout hides", entry))?;
     mknodat(dir, base, SFlag::S_IFCHR, Mode::empty(), 0)
         .map_err(io("create the whiteout", entry))?;
     nix::unistd::fchownat(

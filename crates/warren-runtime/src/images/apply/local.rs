@@ -11,33 +11,11 @@ use warren_proto::containerd::services::content::v1::ReadContentRequest;
 use warren_proto::containerd::types::{Descriptor, Mount};
 
 use crate::containerd::Containerd;
+use crate::images::codec::Codec;
 use crate::images::unpacked::UnpackBudget;
 use crate::RuntimeError;
 
 pub(crate) use super::bad_layer::BadLayer;
-
-/// How a layer blob is compressed, by its media type; `None` for one the applier does not
-/// know (containerd's Diff.Apply then does the work).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Codec {
-    Plain,
-    Gzip,
-    Zstd,
-}
-
-impl Codec {
-    pub(crate) fn of(media_type: &str) -> Option<Codec> {
-        if media_type.ends_with(".tar") || media_type.ends_with("layer.v1.tar") {
-            Some(Codec::Plain)
-        } else if media_type.ends_with("tar+gzip") || media_type.ends_with("tar.gzip") {
-            Some(Codec::Gzip)
-        } else if media_type.ends_with("tar+zstd") {
-            Some(Codec::Zstd)
-        } else {
-            None
-        }
-    }
-}
 
 /// The upper directory and lower directories (topmost first) of a snapshot's mounts: an
 /// overlay mount, or the bind mount of a snapshot without a parent. `None` for anything
@@ -141,7 +119,7 @@ impl StreamApply {
                 rx,
                 current: Bytes::new(),
             };
-            let decoded = crate::images::unpacked::decoder(
+            let decoded = crate::images::codec::decoder(
                 codec,
                 chunks,
                 budget.as_ref().map(|(b, d)| (b, d.as_str())),

@@ -12,7 +12,7 @@ use nix::sys::stat::{fchmod, fchmodat, futimens, utimensat, FchmodatFlags, Mode,
 use nix::sys::time::TimeSpec;
 use nix::unistd::{fchown, fchownat, Gid, Uid};
 
-use super::{tree, ApplyError};
+use super::{at, ApplyError};
 use crate::tar_stream::EntryInfo;
 
 /// What the header says about an entry beyond its type and data.
@@ -198,11 +198,11 @@ pub(crate) fn copy_from_lower(
             continue;
         };
         let (parent, base) = super::name::split(rel);
-        let Ok(pdir) = tree::open_dir(&root, parent) else {
+        let Ok(pdir) = at::open_dir(&root, parent) else {
             continue;
         };
-        match tree::stat_at(&pdir, base) {
-            Ok(Some(st)) if tree::is_dir(&st) => {
+        match at::stat_at(&pdir, base) {
+            Ok(Some(st)) if at::is_dir(&st) => {
                 let io = |op: &'static str| move |e: Errno| ApplyError::io(op, rel, e);
                 fchown(
                     fd,
@@ -211,7 +211,7 @@ pub(crate) fn copy_from_lower(
                 )
                 .map_err(io("copy a parent's owner"))?;
                 let src =
-                    tree::open_dir(&pdir, Path::new(base)).map_err(io("open a lower directory"))?;
+                    at::open_dir(&pdir, Path::new(base)).map_err(io("open a lower directory"))?;
                 copy_xattrs(&src, fd).map_err(io("copy a parent's extended attributes"))?;
                 fchmod(fd, Mode::from_bits_truncate(st.st_mode & 0o7777))
                     .map_err(io("copy a parent's mode"))?;

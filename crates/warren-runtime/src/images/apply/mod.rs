@@ -11,6 +11,7 @@
 //!   that would be written through a symlink, and hard links to anything outside the layer
 //!   are refused with [`ApplyError`].
 
+mod at;
 mod bad_layer;
 mod entry;
 pub(crate) mod local;
@@ -193,7 +194,7 @@ pub(crate) fn apply_layer(
     }
     // Directory times last: creating entries in a directory changes its mtime.
     for (rel, meta) in &dirs {
-        let fd = tree::open_dir(&tree.root, rel)
+        let fd = at::open_dir(&tree.root, rel)
             .map_err(|e| ApplyError::io("reopen the directory", rel, e))?;
         meta::dir_times(&fd, meta, rel)?;
     }
