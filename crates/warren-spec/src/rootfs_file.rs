@@ -14,7 +14,9 @@ use std::fs::File;
 use std::io::Read;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::fs::FileTypeExt;
-use std::path::Path;
+use std::collections::VecDeque;
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
 
 use nix::errno::Errno;
 use nix::fcntl::{open, openat2, OFlag, OpenHow, ResolveFlag};
@@ -99,7 +101,7 @@ fn open_path(root: &Path, rel: &str) -> Result<Option<OwnedFd>, Errno> {
 /// opened without following a link. A container changing the tree at this very moment could
 /// race it; kernels that old are the only ones that take this path.
 fn fallback(root: &Path, rel: &str) -> Result<Option<OwnedFd>, Errno> {
-    let Some(path) = crate::user::confined(root, rel) else {
+    let Some(path) = confined(root, rel) else {
         return Ok(None);
     };
     match open(
@@ -128,6 +130,47 @@ pub(crate) fn describe(kind: std::fs::FileType) -> &'static str {
     } else {
         "not a regular file"
     }
+}
+
+/// `rel` inside `root`, with every symlink on the way resolved as if `root` were `/`: an
+/// image's `/etc/passwd -> /somewhere` or `../../..` never reaches the host's files (the
+/// same confinement containerd gets from `os.OpenRoot`). `None` if it does not exist.
+pub(crate) fn confined(root: &Path, rel: &str) -> Option<PathBuf> {
+    const MAX_LINKS: usize = 40;
+    let mut todo: VecDeque<OsString> = Path::new(rel)
+        .components()
+        .map(|c| c.as_os_str().to_os_string())
+        .collect();
+    let mut cur = PathBuf::new();
+    let mut links = 0;
+    while let Some(part) = todo.pop_front() {
+        match part.to_str() {
+            Some("/") | Some(".") => continue,
+            Some("..") => {
+                cur.pop();
+                continue;
+            }
+            _ => {}
+        }
+        let next = cur.join(&part);
+        let meta = std::fs::symlink_metadata(root.join(&next)).ok()?;
+        if !meta.file_type().is_symlink() {
+            cur = next;
+            continue;
+        }
+        links += 1;
+        if links > MAX_LINKS {
+            return None;
+        }
+        let target = std::fs::read_link(root.join(&next)).ok()?;
+        if target.is_absolute() {
+            cur = PathBuf::new();
+        }
+        for c in target.components().rev() {
+            todo.push_front(c.as_os_str().to_os_string());
+        }
+    }
+    Some(root.join(cur))
 }
 
 #[cfg(test)]

@@ -3,9 +3,7 @@
 //! (its gid is then the entry's if there is one, else 0), a name must have one, and the
 //! user's supplementary groups are every group of /etc/group that lists it.
 
-use std::collections::VecDeque;
-use std::ffi::OsString;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::SpecError;
 
@@ -40,46 +38,6 @@ struct Group {
     members: Vec<String>,
 }
 
-/// `rel` inside `root`, with every symlink on the way resolved as if `root` were `/`: an
-/// image's `/etc/passwd -> /somewhere` or `../../..` never reaches the host's files (the
-/// same confinement containerd gets from `os.OpenRoot`). `None` if it does not exist.
-pub(crate) fn confined(root: &Path, rel: &str) -> Option<PathBuf> {
-    const MAX_LINKS: usize = 40;
-    let mut todo: VecDeque<OsString> = Path::new(rel)
-        .components()
-        .map(|c| c.as_os_str().to_os_string())
-        .collect();
-    let mut cur = PathBuf::new();
-    let mut links = 0;
-    while let Some(part) = todo.pop_front() {
-        match part.to_str() {
-            Some("/") | Some(".") => continue,
-            Some("..") => {
-                cur.pop();
-                continue;
-            }
-            _ => {}
-        }
-        let next = cur.join(&part);
-        let meta = std::fs::symlink_metadata(root.join(&next)).ok()?;
-        if !meta.file_type().is_symlink() {
-            cur = next;
-            continue;
-        }
-        links += 1;
-        if links > MAX_LINKS {
-            return None;
-        }
-        let target = std::fs::read_link(root.join(&next)).ok()?;
-        if target.is_absolute() {
-            cur = PathBuf::new();
-        }
-        for c in target.components().rev() {
-            todo.push_front(c.as_os_str().to_os_string());
-        }
-    }
-    Some(root.join(cur))
-}
 
 /// The text of `file` in the image, empty when there is no rootfs or no such file. Read
 /// confined to the rootfs, bounded, and only if it is a regular file (see
@@ -231,6 +189,7 @@ pub fn resolve(spec: Option<&str>, rootfs: Option<&Path>) -> Result<ResolvedUser
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::rootfs_file::confined;
 
     fn rootfs() -> tempfile::TempDir {
         let d = tempfile::tempdir().unwrap();
