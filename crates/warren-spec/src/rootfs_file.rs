@@ -10,12 +10,12 @@
 //! - at most a fixed number of bytes is read, so `/dev/zero` or a huge file cannot grow the
 //!   reader's memory.
 
+use std::collections::VecDeque;
+use std::ffi::OsString;
 use std::fs::File;
 use std::io::Read;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::fs::FileTypeExt;
-use std::collections::VecDeque;
-use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 use nix::errno::Errno;

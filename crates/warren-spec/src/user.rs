@@ -38,7 +38,6 @@ struct Group {
     members: Vec<String>,
 }
 
-
 /// The text of `file` in the image, empty when there is no rootfs or no such file. Read
 /// confined to the rootfs, bounded, and only if it is a regular file (see
 /// [`crate::rootfs_file`]).

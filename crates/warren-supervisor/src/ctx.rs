@@ -12,9 +12,9 @@ use tokio::sync::{broadcast, watch};
 use tokio::time::Instant;
 
 use crate::blocking::blocking;
-use crate::builder::{Mode, SupervisorBuilder};
 use crate::config::Paths;
 use crate::events::{Event, Phase, Status};
+use crate::options::{Mode, Options};
 use crate::output::Tail;
 use crate::process::{Daemon, SpawnSpec};
 use crate::version::DaemonVersion;
@@ -32,7 +32,7 @@ const UUID_FILES: [&str; 2] = [
 
 /// Everything needed to (re)start and watch the daemon.
 pub(crate) struct Ctx {
-    pub opts: SupervisorBuilder,
+    pub opts: Options,
     pub binary: PathBuf,
     pub paths: Paths,
     pub version: DaemonVersion,

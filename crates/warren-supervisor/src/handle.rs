@@ -8,7 +8,6 @@ use futures::Stream;
 use nix::sys::signal::Signal;
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 
-use crate::builder::SupervisorBuilder;
 use crate::ctx::Ctx;
 use crate::events::{Event, Phase, Status};
 use crate::monitor::Command;
@@ -63,14 +62,6 @@ impl std::fmt::Debug for Supervisor {
 }
 
 impl Supervisor {
-    /// Options for a daemon whose persistent data goes under `root_dir` and whose socket,
-    /// pid file, config, lock and runtime state go under `state_dir` (keep that path short:
-    /// the socket lives in it and must fit a unix socket, see
-    /// [`MAX_SOCKET_PATH`](crate::MAX_SOCKET_PATH)).
-    pub fn builder(root_dir: impl AsRef<Path>, state_dir: impl AsRef<Path>) -> SupervisorBuilder {
-        SupervisorBuilder::new(root_dir.as_ref(), state_dir.as_ref())
-    }
-
     pub(crate) fn new(inner: Arc<Inner>) -> Self {
         Supervisor { inner }
     }
@@ -141,7 +132,7 @@ impl Supervisor {
     }
 
     /// Where the daemon's output is appended, if anywhere besides `tracing`: the
-    /// [`log_file`](SupervisorBuilder::log_file) option, or `<state>/containerd.log` for a
+    /// [`log_file`](crate::SupervisorBuilder::log_file) option, or `<state>/containerd.log` for a
     /// detached daemon.
     pub fn log_file(&self) -> Option<PathBuf> {
         if self.inner.ctx.managed() {

@@ -7,16 +7,16 @@ use tokio::sync::{broadcast, mpsc, watch};
 
 use crate::backoff::Backoff;
 use crate::blocking::blocking;
-use crate::builder::SupervisorBuilder;
 use crate::config::{self, Paths, Settings};
 use crate::ctx::Ctx;
 use crate::events::{Phase, Status};
 use crate::handle::{Inner, Supervisor};
+use crate::options::Options;
 use crate::output::Tail;
 use crate::process::Daemon;
 use crate::{lock, pidfile, preflight, proc_info, version, Error};
 
-pub(crate) async fn start(opts: SupervisorBuilder) -> Result<Supervisor, Error> {
+pub(crate) async fn start(opts: Options) -> Result<Supervisor, Error> {
     // Preflight: everything that can be checked without touching the disk, first.
     opts.validate()?;
     let path_env = opts
