@@ -9,28 +9,13 @@ use tonic::Status;
 use warren_proto::warren::node::v1 as api;
 use warren_runtime::{ContainerInfo, ContainerRequest, ExitStatus};
 
+use super::labels;
 pub use crate::spec::clamp16;
 use crate::spec::{NodeSpec, Policy};
 
 /// The labels warrend keeps on its containers.
-pub mod labels {
-    /// Every warrend label starts with this; requests may not set them.
-    pub const PREFIX: &str = "warrend.";
-    /// The restart policy (`no`, `on-failure[:max]`, `always`).
-    pub const RESTART: &str = "warrend.restart";
-    /// The network mode as given (`bridge`, `none`, `host` or a namespace path).
-    pub const NETWORK: &str = "warrend.network";
-    /// Published ports, comma-separated in Docker syntax.
-    pub const PORTS: &str = "warrend.ports";
-    /// `true`: delete the container once it has exited (`run --rm`).
-    pub const REMOVE: &str = "warrend.remove";
-    /// The digest of the node API spec a container was created from: a second `Create`
-    /// with the same id is answered by comparing it.
-    pub const SPEC_DIGEST: &str = "warrend.spec-digest";
-}
-
 pub(super) fn invalid(field: &str, value: impl std::fmt::Debug, allowed: &str) -> Status {
-    super::api::errors::detailed(
+    super::errors::detailed(
         tonic::Code::InvalidArgument,
         format!("invalid {field} {value:?}: {allowed}"),
         api::ErrorReason::InvalidInput,
@@ -45,7 +30,7 @@ pub fn new_id() -> String {
 
 /// An INVALID_ARGUMENT status naming the field at fault.
 pub fn field_error(e: crate::spec::FieldError) -> Status {
-    super::api::errors::detailed(
+    super::errors::detailed(
         tonic::Code::InvalidArgument,
         e.to_string(),
         api::ErrorReason::InvalidInput,
@@ -85,10 +70,7 @@ pub fn request(
         labels.insert(labels::REMOVE.into(), "true".into());
     }
     if node.restart_on_unhealthy {
-        labels.insert(
-            super::health::convert::RESTART_ON_UNHEALTHY.into(),
-            "true".into(),
-        );
+        labels.insert(labels::RESTART_ON_UNHEALTHY.into(), "true".into());
     }
     Ok(req)
 }
@@ -325,9 +307,6 @@ mod tests {
         assert_eq!(r.labels[labels::RESTART], "on-failure:3");
         assert_eq!(r.labels[labels::NETWORK], "bridge");
         assert_eq!(r.labels[labels::PORTS], "127.0.0.1:5353:53/udp");
-        assert_eq!(
-            r.labels[super::super::health::convert::RESTART_ON_UNHEALTHY],
-            "true"
-        );
+        assert_eq!(r.labels[super::labels::RESTART_ON_UNHEALTHY], "true");
     }
 }

@@ -6,10 +6,12 @@
 mod api;
 mod containerd;
 mod convert;
+mod errors;
 mod health;
 mod host_info;
 mod http;
 pub mod journal;
+mod labels;
 mod metrics;
 mod restart;
 mod socket;

@@ -14,7 +14,7 @@ use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 use warren_runtime::{ContainerEventKind, ContainerInfo, ContainerState, RuntimeError};
 
-use super::convert::labels;
+use super::labels;
 use super::{Daemon, NodeEvent};
 use crate::config::{Config, RestartConfig};
 

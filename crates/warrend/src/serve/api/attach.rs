@@ -11,9 +11,9 @@ use tonic::{Status, Streaming};
 use warren_proto::warren::node::v1 as api;
 use warren_runtime::{AttachInput, AttachOutput, Attached, ExecRequest, ExitStatus};
 
-use super::errors::status;
 use super::Stream;
 use crate::serve::convert::{self, clamp16};
+use crate::serve::errors::status;
 use crate::serve::{restart, Daemon};
 
 fn out(o: api::attach_output::Output) -> Result<api::AttachOutput, Status> {

@@ -8,9 +8,10 @@ use tonic::Status;
 use warren_proto::warren::node::v1 as api;
 use warren_runtime::{ContainerInfo, ContainerState, LogOptions};
 
-use super::errors::status;
 use super::{log_line, Stream};
-use crate::serve::convert::{self, labels};
+use crate::serve::convert;
+use crate::serve::errors::status;
+use crate::serve::labels;
 use crate::serve::{restart, Daemon};
 use crate::spec::{api_duration, NodeSpec};
 

@@ -9,8 +9,8 @@ use tonic::Status;
 use warren_proto::warren::node::v1 as api;
 use warren_runtime::ContainerState;
 
-use super::errors::status;
 use super::Stream;
+use crate::serve::errors::status;
 use crate::serve::Daemon;
 
 fn need_id(id: &str) -> Result<(), Status> {

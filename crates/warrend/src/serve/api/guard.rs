@@ -33,7 +33,7 @@ pub async fn call<T>(
         _ => None,
     };
     match AssertUnwindSafe(handler).catch_unwind().await {
-        Ok(result) => result.map_err(super::errors::with_detail),
+        Ok(result) => result.map_err(crate::serve::errors::with_detail),
         Err(panic) => {
             let what = message(panic.as_ref());
             tracing::error!(op, panic = %what, "a node API handler panicked");

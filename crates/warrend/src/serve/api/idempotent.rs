@@ -7,7 +7,7 @@ use sha2::{Digest, Sha256};
 use tonic::Status;
 use warren_proto::warren::node::v1 as api;
 
-use crate::serve::convert::labels;
+use crate::serve::labels;
 use crate::serve::Daemon;
 use crate::spec::NodeSpec;
 

@@ -9,8 +9,8 @@ use tonic::Status;
 use warren_proto::warren::node::v1 as api;
 use warren_runtime::{ImportOptions, PullEvent, PullMode, PullOptions, PullProgress};
 
-use super::errors::status;
 use super::Stream;
+use crate::serve::errors::status;
 use crate::serve::{convert, Daemon};
 
 fn layer(digest: &str, done: u64, total: u64, phase: api::LayerPhase) -> api::PullEvent {

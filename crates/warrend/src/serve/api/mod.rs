@@ -3,7 +3,6 @@
 
 mod attach;
 mod containers;
-pub(crate) mod errors;
 mod everyday;
 mod guard;
 mod idempotent;
@@ -21,7 +20,7 @@ use tonic::{Request, Response, Status};
 use warren_proto::warren::node::v1 as api;
 use warren_proto::warren::node::v1::node_server::{Node, NodeServer};
 
-use super::{convert, Daemon};
+use super::{convert, errors, Daemon};
 
 /// A server stream of `T`.
 pub type Stream<T> = Pin<Box<dyn FStream<Item = Result<T, Status>> + Send + 'static>>;

@@ -5,8 +5,8 @@ use tonic::Status;
 use warren_proto::warren::node::v1 as api;
 use warren_runtime::{ContainerState, LogOptions};
 
-use super::errors::status;
 use super::{log_line, Stream};
+use crate::serve::errors::status;
 use crate::serve::{convert, Daemon};
 
 /// A container's output; with `follow`, new lines until its process ends; `since` and

@@ -8,11 +8,8 @@ use warren_proto::warren::node::v1 as api;
 use warren_spec::health::HealthCheck;
 
 use super::state::HealthState;
-use crate::serve::convert::labels;
+use crate::serve::labels::{self, RESTART_ON_UNHEALTHY};
 use crate::serve::restart::Policy;
-
-/// `true`: kill the container when it becomes unhealthy (`--restart-on-unhealthy`).
-pub const RESTART_ON_UNHEALTHY: &str = "warrend.restart-on-unhealthy";
 
 /// The container was created with `--restart-on-unhealthy`.
 pub fn restart_on_unhealthy(l: &BTreeMap<String, String>) -> bool {
