@@ -10,10 +10,10 @@ use tokio::io::AsyncBufReadExt;
 use warren_client::{ClientError, Node};
 use warren_proto::warren::node::v1 as api;
 
-use super::args::check_signal;
 use super::json;
 use super::output::{bytes, print_json, table};
 use super::time_arg;
+use super::value_parsers::check_signal;
 
 /// Options of `kill`.
 #[derive(Args)]

@@ -12,6 +12,7 @@ mod run_flags;
 mod stats;
 mod terminal;
 mod time_arg;
+mod value_parsers;
 
 use std::path::Path;
 
