@@ -3,6 +3,7 @@
 mod args;
 mod containers;
 mod everyday;
+mod exit;
 mod health_args;
 mod images;
 mod interactive;
@@ -17,9 +18,9 @@ mod value_parsers;
 use std::path::Path;
 
 use clap::Subcommand;
-use warren_client::{ClientError, Node};
+use warren_client::Node;
 
-pub use args::ContainerArgs;
+use exit::Exit;
 
 /// The client commands of the binary.
 #[derive(Subcommand)]
@@ -82,34 +83,6 @@ pub fn exit_code(e: &anyhow::Error) -> u8 {
     e.downcast_ref::<Exit>().map(|x| x.code).unwrap_or(1)
 }
 
-/// An error that ends the process with a given code (125 when `run` failed before the
-/// container ran, 126 when `exec` could not run the command, as Docker does).
-#[derive(Debug)]
-pub struct Exit {
-    /// The process exit code.
-    pub code: u8,
-    /// What went wrong.
-    pub message: String,
-}
-
-impl Exit {
-    /// The daemon refused: its message (as warren-client words it), with `code`.
-    pub fn refused(code: u8, e: ClientError) -> anyhow::Error {
-        anyhow::Error::new(Exit {
-            code,
-            message: e.to_string(),
-        })
-    }
-}
-
-impl std::fmt::Display for Exit {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-
-impl std::error::Error for Exit {}
-
 /// Connect to the daemon, explaining the usual failures.
 pub async fn connect(socket: &Path) -> anyhow::Result<Node> {
     Ok(Node::connect(socket).await?)
@@ -144,17 +117,5 @@ pub async fn run(command: Command, socket: &Path, json: bool) -> anyhow::Result<
         Command::Port(a) => everyday::port(node, a, json).await,
         Command::Container(cmd) => everyday::container(node, cmd, json).await,
         Command::Image(cmd) => everyday::image(node, cmd, json).await,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn whole_command_errors_say_the_daemon_went_away() {
-        let broken = ClientError::from(tonic::Status::unavailable("transport error"));
-        let refused = Exit::refused(125, broken).to_string();
-        assert_eq!(refused, "the daemon went away: transport error");
     }
 }
