@@ -9,7 +9,7 @@ use warren_client::Word;
 use warren_client::{ClientError, Node};
 use warren_proto::warren::node::v1 as api;
 
-use super::args::ContainerArgs;
+use super::container_args::ContainerArgs;
 use super::exit::Exit;
 use super::json;
 use super::output::{ago, json_line, print_json, rfc3339, status, table};

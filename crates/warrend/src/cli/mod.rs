@@ -1,6 +1,6 @@
 //! The client commands: each talks to a running `warrend serve` over its API socket.
 
-mod args;
+mod container_args;
 mod containers;
 mod everyday;
 mod exit;
