@@ -1,11 +1,11 @@
 //! The client commands: each talks to a running `warrend serve` over its API socket.
 
+mod commands;
 mod container_args;
 mod containers;
 mod everyday;
 mod exit;
 mod health_args;
-mod images;
 mod interactive;
 mod json;
 mod output;
@@ -20,19 +20,20 @@ use std::path::Path;
 use clap::Subcommand;
 use warren_client::Node;
 
+use commands::{images, import, pull, rmi};
 use exit::Exit;
 
 /// The client commands of the binary.
 #[derive(Subcommand)]
 pub enum Command {
     /// Pull an image, with a progress bar per layer.
-    Pull(images::PullArgs),
+    Pull(pull::PullArgs),
     /// Import an OCI layout or `docker save` tarball.
-    Import(images::ImportArgs),
+    Import(import::ImportArgs),
     /// List images.
     Images,
     /// Remove images.
-    Rmi(images::RmiArgs),
+    Rmi(rmi::RmiArgs),
     /// Create and start a container; attached (the default) it prints the output and exits
     /// with the container's exit code.
     Run(containers::RunArgs),
@@ -93,10 +94,10 @@ pub async fn run(command: Command, socket: &Path, json: bool) -> anyhow::Result<
     let node = connect(socket).await?;
     let node = &node;
     match command {
-        Command::Pull(a) => images::pull(node, a, json).await,
-        Command::Import(a) => images::import(node, a, json).await,
+        Command::Pull(a) => pull::pull(node, a, json).await,
+        Command::Import(a) => import::import(node, a, json).await,
         Command::Images => images::list(node, json).await,
-        Command::Rmi(a) => images::remove(node, a).await,
+        Command::Rmi(a) => rmi::remove(node, a).await,
         Command::Run(a) => containers::run(node, a, json).await,
         Command::Create(a) => containers::create(node, a, json).await,
         Command::Start(a) => containers::start(node, a).await,
