@@ -10,7 +10,6 @@ mod interactive;
 mod json;
 mod output;
 mod run_flags;
-mod stats;
 mod terminal;
 mod time_arg;
 mod value_parsers;
@@ -20,7 +19,7 @@ use std::path::Path;
 use clap::Subcommand;
 use warren_client::Node;
 
-use commands::{images, import, pull, rmi};
+use commands::{images, import, pull, rmi, stats};
 use exit::Exit;
 
 /// The client commands of the binary.

@@ -5,3 +5,4 @@ pub(super) mod images;
 pub(super) mod import;
 pub(super) mod pull;
 pub(super) mod rmi;
+pub(super) mod stats;
