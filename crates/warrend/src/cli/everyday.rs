@@ -152,7 +152,7 @@ pub async fn restart(node: &Node, a: RestartArgs) -> anyhow::Result<u8> {
 }
 
 /// `warrend wait`: each container's exit code, in the order given.
-pub async fn wait(node: &Node, a: super::containers::IdsArgs) -> anyhow::Result<u8> {
+pub async fn wait(node: &Node, a: super::ids::IdsArgs) -> anyhow::Result<u8> {
     each(a.ids, |id| async move {
         node.wait(id).await.map(|e| e.code.to_string())
     })

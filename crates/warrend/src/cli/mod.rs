@@ -2,12 +2,13 @@
 
 mod commands;
 mod container_args;
-mod containers;
 mod everyday;
 mod exit;
 mod health_args;
+mod ids;
 mod interactive;
 mod json;
+mod log_lines;
 mod output;
 mod run_flags;
 mod terminal;
@@ -19,7 +20,10 @@ use std::path::Path;
 use clap::Subcommand;
 use warren_client::Node;
 
-use commands::{images, import, pull, rmi, stats};
+use commands::{
+    attach, create, events, exec, images, import, info, inspect, logs, ps, pull, rm, rmi, run,
+    start, stats, stop,
+};
 use exit::Exit;
 
 /// The client commands of the binary.
@@ -35,29 +39,29 @@ pub enum Command {
     Rmi(rmi::RmiArgs),
     /// Create and start a container; attached (the default) it prints the output and exits
     /// with the container's exit code.
-    Run(containers::RunArgs),
+    Run(run::RunArgs),
     /// Create a container without starting it.
-    Create(containers::CreateArgs),
+    Create(create::CreateArgs),
     /// Start containers.
-    Start(containers::IdsArgs),
+    Start(ids::IdsArgs),
     /// Stop containers (stop signal, then SIGKILL after the timeout).
-    Stop(containers::StopArgs),
+    Stop(stop::StopArgs),
     /// Remove containers.
-    Rm(containers::RmArgs),
+    Rm(rm::RmArgs),
     /// List containers.
-    Ps(containers::PsArgs),
+    Ps(ps::PsArgs),
     /// Show a container's output.
-    Logs(containers::LogsArgs),
+    Logs(logs::LogsArgs),
     /// Run a command in a running container; exits with the command's exit code.
-    Exec(containers::ExecArgs),
+    Exec(exec::ExecArgs),
     /// Attach the local terminal (or stdin and stdout) to a running container.
-    Attach(containers::AttachArgs),
+    Attach(attach::AttachArgs),
     /// Show everything about containers (JSON).
-    Inspect(containers::IdsArgs),
+    Inspect(ids::IdsArgs),
     /// CPU, memory and pids of running containers.
     Stats(stats::StatsArgs),
     /// Follow container events (containerd's and warrend's restart decisions).
-    Events(containers::EventsArgs),
+    Events(events::EventsArgs),
     /// The daemon: versions, containerd, namespace.
     Info,
     /// Send a signal to containers (SIGKILL by default).
@@ -65,7 +69,7 @@ pub enum Command {
     /// Stop containers (stop signal, then SIGKILL after the timeout) and start them again.
     Restart(everyday::RestartArgs),
     /// Wait for containers to exit; prints each one's exit code.
-    Wait(containers::IdsArgs),
+    Wait(ids::IdsArgs),
     /// A running container's processes, with host pids.
     Top(everyday::TopArgs),
     /// A container's published ports.
@@ -97,19 +101,19 @@ pub async fn run(command: Command, socket: &Path, json: bool) -> anyhow::Result<
         Command::Import(a) => import::import(node, a, json).await,
         Command::Images => images::list(node, json).await,
         Command::Rmi(a) => rmi::remove(node, a).await,
-        Command::Run(a) => containers::run(node, a, json).await,
-        Command::Create(a) => containers::create(node, a, json).await,
-        Command::Start(a) => containers::start(node, a).await,
-        Command::Stop(a) => containers::stop(node, a).await,
-        Command::Rm(a) => containers::remove(node, a).await,
-        Command::Ps(a) => containers::ps(node, a, json).await,
-        Command::Logs(a) => containers::logs(node, a, json).await,
-        Command::Exec(a) => containers::exec(node, a, json).await,
-        Command::Attach(a) => containers::attach(node, a).await,
-        Command::Inspect(a) => containers::inspect(node, a).await,
+        Command::Run(a) => run::run(node, a, json).await,
+        Command::Create(a) => create::create(node, a, json).await,
+        Command::Start(a) => start::start(node, a).await,
+        Command::Stop(a) => stop::stop(node, a).await,
+        Command::Rm(a) => rm::remove(node, a).await,
+        Command::Ps(a) => ps::ps(node, a, json).await,
+        Command::Logs(a) => logs::logs(node, a, json).await,
+        Command::Exec(a) => exec::exec(node, a, json).await,
+        Command::Attach(a) => attach::attach(node, a).await,
+        Command::Inspect(a) => inspect::inspect(node, a).await,
         Command::Stats(a) => stats::stats(node, a, json).await,
-        Command::Events(a) => containers::events(node, a).await,
-        Command::Info => containers::info(node, json).await,
+        Command::Events(a) => events::events(node, a).await,
+        Command::Info => info::info(node, json).await,
         Command::Kill(a) => everyday::kill(node, a).await,
         Command::Restart(a) => everyday::restart(node, a).await,
         Command::Wait(a) => everyday::wait(node, a).await,
