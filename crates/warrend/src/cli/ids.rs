@@ -31,3 +31,23 @@ where
     }
     Ok(failed as u8)
 }
+
+/// Run `f` for each id, printing what it gives (the ids that succeeded by default), the
+/// errors of the others; exit 1 if any failed.
+pub(super) async fn each_line<F, Fut>(ids: Vec<String>, mut f: F) -> anyhow::Result<u8>
+where
+    F: FnMut(String) -> Fut,
+    Fut: std::future::Future<Output = Result<String, ClientError>>,
+{
+    let mut failed = false;
+    for id in ids {
+        match f(id.clone()).await {
+            Ok(line) => println!("{line}"),
+            Err(e) => {
+                eprintln!("warrend: {id}: {}", e.status_message());
+                failed = true;
+            }
+        }
+    }
+    Ok(failed as u8)
+}

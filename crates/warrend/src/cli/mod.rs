@@ -2,7 +2,6 @@
 
 mod commands;
 mod container_args;
-mod everyday;
 mod exit;
 mod health_args;
 mod ids;
@@ -10,6 +9,7 @@ mod interactive;
 mod json;
 mod log_lines;
 mod output;
+mod prune;
 mod run_flags;
 mod terminal;
 mod time_arg;
@@ -21,8 +21,8 @@ use clap::Subcommand;
 use warren_client::Node;
 
 use commands::{
-    attach, create, events, exec, images, import, info, inspect, logs, ps, pull, rm, rmi, run,
-    start, stats, stop,
+    attach, container, create, events, exec, image, images, import, info, inspect, kill, logs,
+    port, ps, pull, restart, rm, rmi, run, start, stats, stop, top, wait,
 };
 use exit::Exit;
 
@@ -65,21 +65,21 @@ pub enum Command {
     /// The daemon: versions, containerd, namespace.
     Info,
     /// Send a signal to containers (SIGKILL by default).
-    Kill(everyday::KillArgs),
+    Kill(kill::KillArgs),
     /// Stop containers (stop signal, then SIGKILL after the timeout) and start them again.
-    Restart(everyday::RestartArgs),
+    Restart(restart::RestartArgs),
     /// Wait for containers to exit; prints each one's exit code.
     Wait(ids::IdsArgs),
     /// A running container's processes, with host pids.
-    Top(everyday::TopArgs),
+    Top(top::TopArgs),
     /// A container's published ports.
-    Port(everyday::PortArgs),
+    Port(port::PortArgs),
     /// Container commands: `container prune`.
     #[command(subcommand)]
-    Container(everyday::ContainerCommand),
+    Container(container::ContainerCommand),
     /// Image commands: `image prune`.
     #[command(subcommand)]
-    Image(everyday::ImageCommand),
+    Image(image::ImageCommand),
 }
 
 /// Exit code for a client error: the one an [`Exit`] carries, else 1.
@@ -114,12 +114,12 @@ pub async fn run(command: Command, socket: &Path, json: bool) -> anyhow::Result<
         Command::Stats(a) => stats::stats(node, a, json).await,
         Command::Events(a) => events::events(node, a).await,
         Command::Info => info::info(node, json).await,
-        Command::Kill(a) => everyday::kill(node, a).await,
-        Command::Restart(a) => everyday::restart(node, a).await,
-        Command::Wait(a) => everyday::wait(node, a).await,
-        Command::Top(a) => everyday::top(node, a, json).await,
-        Command::Port(a) => everyday::port(node, a, json).await,
-        Command::Container(cmd) => everyday::container(node, cmd, json).await,
-        Command::Image(cmd) => everyday::image(node, cmd, json).await,
+        Command::Kill(a) => kill::kill(node, a).await,
+        Command::Restart(a) => restart::restart(node, a).await,
+        Command::Wait(a) => wait::wait(node, a).await,
+        Command::Top(a) => top::top(node, a, json).await,
+        Command::Port(a) => port::port(node, a, json).await,
+        Command::Container(cmd) => container::container(node, cmd, json).await,
+        Command::Image(cmd) => image::image(node, cmd, json).await,
     }
 }

@@ -52,4 +52,18 @@ mod tests {
             assert!(e.contains(why), "{bad}: {e}");
         }
     }
+
+    #[test]
+    fn signals_are_checked_before_anything_is_sent() {
+        for ok in ["HUP", "SIGUSR1", "9", "rtmin+3", "KILL"] {
+            assert_eq!(check_signal(ok).unwrap(), ok);
+        }
+        for bad in ["NOPE", "0", "65", "-9", ""] {
+            let e = check_signal(bad).unwrap_err().to_string();
+            assert!(
+                e.contains("is not a signal") && e.contains("1-64"),
+                "{bad}: {e}"
+            );
+        }
+    }
 }
