@@ -15,8 +15,8 @@ use tokio_stream::wrappers::ReceiverStream;
 use warren_client::Node;
 use warren_proto::warren::node::v1 as api;
 
+use super::exit::Exit;
 use super::terminal::{self, DetachKeys, DetachScanner, RawMode, Stdin};
-use super::Exit;
 
 /// How a session was set up.
 pub struct Session {

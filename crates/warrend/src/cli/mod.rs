@@ -1,113 +1,91 @@
 //! The client commands: each talks to a running `warrend serve` over its API socket.
 
-mod args;
-mod containers;
-mod everyday;
+mod commands;
+mod container_args;
+mod exit;
 mod health_args;
-mod images;
+mod ids;
 mod interactive;
 mod json;
+mod log_lines;
 mod output;
+mod prune;
 mod run_flags;
-mod stats;
 mod terminal;
 mod time_arg;
+mod value_parsers;
 
 use std::path::Path;
 
 use clap::Subcommand;
-use warren_client::{ClientError, Node};
+use warren_client::Node;
 
-pub use args::ContainerArgs;
+use commands::{
+    attach, container, create, events, exec, image, images, import, info, inspect, kill, logs,
+    port, ps, pull, restart, rm, rmi, run, start, stats, stop, top, wait,
+};
+use exit::Exit;
 
 /// The client commands of the binary.
 #[derive(Subcommand)]
 pub enum Command {
     /// Pull an image, with a progress bar per layer.
-    Pull(images::PullArgs),
+    Pull(pull::PullArgs),
     /// Import an OCI layout or `docker save` tarball.
-    Import(images::ImportArgs),
+    Import(import::ImportArgs),
     /// List images.
     Images,
     /// Remove images.
-    Rmi(images::RmiArgs),
+    Rmi(rmi::RmiArgs),
     /// Create and start a container; attached (the default) it prints the output and exits
     /// with the container's exit code.
-    Run(containers::RunArgs),
+    Run(run::RunArgs),
     /// Create a container without starting it.
-    Create(containers::CreateArgs),
+    Create(create::CreateArgs),
     /// Start containers.
-    Start(containers::IdsArgs),
+    Start(ids::IdsArgs),
     /// Stop containers (stop signal, then SIGKILL after the timeout).
-    Stop(containers::StopArgs),
+    Stop(stop::StopArgs),
     /// Remove containers.
-    Rm(containers::RmArgs),
+    Rm(rm::RmArgs),
     /// List containers.
-    Ps(containers::PsArgs),
+    Ps(ps::PsArgs),
     /// Show a container's output.
-    Logs(containers::LogsArgs),
+    Logs(logs::LogsArgs),
     /// Run a command in a running container; exits with the command's exit code.
-    Exec(containers::ExecArgs),
+    Exec(exec::ExecArgs),
     /// Attach the local terminal (or stdin and stdout) to a running container.
-    Attach(containers::AttachArgs),
+    Attach(attach::AttachArgs),
     /// Show everything about containers (JSON).
-    Inspect(containers::IdsArgs),
+    Inspect(ids::IdsArgs),
     /// CPU, memory and pids of running containers.
     Stats(stats::StatsArgs),
     /// Follow container events (containerd's and warrend's restart decisions).
-    Events(containers::EventsArgs),
+    Events(events::EventsArgs),
     /// The daemon: versions, containerd, namespace.
     Info,
     /// Send a signal to containers (SIGKILL by default).
-    Kill(everyday::KillArgs),
+    Kill(kill::KillArgs),
     /// Stop containers (stop signal, then SIGKILL after the timeout) and start them again.
-    Restart(everyday::RestartArgs),
+    Restart(restart::RestartArgs),
     /// Wait for containers to exit; prints each one's exit code.
-    Wait(containers::IdsArgs),
+    Wait(ids::IdsArgs),
     /// A running container's processes, with host pids.
-    Top(everyday::TopArgs),
+    Top(top::TopArgs),
     /// A container's published ports.
-    Port(everyday::PortArgs),
+    Port(port::PortArgs),
     /// Container commands: `container prune`.
     #[command(subcommand)]
-    Container(everyday::ContainerCommand),
+    Container(container::ContainerCommand),
     /// Image commands: `image prune`.
     #[command(subcommand)]
-    Image(everyday::ImageCommand),
+    Image(image::ImageCommand),
 }
 
 /// Exit code for a client error: the one an [`Exit`] carries, else 1.
 pub fn exit_code(e: &anyhow::Error) -> u8 {
     e.downcast_ref::<Exit>().map(|x| x.code).unwrap_or(1)
 }
-
-/// An error that ends the process with a given code (125 when `run` failed before the
-/// container ran, 126 when `exec` could not run the command, as Docker does).
-#[derive(Debug)]
-pub struct Exit {
-    /// The process exit code.
-    pub code: u8,
-    /// What went wrong.
-    pub message: String,
-}
-
-impl Exit {
-    /// The daemon refused: its message (as warren-client words it), with `code`.
-    pub fn refused(code: u8, e: ClientError) -> anyhow::Error {
-        anyhow::Error::new(Exit {
-            code,
-            message: e.to_string(),
-        })
-    }
-}
-
-impl std::fmt::Display for Exit {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-
-impl std::error::Error for Exit {}
 
 /// Connect to the daemon, explaining the usual failures.
 pub async fn connect(socket: &Path) -> anyhow::Result<Node> {
@@ -119,41 +97,29 @@ pub async fn run(command: Command, socket: &Path, json: bool) -> anyhow::Result<
     let node = connect(socket).await?;
     let node = &node;
     match command {
-        Command::Pull(a) => images::pull(node, a, json).await,
-        Command::Import(a) => images::import(node, a, json).await,
+        Command::Pull(a) => pull::pull(node, a, json).await,
+        Command::Import(a) => import::import(node, a, json).await,
         Command::Images => images::list(node, json).await,
-        Command::Rmi(a) => images::remove(node, a).await,
-        Command::Run(a) => containers::run(node, a, json).await,
-        Command::Create(a) => containers::create(node, a, json).await,
-        Command::Start(a) => containers::start(node, a).await,
-        Command::Stop(a) => containers::stop(node, a).await,
-        Command::Rm(a) => containers::remove(node, a).await,
-        Command::Ps(a) => containers::ps(node, a, json).await,
-        Command::Logs(a) => containers::logs(node, a, json).await,
-        Command::Exec(a) => containers::exec(node, a, json).await,
-        Command::Attach(a) => containers::attach(node, a).await,
-        Command::Inspect(a) => containers::inspect(node, a).await,
+        Command::Rmi(a) => rmi::remove(node, a).await,
+        Command::Run(a) => run::run(node, a, json).await,
+        Command::Create(a) => create::create(node, a, json).await,
+        Command::Start(a) => start::start(node, a).await,
+        Command::Stop(a) => stop::stop(node, a).await,
+        Command::Rm(a) => rm::remove(node, a).await,
+        Command::Ps(a) => ps::ps(node, a, json).await,
+        Command::Logs(a) => logs::logs(node, a, json).await,
+        Command::Exec(a) => exec::exec(node, a, json).await,
+        Command::Attach(a) => attach::attach(node, a).await,
+        Command::Inspect(a) => inspect::inspect(node, a).await,
         Command::Stats(a) => stats::stats(node, a, json).await,
-        Command::Events(a) => containers::events(node, a).await,
-        Command::Info => containers::info(node, json).await,
-        Command::Kill(a) => everyday::kill(node, a).await,
-        Command::Restart(a) => everyday::restart(node, a).await,
-        Command::Wait(a) => everyday::wait(node, a).await,
-        Command::Top(a) => everyday::top(node, a, json).await,
-        Command::Port(a) => everyday::port(node, a, json).await,
-        Command::Container(cmd) => everyday::container(node, cmd, json).await,
-        Command::Image(cmd) => everyday::image(node, cmd, json).await,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn whole_command_errors_say_the_daemon_went_away() {
-        let broken = ClientError::from(tonic::Status::unavailable("transport error"));
-        let refused = Exit::refused(125, broken).to_string();
-        assert_eq!(refused, "the daemon went away: transport error");
+        Command::Events(a) => events::events(node, a).await,
+        Command::Info => info::info(node, json).await,
+        Command::Kill(a) => kill::kill(node, a).await,
+        Command::Restart(a) => restart::restart(node, a).await,
+        Command::Wait(a) => wait::wait(node, a).await,
+        Command::Top(a) => top::top(node, a, json).await,
+        Command::Port(a) => port::port(node, a, json).await,
+        Command::Container(cmd) => container::container(node, cmd, json).await,
+        Command::Image(cmd) => image::image(node, cmd, json).await,
     }
 }

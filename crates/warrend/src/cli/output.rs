@@ -46,6 +46,12 @@ pub fn bytes(n: u64) -> String {
     }
 }
 
+/// A digest's first 12 hex digits (without its algorithm), as `images` and `pull` show it.
+pub(super) fn short(digest: &str) -> &str {
+    let hex = digest.split(':').nth(1).unwrap_or(digest);
+    &hex[..hex.len().min(12)]
+}
+
 /// Seconds since the epoch as a system time.
 pub fn time(t: &Option<prost_types::Timestamp>) -> Option<SystemTime> {
     let t = t.as_ref()?;

@@ -7,7 +7,7 @@ use clap::Args;
 use warren_runtime::{ContainerRequest, HostEntry};
 use warren_spec::{Device, Tmpfs, Ulimit};
 
-use super::args::parse_size_flag;
+use super::value_parsers::parse_size_flag;
 
 /// Resources, devices, kernel parameters, names and files.
 #[derive(Args, Debug, Clone, Default)]

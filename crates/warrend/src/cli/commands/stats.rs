@@ -7,8 +7,8 @@ use clap::Args;
 use warren_client::{ClientError, Node};
 use warren_proto::warren::node::v1 as api;
 
-use super::json;
-use super::output::{bytes, print_json, table, time};
+use crate::cli::json;
+use crate::cli::output::{bytes, print_json, table, time};
 
 /// Options of `stats`.
 #[derive(Args)]

@@ -1,7 +1,6 @@
-//! `pull`, `import`, `images`, `rmi`.
+//! `warrend pull`: pull an image, with a progress bar per layer.
 
 use std::collections::HashMap;
-use std::time::Duration;
 
 use anyhow::Context;
 use clap::Args;
@@ -11,8 +10,8 @@ use warren_client::Node;
 use warren_client::Word;
 use warren_proto::warren::node::v1 as api;
 
-use super::json;
-use super::output::{bytes, print_json, table};
+use crate::cli::json;
+use crate::cli::output::{print_json, short};
 
 /// Options of `pull`.
 #[derive(Args)]
@@ -35,26 +34,6 @@ fn parse_pull_mode(s: &str) -> Result<api::PullMode, String> {
         "server" => Ok(api::PullMode::Server),
         _ => Err("one of auto, client or server".into()),
     }
-}
-
-/// Options of `import`.
-#[derive(Args)]
-pub struct ImportArgs {
-    /// The archive: an OCI image layout or `docker save` tarball on this node.
-    pub path: std::path::PathBuf,
-}
-
-/// Options of `rmi`.
-#[derive(Args)]
-pub struct RmiArgs {
-    /// Images to remove.
-    #[arg(required = true)]
-    pub references: Vec<String>,
-}
-
-fn short(digest: &str) -> &str {
-    let hex = digest.split(':').nth(1).unwrap_or(digest);
-    &hex[..hex.len().min(12)]
 }
 
 /// Per-layer progress bars on stderr (hidden when stderr is not a terminal).
@@ -141,67 +120,4 @@ pub async fn pull(node: &Node, a: PullArgs, json: bool) -> anyhow::Result<u8> {
         println!("{} {}", image.name, image.digest);
     }
     Ok(0)
-}
-
-/// `warrend import`.
-pub async fn import(node: &Node, a: ImportArgs, json: bool) -> anyhow::Result<u8> {
-    let path =
-        std::path::absolute(&a.path).with_context(|| format!("resolving {}", a.path.display()))?;
-    if !path.is_file() {
-        anyhow::bail!("{} is not a file", path.display());
-    }
-    let spinner = if json {
-        ProgressBar::hidden()
-    } else {
-        ProgressBar::new_spinner()
-    };
-    spinner.set_message(format!("importing {}", path.display()));
-    spinner.enable_steady_tick(Duration::from_millis(100));
-    let result = node.import(path.display().to_string()).await;
-    spinner.finish_and_clear();
-    let images = result?;
-    if json {
-        print_json(&images.iter().map(json::Image::from).collect::<Vec<_>>());
-    } else {
-        for i in &images {
-            println!("{} {}", i.name, i.digest);
-        }
-    }
-    Ok(0)
-}
-
-/// `warrend images`.
-pub async fn list(node: &Node, json: bool) -> anyhow::Result<u8> {
-    let images = node.images().await?;
-    if json {
-        print_json(&images.iter().map(json::Image::from).collect::<Vec<_>>());
-        return Ok(0);
-    }
-    let rows: Vec<Vec<String>> = images
-        .iter()
-        .map(|i| {
-            vec![
-                i.name.clone(),
-                short(&i.digest).to_string(),
-                bytes(i.size.max(0) as u64),
-            ]
-        })
-        .collect();
-    table(&["NAME", "DIGEST", "SIZE"], &rows);
-    Ok(0)
-}
-
-/// `warrend rmi`.
-pub async fn remove(node: &Node, a: RmiArgs) -> anyhow::Result<u8> {
-    let mut failed = false;
-    for r in a.references {
-        match node.remove_image(r.clone()).await {
-            Ok(()) => println!("{r}"),
-            Err(e) => {
-                eprintln!("warrend: {r}: {}", e.status_message());
-                failed = true;
-            }
-        }
-    }
-    Ok(failed as u8)
 }
