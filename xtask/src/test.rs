@@ -75,8 +75,16 @@ fn envs(deps: &Path, line: Option<&str>) -> Vec<(&'static str, String)> {
     v
 }
 
-/// Lints: `cargo fmt --check` and clippy with warnings denied.
+/// Lints: `cargo fmt --check`, clippy with warnings denied, and no module cycles.
 pub fn lint(workspace: &Path) -> Result<()> {
+    eprintln!("xtask: modules (no dependency cycles between sibling modules)");
+    let cycles = crate::modules::run(workspace, &[], false, false)?;
+    if cycles > 0 {
+        bail!(
+            "{cycles} module cycle(s): move what both sides use into a leaf module \
+             (`cargo xtask modules --verbose` lists every reference)"
+        );
+    }
     eprintln!("xtask: cargo fmt --check");
     status(
         cargo()
