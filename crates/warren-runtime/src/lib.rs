@@ -7,6 +7,7 @@ mod containerd;
 mod daemon;
 mod error;
 mod files;
+mod undo;
 
 pub mod containers;
 pub mod images;

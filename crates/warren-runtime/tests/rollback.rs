@@ -230,3 +230,51 @@ async fn stop_and_delete_report_a_failed_step_and_finish_when_retried() {
     let labels = &s.containers[ID].labels;
     assert!(labels.values().any(|v| v == "137"), "{labels:?}");
 }
+
+/// Wait (up to 5 s) for `done` to hold of the fake's state: undo after a cancel runs in the
+/// background.
+async fn eventually(fake: &FakeContainerd, what: &str, done: impl Fn(&fake::State) -> bool) {
+    for _ in 0..500 {
+        if done(&fake.state()) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("{what}: calls {:?}", fake.state().calls);
+}
+
+#[tokio::test]
+async fn a_create_or_start_whose_caller_stops_waiting_is_undone() {
+    // Create, dropped while the record is being written: the snapshot and the lease go.
+    let fake = FakeContainerd::start();
+    let state = tempfile::tempdir().unwrap();
+    let rt = runtime(&fake, state.path());
+    fake.stall("Containers.Create");
+    let dropped =
+        tokio::time::timeout(Duration::from_millis(200), rt.create_container(&request())).await;
+    assert!(dropped.is_err(), "the create was still waiting");
+    fake.release("Containers.Create");
+    eventually(&fake, "create undone", |s| {
+        s.called("Snapshots.Remove") && s.leases.is_empty() && !s.snapshots.contains(ID)
+    })
+    .await;
+    assert!(fake.state().containers.is_empty());
+
+    // Start, dropped while Tasks.Start is under way: the created task is killed and
+    // deleted, the record stays, and a later start works.
+    rt.create_container(&request()).await.expect("create");
+    fake.stall("Tasks.Start");
+    let dropped = tokio::time::timeout(Duration::from_millis(200), rt.start_container(ID)).await;
+    assert!(dropped.is_err(), "the start was still waiting");
+    eventually(&fake, "start undone", |s| {
+        s.tasks.is_empty() && s.keys_of("Tasks.Delete") == [ID]
+    })
+    .await;
+    fake.release("Tasks.Start");
+    assert!(fake.state().containers.contains_key(ID), "the record stays");
+    assert!(fifos_of(state.path()).is_empty());
+    rt.start_container(ID)
+        .await
+        .expect("start after the cancel");
+    assert_eq!(fake.state().tasks.len(), 1);
+}

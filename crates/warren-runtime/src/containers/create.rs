@@ -24,6 +24,7 @@ use crate::images::reference;
 use crate::images::Image;
 use crate::network::files::{self, NetworkFiles};
 use crate::network::{HostAddress, NetworkMode};
+use crate::undo::Undo;
 use crate::{ContainerdRuntime, ErrorKind, PullOptions, RuntimeError};
 
 impl ContainerdRuntime {
@@ -62,35 +63,36 @@ impl ContainerdRuntime {
             host_network: req.network == NetworkMode::Host,
             ..Default::default()
         };
-        let made_files = match &req.network {
+        let mut undo = Undo::new("create");
+        let dir = self.inner.containers.dir(&req.id);
+        match &req.network {
             NetworkMode::Bridge { ports } => {
+                // network_up undoes its own steps when it fails.
                 self.network_up(&req.id, files, ports).await?;
-                true
+                let (rt, id) = (self.clone(), req.id.clone());
+                undo.push("take the network down", async move {
+                    // A failed undo keeps its state for delete to retry.
+                    match rt.network_down(&id).await {
+                        Ok(()) => {
+                            let _ = tokio::fs::remove_dir_all(&dir).await;
+                        }
+                        Err(e) => tracing::warn!(id, error = %e, "undoing the network failed"),
+                    }
+                });
             }
             _ if own_network_files(req) => {
-                if let Err(e) = self.write_network_files(&req.id, files).await {
-                    let _ = tokio::fs::remove_dir_all(self.inner.containers.dir(&req.id)).await;
-                    return Err(e);
-                }
-                true
+                undo.push("remove the container's directory", async move {
+                    let _ = tokio::fs::remove_dir_all(&dir).await;
+                });
+                let written = self.write_network_files(&req.id, files).await;
+                undo.check(written).await?;
             }
-            _ => false,
-        };
-        let result = self.create_with_image(req, &image).await;
-        if result.is_err() && made_files {
-            // A failed undo keeps its state for delete to retry.
-            let undone = match req.network {
-                NetworkMode::Bridge { .. } => self.network_down(&req.id).await,
-                _ => Ok(()),
-            };
-            match undone {
-                Ok(()) => {
-                    let _ = tokio::fs::remove_dir_all(self.inner.containers.dir(&req.id)).await;
-                }
-                Err(e) => tracing::warn!(id = %req.id, error = %e, "undoing the network failed"),
-            }
+            _ => {}
         }
-        result.map(|()| req.id.clone())
+        let result = self.create_with_image(req, &image, &mut undo).await;
+        undo.check(result).await?;
+        undo.commit();
+        Ok(req.id.clone())
     }
 
     /// The steps after the image (and the network) are there: spec, lease, snapshot and
@@ -99,12 +101,13 @@ impl ContainerdRuntime {
         &self,
         req: &ContainerRequest,
         image: &Image,
+        undo: &mut Undo,
     ) -> Result<(), RuntimeError> {
         let spec = self.build_spec(req, image).await?;
         let record = self.record(req, image, &spec)?;
         let lease = Lease::create(self, "create").await?;
         let result = self
-            .prepare_and_record(&lease.clients, req, image, record)
+            .prepare_and_record(&lease.clients, req, image, record, undo)
             .await;
         lease.release(result.is_err()).await;
         result
@@ -378,15 +381,17 @@ impl ContainerdRuntime {
         }
     }
 
-    /// Prepare the snapshot, then record the container; undo the snapshot if the record
-    /// fails. Both are done under `clients`' lease, so a crash in between leaves only what
-    /// the lease's removal lets the garbage collector take.
+    /// Prepare the snapshot, then record the container, pushing the undo of each on
+    /// `undo` (the snapshot is removed if the record fails). Both are done under `clients`'
+    /// lease, so a crash in between leaves only what the lease's removal lets the garbage
+    /// collector take.
     async fn prepare_and_record(
         &self,
         clients: &Containerd,
         req: &ContainerRequest,
         image: &Image,
         record: Container,
+        undo: &mut Undo,
     ) -> Result<(), RuntimeError> {
         let prepared = clients
             .snapshots()
@@ -404,6 +409,10 @@ impl ContainerdRuntime {
             }
             Err(e) => return Err(e),
         }
+        let (rt, id) = (self.clone(), req.id.clone());
+        undo.push("remove the snapshot", async move {
+            rt.remove_snapshot(&id).await
+        });
         let created = clients
             .containers()
             .create(CreateContainerRequest {
@@ -417,13 +426,17 @@ impl ContainerdRuntime {
             if !exists {
                 self.forget_record(&req.id).await;
             }
-            self.remove_snapshot(&req.id).await;
-            return Err(if exists {
+            let e = if exists {
                 self.already_exists(&req.id)
             } else {
                 e
-            });
+            };
+            return undo.check(Err(e)).await;
         }
+        let (rt, id) = (self.clone(), req.id.clone());
+        undo.push("delete the container record", async move {
+            rt.forget_record(&id).await
+        });
         Ok(())
     }
 

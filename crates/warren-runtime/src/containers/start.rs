@@ -10,6 +10,7 @@ use super::status::state_of;
 use super::{labels, ContainerRequest, ContainerState};
 use crate::container_id::not_found;
 use crate::error::warn_unless_missing;
+use crate::undo::Undo;
 use crate::{ContainerdRuntime, ErrorKind, RuntimeError};
 
 impl ContainerdRuntime {
@@ -70,105 +71,131 @@ impl ContainerdRuntime {
             })
             .await?
             .mounts;
-        let settings = &self.inner.containers;
-        if let Some(binary) = settings.logger.clone() {
-            // The logger owns the output: nothing to read or keep open here.
-            let spec = settings.logger_spec(id, tty, stdin);
-            let dir = settings.dir(id);
-            let stdin_fifo = dir.join(crate::logger::attach::STDIN_FIFO);
-            let out_fifo = dir.join(crate::logger::attach::STDOUT_FIFO);
-            let err_fifo = dir.join(crate::logger::attach::STDERR_FIFO);
-            let (owned, fifos) = (dir.clone(), spec.fifos);
-            let (i, o, e) = (stdin_fifo.clone(), out_fifo.clone(), err_fifo.clone());
-            crate::files::blocking("creating the container's directory", dir, move || {
-                crate::files::private_dir(&owned)?;
-                if stdin {
-                    io::fresh_fifo(&i)?;
-                }
-                if fifos {
-                    io::fresh_fifo(&o)?;
-                    io::fresh_fifo(&e)?;
-                }
-                Ok(())
-            })
-            .await?;
-            let path = |p: &std::path::Path| p.display().to_string();
-            let stdin_path = if stdin {
-                path(&stdin_fifo)
-            } else {
-                String::new()
-            };
-            let (stdio, spawned) = if spec.fifos {
-                let pid = crate::logger::spawn::spawn(&binary, &spec)
-                    .await
-                    .map_err(|source| RuntimeError::Io {
-                        op: "starting the container's logger",
-                        path: binary.to_path_buf(),
-                        source,
-                    })?;
-                let stdio = Stdio {
-                    stdin: stdin_path,
-                    stdout: path(&out_fifo),
-                    stderr: path(&err_fifo),
-                    terminal: false,
-                };
-                (stdio, Some(pid))
-            } else {
-                let uri = spec.uri(&binary);
-                let stdio = Stdio {
-                    stdin: stdin_path,
-                    stdout: uri.clone(),
-                    // A terminal merges both streams into its one output.
-                    stderr: if tty { String::new() } else { uri },
-                    terminal: tty,
-                };
-                (stdio, None)
-            };
-            if let Err(e) = self.create_task(id, rootfs, stdio).await {
-                // A logger we started would wait for writers that never come.
-                if let Some(pid) = spawned {
-                    let _ = nix::sys::signal::kill(
-                        nix::unistd::Pid::from_raw(pid as i32),
-                        nix::sys::signal::Signal::SIGKILL,
-                    );
-                }
-                return Err(e);
+        match self.inner.containers.logger.clone() {
+            Some(binary) => {
+                self.create_task_logged(id, &binary, rootfs, tty, stdin)
+                    .await?
             }
-        } else {
-            if tty || stdin {
-                return Err(RuntimeError::InvalidRequest {
-                    field: "tty / stdin",
-                    value: id.to_string(),
-                    allowed: "containers with a terminal or stdin need the shim's logger \
-                              (LogDriver::Shim)"
-                        .into(),
-                });
-            }
-            let fifos = Fifos::at(&settings.dir(id), "init");
-            fifos.create().await?;
-            let readers = match fifos.open() {
-                Ok(r) => r,
-                Err(e) => {
-                    fifos.remove().await;
-                    return Err(e);
-                }
-            };
-            let stdio = Stdio {
-                stdout: fifos.stdout.display().to_string(),
-                stderr: fifos.stderr.display().to_string(),
-                ..Default::default()
-            };
-            if let Err(e) = self.create_task(id, rootfs, stdio).await {
-                fifos.remove().await;
-                return Err(e);
-            }
-            if let Err(e) = io::start_copier(&self.inner.copiers, settings, id, readers).await {
-                self.discard_task(id).await;
-                fifos.remove().await;
-                return Err(e);
-            }
+            None => self.create_task_copied(id, rootfs, tty, stdin).await?,
         }
         Ok(Prepared::Created)
+    }
+
+    /// Create the task with the shim's logger owning its output (nothing to read or keep
+    /// open here); on failure no task is left, nor a logger we started.
+    async fn create_task_logged(
+        &self,
+        id: &str,
+        binary: &std::path::Path,
+        rootfs: Vec<warren_proto::containerd::types::Mount>,
+        tty: bool,
+        stdin: bool,
+    ) -> Result<(), RuntimeError> {
+        let settings = &self.inner.containers;
+        let spec = settings.logger_spec(id, tty, stdin);
+        let dir = settings.dir(id);
+        let stdin_fifo = dir.join(crate::logger::attach::STDIN_FIFO);
+        let out_fifo = dir.join(crate::logger::attach::STDOUT_FIFO);
+        let err_fifo = dir.join(crate::logger::attach::STDERR_FIFO);
+        let (owned, fifos) = (dir.clone(), spec.fifos);
+        let (i, o, e) = (stdin_fifo.clone(), out_fifo.clone(), err_fifo.clone());
+        crate::files::blocking("creating the container's directory", dir, move || {
+            crate::files::private_dir(&owned)?;
+            if stdin {
+                io::fresh_fifo(&i)?;
+            }
+            if fifos {
+                io::fresh_fifo(&o)?;
+                io::fresh_fifo(&e)?;
+            }
+            Ok(())
+        })
+        .await?;
+        let path = |p: &std::path::Path| p.display().to_string();
+        let stdin_path = if stdin {
+            path(&stdin_fifo)
+        } else {
+            String::new()
+        };
+        let mut undo = Undo::new("start");
+        let stdio = if spec.fifos {
+            let pid = crate::logger::spawn::spawn(binary, &spec)
+                .await
+                .map_err(|source| RuntimeError::Io {
+                    op: "starting the container's logger",
+                    path: binary.to_path_buf(),
+                    source,
+                })?;
+            // A logger we started would wait for writers that never come.
+            undo.push("kill the logger", async move {
+                let _ = nix::sys::signal::kill(
+                    nix::unistd::Pid::from_raw(pid as i32),
+                    nix::sys::signal::Signal::SIGKILL,
+                );
+            });
+            Stdio {
+                stdin: stdin_path,
+                stdout: path(&out_fifo),
+                stderr: path(&err_fifo),
+                terminal: false,
+            }
+        } else {
+            let uri = spec.uri(binary);
+            Stdio {
+                stdin: stdin_path,
+                stdout: uri.clone(),
+                // A terminal merges both streams into its one output.
+                stderr: if tty { String::new() } else { uri },
+                terminal: tty,
+            }
+        };
+        let created = self.create_task(id, rootfs, stdio).await;
+        undo.check(created).await?;
+        undo.commit();
+        Ok(())
+    }
+
+    /// Create the task with its output read from FIFOs by a copier in this process; on
+    /// failure no task, FIFO or copier is left.
+    async fn create_task_copied(
+        &self,
+        id: &str,
+        rootfs: Vec<warren_proto::containerd::types::Mount>,
+        tty: bool,
+        stdin: bool,
+    ) -> Result<(), RuntimeError> {
+        if tty || stdin {
+            return Err(RuntimeError::InvalidRequest {
+                field: "tty / stdin",
+                value: id.to_string(),
+                allowed: "containers with a terminal or stdin need the shim's logger \
+                          (LogDriver::Shim)"
+                    .into(),
+            });
+        }
+        let settings = &self.inner.containers;
+        let mut undo = Undo::new("start");
+        let fifos = Fifos::at(&settings.dir(id), "init");
+        fifos.create().await?;
+        let made = fifos.clone();
+        undo.push("remove the FIFOs", async move { made.remove().await });
+        let readers = undo.check(fifos.open()).await?;
+        let stdio = Stdio {
+            stdout: fifos.stdout.display().to_string(),
+            stderr: fifos.stderr.display().to_string(),
+            ..Default::default()
+        };
+        let created = self.create_task(id, rootfs, stdio).await;
+        undo.check(created).await?;
+        let (rt, owned) = (self.clone(), id.to_string());
+        undo.push(
+            "discard the task",
+            async move { rt.discard_task(&owned).await },
+        );
+        let copier = io::start_copier(&self.inner.copiers, settings, id, readers).await;
+        undo.check(copier).await?;
+        undo.commit();
+        Ok(())
     }
 
     /// Tasks.Create with this stdio; on failure no task (and no orphaned shim) is left.
@@ -206,14 +233,16 @@ impl ContainerdRuntime {
     pub(crate) async fn start_task(&self, id: &str) -> Result<u32, RuntimeError> {
         // Recorded first: a run whose end is never seen is then known to have happened.
         let started_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true);
-        if let Err(e) = self
+        let mut undo = Undo::new("start");
+        let (rt, owned) = (self.clone(), id.to_string());
+        undo.push("remove the created task", async move {
+            rt.undo_task(&owned).await
+        });
+        let labelled = self
             .set_labels(id, &[(labels::STARTED_AT, started_at)])
-            .await
-        {
-            self.undo_task(id).await;
-            return Err(e);
-        }
-        match self
+            .await;
+        undo.check(labelled).await?;
+        let started = self
             .containerd()
             .tasks()
             .start(StartRequest {
@@ -221,13 +250,10 @@ impl ContainerdRuntime {
                 ..Default::default()
             })
             .await
-        {
-            Ok(r) => Ok(r.pid),
-            Err(e) => {
-                self.undo_task(id).await;
-                Err(start_error(id, e))
-            }
-        }
+            .map_err(|e| start_error(id, e));
+        let pid = undo.check(started).await?.pid;
+        undo.commit();
+        Ok(pid)
     }
 
     /// A created task that will not be started: the task, its FIFOs and the copier go.

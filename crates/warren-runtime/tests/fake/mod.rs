@@ -31,6 +31,8 @@ pub(crate) struct State {
     pub calls: Vec<String>,
     /// Calls (`Service.Method`) that fail with INTERNAL, every time they are made.
     pub fail: BTreeSet<String>,
+    /// Calls (`Service.Method`) that get no answer (and do nothing) until released.
+    pub stall: BTreeSet<String>,
     pub containers: BTreeMap<String, ctr::Container>,
     pub snapshots: BTreeSet<String>,
     /// Task status by container id.
@@ -103,6 +105,16 @@ impl FakeContainerd {
         self.state.lock().unwrap().fail.insert(method.to_string());
     }
 
+    /// Make every call to `method` wait, doing nothing, until [`release`](Self::release).
+    pub(crate) fn stall(&self, method: &str) {
+        self.state.lock().unwrap().stall.insert(method.to_string());
+    }
+
+    /// Let stalled calls to `method` go on.
+    pub(crate) fn release(&self, method: &str) {
+        self.state.lock().unwrap().stall.remove(method);
+    }
+
     /// Let `method` succeed again.
     pub(crate) fn heal(&self, method: &str) {
         self.state.lock().unwrap().fail.remove(method);
@@ -166,6 +178,13 @@ struct Svc(Arc<Mutex<State>>);
 type Answer<T> = Result<Response<T>, Status>;
 
 impl Svc {
+    /// Wait while the test stalls `method` (see [`FakeContainerd::stall`]).
+    async fn stalled(&self, method: &str) {
+        while self.0.lock().unwrap().stall.contains(method) {
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+    }
+
     /// Log the call; fail it if the test asked for that.
     fn enter(&self, method: &str, key: &str) -> Result<std::sync::MutexGuard<'_, State>, Status> {
         let mut s = self.0.lock().unwrap();
@@ -225,6 +244,7 @@ impl ctr::containers_server::Containers for Svc {
         r: Request<ctr::CreateContainerRequest>,
     ) -> Answer<ctr::CreateContainerResponse> {
         let c = r.into_inner().container.unwrap_or_default();
+        self.stalled("Containers.Create").await;
         let mut s = self.enter("Containers.Create", &c.id)?;
         if s.containers.contains_key(&c.id) {
             return Err(Status::already_exists(c.id));
@@ -282,6 +302,7 @@ impl tasks::tasks_server::Tasks for Svc {
     }
     async fn start(&self, r: Request<tasks::StartRequest>) -> Answer<tasks::StartResponse> {
         let id = r.into_inner().container_id;
+        self.stalled("Tasks.Start").await;
         let mut s = self.enter("Tasks.Start", &id)?;
         let t = s.tasks.get_mut(&id).ok_or_else(|| not_found("task", &id))?;
         *t = TaskStatus::Running;
