@@ -142,35 +142,67 @@ pub enum LogDriver {
     /// logger binary can be installed. A container blocks once its pipe is full while this
     /// process is down.
     InProcess,
-    /// [`Shim`](Self::Shim) with `warren-logger` found beside this program or on `PATH`;
-    /// [`InProcess`](Self::InProcess) (with a warning) if there is none.
+    /// [`Shim`](Self::Shim) with the first `warren-logger` found: the path in the
+    /// `WARREN_LOGGER` environment variable, then beside this program, then one directory
+    /// up (cargo puts examples and tests one level below the binaries they build), then
+    /// on `PATH`. Install it with `cargo install warren-runtime` (the crate's one binary).
+    ///
+    /// Auto never falls back to [`InProcess`](Self::InProcess) behind your back: with no
+    /// logger found, handles are made and images pulled as usual, but starting a container
+    /// fails with [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) naming the
+    /// places looked in. Choose `InProcess` to copy output in this process on purpose.
     #[default]
     Auto,
 }
 
+/// The environment variable [`LogDriver::Auto`] reads first: the logger binary's absolute
+/// path.
+pub const LOGGER_ENV: &str = "WARREN_LOGGER";
+
 impl LogDriver {
-    /// The logger binary the shim runs, or `None` for in-process copying.
-    fn resolve(&self) -> Option<PathBuf> {
+    /// The output this driver stands for on this host.
+    fn resolve(&self) -> crate::containers::Output {
+        use crate::containers::Output;
         match self {
-            LogDriver::Shim(p) => Some(p.clone()),
-            LogDriver::InProcess => None,
+            LogDriver::Shim(p) => Output::Logger(p.clone()),
+            LogDriver::InProcess => Output::InProcess,
             LogDriver::Auto => {
-                let beside = std::env::current_exe()
+                const NAME: &str = "warren-logger";
+                let from_env = std::env::var_os(LOGGER_ENV).map(PathBuf::from);
+                let exe_dir = std::env::current_exe()
                     .ok()
-                    .and_then(|e| e.parent().map(|d| d.join("warren-logger")));
+                    .and_then(|e| e.parent().map(Path::to_path_buf));
+                let beside = exe_dir.as_ref().map(|d| d.join(NAME));
+                let above = exe_dir
+                    .as_ref()
+                    .and_then(|d| d.parent())
+                    .map(|d| d.join(NAME));
                 let on_path = std::env::var_os("PATH").and_then(|p| {
                     std::env::split_paths(&p)
-                        .map(|d| d.join("warren-logger"))
+                        .map(|d| d.join(NAME))
                         .find(|f| f.is_file())
                 });
-                let found = beside.filter(|f| f.is_file()).or(on_path);
-                if found.is_none() {
-                    tracing::warn!(
-                        "no warren-logger beside this program or on PATH: container output is \
-                         copied in this process, and containers block while it is down"
-                    );
+                if let Some(p) = from_env {
+                    // Named on purpose: used as given (with_options checks it is absolute).
+                    return Output::Logger(p);
                 }
-                found
+                match [beside, above, on_path]
+                    .into_iter()
+                    .flatten()
+                    .find(|f| f.is_file())
+                {
+                    Some(found) => Output::Logger(found),
+                    None => Output::NoLogger(format!(
+                        "no {NAME} found ({LOGGER_ENV} unset, none beside {} or one directory \
+                         up, none on PATH): install it with `cargo install warren-runtime`, set \
+                         {LOGGER_ENV} to its path, or choose LogDriver::Shim(path) or \
+                         LogDriver::InProcess (output copied in this process; containers \
+                         then block while it is down)",
+                        exe_dir
+                            .as_deref()
+                            .map_or_else(|| "this program".into(), |d| d.display().to_string())
+                    )),
+                }
             }
         }
     }
@@ -202,13 +234,15 @@ impl ContainerdRuntime {
                 allowed: "at least 4096 bytes per file and at least 1 file".into(),
             });
         }
-        let logger = options.log_driver.resolve();
-        if let Some(l) = logger.as_ref().filter(|l| !l.is_absolute()) {
-            return Err(RuntimeError::InvalidRequest {
-                field: "log_driver",
-                value: l.display().to_string(),
-                allowed: "the absolute path of a logger binary".into(),
-            });
+        let output = options.log_driver.resolve();
+        if let crate::containers::Output::Logger(l) = &output {
+            if !l.is_absolute() {
+                return Err(RuntimeError::InvalidRequest {
+                    field: "log_driver",
+                    value: l.display().to_string(),
+                    allowed: "the absolute path of a logger binary".into(),
+                });
+            }
         }
         if !options.state_dir.is_absolute() {
             return Err(RuntimeError::InvalidRequest {
@@ -225,7 +259,7 @@ impl ContainerdRuntime {
             runc_root: options.runc_root,
             log_max_bytes: options.log_max_bytes,
             log_max_files: options.log_max_files,
-            logger,
+            output,
         };
         Ok(ContainerdRuntime {
             inner: Arc::new(Inner {

@@ -15,7 +15,9 @@ pub mod logger;
 pub mod network;
 pub(crate) mod tar_stream;
 
-pub use client::{ContainerdRuntime, LogDriver, RuntimeOptions, DEFAULT_NAMESPACE, DEFAULT_SOCKET};
+pub use client::{
+    ContainerdRuntime, LogDriver, RuntimeOptions, DEFAULT_NAMESPACE, DEFAULT_SOCKET, LOGGER_ENV,
+};
 pub use containers::labels::STOP_SIGNAL as STOP_SIGNAL_LABEL;
 pub use containers::{
     AttachInput, AttachOutput, AttachOutputStream, Attached, ContainerEvent, ContainerEventKind,

@@ -31,6 +31,8 @@ pub(crate) use crate::container_id::check_id;
 use std::path::PathBuf;
 use std::time::SystemTime;
 
+use crate::RuntimeError;
+
 pub use attach::{AttachInput, AttachOutput, AttachOutputStream, Attached};
 pub use events::{ContainerEvent, ContainerEventKind};
 pub use exec::{ExecEvent, ExecOutput, ExecRequest, MAX_EXEC_OUTPUT};
@@ -55,8 +57,33 @@ pub(crate) struct Settings {
     pub runc_root: Option<PathBuf>,
     pub log_max_bytes: u64,
     pub log_max_files: usize,
-    /// The logger binary the shim runs (`None`: this process copies output from FIFOs).
-    pub logger: Option<PathBuf>,
+    /// Who writes container output: the shim's logger, this process, or nobody yet.
+    pub output: Output,
+}
+
+/// Where container output goes, as resolved from a [`LogDriver`](crate::LogDriver) once per handle.
+#[derive(Debug, Clone)]
+pub(crate) enum Output {
+    /// The shim runs this logger binary.
+    Logger(PathBuf),
+    /// Copied from FIFOs in this process.
+    InProcess,
+    /// `Auto` found no logger: starting a container fails with this message.
+    NoLogger(String),
+}
+
+impl Output {
+    /// `Err` when no container can be started: [`LogDriver::Auto`](crate::LogDriver::Auto) found no logger.
+    pub(crate) fn usable(&self) -> Result<(), RuntimeError> {
+        match self {
+            Output::NoLogger(why) => Err(RuntimeError::InvalidRequest {
+                field: "log_driver",
+                value: "auto".into(),
+                allowed: why.clone(),
+            }),
+            _ => Ok(()),
+        }
+    }
 }
 
 impl Settings {

@@ -7,6 +7,7 @@ use warren_proto::containerd::services::tasks::v1::{
 
 use super::io::{self, Fifos};
 use super::status::state_of;
+use super::Output;
 use super::{labels, ContainerRequest, ContainerState};
 use crate::container_id::not_found;
 use crate::error::warn_unless_missing;
@@ -71,12 +72,14 @@ impl ContainerdRuntime {
             })
             .await?
             .mounts;
-        match self.inner.containers.logger.clone() {
-            Some(binary) => {
-                self.create_task_logged(id, &binary, rootfs, tty, stdin)
+        let output = &self.inner.containers.output;
+        output.usable()?;
+        match output {
+            Output::Logger(binary) => {
+                self.create_task_logged(id, binary, rootfs, tty, stdin)
                     .await?
             }
-            None => self.create_task_copied(id, rootfs, tty, stdin).await?,
+            _ => self.create_task_copied(id, rootfs, tty, stdin).await?,
         }
         Ok(Prepared::Created)
     }
@@ -321,6 +324,8 @@ impl ContainerdRuntime {
     /// Create and start a container in one call; if the start fails, the container is
     /// deleted again, so a failed run leaves nothing. Returns the id.
     pub async fn run_container(&self, req: &ContainerRequest) -> Result<String, RuntimeError> {
+        // Nothing is created for a run that could not start.
+        self.inner.containers.output.usable()?;
         let id = self.create_container(req).await?;
         if let Err(e) = self.start_container(&id).await {
             if let Err(cleanup) = self.delete_container(&id).await {
