@@ -116,6 +116,49 @@ pub fn with_detail(s: Status) -> Status {
     )
 }
 
+/// Why a node API call failed, as its handler says it. It becomes a gRPC status once, at
+/// the handler boundary ([`ApiError::into_status`], called by `guard::call`), where a
+/// runtime failure is also logged and counted.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// The runtime refused or failed step `op` of the call (`create`, `start`, ...).
+    #[error("{source}")]
+    Runtime {
+        /// The step, as counted in `warrend_errors_total`.
+        op: &'static str,
+        /// The runtime's error, with its kind and cause.
+        #[source]
+        source: RuntimeError,
+    },
+    /// A status the handler made itself (a missing field, a spec it could not read, a
+    /// selector it refused): passed on as it is, with an `ErrorDetail` implied by its code.
+    #[error("{}", .0.message())]
+    Status(#[from] Status),
+}
+
+impl ApiError {
+    /// For `map_err`: the runtime's failure of step `op`.
+    pub fn runtime(op: &'static str) -> impl FnOnce(RuntimeError) -> ApiError {
+        move |source| ApiError::Runtime { op, source }
+    }
+
+    /// The status code the client gets.
+    pub fn code(&self) -> Code {
+        match self {
+            ApiError::Runtime { source, .. } => code(source),
+            ApiError::Status(s) => s.code(),
+        }
+    }
+
+    /// The status the client gets (and, for a runtime failure, the log line and count).
+    pub fn into_status(self, d: &Daemon) -> Status {
+        match self {
+            ApiError::Runtime { op, source } => status(d, op, source),
+            ApiError::Status(s) => with_detail(s),
+        }
+    }
+}
+
 /// Log and count a failed `op`, and turn it into a status.
 pub fn status(d: &Daemon, op: &str, e: RuntimeError) -> Status {
     let code = code(&e);

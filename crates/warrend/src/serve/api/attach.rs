@@ -13,7 +13,7 @@ use warren_runtime::{AttachInput, AttachOutput, Attached, ExecRequest, ExitStatu
 
 use super::Stream;
 use crate::serve::convert::{self, clamp16};
-use crate::serve::errors::status;
+use crate::serve::errors::{status, ApiError};
 use crate::serve::{restart, Daemon};
 
 fn out(o: api::attach_output::Output) -> Result<api::AttachOutput, Status> {
@@ -32,7 +32,7 @@ enum Ending {
 pub async fn attach(
     d: &Daemon,
     mut input: Streaming<api::AttachInput>,
-) -> Result<Stream<api::AttachOutput>, Status> {
+) -> Result<Stream<api::AttachOutput>, ApiError> {
     let first = input
         .message()
         .await?
@@ -54,7 +54,7 @@ pub async fn attach(
                     // Nothing is left of a run that could not start.
                     let _ = d.rt.delete_container(&id).await;
                     d.restart.forget(&id).await;
-                    return Err(status(d, "run", e));
+                    return Err(ApiError::runtime("run")(e));
                 }
             };
             let _ = tx
@@ -73,7 +73,7 @@ pub async fn attach(
             let session =
                 d.rt.exec_attached(&req.id, &exec)
                     .await
-                    .map_err(|e| status(d, "exec", e))?;
+                    .map_err(ApiError::runtime("exec"))?;
             let (attached, wait) = session.into_parts();
             (attached, Ending::Exec(wait), false)
         }
@@ -81,13 +81,14 @@ pub async fn attach(
             let attached =
                 d.rt.attach_container(&r.id)
                     .await
-                    .map_err(|e| status(d, "attach", e))?;
+                    .map_err(ApiError::runtime("attach"))?;
             (attached, Ending::Container(r.id), false)
         }
         _ => {
             return Err(Status::invalid_argument(
                 "the first message names the session: run, exec or attach",
-            ))
+            )
+            .into())
         }
     };
     tokio::spawn(session(d.clone(), attached, ending, remove, input, tx));

@@ -10,7 +10,7 @@ use warren_runtime::{ContainerInfo, ContainerState, LogOptions};
 
 use super::{log_line, Stream};
 use crate::serve::convert;
-use crate::serve::errors::status;
+use crate::serve::errors::{status, ApiError};
 use crate::serve::labels;
 use crate::serve::{restart, Daemon};
 use crate::spec::{api_duration, NodeSpec};
@@ -45,25 +45,25 @@ fn need_id(id: &str) -> Result<(), Status> {
 pub(super) async fn create_timed(
     d: &Daemon,
     req: &warren_runtime::ContainerRequest,
-) -> Result<String, Status> {
+) -> Result<String, ApiError> {
     let start = Instant::now();
     let id =
         d.rt.create_container(req)
             .await
-            .map_err(|e| status(d, "create", e))?;
+            .map_err(ApiError::runtime("create"))?;
     d.metrics
         .create_duration
         .observe(start.elapsed().as_secs_f64());
     Ok(id)
 }
 
-async fn start_timed(d: &Daemon, id: &str) -> Result<u32, Status> {
+async fn start_timed(d: &Daemon, id: &str) -> Result<u32, ApiError> {
     d.restart.started_by_user(id).await;
     let start = Instant::now();
     let pid =
         d.rt.start_container(id)
             .await
-            .map_err(|e| status(d, "start", e))?;
+            .map_err(ApiError::runtime("start"))?;
     d.metrics
         .start_duration
         .observe(start.elapsed().as_secs_f64());
@@ -72,7 +72,7 @@ async fn start_timed(d: &Daemon, id: &str) -> Result<u32, Status> {
 
 /// Create a container (pulling its image as its pull policy says). The same id with the
 /// same spec again answers the existing container (see [`super::idempotent`]).
-pub async fn create(d: &Daemon, req: api::CreateRequest) -> Result<api::CreateResponse, Status> {
+pub async fn create(d: &Daemon, req: api::CreateRequest) -> Result<api::CreateResponse, ApiError> {
     let spec = spec_of(req.spec)?;
     let digest = super::idempotent::spec_digest(&spec);
     let chosen_id = spec.request.id.clone();
@@ -82,16 +82,18 @@ pub async fn create(d: &Daemon, req: api::CreateRequest) -> Result<api::CreateRe
         .insert(labels::SPEC_DIGEST.to_string(), digest.clone());
     match create_timed(d, &request).await {
         Ok(id) => Ok(api::CreateResponse { id }),
-        Err(s) if s.code() == tonic::Code::AlreadyExists => {
-            let id = super::idempotent::existing(d, &chosen_id, &digest, s).await?;
+        Err(ApiError::Runtime { source, .. })
+            if source.kind() == warren_runtime::ErrorKind::AlreadyExists =>
+        {
+            let id = super::idempotent::existing(d, &chosen_id, &digest, source).await?;
             Ok(api::CreateResponse { id })
         }
-        Err(s) => Err(s),
+        Err(e) => Err(e),
     }
 }
 
 /// Start a created or stopped container.
-pub async fn start(d: &Daemon, req: api::ContainerRef) -> Result<api::StartResponse, Status> {
+pub async fn start(d: &Daemon, req: api::ContainerRef) -> Result<api::StartResponse, ApiError> {
     need_id(&req.id)?;
     let pid = start_timed(d, &req.id).await?;
     Ok(api::StartResponse { pid })
@@ -102,46 +104,47 @@ pub async fn start(d: &Daemon, req: api::ContainerRef) -> Result<api::StartRespo
 const DEFAULT_STOP_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Stop a container; its restart policy does not bring it back.
-pub async fn stop(d: &Daemon, req: api::StopRequest) -> Result<api::StopResponse, Status> {
+pub async fn stop(d: &Daemon, req: api::StopRequest) -> Result<api::StopResponse, ApiError> {
     need_id(&req.id)?;
     let timeout = api_duration("timeout", req.timeout.as_ref())
         .map_err(convert::field_error)?
         .unwrap_or(DEFAULT_STOP_TIMEOUT);
     d.rt.container_status(&req.id)
         .await
-        .map_err(|e| status(d, "stop", e))?;
+        .map_err(ApiError::runtime("stop"))?;
     d.restart.stopped_by_user(&req.id).await;
     d.rt.stop_container(&req.id, timeout)
         .await
-        .map_err(|e| status(d, "stop", e))?;
+        .map_err(ApiError::runtime("stop"))?;
     Ok(api::StopResponse {})
 }
 
 /// Delete a stopped container (with `force`, kill a running one first).
-pub async fn delete(d: &Daemon, req: api::DeleteRequest) -> Result<api::DeleteResponse, Status> {
+pub async fn delete(d: &Daemon, req: api::DeleteRequest) -> Result<api::DeleteResponse, ApiError> {
     need_id(&req.id)?;
     let state =
         d.rt.container_status(&req.id)
             .await
-            .map_err(|e| status(d, "delete", e))?
+            .map_err(ApiError::runtime("delete"))?
             .state;
     let running = matches!(state, ContainerState::Running | ContainerState::Paused);
     if running && !req.force {
         return Err(Status::failed_precondition(format!(
             "container {} is {state}: stop it first, or delete with force (rm -f)",
             req.id
-        )));
+        ))
+        .into());
     }
     // Before anything ends it, so no restart policy brings it back meanwhile.
     d.restart.stopped_by_user(&req.id).await;
     if running {
         d.rt.stop_container(&req.id, Duration::ZERO)
             .await
-            .map_err(|e| status(d, "delete", e))?;
+            .map_err(ApiError::runtime("delete"))?;
     }
     d.rt.delete_container(&req.id)
         .await
-        .map_err(|e| status(d, "delete", e))?;
+        .map_err(ApiError::runtime("delete"))?;
     d.restart.forget(&req.id).await;
     Ok(api::DeleteResponse {})
 }
@@ -152,7 +155,7 @@ fn run_event(e: api::run_event::Event) -> Result<api::RunEvent, Status> {
 
 /// Create and start; the stream gives the id and pid, then (attached) every output line and
 /// the exit. Removal at exit (`remove`) is done by the daemon even if the client leaves.
-pub async fn run(d: &Daemon, req: api::RunRequest) -> Result<Stream<api::RunEvent>, Status> {
+pub async fn run(d: &Daemon, req: api::RunRequest) -> Result<Stream<api::RunEvent>, ApiError> {
     let spec = spec_of(req.spec)?;
     let request = convert::request(spec, default_network(d), req.remove)?;
     let id = create_timed(d, &request).await?;
@@ -221,7 +224,7 @@ pub async fn run(d: &Daemon, req: api::RunRequest) -> Result<Stream<api::RunEven
 }
 
 /// Wait for a container's process to end.
-pub async fn wait(d: &Daemon, req: api::ContainerRef) -> Result<api::Exit, Status> {
+pub async fn wait(d: &Daemon, req: api::ContainerRef) -> Result<api::Exit, ApiError> {
     need_id(&req.id)?;
     match d.rt.wait_container(&req.id).await {
         Ok(e) => Ok(convert::exit(&e)),
@@ -232,12 +235,13 @@ pub async fn wait(d: &Daemon, req: api::ContainerRef) -> Result<api::Exit, Statu
                     Err(Status::failed_precondition(format!(
                         "container {} has never been started: there is no exit to wait for (start it first)",
                         req.id
-                    )))
+                    ))
+                    .into())
                 }
-                _ => Err(status(d, "wait", e)),
+                _ => Err(ApiError::runtime("wait")(e)),
             }
         }
-        Err(e) => Err(status(d, "wait", e)),
+        Err(e) => Err(ApiError::runtime("wait")(e)),
     }
 }
 
@@ -253,12 +257,12 @@ async fn summary(d: &Daemon, c: &ContainerInfo) -> api::ContainerSummary {
 }
 
 /// Running containers (with `all`, every one) whose labels meet the selector.
-pub async fn list(d: &Daemon, req: api::ListRequest) -> Result<api::ListResponse, Status> {
+pub async fn list(d: &Daemon, req: api::ListRequest) -> Result<api::ListResponse, ApiError> {
     let selector = super::selector::Selector::parse(&req.label_selector)?;
     let list =
         d.rt.list_containers()
             .await
-            .map_err(|e| status(d, "list", e))?;
+            .map_err(ApiError::runtime("list"))?;
     let shown: Vec<_> = list
         .iter()
         .filter(|c| {
@@ -275,18 +279,18 @@ pub async fn list(d: &Daemon, req: api::ListRequest) -> Result<api::ListResponse
 }
 
 /// Everything warrend knows about one container.
-pub async fn inspect(d: &Daemon, req: api::ContainerRef) -> Result<api::ContainerDetail, Status> {
+pub async fn inspect(d: &Daemon, req: api::ContainerRef) -> Result<api::ContainerDetail, ApiError> {
     need_id(&req.id)?;
     let c = &d
         .rt
         .container_info(&req.id)
         .await
-        .map_err(|e| status(d, "inspect", e))?;
+        .map_err(ApiError::runtime("inspect"))?;
     let summary = summary(d, c).await;
     let security =
         d.rt.container_security(&req.id)
             .await
-            .map_err(|e| status(d, "inspect", e))?;
+            .map_err(ApiError::runtime("inspect"))?;
     Ok(api::ContainerDetail {
         tty: c.tty,
         open_stdin: c.open_stdin,

@@ -10,7 +10,7 @@ use warren_proto::warren::node::v1 as api;
 use warren_runtime::ContainerState;
 
 use super::Stream;
-use crate::serve::errors::status;
+use crate::serve::errors::ApiError;
 use crate::serve::Daemon;
 
 fn need_id(id: &str) -> Result<(), Status> {
@@ -38,13 +38,13 @@ fn kill_signal(s: &str) -> Result<i32, Status> {
 /// it on the user's behalf, as `stop` does: its restart policy does not bring it back
 /// (Docker does the same); any other signal is a message to the process, and if the
 /// process dies of it, that exit is one like any other for the policy.
-pub async fn kill(d: &Daemon, req: api::KillRequest) -> Result<api::KillResponse, Status> {
+pub async fn kill(d: &Daemon, req: api::KillRequest) -> Result<api::KillResponse, ApiError> {
     need_id(&req.id)?;
     let signal = kill_signal(&req.signal)?;
     let c =
         d.rt.container_info(&req.id)
             .await
-            .map_err(|e| status(d, "kill", e))?;
+            .map_err(ApiError::runtime("kill"))?;
     if !matches!(
         c.status.state,
         ContainerState::Running | ContainerState::Paused
@@ -52,7 +52,8 @@ pub async fn kill(d: &Daemon, req: api::KillRequest) -> Result<api::KillResponse
         return Err(Status::failed_precondition(format!(
             "container {} is {}: kill needs it running (start it first)",
             req.id, c.status.state
-        )));
+        ))
+        .into());
     }
     let stop_signal = c
         .labels
@@ -65,13 +66,13 @@ pub async fn kill(d: &Daemon, req: api::KillRequest) -> Result<api::KillResponse
     }
     d.rt.kill_container(&req.id, signal)
         .await
-        .map_err(|e| status(d, "kill", e))?;
+        .map_err(ApiError::runtime("kill"))?;
     Ok(api::KillResponse {})
 }
 
 /// Stop a container (if it runs) and start it again. The stop is the user's, so the
 /// restart policy does not start it a second time.
-pub async fn restart(d: &Daemon, req: api::RestartRequest) -> Result<api::StartResponse, Status> {
+pub async fn restart(d: &Daemon, req: api::RestartRequest) -> Result<api::StartResponse, ApiError> {
     super::containers::stop(
         d,
         api::StopRequest {
@@ -83,7 +84,7 @@ pub async fn restart(d: &Daemon, req: api::RestartRequest) -> Result<api::StartR
     let exited_at =
         d.rt.container_status(&req.id)
             .await
-            .map_err(|e| status(d, "restart", e))?
+            .map_err(ApiError::runtime("restart"))?
             .exit
             .and_then(|e| e.exited_at);
     d.restart.exit_was_users(&req.id, exited_at);
@@ -147,12 +148,12 @@ async fn host_users() -> HashMap<u32, String> {
 
 /// The processes of a running container: host pids from containerd, the rest from the
 /// node's /proc (a process that ended meanwhile is left out).
-pub async fn top(d: &Daemon, req: api::ContainerRef) -> Result<api::TopResponse, Status> {
+pub async fn top(d: &Daemon, req: api::ContainerRef) -> Result<api::TopResponse, ApiError> {
     need_id(&req.id)?;
     let pids =
         d.rt.container_pids(&req.id)
             .await
-            .map_err(|e| status(d, "top", e))?;
+            .map_err(ApiError::runtime("top"))?;
     let users = host_users().await;
     let mut processes = Vec::with_capacity(pids.len());
     for pid in pids {
@@ -176,12 +177,12 @@ fn before(created: Option<SystemTime>, until: Option<SystemTime>) -> bool {
 pub async fn prune_containers(
     d: &Daemon,
     req: api::PruneRequest,
-) -> Result<api::PruneResponse, Status> {
+) -> Result<api::PruneResponse, ApiError> {
     let until = req.until.as_ref().map(system_time);
     let list =
         d.rt.list_containers()
             .await
-            .map_err(|e| status(d, "prune containers", e))?;
+            .map_err(ApiError::runtime("prune containers"))?;
     let mut removed = Vec::new();
     let mut failed = Vec::new();
     for c in list {
@@ -199,8 +200,8 @@ pub async fn prune_containers(
         match super::containers::delete(d, req).await {
             Ok(_) => removed.push(c.id),
             // Started meanwhile: not ours to remove.
-            Err(s) if s.code() == tonic::Code::FailedPrecondition => {}
-            Err(s) => failed.push(format!("{}: {}", c.id, s.message())),
+            Err(e) if e.code() == tonic::Code::FailedPrecondition => {}
+            Err(e) => failed.push(format!("{}: {e}", c.id)),
         }
     }
     done(removed, failed, 0)
@@ -210,7 +211,7 @@ fn done(
     removed: Vec<String>,
     failed: Vec<String>,
     bytes_reclaimed: u64,
-) -> Result<api::PruneResponse, Status> {
+) -> Result<api::PruneResponse, ApiError> {
     if failed.is_empty() {
         return Ok(api::PruneResponse {
             removed,
@@ -221,14 +222,15 @@ fn done(
         "removed [{}]; could not remove: {} (prune again to retry)",
         removed.join(", "),
         failed.join("; ")
-    )))
+    ))
+    .into())
 }
 
 /// Bytes of every blob in the namespace's content store.
-async fn content_bytes(d: &Daemon) -> Result<u64, Status> {
+async fn content_bytes(d: &Daemon) -> Result<u64, ApiError> {
     d.rt.content_bytes()
         .await
-        .map_err(|e| status(d, "prune images", e))
+        .map_err(ApiError::runtime("prune images"))
 }
 
 /// Remove every image no container (in any state) was created from, if created before
@@ -237,16 +239,16 @@ async fn content_bytes(d: &Daemon) -> Result<u64, Status> {
 pub async fn prune_images(
     d: &Daemon,
     req: api::PruneRequest,
-) -> Result<api::PruneResponse, Status> {
+) -> Result<api::PruneResponse, ApiError> {
     let until = req.until.as_ref().map(system_time);
     let images =
         d.rt.list_image_records()
             .await
-            .map_err(|e| status(d, "prune images", e))?;
+            .map_err(ApiError::runtime("prune images"))?;
     let used: HashSet<String> =
         d.rt.list_containers()
             .await
-            .map_err(|e| status(d, "prune images", e))?
+            .map_err(ApiError::runtime("prune images"))?
             .into_iter()
             .map(|c| c.image)
             .collect();

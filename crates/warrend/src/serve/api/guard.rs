@@ -8,6 +8,7 @@ use std::panic::AssertUnwindSafe;
 use futures::FutureExt;
 use tonic::Status;
 
+use crate::serve::errors::ApiError;
 use crate::serve::Daemon;
 
 /// The panic's message, if it carried one.
@@ -26,14 +27,15 @@ pub async fn call<T>(
     d: &Daemon,
     op: &'static str,
     container: Option<&str>,
-    handler: impl Future<Output = Result<T, Status>>,
+    handler: impl Future<Output = Result<T, ApiError>>,
 ) -> Result<T, Status> {
     let container = match container {
         Some(id) if d.rt.container_status(id).await.is_err() => Some(id),
         _ => None,
     };
     match AssertUnwindSafe(handler).catch_unwind().await {
-        Ok(result) => result.map_err(crate::serve::errors::with_detail),
+        // The one place a handler's error becomes the client's status.
+        Ok(result) => result.map_err(|e| e.into_status(d)),
         Err(panic) => {
             let what = message(panic.as_ref());
             tracing::error!(op, panic = %what, "a node API handler panicked");

@@ -7,6 +7,7 @@ use sha2::{Digest, Sha256};
 use tonic::Status;
 use warren_proto::warren::node::v1 as api;
 
+use crate::serve::errors::ApiError;
 use crate::serve::labels;
 use crate::serve::Daemon;
 use crate::spec::NodeSpec;
@@ -50,20 +51,22 @@ pub async fn existing(
     d: &Daemon,
     id: &str,
     digest: &str,
-    refused: Status,
-) -> Result<String, Status> {
+    refused: warren_runtime::RuntimeError,
+) -> Result<String, ApiError> {
     let Ok(info) = d.rt.container_info(id).await else {
         // Gone again meanwhile: the create's own answer stands.
-        return Err(refused);
+        return Err(ApiError::runtime("create")(refused));
     };
     match info.labels.get(labels::SPEC_DIGEST) {
         Some(had) if had == digest => Ok(info.id),
         Some(_) => Err(Status::already_exists(format!(
             "container {id} exists with a different spec: delete it first, or create with another id (the same id and spec would answer the existing container)"
-        ))),
+        ))
+        .into()),
         None => Err(Status::already_exists(format!(
             "container {id} exists and was not created through the node API: delete it first, or create with another id"
-        ))),
+        ))
+        .into()),
     }
 }
 

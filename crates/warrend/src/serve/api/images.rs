@@ -10,7 +10,7 @@ use warren_proto::warren::node::v1 as api;
 use warren_runtime::{ImportOptions, PullEvent, PullMode, PullOptions, PullProgress};
 
 use super::Stream;
-use crate::serve::errors::status;
+use crate::serve::errors::{status, ApiError};
 use crate::serve::{convert, Daemon};
 
 fn layer(digest: &str, done: u64, total: u64, phase: api::LayerPhase) -> api::PullEvent {
@@ -56,19 +56,20 @@ fn progress_event(p: PullProgress) -> Vec<api::PullEvent> {
 
 /// Pull `reference`; the stream carries layer progress and ends with the image. The pull
 /// goes on if the client leaves (a second pull then finds the content in place).
-pub async fn pull(d: &Daemon, req: api::PullRequest) -> Result<Stream<api::PullEvent>, Status> {
+pub async fn pull(d: &Daemon, req: api::PullRequest) -> Result<Stream<api::PullEvent>, ApiError> {
     let mode = match api::PullMode::try_from(req.mode) {
         Ok(api::PullMode::Unspecified | api::PullMode::Auto) => PullMode::Auto,
         Ok(api::PullMode::Client) => PullMode::Client,
         Ok(api::PullMode::Server) => PullMode::Server,
         Err(_) => {
-            return Err(crate::serve::convert::field_error(
-                crate::spec::FieldError::new(
+            return Err(
+                crate::serve::convert::field_error(crate::spec::FieldError::new(
                     "mode",
                     req.mode,
                     "unknown value; one of PULL_MODE_AUTO, PULL_MODE_CLIENT, PULL_MODE_SERVER",
-                ),
-            ))
+                ))
+                .into(),
+            )
         }
     };
     let (tx, rx) = mpsc::channel(64);
@@ -104,17 +105,18 @@ pub async fn pull(d: &Daemon, req: api::PullRequest) -> Result<Stream<api::PullE
 }
 
 /// Import an archive on the node.
-pub async fn import(d: &Daemon, req: api::ImportRequest) -> Result<api::ImportResponse, Status> {
+pub async fn import(d: &Daemon, req: api::ImportRequest) -> Result<api::ImportResponse, ApiError> {
     if !Path::new(&req.path).is_absolute() {
         return Err(Status::invalid_argument(format!(
             "invalid path {:?}: the absolute path of an archive on the node",
             req.path
-        )));
+        ))
+        .into());
     }
     let images =
         d.rt.import_archive(&req.path, &ImportOptions::default())
             .await
-            .map_err(|e| status(d, "import", e))?;
+            .map_err(ApiError::runtime("import"))?;
     crate::serve::trim_heap();
     Ok(api::ImportResponse {
         images: images.iter().map(convert::image).collect(),
@@ -122,11 +124,11 @@ pub async fn import(d: &Daemon, req: api::ImportRequest) -> Result<api::ImportRe
 }
 
 /// Every image of the namespace.
-pub async fn list(d: &Daemon) -> Result<api::ListImagesResponse, Status> {
+pub async fn list(d: &Daemon) -> Result<api::ListImagesResponse, ApiError> {
     let names =
         d.rt.list_images()
             .await
-            .map_err(|e| status(d, "list images", e))?;
+            .map_err(ApiError::runtime("list images"))?;
     let images = futures::future::join_all(names.iter().map(|n| d.rt.get_image(n))).await;
     Ok(api::ListImagesResponse {
         // An image removed meanwhile, or one whose content is incomplete, is left out.
@@ -138,9 +140,9 @@ pub async fn list(d: &Daemon) -> Result<api::ListImagesResponse, Status> {
 pub async fn remove(
     d: &Daemon,
     req: api::RemoveImageRequest,
-) -> Result<api::RemoveImageResponse, Status> {
+) -> Result<api::RemoveImageResponse, ApiError> {
     d.rt.remove_image(&req.reference)
         .await
-        .map_err(|e| status(d, "remove image", e))?;
+        .map_err(ApiError::runtime("remove image"))?;
     Ok(api::RemoveImageResponse {})
 }

@@ -223,7 +223,7 @@ impl Node for Api {
     async fn events(&self, r: Request<api::EventsRequest>) -> R<Self::EventsStream> {
         let s = observe::events(&self.d, r.into_inner())
             .await
-            .map_err(errors::with_detail)?;
+            .map_err(|e| e.into_status(&self.d))?;
         Ok(Response::new(detailed(until_stopping(&self.d, s))))
     }
     async fn stats(&self, r: Request<api::ContainerRef>) -> R<api::Stats> {
@@ -240,7 +240,7 @@ impl Node for Api {
         observe::info(&self.d)
             .await
             .map(Response::new)
-            .map_err(errors::with_detail)
+            .map_err(|e| e.into_status(&self.d))
     }
     async fn kill(&self, r: Request<api::KillRequest>) -> R<api::KillResponse> {
         guard::call(

@@ -1,17 +1,16 @@
 //! Looking at containers: logs, exec, events, stats, and the daemon's own info.
 
 use futures::StreamExt;
-use tonic::Status;
 use warren_proto::warren::node::v1 as api;
 use warren_runtime::{ContainerState, LogOptions};
 
 use super::{log_line, Stream};
-use crate::serve::errors::status;
+use crate::serve::errors::{status, ApiError};
 use crate::serve::{convert, Daemon};
 
 /// A container's output; with `follow`, new lines until its process ends; `since` and
 /// `until` bound it in time.
-pub async fn logs(d: &Daemon, req: api::LogsRequest) -> Result<Stream<api::LogLine>, Status> {
+pub async fn logs(d: &Daemon, req: api::LogsRequest) -> Result<Stream<api::LogLine>, ApiError> {
     let (since, until) = super::everyday::log_bounds(&req);
     let follow = super::everyday::follow_until(req.follow, until);
     let mut options = LogOptions::default().follow(follow);
@@ -19,7 +18,7 @@ pub async fn logs(d: &Daemon, req: api::LogsRequest) -> Result<Stream<api::LogLi
     let lines =
         d.rt.container_logs(&req.id, &options)
             .await
-            .map_err(|e| status(d, "logs", e))?;
+            .map_err(ApiError::runtime("logs"))?;
     let d = d.clone();
     let lines: Stream<api::LogLine> =
         Box::pin(lines.map(move |l| l.map(|l| log_line(&l)).map_err(|e| status(&d, "logs", e))));
@@ -27,14 +26,14 @@ pub async fn logs(d: &Daemon, req: api::LogsRequest) -> Result<Stream<api::LogLi
 }
 
 /// Run a command in a running container and collect its output.
-pub async fn exec(d: &Daemon, req: api::ExecRequest) -> Result<api::ExecResponse, Status> {
+pub async fn exec(d: &Daemon, req: api::ExecRequest) -> Result<api::ExecResponse, ApiError> {
     let mut request = warren_runtime::ExecRequest::new(req.args).env(req.env);
     request.working_dir = (!req.working_dir.is_empty()).then_some(req.working_dir);
     request.user = (!req.user.is_empty()).then_some(req.user);
     let out =
         d.rt.exec(&req.id, &request)
             .await
-            .map_err(|e| status(d, "exec", e))?;
+            .map_err(ApiError::runtime("exec"))?;
     Ok(api::ExecResponse {
         exit_code: out.exit_code,
         stdout: out.stdout,
@@ -45,16 +44,16 @@ pub async fn exec(d: &Daemon, req: api::ExecRequest) -> Result<api::ExecResponse
 
 /// The node's container events: after `req.after` if given (see [`crate::serve::journal`]),
 /// then live ones.
-pub async fn events(d: &Daemon, req: api::EventsRequest) -> Result<Stream<api::Event>, Status> {
+pub async fn events(d: &Daemon, req: api::EventsRequest) -> Result<Stream<api::Event>, ApiError> {
     Ok(super::stream(d.journal.subscribe(req.after.as_ref())?))
 }
 
 /// CPU, memory and pids of a running container.
-pub async fn stats(d: &Daemon, req: api::ContainerRef) -> Result<api::Stats, Status> {
+pub async fn stats(d: &Daemon, req: api::ContainerRef) -> Result<api::Stats, ApiError> {
     let m =
         d.rt.container_metrics(&req.id)
             .await
-            .map_err(|e| status(d, "stats", e))?;
+            .map_err(ApiError::runtime("stats"))?;
     Ok(api::Stats {
         id: req.id,
         cpu_usage_ns: m.cpu_usage_ns,
@@ -68,16 +67,16 @@ pub async fn stats(d: &Daemon, req: api::ContainerRef) -> Result<api::Stats, Sta
 }
 
 /// Versions, addresses, the running count, and the node as a scheduler sees it.
-pub async fn info(d: &Daemon) -> Result<api::InfoResponse, Status> {
+pub async fn info(d: &Daemon) -> Result<api::InfoResponse, ApiError> {
     let version =
         d.rt.daemon_version()
             .await
-            .map_err(|e| status(d, "info", e))?
+            .map_err(ApiError::runtime("info"))?
             .version;
     let running =
         d.rt.list_containers()
             .await
-            .map_err(|e| status(d, "info", e))?
+            .map_err(ApiError::runtime("info"))?
             .iter()
             .filter(|c| c.status.state == ContainerState::Running)
             .count();
