@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 use toml::Table;
 
-use crate::version::DaemonVersion;
+use crate::version::ReleaseLine;
 use crate::Error;
 
 /// Message size limit both ways: containerd's default, stated so a merged config keeps it.
@@ -151,12 +151,12 @@ pub(crate) fn parse_extra(text: &str) -> Result<Table, Error> {
 /// CRI gRPC service off (disabling `cri.v1.images` or `cri.v1.runtime` too leaves the
 /// podsandbox controller and the sandbox-controllers service in an error state, with
 /// warnings, and the Sandbox API unusable).
-fn disabled_plugins(version: DaemonVersion, cri: bool) -> Vec<&'static str> {
+fn disabled_plugins(version: ReleaseLine, cri: bool) -> Vec<&'static str> {
     let mut off = Vec::new();
     if !cri {
         off.push("io.containerd.grpc.v1.cri");
     }
-    if version < (DaemonVersion { major: 1, minor: 7 }) {
+    if version < (ReleaseLine { major: 1, minor: 7 }) {
         off.push("io.containerd.snapshotter.v1.devmapper");
     }
     off
@@ -165,7 +165,7 @@ fn disabled_plugins(version: DaemonVersion, cri: bool) -> Vec<&'static str> {
 /// Render the config for `version` of containerd.
 pub(crate) fn render(
     paths: &Paths,
-    version: DaemonVersion,
+    version: ReleaseLine,
     settings: &Settings,
 ) -> Result<String, Error> {
     let base = Base {
@@ -267,7 +267,7 @@ mod tests {
     #[test]
     fn renders_every_path_and_merges_extra() {
         let paths = Paths::new(Path::new("/r"), Path::new("/s"), false);
-        let v16 = DaemonVersion { major: 1, minor: 6 };
+        let v16 = ReleaseLine { major: 1, minor: 6 };
         let extra = "[grpc]\nmax_recv_message_size = 1\n[plugins.'io.containerd.gc.v1.scheduler']\npause_threshold = 0.05\n";
         let text = render(&paths, v16, &settings(Some(extra))).unwrap();
         let t: Table = text.parse().unwrap();
@@ -290,7 +290,7 @@ mod tests {
             Some("/r/opt")
         );
         assert!(t["plugins"]["io.containerd.gc.v1.scheduler"]["pause_threshold"].is_float());
-        let v21 = DaemonVersion { major: 2, minor: 1 };
+        let v21 = ReleaseLine { major: 2, minor: 1 };
         let t: Table = render(&paths, v21, &settings(None))
             .unwrap()
             .parse()

@@ -17,7 +17,7 @@ use crate::events::{Event, Phase, Status};
 use crate::options::{Mode, Options};
 use crate::output::Tail;
 use crate::process::{Daemon, SpawnSpec};
-use crate::version::DaemonVersion;
+use crate::version::ReleaseLine;
 use crate::{health, pidfile, preflight, proc_info, Error};
 
 /// How often start-up asks the health service (a healthy start lands 20–120 ms after spawn).
@@ -35,7 +35,7 @@ pub(crate) struct Ctx {
     pub opts: Options,
     pub binary: PathBuf,
     pub paths: Paths,
-    pub version: DaemonVersion,
+    pub version: ReleaseLine,
     pub tail: Tail,
     pub events: broadcast::Sender<Event>,
     pub status: watch::Sender<Status>,
@@ -215,7 +215,7 @@ impl Ctx {
     }
 
     /// Kill a daemon that will not do (failed start-up, hung), reap it, forget it.
-    pub(crate) async fn discard(&self, daemon: &mut Daemon) -> crate::ExitStatus {
+    pub(crate) async fn discard(&self, daemon: &mut Daemon) -> crate::DaemonExit {
         let status = daemon.kill().await;
         self.forget(daemon);
         status

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::exit::ExitStatus;
+use crate::exit::DaemonExit;
 
 /// Why a supervisor could not start, adopt or stop its containerd.
 #[derive(Debug, thiserror::Error)]
@@ -119,7 +119,7 @@ pub enum Error {
     #[error("containerd exited during start-up ({status}):\n{stderr_tail}")]
     ExitedDuringStart {
         /// How it exited.
-        status: ExitStatus,
+        status: DaemonExit,
         /// Its last lines of output.
         stderr_tail: String,
     },

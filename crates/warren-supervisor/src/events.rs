@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::exit::ExitStatus;
+use crate::exit::DaemonExit;
 
 /// One step in the daemon's life, broadcast to every subscriber of
 /// [`Supervisor::events`](crate::Supervisor::events).
@@ -40,7 +40,7 @@ pub enum Event {
         /// Its pid.
         pid: u32,
         /// How it ended.
-        status: ExitStatus,
+        status: DaemonExit,
     },
     /// A restart will be attempted after `delay`.
     Restarting {

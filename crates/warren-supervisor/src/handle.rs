@@ -11,7 +11,7 @@ use tokio::sync::{broadcast, mpsc, oneshot, watch};
 use crate::ctx::Ctx;
 use crate::events::{Event, Phase, Status};
 use crate::monitor::Command;
-use crate::version::DaemonVersion;
+use crate::version::ReleaseLine;
 use crate::Error;
 
 pub(crate) struct Inner {
@@ -82,7 +82,7 @@ impl Supervisor {
     }
 
     /// The containerd line of the binary.
-    pub fn version(&self) -> DaemonVersion {
+    pub fn version(&self) -> ReleaseLine {
         self.inner.ctx.version
     }
 

@@ -11,7 +11,7 @@ use std::time::Duration;
 use nix::sys::signal::Signal;
 use tokio::io::unix::AsyncFd;
 
-use crate::exit::ExitStatus;
+use crate::exit::DaemonExit;
 use crate::output::{self, Tail};
 use crate::{isolation, pidfd, proc_info, spawner, Error};
 
@@ -22,7 +22,7 @@ pub(crate) struct Daemon {
     pidfd: AsyncFd<Arc<OwnedFd>>,
     /// Set when we spawned it: we reap it, and so learn its exit status.
     child: Option<Child>,
-    exit: Option<ExitStatus>,
+    exit: Option<DaemonExit>,
     /// SIGKILL it if this value is dropped while it runs (a managed daemon, or any daemon
     /// whose start-up was abandoned).
     kill_on_drop: bool,
@@ -144,19 +144,19 @@ impl Daemon {
     }
 
     /// The exit status, once [`wait`](Self::wait) has seen the exit.
-    pub(crate) fn exited(&self) -> Option<ExitStatus> {
+    pub(crate) fn exited(&self) -> Option<DaemonExit> {
         self.exit
     }
 
     /// Wait for the daemon to exit (and reap it if it is our child). Cancel-safe.
-    pub(crate) async fn wait(&mut self) -> ExitStatus {
+    pub(crate) async fn wait(&mut self) -> DaemonExit {
         if let Some(status) = self.exit {
             return status;
         }
         // A pidfd turns readable when the process has exited.
         if self.pidfd.readable().await.is_err() {
             // Only when the runtime is shutting down: we cannot tell, so claim nothing.
-            return ExitStatus::default();
+            return DaemonExit::default();
         }
         let status = match &mut self.child {
             Some(child) => loop {
@@ -165,10 +165,10 @@ impl Daemon {
                     // Readable means exited, so the zombie is there to reap; a retry only
                     // covers the thread-group teardown that may still be in flight.
                     Ok(None) => tokio::time::sleep(Duration::from_millis(1)).await,
-                    Err(_) => break ExitStatus::default(),
+                    Err(_) => break DaemonExit::default(),
                 }
             },
-            None => ExitStatus::default(),
+            None => DaemonExit::default(),
         };
         self.exit = Some(status);
         status
@@ -183,7 +183,7 @@ impl Daemon {
     }
 
     /// SIGKILL the daemon and wait until it is gone.
-    pub(crate) async fn kill(&mut self) -> ExitStatus {
+    pub(crate) async fn kill(&mut self) -> DaemonExit {
         self.signal(Signal::SIGKILL);
         self.wait().await
     }

@@ -10,20 +10,20 @@ use crate::Error;
 
 /// A containerd release line, from `containerd --version`: it decides the config format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub struct DaemonVersion {
+pub struct ReleaseLine {
     /// 1 or 2.
     pub major: u32,
     /// 6, 7, 1, ...
     pub minor: u32,
 }
 
-impl std::fmt::Display for DaemonVersion {
+impl std::fmt::Display for ReleaseLine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}.{}", self.major, self.minor)
     }
 }
 
-impl DaemonVersion {
+impl ReleaseLine {
     /// The config file format this line reads: 2 for 1.x, 3 for 2.x.
     pub fn config_version(self) -> u32 {
         if self.major >= 2 {
@@ -35,7 +35,7 @@ impl DaemonVersion {
 }
 
 /// Parse `containerd github.com/containerd/containerd 1.6.20~ds1 <rev>` (or `v1.7.24`).
-pub(crate) fn parse(output: &str) -> Option<DaemonVersion> {
+pub(crate) fn parse(output: &str) -> Option<ReleaseLine> {
     let mut words = output.split_whitespace();
     if !words.nth(1)?.contains("containerd") {
         return None;
@@ -44,11 +44,11 @@ pub(crate) fn parse(output: &str) -> Option<DaemonVersion> {
     let mut parts = word.trim_start_matches('v').split(['.', '~', '+', '-']);
     let major = parts.next()?.parse().ok()?;
     let minor = parts.next()?.parse().ok()?;
-    Some(DaemonVersion { major, minor })
+    Some(ReleaseLine { major, minor })
 }
 
 /// Run `binary --version` (killed after `timeout`) and parse it.
-pub(crate) async fn detect(binary: &Path, timeout: Duration) -> Result<DaemonVersion, Error> {
+pub(crate) async fn detect(binary: &Path, timeout: Duration) -> Result<ReleaseLine, Error> {
     let run = Command::new(binary)
         .arg("--version")
         .stdin(Stdio::null())
@@ -85,7 +85,7 @@ mod tests {
         let v = |s| parse(s).unwrap();
         assert_eq!(
             v("containerd github.com/containerd/containerd 1.6.20~ds1 1.6.20~ds1-1"),
-            DaemonVersion { major: 1, minor: 6 }
+            ReleaseLine { major: 1, minor: 6 }
         );
         assert_eq!(
             v("containerd github.com/containerd/containerd/v2 2.1.9+unknown ").config_version(),

@@ -7,7 +7,7 @@ use nix::sys::signal::Signal;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use warren_proto::containerd::services::tasks::v1::GetRequest;
 use warren_proto::containerd::v1::types::Status as TaskStatus;
-use warren_supervisor::{Event, ExitStatus, Phase};
+use warren_supervisor::{DaemonExit, Event, Phase};
 use warren_tests::{busybox, require_root};
 
 use crate::env::{
@@ -57,7 +57,7 @@ async fn kill_9_restarts_at_once_and_containers_keep_running() {
     while let Ok(e) = events.try_recv() {
         seen.push(e);
     }
-    let exited = ExitStatus {
+    let exited = DaemonExit {
         code: None,
         signal: Some(9),
     };
