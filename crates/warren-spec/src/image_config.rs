@@ -6,7 +6,8 @@ use crate::validate::no_nul;
 use crate::SpecError;
 
 /// The `PATH` a container gets when neither the image nor the request sets one.
-pub const DEFAULT_PATH: &str = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+pub(crate) const DEFAULT_PATH: &str =
+    "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 /// What an image says about running it: the `config` object of an OCI image configuration
 /// (convert one with `ImageConfig::from(&config)`), or filled by hand.
@@ -52,7 +53,7 @@ impl From<&oci_spec::image::Config> for ImageConfig {
 
 /// The process arguments: an overriding entrypoint clears the image's cmd (as Docker does);
 /// an overriding cmd replaces the image's cmd after the image's entrypoint.
-pub fn args(
+pub(crate) fn args(
     image: &ImageConfig,
     entrypoint: Option<&[String]>,
     cmd: Option<&[String]>,
@@ -74,7 +75,7 @@ pub fn args(
 
 /// The environment: the image's, then the request's (same name replaces, order kept), and a
 /// default `PATH` if neither sets one. Every entry must be `NAME=value` with a non-empty name.
-pub fn env(image: &[String], request: &[String]) -> Result<Vec<String>, SpecError> {
+pub(crate) fn env(image: &[String], request: &[String]) -> Result<Vec<String>, SpecError> {
     let mut out: Vec<String> = Vec::with_capacity(image.len() + request.len() + 1);
     for entry in image.iter().chain(request) {
         let name = env_name(entry)?;

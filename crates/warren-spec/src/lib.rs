@@ -26,15 +26,14 @@ pub mod units;
 pub use defaults::{Network, CAPABILITIES, MASKED_PATHS, READONLY_PATHS};
 pub use devices::Device;
 pub use error::SpecError;
-pub use image_config::{args, env, stop_signal, ImageConfig, DEFAULT_PATH};
-pub use mounts::{Mounts, Tmpfs, Volume, SECRETS_DESTINATION, TMPFS_FLAGS};
+pub use image_config::{stop_signal, ImageConfig};
+pub use mounts::{Mounts, Tmpfs, Volume, TMPFS_FLAGS};
 pub use request::{BuildContext, ContainerSpec, SpecRequest};
-pub use resources::{cpu_mapping, Resources, CPU_PERIOD_US, MIN_CPUS, MIN_MEMORY_BYTES};
-pub use security::{capability, not_in_fd_table, Seccomp, Security, ALL_CAPABILITIES};
-pub use sysctls::validate as validate_sysctls;
+pub use resources::{Resources, MIN_CPUS, MIN_MEMORY_BYTES};
+pub use security::{capability, Seccomp, Security, ALL_CAPABILITIES};
 pub use ulimits::{Ulimit, UlimitKind};
 pub use units::{parse_bytes, parse_duration, parse_signal, UnitError};
-pub use user::{resolve as resolve_user, ResolvedUser, MAX_ACCOUNT_FILE_BYTES};
+pub use user::{resolve as resolve_user, ResolvedUser};
 
 /// The spec types this crate produces, re-exported so callers need no direct `oci-spec`
 /// dependency.

@@ -10,7 +10,7 @@ use crate::validate::{absolute, destination};
 use crate::SpecError;
 
 /// Where the secrets directory appears in the container.
-pub const SECRETS_DESTINATION: &str = "/run/secrets";
+pub(crate) const SECRETS_DESTINATION: &str = "/run/secrets";
 
 /// A host directory or file bound into the container.
 #[derive(Debug, Clone, PartialEq, Eq, derive_setters::Setters)]

@@ -13,7 +13,7 @@ use oci_spec::runtime::{
 use crate::SpecError;
 
 /// CFS period used for CPU quotas: 100 ms, the kernel's default.
-pub const CPU_PERIOD_US: u64 = 100_000;
+pub(crate) const CPU_PERIOD_US: u64 = 100_000;
 /// cgroup v1 `cpu.shares` for one core.
 pub(crate) const SHARES_PER_CPU: f64 = 1024.0;
 /// The smallest CPU limit: the kernel refuses CFS quotas under 1 ms per period.
@@ -52,7 +52,7 @@ pub struct Resources {
 }
 
 /// The CPU shares and quota for `cpus` cores.
-pub fn cpu_mapping(cpus: f64) -> (u64, i64) {
+pub(crate) fn cpu_mapping(cpus: f64) -> (u64, i64) {
     let shares = ((cpus * SHARES_PER_CPU).round() as u64).clamp(MIN_SHARES, MAX_SHARES);
     let quota = (cpus * CPU_PERIOD_US as f64).round() as i64;
     (shares, quota)

@@ -227,7 +227,7 @@ impl Security {
 /// `/proc/1/task/1/fd/3`, `/proc/thread-self/fd`): as a working directory or a mount source
 /// such a path can reach a directory the runtime left open on the host (CVE-2024-21626),
 /// whatever the runtime version does about it.
-pub fn not_in_fd_table(field: &'static str, path: &Path) -> Result<(), SpecError> {
+pub(crate) fn not_in_fd_table(field: &'static str, path: &Path) -> Result<(), SpecError> {
     let parts: Vec<String> = path
         .components()
         .filter_map(|c| match c {

@@ -23,7 +23,10 @@ const IPC: &[&str] = &[
 /// (every container has its own IPC namespace), and `net.*` only in a network namespace
 /// made for the container ([`Network::New`], [`Network::Own`]): one joined by path may be
 /// the host's or another container's. Keys use `.` (a `/` is read as `.`); values are one line.
-pub fn validate(sysctls: &BTreeMap<String, String>, network: &Network) -> Result<(), SpecError> {
+pub(crate) fn validate(
+    sysctls: &BTreeMap<String, String>,
+    network: &Network,
+) -> Result<(), SpecError> {
     for (key, value) in sysctls {
         let ok_chars = !key.is_empty()
             && key

@@ -20,7 +20,7 @@ pub struct ResolvedUser {
 
 /// The most bytes read from an image's or a container's `/etc/passwd` or `/etc/group`
 /// (real ones hold a few kilobytes); a bigger file is refused, not read.
-pub const MAX_ACCOUNT_FILE_BYTES: u64 = 1024 * 1024;
+pub(crate) const MAX_ACCOUNT_FILE_BYTES: u64 = 1024 * 1024;
 
 /// The largest uid or gid runc accepts (it stores them as `int32`; containerd enforces the
 /// same bound).
