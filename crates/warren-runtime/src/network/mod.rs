@@ -22,6 +22,7 @@ pub use warren_spec::network::{
     DnsConfig, HostAddress, HostEntry, NetworkMode, PortMapping, Protocol,
 };
 
+use crate::undo::Undo;
 use crate::{ContainerdRuntime, RuntimeError};
 
 /// The interface name containers see.
@@ -146,14 +147,18 @@ impl ContainerdRuntime {
             }
             other => other?,
         }
-        let result = self.attach_network(id, &netns, files, ports).await;
-        if result.is_err() {
+        let mut undo = Undo::new("network up");
+        let (rt, owned) = (self.clone(), id.to_string());
+        undo.push("take the network down", async move {
             // A failed undo keeps its state: deleting the id retries it.
-            if let Err(e) = self.network_down(id).await {
-                tracing::warn!(container = %id, error = %e, "undoing the network failed");
+            if let Err(e) = rt.network_down(&owned).await {
+                tracing::warn!(container = %owned, error = %e, "undoing the network failed");
             }
-        }
-        result
+        });
+        let attached = self.attach_network(id, &netns, files, ports).await;
+        undo.check(attached).await?;
+        undo.commit();
+        Ok(())
     }
 
     async fn attach_network(
