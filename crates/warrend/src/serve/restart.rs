@@ -57,7 +57,13 @@ pub struct Restarts {
     file: PathBuf,
     backoff: RestartConfig,
     state: Arc<Mutex<Tracker>>,
+    /// One change at a time per container (see [`Restarts::hold`]).
+    turns: Arc<Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>>,
 }
+
+/// A container's turn: while it is held, no user command and no restart policy changes the
+/// container but its holder.
+pub type Turn = tokio::sync::OwnedMutexGuard<()>;
 
 impl Restarts {
     /// Bookkeeping saved under the config's root dir.
@@ -66,7 +72,22 @@ impl Restarts {
             file: config.paths.root.join("restarts.json"),
             backoff: config.restart.clone(),
             state: Arc::new(Mutex::new(Tracker::default())),
+            turns: Arc::default(),
         }
+    }
+
+    /// Wait for container `id`'s turn. The API's start, stop, kill, restart and delete and
+    /// a policy's start each hold it for their whole change, in the order they asked, so a
+    /// user's stop and a policy's start never interleave: the stop waits for the start and
+    /// then stops what it started, or comes first and the policy finds it stopped.
+    pub async fn hold(&self, id: &str) -> Turn {
+        let turn = {
+            let mut turns = self.turns.lock().unwrap_or_else(|e| e.into_inner());
+            // Turns nobody holds or waits for are dropped as others are taken.
+            turns.retain(|_, t| Arc::strong_count(t) > 1);
+            turns.entry(id.to_string()).or_default().clone()
+        };
+        turn.lock_owned().await
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Tracker> {
@@ -281,10 +302,6 @@ fn emit(d: &Daemon, id: &str, kind: &str, exit_code: u32) {
 }
 
 /// A container's init process ended: restart it if its policy says so.
-/// How long a container that a user stopped during its policy's start gets to stop by its
-/// stop signal before SIGKILL (Docker's default stop timeout).
-const USER_STOP_RACE_TIMEOUT: Duration = Duration::from_secs(10);
-
 async fn on_exit(d: Daemon, id: String) {
     // The record alone says whether a policy applies (one RPC for most containers).
     match d.rt.container_settings(&id).await {
@@ -367,28 +384,25 @@ async fn on_exit(d: Daemon, id: String) {
     if !go {
         return;
     }
+    // The container's turn, then the user's word once more: a stop, start or delete that
+    // came during the back-off or while waiting for the turn wins. A user's command that
+    // comes now waits until this start is done (seconds in the cgroup v2 guest), then acts
+    // on the running container.
+    let _turn = r.hold(&id).await;
+    {
+        let t = r.lock();
+        if t.saved.stopped.contains(&id) || t.started.get(&id).is_some_and(|s| *s >= scheduled) {
+            return;
+        }
+    }
     match d.rt.start_container(&id).await {
         Ok(_) => {
-            let users_stop_came_first = {
+            {
                 let mut t = r.lock();
-                // A user's stop that came while this start was under way found nothing to
-                // stop yet (the guest of the v2 suite showed it: a start there takes
-                // seconds); the user's word wins, so the container is stopped again.
-                let stopped = t.saved.stopped.contains(&id);
-                if !stopped {
-                    *t.saved.counts.entry(id.clone()).or_default() += 1;
-                    t.started.insert(id.clone(), Instant::now());
-                    // A new run: its end, even one whose time is unknown, is a new exit.
-                    t.handled.remove(&id);
-                }
-                stopped
-            };
-            if users_stop_came_first {
-                tracing::info!(container = %id, "stopped by a user while the policy started it; stopping it again");
-                if let Err(e) = d.rt.stop_container(&id, USER_STOP_RACE_TIMEOUT).await {
-                    tracing::warn!(container = %id, error = %e, "could not stop it again");
-                }
-                return;
+                *t.saved.counts.entry(id.clone()).or_default() += 1;
+                t.started.insert(id.clone(), Instant::now());
+                // A new run: its end, even one whose time is unknown, is a new exit.
+                t.handled.remove(&id);
             }
             r.save().await;
             d.metrics.container_restarts.inc();

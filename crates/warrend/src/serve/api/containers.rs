@@ -57,7 +57,8 @@ pub(super) async fn create_timed(
     Ok(id)
 }
 
-async fn start_timed(d: &Daemon, id: &str) -> Result<u32, ApiError> {
+/// Start `id` for its user (holding its turn: see [`crate::serve::restart::Restarts::hold`]).
+pub(super) async fn start_timed(d: &Daemon, id: &str) -> Result<u32, ApiError> {
     d.restart.started_by_user(id).await;
     let start = Instant::now();
     let pid =
@@ -95,6 +96,7 @@ pub async fn create(d: &Daemon, req: api::CreateRequest) -> Result<api::CreateRe
 /// Start a created or stopped container.
 pub async fn start(d: &Daemon, req: api::ContainerRef) -> Result<api::StartResponse, ApiError> {
     need_id(&req.id)?;
+    let _turn = d.restart.hold(&req.id).await;
     let pid = start_timed(d, &req.id).await?;
     Ok(api::StartResponse { pid })
 }
@@ -106,22 +108,35 @@ const DEFAULT_STOP_TIMEOUT: Duration = Duration::from_secs(10);
 /// Stop a container; its restart policy does not bring it back.
 pub async fn stop(d: &Daemon, req: api::StopRequest) -> Result<api::StopResponse, ApiError> {
     need_id(&req.id)?;
-    let timeout = api_duration("timeout", req.timeout.as_ref())
-        .map_err(convert::field_error)?
-        .unwrap_or(DEFAULT_STOP_TIMEOUT);
-    d.rt.container_status(&req.id)
-        .await
-        .map_err(ApiError::runtime("stop"))?;
-    d.restart.stopped_by_user(&req.id).await;
-    d.rt.stop_container(&req.id, timeout)
-        .await
-        .map_err(ApiError::runtime("stop"))?;
+    let timeout = stop_timeout(req.timeout.as_ref())?;
+    let _turn = d.restart.hold(&req.id).await;
+    stop_held(d, &req.id, timeout).await?;
     Ok(api::StopResponse {})
+}
+
+/// A stop or restart request's timeout: unset is [`DEFAULT_STOP_TIMEOUT`].
+pub(super) fn stop_timeout(t: Option<&prost_types::Duration>) -> Result<Duration, Status> {
+    Ok(api_duration("timeout", t)
+        .map_err(convert::field_error)?
+        .unwrap_or(DEFAULT_STOP_TIMEOUT))
+}
+
+/// Stop `id` for its user; the caller holds its turn.
+pub(super) async fn stop_held(d: &Daemon, id: &str, timeout: Duration) -> Result<(), ApiError> {
+    d.rt.container_status(id)
+        .await
+        .map_err(ApiError::runtime("stop"))?;
+    d.restart.stopped_by_user(id).await;
+    d.rt.stop_container(id, timeout)
+        .await
+        .map_err(ApiError::runtime("stop"))?;
+    Ok(())
 }
 
 /// Delete a stopped container (with `force`, kill a running one first).
 pub async fn delete(d: &Daemon, req: api::DeleteRequest) -> Result<api::DeleteResponse, ApiError> {
     need_id(&req.id)?;
+    let _turn = d.restart.hold(&req.id).await;
     let state =
         d.rt.container_status(&req.id)
             .await

@@ -41,6 +41,7 @@ fn kill_signal(s: &str) -> Result<i32, Status> {
 pub async fn kill(d: &Daemon, req: api::KillRequest) -> Result<api::KillResponse, ApiError> {
     need_id(&req.id)?;
     let signal = kill_signal(&req.signal)?;
+    let _turn = d.restart.hold(&req.id).await;
     let c =
         d.rt.container_info(&req.id)
             .await
@@ -73,14 +74,11 @@ pub async fn kill(d: &Daemon, req: api::KillRequest) -> Result<api::KillResponse
 /// Stop a container (if it runs) and start it again. The stop is the user's, so the
 /// restart policy does not start it a second time.
 pub async fn restart(d: &Daemon, req: api::RestartRequest) -> Result<api::StartResponse, ApiError> {
-    super::containers::stop(
-        d,
-        api::StopRequest {
-            id: req.id.clone(),
-            timeout: req.timeout,
-        },
-    )
-    .await?;
+    need_id(&req.id)?;
+    let timeout = super::containers::stop_timeout(req.timeout.as_ref())?;
+    // One turn for both halves: no policy starts it in between.
+    let _turn = d.restart.hold(&req.id).await;
+    super::containers::stop_held(d, &req.id, timeout).await?;
     let exited_at =
         d.rt.container_status(&req.id)
             .await
@@ -88,7 +86,8 @@ pub async fn restart(d: &Daemon, req: api::RestartRequest) -> Result<api::StartR
             .exit
             .and_then(|e| e.exited_at);
     d.restart.exit_was_users(&req.id, exited_at);
-    super::containers::start(d, api::ContainerRef { id: req.id }).await
+    let pid = super::containers::start_timed(d, &req.id).await?;
+    Ok(api::StartResponse { pid })
 }
 
 /// One `/proc/<pid>` as a process row; `None` if it is gone.
