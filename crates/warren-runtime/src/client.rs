@@ -166,45 +166,55 @@ impl LogDriver {
         match self {
             LogDriver::Shim(p) => Output::Logger(p.clone()),
             LogDriver::InProcess => Output::InProcess,
-            LogDriver::Auto => {
-                const NAME: &str = "warren-logger";
-                let from_env = std::env::var_os(LOGGER_ENV).map(PathBuf::from);
-                let exe_dir = std::env::current_exe()
+            LogDriver::Auto => find_logger(
+                std::env::var_os(LOGGER_ENV).map(PathBuf::from),
+                std::env::current_exe()
                     .ok()
-                    .and_then(|e| e.parent().map(Path::to_path_buf));
-                let beside = exe_dir.as_ref().map(|d| d.join(NAME));
-                let above = exe_dir
-                    .as_ref()
-                    .and_then(|d| d.parent())
-                    .map(|d| d.join(NAME));
-                let on_path = std::env::var_os("PATH").and_then(|p| {
-                    std::env::split_paths(&p)
-                        .map(|d| d.join(NAME))
-                        .find(|f| f.is_file())
-                });
-                if let Some(p) = from_env {
-                    // Named on purpose: used as given (with_options checks it is absolute).
-                    return Output::Logger(p);
-                }
-                match [beside, above, on_path]
-                    .into_iter()
-                    .flatten()
-                    .find(|f| f.is_file())
-                {
-                    Some(found) => Output::Logger(found),
-                    None => Output::NoLogger(format!(
-                        "no {NAME} found ({LOGGER_ENV} unset, none beside {} or one directory \
-                         up, none on PATH): install it with `cargo install warren-runtime`, set \
-                         {LOGGER_ENV} to its path, or choose LogDriver::Shim(path) or \
-                         LogDriver::InProcess (output copied in this process; containers \
-                         then block while it is down)",
-                        exe_dir
-                            .as_deref()
-                            .map_or_else(|| "this program".into(), |d| d.display().to_string())
-                    )),
-                }
-            }
+                    .and_then(|e| e.parent().map(Path::to_path_buf)),
+                std::env::var_os("PATH"),
+            ),
         }
+    }
+}
+
+/// [`LogDriver::Auto`]'s search: `from_env` as given, else `warren-logger` in `exe_dir`,
+/// its parent, or a directory of `path` (a `PATH` value).
+fn find_logger(
+    from_env: Option<PathBuf>,
+    exe_dir: Option<PathBuf>,
+    path: Option<std::ffi::OsString>,
+) -> crate::containers::Output {
+    use crate::containers::Output;
+    const NAME: &str = "warren-logger";
+    if let Some(p) = from_env {
+        // Named on purpose: used as given (with_options checks it is absolute).
+        return Output::Logger(p);
+    }
+    let beside = exe_dir.as_ref().map(|d| d.join(NAME));
+    let above = exe_dir
+        .as_ref()
+        .and_then(|d| d.parent())
+        .map(|d| d.join(NAME));
+    let on_path = path.and_then(|p| {
+        std::env::split_paths(&p)
+            .map(|d| d.join(NAME))
+            .find(|f| f.is_file())
+    });
+    match [beside, above, on_path]
+        .into_iter()
+        .flatten()
+        .find(|f| f.is_file())
+    {
+        Some(found) => Output::Logger(found),
+        None => Output::NoLogger(format!(
+            "no {NAME} found ({LOGGER_ENV} unset, none beside {} or one directory up, none on \
+             PATH): install it with `cargo install warren-runtime`, set {LOGGER_ENV} to its \
+             path, or choose LogDriver::Shim(path) or LogDriver::InProcess (output copied in \
+             this process; containers then block while it is down)",
+            exe_dir
+                .as_deref()
+                .map_or_else(|| "this program".into(), |d| d.display().to_string())
+        )),
     }
 }
 
@@ -326,5 +336,54 @@ impl ContainerdRuntime {
     /// The daemon, through the typed containerd layer.
     pub(crate) fn containerd(&self) -> &Containerd {
         &self.inner.containerd
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::containers::Output;
+
+    #[test]
+    fn auto_finds_the_logger_or_says_how_to_get_one() {
+        let root = tempfile::tempdir().unwrap();
+        let bin = root.path().join("bin");
+        let examples = bin.join("examples");
+        let elsewhere = root.path().join("elsewhere");
+        for d in [&examples, &elsewhere] {
+            std::fs::create_dir_all(d).unwrap();
+        }
+        let found = |env: Option<&Path>, path: Option<&Path>| {
+            find_logger(
+                env.map(Path::to_path_buf),
+                Some(examples.clone()),
+                path.map(|p| p.as_os_str().to_os_string()),
+            )
+        };
+        // Nothing anywhere: refused with the places looked in and the ways out.
+        let Output::NoLogger(why) = found(None, Some(&elsewhere)) else {
+            panic!("a logger was found in an empty tree");
+        };
+        assert!(why.contains(&examples.display().to_string()), "{why}");
+        assert!(why.contains("cargo install warren-runtime"), "{why}");
+        assert!(why.contains("LogDriver::InProcess"), "{why}");
+        // On PATH.
+        std::fs::write(elsewhere.join("warren-logger"), b"").unwrap();
+        assert!(
+            matches!(found(None, Some(&elsewhere)), Output::Logger(p) if p.starts_with(&elsewhere))
+        );
+        // One directory up (cargo's examples/ and deps/) comes before PATH.
+        std::fs::write(bin.join("warren-logger"), b"").unwrap();
+        assert!(
+            matches!(found(None, Some(&elsewhere)), Output::Logger(p) if p == bin.join("warren-logger"))
+        );
+        // Beside the program comes first of the searched places.
+        std::fs::write(examples.join("warren-logger"), b"").unwrap();
+        assert!(
+            matches!(found(None, None), Output::Logger(p) if p == examples.join("warren-logger"))
+        );
+        // WARREN_LOGGER wins, as given.
+        let named = Path::new("/opt/logger");
+        assert!(matches!(found(Some(named), None), Output::Logger(p) if p == named));
     }
 }
