@@ -222,9 +222,12 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         .await
         .context("re-attaching to running containers")?;
     daemon.restart.load(&daemon).await?;
-    let recorder = tokio::spawn(journal::record_containerd(daemon.clone()));
-    let watcher = tokio::spawn(restart::watch(daemon.clone()));
-    let health_watcher = tokio::spawn(health::watch(daemon.clone()));
+    // The daemon's own long-lived tasks, owned in one set: shut down (aborted and awaited)
+    // together once the API has stopped.
+    let mut tasks = tokio::task::JoinSet::new();
+    tasks.spawn(journal::record_containerd(daemon.clone()));
+    tasks.spawn(restart::watch(daemon.clone()));
+    tasks.spawn(health::watch(daemon.clone()));
     let supervisor_watch = containerd.watch_restarts(daemon.metrics.clone());
     let http = match config.http_address()? {
         Some(addr) => Some(http::serve(daemon.clone(), addr).await?),
@@ -250,9 +253,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         Err(_) => tracing::warn!("API calls still running after 10 s were cut off"),
     }
     let _ = std::fs::remove_file(config.socket());
-    watcher.abort();
-    recorder.abort();
-    health_watcher.abort();
+    tasks.shutdown().await;
     supervisor_watch.abort();
     if let Some(h) = http {
         h.abort();
