@@ -449,4 +449,41 @@ mod tests {
         assert_eq!(ms, [100, 200, 400, 800, 1000, 1000]);
         assert_eq!(backoff(&cfg, 200).as_millis(), 1000);
     }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_containers_turns_are_taken_one_at_a_time_in_order() {
+        let r = Restarts::new(&Config::default());
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let first = r.hold("web").await;
+        // Another container's turn is free meanwhile.
+        drop(r.hold("db").await);
+        let mut waiting = Vec::new();
+        for who in ["user stop", "policy start"] {
+            let (r, log) = (r.clone(), log.clone());
+            waiting.push(tokio::spawn(async move {
+                let _turn = r.hold("web").await;
+                log.lock().unwrap().push(who);
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                log.lock().unwrap().push(who);
+            }));
+            // Queued in this order.
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        assert!(
+            log.lock().unwrap().is_empty(),
+            "both wait for the first turn"
+        );
+        drop(first);
+        for w in waiting {
+            w.await.unwrap();
+        }
+        // Never interleaved, and in the order asked.
+        assert_eq!(
+            *log.lock().unwrap(),
+            ["user stop", "user stop", "policy start", "policy start"]
+        );
+        // Turns nobody holds are dropped as others are taken.
+        drop(r.hold("other").await);
+        assert_eq!(r.turns.lock().unwrap().len(), 1);
+    }
 }
