@@ -49,10 +49,17 @@ pub async fn check_loop(d: Daemon, id: String, check: HealthCheck, pid: u32, sin
         });
         if kill {
             tracing::info!(container = %id, "unhealthy: killing it for its restart policy");
-            if let Err(e) = d.rt.stop_container(&id, Duration::ZERO).await {
-                tracing::warn!(container = %id, error = %e, "could not kill the unhealthy container");
-            }
-            d.health.stop(&id, Some(pid));
+            // On a task of its own, holding the container's turn: the exit it causes ends
+            // this loop (which would cut the stop short, leaving the task undeleted), and
+            // the policy's start must wait until the stop has removed the old task.
+            let (d, id) = (d.clone(), id.clone());
+            tokio::spawn(async move {
+                let _turn = d.restart.hold(&id).await;
+                if let Err(e) = d.rt.stop_container(&id, Duration::ZERO).await {
+                    tracing::warn!(container = %id, error = %e, "could not kill the unhealthy container");
+                }
+                d.health.stop(&id, Some(pid));
+            });
             return;
         }
     }
