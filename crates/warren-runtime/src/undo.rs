@@ -3,7 +3,9 @@
 //! nothing runs; on failure ([`check`](Undo::check) of a step's `Err`) the actions run,
 //! newest first, before the error is returned; and if its future is dropped half-way (the caller stopped waiting),
 //! `Drop` hands the actions to the runtime, as [`Lease`](crate::images::lease) does for
-//! content, so a cancelled create or start leaves nothing either.
+//! content, so a cancelled create or start leaves nothing either. A request the daemon
+//! may carry out after the caller stops waiting goes through [`finish`](Undo::finish),
+//! so its undo runs after the daemon's answer rather than racing it.
 //!
 //! Each step's undo is written once, next to the step, instead of once per later step
 //! that can fail.
@@ -44,6 +46,39 @@ impl Undo {
     /// The operation succeeded: what it made stays.
     pub(crate) fn commit(mut self) {
         self.actions.clear();
+    }
+
+    /// Carry out `call`, a request the daemon may act on even after we stop waiting for
+    /// its answer, to its end on a task of its own; if its result says it `made`
+    /// something, push `action` to remove it. A caller that stops waiting half-way thus
+    /// has the action run once the daemon has answered, never before it: a record or
+    /// task written just after an early undo would otherwise be left behind.
+    ///
+    /// The result is returned unchecked: pass it to [`check`](Undo::check).
+    pub(crate) async fn finish<T: Send + 'static>(
+        &mut self,
+        what: &'static str,
+        call: impl Future<Output = Result<T, RuntimeError>> + Send + 'static,
+        made: impl FnOnce(&Result<T, RuntimeError>) -> bool + Send + 'static,
+        action: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<T, RuntimeError> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let task = tokio::spawn(async move {
+            let result = call.await;
+            let _ = tx.send(made(&result));
+            result
+        });
+        self.push(what, async move {
+            if rx.await == Ok(true) {
+                action.await;
+            }
+        });
+        match task.await {
+            Ok(result) => result,
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            // Only a runtime shutting down cancels the task.
+            Err(_) => Err(RuntimeError::Cancelled { op: self.op }),
+        }
     }
 
     /// `result` of the next step: on `Err`, undo every step so far (waiting for it) and
@@ -137,6 +172,52 @@ mod tests {
         undo.push("a", action("a"));
         undo.commit();
         tokio::task::yield_now().await;
+        assert!(log.lock().unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_step_finishes_and_is_undone_after_its_caller_stops_waiting() {
+        let (log, action) = recorder();
+        let (go, wait) = tokio::sync::oneshot::channel::<()>();
+        let (undone_tx, undone) = tokio::sync::oneshot::channel::<()>();
+        let l = log.clone();
+        let operation = async move {
+            let mut undo = Undo::new("test");
+            let call = async move {
+                let _ = wait.await;
+                l.lock().unwrap().push("made");
+                Ok::<_, RuntimeError>(())
+            };
+            let made = undo
+                .finish("a", call, |r| r.is_ok(), async move {
+                    action("removed").await;
+                    let _ = undone_tx.send(());
+                })
+                .await;
+            undo.check(made).await.unwrap();
+            undo.commit();
+        };
+        // The caller stops waiting while the call is under way; the call then ends.
+        let _ = tokio::time::timeout(std::time::Duration::from_millis(10), operation).await;
+        assert!(log.lock().unwrap().is_empty());
+        go.send(()).unwrap();
+        undone.await.unwrap();
+        assert_eq!(*log.lock().unwrap(), ["made", "removed"]);
+    }
+
+    #[tokio::test]
+    async fn a_step_that_made_nothing_has_nothing_undone() {
+        let (log, action) = recorder();
+        let mut undo = Undo::new("test");
+        let failed = undo
+            .finish(
+                "a",
+                async { Err::<(), _>(RuntimeError::Cancelled { op: "test" }) },
+                |r| r.is_ok(),
+                action("removed"),
+            )
+            .await;
+        assert!(undo.check(failed).await.is_err());
         assert!(log.lock().unwrap().is_empty());
     }
 

@@ -254,11 +254,15 @@ async fn a_create_or_start_whose_caller_stops_waiting_is_undone() {
         tokio::time::timeout(Duration::from_millis(200), rt.create_container(&request())).await;
     assert!(dropped.is_err(), "the create was still waiting");
     fake.release("Containers.Create");
+    // The record the daemon writes once released is deleted after it, then the snapshot.
     eventually(&fake, "create undone", |s| {
-        s.called("Snapshots.Remove") && s.leases.is_empty() && !s.snapshots.contains(ID)
+        s.called("Snapshots.Remove")
+            && s.leases.is_empty()
+            && !s.snapshots.contains(ID)
+            && s.containers.is_empty()
     })
     .await;
-    assert!(fake.state().containers.is_empty());
+    assert_eq!(fake.state().keys_of("Containers.Delete"), [ID]);
 
     // Start, dropped while Tasks.Start is under way: the created task is killed and
     // deleted, the record stays, and a later start works.
@@ -273,6 +277,24 @@ async fn a_create_or_start_whose_caller_stops_waiting_is_undone() {
     fake.release("Tasks.Start");
     assert!(fake.state().containers.contains_key(ID), "the record stays");
     assert!(fifos_of(state.path()).is_empty());
+
+    // Start, dropped while Tasks.Create is under way: the task the daemon makes once
+    // released is deleted after it.
+    fake.stall("Tasks.Create");
+    let dropped = tokio::time::timeout(Duration::from_millis(200), rt.start_container(ID)).await;
+    assert!(dropped.is_err(), "the start was still waiting");
+    assert!(
+        fake.state().tasks.is_empty(),
+        "no task while the create is held"
+    );
+    fake.release("Tasks.Create");
+    eventually(&fake, "task create undone", |s| {
+        s.tasks.is_empty() && s.keys_of("Tasks.Delete") == [ID, ID]
+    })
+    .await;
+    assert!(fake.state().containers.contains_key(ID), "the record stays");
+    assert!(fifos_of(state.path()).is_empty());
+
     rt.start_container(ID)
         .await
         .expect("start after the cancel");

@@ -413,30 +413,33 @@ impl ContainerdRuntime {
         undo.push("remove the snapshot", async move {
             rt.remove_snapshot(&id).await
         });
-        let created = clients
-            .containers()
-            .create(CreateContainerRequest {
-                container: Some(record),
-            })
+        // A record the daemon writes after we stop waiting is removed once it answers;
+        // one that already existed belongs to someone else and stays.
+        let (rt, id, clients) = (self.clone(), req.id.clone(), clients.clone());
+        let created = undo
+            .finish(
+                "delete the container record",
+                async move {
+                    clients
+                        .containers()
+                        .create(CreateContainerRequest {
+                            container: Some(record),
+                        })
+                        .await
+                },
+                |r| !matches!(r, Err(e) if e.kind() == ErrorKind::AlreadyExists),
+                async move { rt.forget_record(&id).await },
+            )
             .await;
         if let Err(e) = created {
             tracing::debug!(id = %req.id, error = %e, "container record failed; removing its snapshot");
-            // A record that did get written before the connection broke is removed too.
-            let exists = e.kind() == ErrorKind::AlreadyExists;
-            if !exists {
-                self.forget_record(&req.id).await;
-            }
-            let e = if exists {
+            let e = if e.kind() == ErrorKind::AlreadyExists {
                 self.already_exists(&req.id)
             } else {
                 e
             };
             return undo.check(Err(e)).await;
         }
-        let (rt, id) = (self.clone(), req.id.clone());
-        undo.push("delete the container record", async move {
-            rt.forget_record(&id).await
-        });
         Ok(())
     }
 

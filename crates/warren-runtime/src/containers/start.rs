@@ -152,7 +152,7 @@ impl ContainerdRuntime {
                 terminal: tty,
             }
         };
-        let created = self.create_task(id, rootfs, stdio).await;
+        let created = self.create_task(id, rootfs, stdio, &mut undo).await;
         undo.check(created).await?;
         undo.commit();
         Ok(())
@@ -188,48 +188,51 @@ impl ContainerdRuntime {
             stderr: fifos.stderr.display().to_string(),
             ..Default::default()
         };
-        let created = self.create_task(id, rootfs, stdio).await;
+        let created = self.create_task(id, rootfs, stdio, &mut undo).await;
         undo.check(created).await?;
-        let (rt, owned) = (self.clone(), id.to_string());
-        undo.push(
-            "discard the task",
-            async move { rt.discard_task(&owned).await },
-        );
         let copier = io::start_copier(&self.inner.copiers, settings, id, readers).await;
         undo.check(copier).await?;
         undo.commit();
         Ok(())
     }
 
-    /// Tasks.Create with this stdio; on failure no task (and no orphaned shim) is left.
+    /// Tasks.Create with this stdio; on failure no task (and no orphaned shim) is left,
+    /// and the discard of the task made is pushed on `undo` (run after the daemon answers
+    /// if the caller stops waiting meanwhile).
     async fn create_task(
         &self,
         id: &str,
         rootfs: Vec<warren_proto::containerd::types::Mount>,
         stdio: Stdio,
+        undo: &mut Undo,
     ) -> Result<(), RuntimeError> {
-        let created = self
-            .containerd()
-            .tasks()
-            .create(CreateTaskRequest {
-                container_id: id.to_string(),
-                rootfs,
-                stdin: stdio.stdin,
-                stdout: stdio.stdout,
-                stderr: stdio.stderr,
-                terminal: stdio.terminal,
-                ..Default::default()
-            })
-            .await;
-        if let Err(e) = created {
-            // A task the daemon made before the call broke is removed too.
-            self.discard_task(id).await;
-            if e.kind() == ErrorKind::Interrupted {
-                self.reap_orphaned_shim(id).await;
+        let request = CreateTaskRequest {
+            container_id: id.to_string(),
+            rootfs,
+            stdin: stdio.stdin,
+            stdout: stdio.stdout,
+            stderr: stdio.stderr,
+            terminal: stdio.terminal,
+            ..Default::default()
+        };
+        let (rt, owned) = (self.clone(), id.to_string());
+        let call = async move {
+            let created = rt.containerd().tasks().create(request).await;
+            if let Err(e) = created {
+                // A task the daemon made before the call broke is removed too.
+                rt.discard_task(&owned).await;
+                if e.kind() == ErrorKind::Interrupted {
+                    rt.reap_orphaned_shim(&owned).await;
+                }
+                return Err(start_error(&owned, e));
             }
-            return Err(start_error(id, e));
-        }
-        Ok(())
+            Ok(())
+        };
+        let (rt, owned) = (self.clone(), id.to_string());
+        undo.finish("discard the task", call, Result::is_ok, async move {
+            rt.discard_task(&owned).await
+        })
+        .await
     }
 
     /// Tasks.Start; on failure the task, its FIFOs and the copier go.

@@ -287,6 +287,7 @@ impl tasks::tasks_server::Tasks for Svc {
         r: Request<tasks::CreateTaskRequest>,
     ) -> Answer<tasks::CreateTaskResponse> {
         let id = r.into_inner().container_id;
+        self.stalled("Tasks.Create").await;
         let mut s = self.enter("Tasks.Create", &id)?;
         if !s.containers.contains_key(&id) {
             return Err(not_found("container", &id));
