@@ -53,6 +53,8 @@ pub(crate) struct Inner {
     pub transfer: tokio::sync::OnceCell<bool>,
     /// The bridge network of `NetworkMode::Bridge` containers.
     pub network: crate::network::NetworkConfig,
+    /// Where namespaces are made and CNI plugins run.
+    pub network_backend: Arc<dyn crate::network::NetworkBackend>,
 }
 
 impl std::fmt::Debug for ContainerdRuntime {
@@ -107,6 +109,10 @@ pub struct RuntimeOptions {
     pub log_driver: LogDriver,
     /// The bridge network that `NetworkMode::Bridge` containers join (validated here).
     pub network: crate::network::NetworkConfig,
+    /// Where network namespaces are made and CNI plugins run (default
+    /// [`HostNetwork`](crate::network::HostNetwork): the host's own, which needs root). A
+    /// test gives a fake here to check the network orchestration without root.
+    pub network_backend: Arc<dyn crate::network::NetworkBackend>,
 }
 
 impl Default for RuntimeOptions {
@@ -126,6 +132,7 @@ impl Default for RuntimeOptions {
             log_max_files: 3,
             log_driver: LogDriver::Auto,
             network: Default::default(),
+            network_backend: Arc::new(crate::network::HostNetwork),
         }
     }
 }
@@ -292,6 +299,7 @@ impl ContainerdRuntime {
                 copiers: Default::default(),
                 transfer: Default::default(),
                 network: options.network.clone(),
+                network_backend: options.network_backend,
             }),
         })
     }

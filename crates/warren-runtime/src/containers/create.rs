@@ -71,13 +71,7 @@ impl ContainerdRuntime {
                 self.network_up(&req.id, files, ports).await?;
                 let (rt, id) = (self.clone(), req.id.clone());
                 undo.push("take the network down", async move {
-                    // A failed undo keeps its state for delete to retry.
-                    match rt.network_down(&id).await {
-                        Ok(()) => {
-                            let _ = tokio::fs::remove_dir_all(&dir).await;
-                        }
-                        Err(e) => tracing::warn!(id, error = %e, "undoing the network failed"),
-                    }
+                    rt.undo_network(&id).await
                 });
             }
             _ if own_network_files(req) => {

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use super::{cni, netns, NetworkConfig};
+use super::{cni, netns, NetworkConfig, PluginCall};
 use crate::RuntimeError;
 
 /// One pinned network namespace, CNI ADD of loopback and bridge, DEL, and the namespace
@@ -13,16 +13,23 @@ pub async fn add_del(net: &NetworkConfig, dir: &Path, id: &str) -> Result<(), Ru
     let ns = dir.join(format!("ns-{id}"));
     let bridge = net.bridge_plugin()?;
     netns::create(&ns).await?;
-    let call = |command, ifname| cni::Call {
+    let call = |command, ifname| PluginCall {
         command,
         container_id: id,
         netns: &ns,
         ifname,
         plugin_dir: &plugin_dir,
     };
-    let lo = serde_json::json!({"type": "loopback"});
-    cni::run(&call("ADD", "lo"), &net.name, lo, None, None).await?;
-    let result = cni::run(&call("ADD", "eth0"), &net.name, bridge.clone(), None, None).await?;
-    cni::run(&call("DEL", "eth0"), &net.name, bridge, Some(&result), None).await?;
+    let lo = cni::config(
+        &net.name,
+        serde_json::json!({"type": "loopback"}),
+        None,
+        None,
+    );
+    cni::exec(&call("ADD", "lo"), &lo).await?;
+    let add = cni::config(&net.name, bridge.clone(), None, None);
+    let result = cni::exec(&call("ADD", "eth0"), &add).await?;
+    let del = cni::config(&net.name, bridge, Some(&result), None);
+    cni::exec(&call("DEL", "eth0"), &del).await?;
     netns::remove(&ns).await
 }

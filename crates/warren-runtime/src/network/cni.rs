@@ -5,42 +5,25 @@
 //! Written here rather than taken from a crate: the crates.io CNI crates are for writing
 //! plugins, not for running them, and the runtime side is one process call per plugin.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Stdio;
 
 use serde_json::Value;
 use tokio::io::AsyncWriteExt;
 
+use super::backend::PluginCall;
 use super::config::CNI_VERSION;
 use crate::RuntimeError;
 
-/// A plugin call's fixed arguments, passed in the `CNI_*` environment variables.
-#[derive(Debug, Clone)]
-pub(crate) struct Call<'a> {
-    /// `ADD`, `DEL` or `CHECK` (`CNI_COMMAND`).
-    pub command: &'static str,
-    /// The container's id (`CNI_CONTAINERID`; host-local keys its allocations by it).
-    pub container_id: &'a str,
-    /// The network namespace path (`CNI_NETNS`; empty for a DEL whose namespace is gone).
-    pub netns: &'a Path,
-    /// The interface to create or remove inside the namespace (`CNI_IFNAME`).
-    pub ifname: &'a str,
-    /// Where the plugins are (`CNI_PATH`; the bridge plugin finds its IPAM plugin there).
-    pub plugin_dir: &'a Path,
-}
-
-/// Run one plugin of network `name` with `conf` (its own configuration object, `type` naming
-/// the binary), the previous plugin's result and runtime config injected as the CNI spec
-/// says. Returns the plugin's result for `ADD` (`Null` for `DEL` and `CHECK`); a plugin's
-/// error object becomes [`RuntimeError::CniPlugin`] with its code and message.
-pub(crate) async fn run(
-    call: &Call<'_>,
+/// Plugin `conf` (its own configuration object, `type` naming the binary) of network
+/// `name` as the plugin reads it: the version and name, the previous plugin's result and
+/// the runtime config injected as the CNI spec says.
+pub(crate) fn config(
     name: &str,
     mut conf: Value,
     prev_result: Option<&Value>,
     runtime_config: Option<&Value>,
-) -> Result<Value, RuntimeError> {
-    let plugin = conf["type"].as_str().unwrap_or_default().to_string();
+) -> Value {
     conf["cniVersion"] = Value::from(CNI_VERSION);
     conf["name"] = Value::from(name);
     if let Some(prev) = prev_result {
@@ -49,6 +32,14 @@ pub(crate) async fn run(
     if let Some(rc) = runtime_config {
         conf["runtimeConfig"] = rc.clone();
     }
+    conf
+}
+
+/// Run the plugin binary `conf["type"]` from the call's plugin folder with `conf` on its
+/// stdin. Returns its result for `ADD` (`Null` for `DEL` and `CHECK`); a plugin's error
+/// object becomes [`RuntimeError::CniPlugin`] with its code and message.
+pub(crate) async fn exec(call: &PluginCall<'_>, conf: &Value) -> Result<Value, RuntimeError> {
+    let plugin = conf["type"].as_str().unwrap_or_default().to_string();
     let binary: PathBuf = call.plugin_dir.join(&plugin);
     let failed = |message: String| RuntimeError::CniPlugin {
         plugin: plugin.clone(),
@@ -80,7 +71,7 @@ pub(crate) async fn run(
         .kill_on_drop(true)
         .spawn()
         .map_err(|e| failed(format!("cannot run {}: {e}", binary.display())))?;
-    let input = serde_json::to_vec(&conf).unwrap_or_default();
+    let input = serde_json::to_vec(conf).unwrap_or_default();
     if let Some(mut stdin) = child.stdin.take() {
         let _ = stdin.write_all(&input).await;
     }

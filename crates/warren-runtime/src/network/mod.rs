@@ -4,6 +4,7 @@
 //! `/etc/resolv.conf`. The CNI result is cached beside it, so the address and the teardown
 //! survive a restart of the process that set it up.
 
+mod backend;
 #[doc(hidden)]
 pub mod bench;
 pub(crate) mod cni;
@@ -17,6 +18,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{json, Value};
 
+pub use backend::{HostNetwork, NetworkBackend, PluginCall};
 pub use config::{NetworkConfig, Subnet};
 pub use warren_spec::network::{
     DnsConfig, HostAddress, HostEntry, NetworkMode, PortMapping, Protocol,
@@ -132,12 +134,14 @@ impl ContainerdRuntime {
         config.validate()?;
         let dir = self.inner.containers.dir(id);
         let owned = dir.clone();
-        crate::files::blocking("creating the container's directory", dir, move || {
-            crate::files::private_dir(&owned)
-        })
+        crate::files::blocking(
+            "creating the container's directory",
+            dir.clone(),
+            move || crate::files::private_dir(&owned),
+        )
         .await?;
         let netns = self.netns_path(id);
-        match netns::create(&netns).await {
+        match self.inner.network_backend.create_namespace(&netns).await {
             Err(RuntimeError::Io { source, .. })
                 if source.kind() == std::io::ErrorKind::AlreadyExists =>
             {
@@ -145,15 +149,17 @@ impl ContainerdRuntime {
                 // the id clears what it left).
                 return Err(self.already_exists(id));
             }
-            other => other?,
+            Err(e) => {
+                // Only if empty: anything in it belongs to another set-up of the id.
+                let _ = tokio::fs::remove_dir(&dir).await;
+                return Err(e);
+            }
+            Ok(()) => {}
         }
         let mut undo = Undo::new("network up");
         let (rt, owned) = (self.clone(), id.to_string());
         undo.push("take the network down", async move {
-            // A failed undo keeps its state: deleting the id retries it.
-            if let Err(e) = rt.network_down(&owned).await {
-                tracing::warn!(container = %owned, error = %e, "undoing the network failed");
-            }
+            rt.undo_network(&owned).await
         });
         let attached = self.attach_network(id, &netns, files, ports).await;
         undo.check(attached).await?;
@@ -173,7 +179,7 @@ impl ContainerdRuntime {
         let mut plugins = vec![config.bridge_plugin()?];
         if !ports.is_empty() {
             // portmap's SNAT opens the host's loopback to the bridge: close it first.
-            localnet::protect_host_loopback().await?;
+            self.inner.network_backend.protect_host_loopback().await?;
             plugins.push(json!({
                 "type": "portmap",
                 "capabilities": {"portMappings": true},
@@ -184,14 +190,15 @@ impl ContainerdRuntime {
             "portMappings": ports.iter().map(port_to_cni).collect::<Vec<_>>(),
         });
         let cni_id = cni_id(id, netns);
-        let lo = cni::Call {
+        let lo = PluginCall {
             command: "ADD",
             container_id: &cni_id,
             netns,
             ifname: "lo",
             plugin_dir: &plugin_dir,
         };
-        cni::run(&lo, "loopback", json!({"type": "loopback"}), None, None).await?;
+        let loopback = cni::config(&config.name, json!({"type": "loopback"}), None, None);
+        self.run_plugin(&lo, &loopback).await?;
         // Recorded before the chain runs, so a failure part-way is torn down with DEL.
         let mut attached = Attached {
             cni_id: cni_id.clone(),
@@ -202,7 +209,7 @@ impl ContainerdRuntime {
             result: Value::Null,
         };
         self.save_attached(id, &attached).await?;
-        let call = cni::Call {
+        let call = PluginCall {
             command: "ADD",
             container_id: &cni_id,
             netns,
@@ -212,7 +219,8 @@ impl ContainerdRuntime {
         let mut prev: Option<Value> = None;
         for plugin in plugins {
             let rc = plugin.get("capabilities").map(|_| &runtime_config);
-            prev = Some(cni::run(&call, &config.name, plugin, prev.as_ref(), rc).await?);
+            let conf = cni::config(&config.name, plugin, prev.as_ref(), rc);
+            prev = Some(self.run_plugin(&call, &conf).await?);
         }
         attached.result = prev.unwrap_or(Value::Null);
         self.save_attached(id, &attached).await?;
@@ -263,6 +271,17 @@ impl ContainerdRuntime {
         Attached::from_json(&serde_json::from_slice(&bytes).ok()?, id)
     }
 
+    /// Undo a network set-up of container `id`: take it down, then remove the container's
+    /// folder. A teardown that fails keeps both, so deleting the id retries it.
+    pub(crate) async fn undo_network(&self, id: &str) {
+        match self.network_down(id).await {
+            Ok(()) => {
+                let _ = tokio::fs::remove_dir_all(self.inner.containers.dir(id)).await;
+            }
+            Err(e) => tracing::warn!(container = %id, error = %e, "undoing the network failed"),
+        }
+    }
+
     /// Tear down container `id`'s network, if it has one: CNI DEL of the chain as it was
     /// set up (freeing the address, the veth and the port rules), then the namespace.
     /// Every plugin is asked even if one fails; on a failure the cached state and the
@@ -272,12 +291,12 @@ impl ContainerdRuntime {
         if let Some(attached) = self.load_attached(id).await {
             // A namespace that is gone (or only its file is left, after a reboot) is passed
             // as empty, which the spec allows for DEL: IPAM and the rest are still freed.
-            let ns_arg = if netns::is_pinned(&netns).await {
+            let ns_arg = if self.inner.network_backend.namespace_exists(&netns).await {
                 netns.clone()
             } else {
                 PathBuf::new()
             };
-            let call = cni::Call {
+            let call = PluginCall {
                 command: "DEL",
                 container_id: &attached.cni_id,
                 netns: &ns_arg,
@@ -288,10 +307,11 @@ impl ContainerdRuntime {
             let mut failed = None;
             for plugin in attached.plugins.iter().rev() {
                 let rc = plugin.get("capabilities").map(|_| &attached.runtime_config);
+                let conf = cni::config(&attached.network, plugin.clone(), prev, rc);
                 // Plugins running at once contend for the xtables lock; DEL is idempotent,
                 // so a failed one is tried again before it counts as failed.
                 for attempt in 0..4u64 {
-                    match cni::run(&call, &attached.network, plugin.clone(), prev, rc).await {
+                    match self.run_plugin(&call, &conf).await {
                         Ok(_) => break,
                         Err(e) if attempt == 3 => {
                             tracing::warn!(container = %id, error = %e, "CNI DEL failed");
@@ -310,7 +330,13 @@ impl ContainerdRuntime {
             let state = self.inner.containers.dir(id).join(STATE_FILE);
             let _ = tokio::fs::remove_file(state).await;
         }
-        netns::remove(&netns).await
+        self.inner.network_backend.remove_namespace(&netns).await
+    }
+
+    /// One plugin run through the handle's [`NetworkBackend`].
+    async fn run_plugin(&self, call: &PluginCall<'_>, conf: &Value) -> Result<Value, RuntimeError> {
+        tracing::debug!(command = call.command, plugin = %conf["type"], container = call.container_id, "CNI");
+        self.inner.network_backend.run_plugin(call, conf).await
     }
 
     /// The IPv4 address of bridge container `id`, from its cached CNI result (no exec into
@@ -345,7 +371,7 @@ impl ContainerdRuntime {
             });
         };
         let netns = self.netns_path(id);
-        let call = cni::Call {
+        let call = PluginCall {
             command: "CHECK",
             container_id: &attached.cni_id,
             netns: &netns,
@@ -357,14 +383,13 @@ impl ContainerdRuntime {
                 continue;
             }
             let rc = plugin.get("capabilities").map(|_| &attached.runtime_config);
-            cni::run(
-                &call,
+            let conf = cni::config(
                 &attached.network,
                 plugin.clone(),
                 Some(&attached.result),
                 rc,
-            )
-            .await?;
+            );
+            self.run_plugin(&call, &conf).await?;
         }
         Ok(())
     }

@@ -4,6 +4,11 @@
 //! (records, snapshots, tasks, leases, one image), logs every call, and fails the calls a
 //! test names, so that the runtime's undo paths can be checked without root or a daemon.
 
+// Each test file that includes this module uses a part of it.
+#![allow(dead_code)]
+
+pub(crate) mod network;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
