@@ -51,6 +51,84 @@ struct Tracker {
     pending: HashSet<String>,
 }
 
+/// What a restart policy does about one exit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Verdict {
+    /// Nothing: no policy, a user's stop, an exit already acted on or a restart pending.
+    Ignore,
+    /// The policy gave up on a failure after `count` restarts (an event says so).
+    GiveUp { count: u32 },
+    /// Start it again after `delay`; it has been restarted `count` times so far.
+    Restart { count: u32, delay: Duration },
+}
+
+impl Tracker {
+    /// Container `id` under `policy` exited with `code` at `exited_at`, seen at `now`.
+    /// A restart is marked pending until [`backoff_over`](Tracker::backoff_over).
+    fn on_exit(
+        &mut self,
+        id: &str,
+        policy: Policy,
+        code: u32,
+        exited_at: SystemTime,
+        now: Instant,
+        cfg: &RestartConfig,
+    ) -> Verdict {
+        if self.saved.stopped.contains(id)
+            || self.pending.contains(id)
+            || self.handled.get(id) == Some(&exited_at)
+        {
+            return Verdict::Ignore;
+        }
+        self.handled.insert(id.to_string(), exited_at);
+        let count = self.saved.counts.get(id).copied().unwrap_or(0);
+        if !policy.restarts(code, count) {
+            return if policy != Policy::No && code != 0 {
+                Verdict::GiveUp { count }
+            } else {
+                Verdict::Ignore
+            };
+        }
+        // A run shorter than `reset_after_s` is a quick failure: the back-off grows.
+        let quick = self
+            .started
+            .get(id)
+            .is_some_and(|s| now.duration_since(*s) < Duration::from_secs(cfg.reset_after_s));
+        let streak = if quick {
+            self.streak.get(id).copied().unwrap_or(0)
+        } else {
+            0
+        };
+        self.streak.insert(id.to_string(), streak + 1);
+        self.pending.insert(id.to_string());
+        Verdict::Restart {
+            count,
+            delay: backoff(cfg, streak),
+        }
+    }
+
+    /// The back-off of a restart scheduled at `scheduled` is over: whether to go on (not
+    /// if a user stopped the container, or started it, meanwhile).
+    fn backoff_over(&mut self, id: &str, scheduled: Instant) -> bool {
+        self.pending.remove(id);
+        self.still_wanted(id, scheduled)
+    }
+
+    /// Whether a restart scheduled at `scheduled` is still wanted: no user's stop, and no
+    /// user's start since.
+    fn still_wanted(&self, id: &str, scheduled: Instant) -> bool {
+        !self.saved.stopped.contains(id) && self.started.get(id).is_none_or(|s| *s < scheduled)
+    }
+
+    /// The policy started container `id` again at `now`.
+    fn restarted(&mut self, id: &str, now: Instant) {
+        *self.saved.counts.entry(id.to_string()).or_default() += 1;
+        self.started.insert(id.to_string(), now);
+        // A new run: its end, even one whose time is unknown, is a new exit.
+        self.handled.remove(id);
+    }
+}
+
 /// Restart bookkeeping shared by the API and the event watcher.
 #[derive(Clone)]
 pub struct Restarts {
@@ -339,49 +417,29 @@ async fn on_exit(d: Daemon, id: String) {
     let Some(exit) = c.status.exit else { return };
     let exited_at = exit.exited_at.unwrap_or(SystemTime::UNIX_EPOCH);
     let r = &d.restart;
-    let (count, delay) = {
-        let mut t = r.lock();
-        if t.saved.stopped.contains(&id)
-            || t.pending.contains(&id)
-            || t.handled.get(&id) == Some(&exited_at)
-        {
+    let verdict = r.lock().on_exit(
+        &id,
+        policy,
+        exit.code,
+        exited_at,
+        Instant::now(),
+        &r.backoff,
+    );
+    let (count, delay) = match verdict {
+        Verdict::Ignore => return,
+        Verdict::GiveUp { count } => {
+            tracing::info!(container = %id, count, %policy, "restart policy gave up");
+            emit(&d, &id, "gave-up", exit.code);
             return;
         }
-        t.handled.insert(id.clone(), exited_at);
-        let count = t.saved.counts.get(&id).copied().unwrap_or(0);
-        if !policy.restarts(exit.code, count) {
-            drop(t);
-            if policy != Policy::No && exit.code != 0 {
-                tracing::info!(container = %id, count, %policy, "restart policy gave up");
-                emit(&d, &id, "gave-up", exit.code);
-            }
-            return;
-        }
-        let quick = t
-            .started
-            .get(&id)
-            .is_some_and(|s| s.elapsed() < Duration::from_secs(r.backoff.reset_after_s));
-        let streak = if quick {
-            t.streak.get(&id).copied().unwrap_or(0)
-        } else {
-            0
-        };
-        t.streak.insert(id.clone(), streak + 1);
-        t.pending.insert(id.clone());
-        (count, backoff(&r.backoff, streak))
+        Verdict::Restart { count, delay } => (count, delay),
     };
     tracing::info!(container = %id, code = exit.code, attempt = count + 1,
         delay_ms = delay.as_millis() as u64, "restarting by policy");
     emit(&d, &id, "restarting", exit.code);
     let scheduled = Instant::now();
     tokio::time::sleep(delay).await;
-    let go = {
-        let mut t = r.lock();
-        t.pending.remove(&id);
-        // Not if a user stopped it, or started it (`start`, `restart`) during the back-off.
-        !t.saved.stopped.contains(&id) && t.started.get(&id).is_none_or(|s| *s < scheduled)
-    };
-    if !go {
+    if !r.lock().backoff_over(&id, scheduled) {
         return;
     }
     // The container's turn, then the user's word once more: a stop, start or delete that
@@ -389,21 +447,12 @@ async fn on_exit(d: Daemon, id: String) {
     // comes now waits until this start is done (seconds in the cgroup v2 guest), then acts
     // on the running container.
     let _turn = r.hold(&id).await;
-    {
-        let t = r.lock();
-        if t.saved.stopped.contains(&id) || t.started.get(&id).is_some_and(|s| *s >= scheduled) {
-            return;
-        }
+    if !r.lock().still_wanted(&id, scheduled) {
+        return;
     }
     match d.rt.start_container(&id).await {
         Ok(_) => {
-            {
-                let mut t = r.lock();
-                *t.saved.counts.entry(id.clone()).or_default() += 1;
-                t.started.insert(id.clone(), Instant::now());
-                // A new run: its end, even one whose time is unknown, is a new exit.
-                t.handled.remove(&id);
-            }
+            r.lock().restarted(&id, Instant::now());
             r.save().await;
             d.metrics.container_restarts.inc();
         }
@@ -448,6 +497,136 @@ mod tests {
         let ms: Vec<u128> = (0..6).map(|s| backoff(&cfg, s).as_millis()).collect();
         assert_eq!(ms, [100, 200, 400, 800, 1000, 1000]);
         assert_eq!(backoff(&cfg, 200).as_millis(), 1000);
+    }
+
+    const CFG: RestartConfig = RestartConfig {
+        backoff_initial_ms: 100,
+        backoff_max_ms: 1000,
+        reset_after_s: 10,
+    };
+
+    /// An exit of `web` with `code`, the `n`-th (each at its own time), seen at `now`.
+    fn exit(t: &mut Tracker, policy: Policy, code: u32, n: u64, now: Instant) -> Verdict {
+        let at = SystemTime::UNIX_EPOCH + Duration::from_secs(n);
+        t.on_exit("web", policy, code, at, now, &CFG)
+    }
+
+    /// The policy's whole round for `web`: the `n`-th exit seen at `now`, the back-off
+    /// over, started again.
+    fn round(t: &mut Tracker, policy: Policy, n: u64, now: Instant) -> Verdict {
+        let v = exit(t, policy, 1, n, now);
+        if let Verdict::Restart { delay, .. } = v {
+            assert!(t.backoff_over("web", now));
+            t.restarted("web", now + delay);
+        }
+        v
+    }
+
+    #[test]
+    fn quick_failures_double_the_backoff_and_a_long_run_resets_it() {
+        let mut t = Tracker::default();
+        let t0 = Instant::now();
+        let delays: Vec<u128> = (0..5)
+            .map(
+                |n| match round(&mut t, Policy::Always, n, t0 + Duration::from_secs(n)) {
+                    Verdict::Restart { delay, .. } => delay.as_millis(),
+                    v => panic!("exit {n}: {v:?}"),
+                },
+            )
+            .collect();
+        // Each run lasted under reset_after_s: a quick failure, the delay doubles.
+        assert_eq!(delays, [100, 200, 400, 800, 1000]);
+        // A run longer than reset_after_s: back to the first delay; the count goes on.
+        let later = t0 + Duration::from_secs(5 + CFG.reset_after_s);
+        assert_eq!(
+            exit(&mut t, Policy::Always, 1, 99, later),
+            Verdict::Restart {
+                count: 5,
+                delay: Duration::from_millis(100)
+            }
+        );
+    }
+
+    #[test]
+    fn on_failure_gives_up_after_its_maximum_and_ignores_clean_exits() {
+        let mut t = Tracker::default();
+        let now = Instant::now();
+        let at = |n| now + Duration::from_secs(n);
+        let policy = Policy::OnFailure(Some(2));
+        assert!(matches!(
+            round(&mut t, policy, 1, at(1)),
+            Verdict::Restart { count: 0, .. }
+        ));
+        assert!(matches!(
+            round(&mut t, policy, 2, at(2)),
+            Verdict::Restart { count: 1, .. }
+        ));
+        assert_eq!(
+            round(&mut t, policy, 3, at(3)),
+            Verdict::GiveUp { count: 2 }
+        );
+        // A clean exit is not a failure: nothing to give up on.
+        let mut t = Tracker::default();
+        assert_eq!(exit(&mut t, policy, 0, 1, now), Verdict::Ignore);
+        assert_eq!(exit(&mut t, Policy::No, 1, 2, now), Verdict::Ignore);
+    }
+
+    #[test]
+    fn an_exit_is_acted_on_once() {
+        let mut t = Tracker::default();
+        let now = Instant::now();
+        assert!(matches!(
+            exit(&mut t, Policy::Always, 1, 1, now),
+            Verdict::Restart { .. }
+        ));
+        // Seen again (a re-subscription's reconcile) while the restart is pending, and after.
+        assert_eq!(exit(&mut t, Policy::Always, 1, 1, now), Verdict::Ignore);
+        assert!(t.backoff_over("web", now));
+        assert_eq!(exit(&mut t, Policy::Always, 1, 1, now), Verdict::Ignore);
+        // After the restart, the next run's exit counts, even with the same (unknown) time.
+        t.restarted("web", now);
+        assert!(matches!(
+            exit(&mut t, Policy::Always, 1, 1, now),
+            Verdict::Restart { .. }
+        ));
+    }
+
+    #[test]
+    fn a_users_stop_or_start_during_the_backoff_wins() {
+        let t0 = Instant::now();
+        // Stopped by the user before the exit is seen: no restart at all.
+        let mut t = Tracker::default();
+        t.saved.stopped.insert("web".into());
+        assert_eq!(exit(&mut t, Policy::Always, 1, 1, t0), Verdict::Ignore);
+
+        // Stopped during the back-off: the policy does not start it.
+        let mut t = Tracker::default();
+        assert!(matches!(
+            exit(&mut t, Policy::Always, 1, 1, t0),
+            Verdict::Restart { .. }
+        ));
+        t.saved.stopped.insert("web".into());
+        assert!(!t.backoff_over("web", t0));
+
+        // Started by the user during the back-off: the policy leaves it alone.
+        let mut t = Tracker::default();
+        assert!(matches!(
+            exit(&mut t, Policy::Always, 1, 1, t0),
+            Verdict::Restart { .. }
+        ));
+        t.started
+            .insert("web".into(), t0 + Duration::from_millis(50));
+        assert!(!t.backoff_over("web", t0));
+
+        // Stopped while the policy waited for the container's turn: checked again then.
+        let mut t = Tracker::default();
+        assert!(matches!(
+            exit(&mut t, Policy::Always, 1, 1, t0),
+            Verdict::Restart { .. }
+        ));
+        assert!(t.backoff_over("web", t0));
+        t.saved.stopped.insert("web".into());
+        assert!(!t.still_wanted("web", t0));
     }
 
     #[tokio::test(start_paused = true)]
