@@ -152,9 +152,36 @@ pub struct Daemon {
     pub containerd: Arc<containerd::Containerd>,
     /// The runc and cgroup facts `info` reports.
     pub host: Arc<host_info::HostInfo>,
-    /// Becomes true when warrend shuts down: endless streams (logs -f, events, attached
-    /// runs) end then, so the server's graceful stop does not wait for them.
-    pub stopping: tokio::sync::watch::Receiver<bool>,
+    /// Cancelled when warrend shuts down: endless streams (logs -f, events, attached runs)
+    /// end then, so the server's graceful stop does not wait for them, and per-container
+    /// tasks stop waiting (see [`Daemon::unless_stopping`]).
+    pub stopping: tokio_util::sync::CancellationToken,
+    /// Per-container tasks (restart policies, `--rm` removals, health checks, attached
+    /// runs' output): shutdown waits for them, so none is cut off half-way through a
+    /// change to a container.
+    pub background: tokio_util::task::TaskTracker,
+}
+
+impl Daemon {
+    /// Run a per-container task that warrend's shutdown waits for (up to 10 s).
+    pub fn spawn<F>(&self, task: F) -> tokio::task::JoinHandle<F::Output>
+    where
+        F: std::future::Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.background.spawn(task)
+    }
+
+    /// `wait`'s output, or `None` once warrend begins shutting down. For the waits of
+    /// per-container tasks (a back-off, a container's exit, a check's interval), never for
+    /// a change under way: a restart's start or a removal runs to its end.
+    pub async fn unless_stopping<F: std::future::Future>(&self, wait: F) -> Option<F::Output> {
+        tokio::select! {
+            biased;
+            _ = self.stopping.cancelled() => None,
+            out = wait => Some(out),
+        }
+    }
 }
 
 /// Run the daemon until SIGTERM or SIGINT.
@@ -204,7 +231,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let journal = journal::Journal::new(config.api.events_retained);
     let metrics = Arc::new(metrics::Metrics::new());
     let restart = restart::Restarts::new(&config);
-    let (stopping_tx, stopping) = tokio::sync::watch::channel(false);
+    let stopping = tokio_util::sync::CancellationToken::new();
     let daemon = Daemon {
         rt: rt.clone(),
         config: config.clone(),
@@ -214,7 +241,8 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         health: health::Monitor::new(&config),
         containerd: containerd.clone(),
         host: Arc::new(host_info::detect(&config).await),
-        stopping,
+        stopping: stopping.clone(),
+        background: Default::default(),
     };
 
     let reattached = rt
@@ -245,7 +273,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let server = tokio::spawn(api::serve(daemon.clone(), listener, stop_rx));
     wait_for_signal().await?;
     tracing::info!("warrend is shutting down");
-    let _ = stopping_tx.send(true);
+    stopping.cancel();
     let _ = stop_tx.send(());
     match tokio::time::timeout(Duration::from_secs(10), server).await {
         Ok(Ok(Err(e))) => tracing::warn!(error = %e, "the API server ended with an error"),
@@ -254,6 +282,17 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     }
     let _ = std::fs::remove_file(config.socket());
     tasks.shutdown().await;
+    // Per-container tasks: their waits end now; a start or removal under way finishes.
+    daemon.background.close();
+    if tokio::time::timeout(Duration::from_secs(10), daemon.background.wait())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            running = daemon.background.len(),
+            "per-container tasks still running after 10 s were cut off"
+        );
+    }
     supervisor_watch.abort();
     if let Some(h) = http {
         h.abort();

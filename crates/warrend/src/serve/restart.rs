@@ -259,7 +259,7 @@ impl Restarts {
         }
         for c in &list {
             if is_auto_remove(c) && c.status.state == ContainerState::Running {
-                tokio::spawn(remove_after_exit(d.clone(), c.id.clone()));
+                d.spawn(remove_after_exit(d.clone(), c.id.clone()));
             }
         }
         Ok(())
@@ -282,7 +282,11 @@ fn is_auto_remove(c: &ContainerInfo) -> bool {
 /// container is never deleted unless its process is known to have ended.
 pub async fn remove_after_exit(d: Daemon, id: String) {
     loop {
-        match d.rt.wait_container(&id).await {
+        // At warrend's shutdown the next warrend finds the container still to remove.
+        let Some(waited) = d.unless_stopping(d.rt.wait_container(&id)).await else {
+            return;
+        };
+        match waited {
             Ok(_) | Err(RuntimeError::NotFound { .. }) => break,
             Err(e) => {
                 tracing::debug!(container = %id, error = %e, "auto-remove: waiting again");
@@ -297,7 +301,12 @@ pub async fn remove_after_exit(d: Daemon, id: String) {
                         d.restart.forget(&id).await;
                         return;
                     }
-                    _ => tokio::time::sleep(Duration::from_secs(1)).await,
+                    _ => {
+                        let pause = tokio::time::sleep(Duration::from_secs(1));
+                        if d.unless_stopping(pause).await.is_none() {
+                            return;
+                        }
+                    }
                 }
             }
         }
@@ -340,7 +349,7 @@ pub async fn watch(d: Daemon) {
             };
             match event.kind {
                 ContainerEventKind::Exited { exec_id: None, .. } => {
-                    tokio::spawn(on_exit(d.clone(), event.container_id));
+                    d.spawn(on_exit(d.clone(), event.container_id));
                 }
                 ContainerEventKind::Oom => {
                     d.metrics.oom_kills.inc();
@@ -358,9 +367,9 @@ async fn reconcile(d: &Daemon) {
             for c in list {
                 if c.status.state == ContainerState::Stopped && c.status.exit.is_some() {
                     if is_auto_remove(&c) {
-                        tokio::spawn(remove_after_exit(d.clone(), c.id));
+                        d.spawn(remove_after_exit(d.clone(), c.id));
                     } else if policy_of(&c) != Policy::No {
-                        tokio::spawn(on_exit(d.clone(), c.id));
+                        d.spawn(on_exit(d.clone(), c.id));
                     }
                 }
             }
@@ -393,7 +402,11 @@ async fn on_exit(d: Daemon, id: String) {
     }
     // The exit (code, time): containerd's Wait answers once the process has ended, at once
     // for one that has.
-    let info = match d.rt.wait_container(&id).await {
+    // At warrend's shutdown, the next warrend's reconcile finds the exit.
+    let Some(waited) = d.unless_stopping(d.rt.wait_container(&id)).await else {
+        return;
+    };
+    let info = match waited {
         Ok(_) => match d.rt.container_info(&id).await {
             Ok(c) if c.status.state == ContainerState::Stopped => Some(c),
             Ok(_) => None,
@@ -438,7 +451,11 @@ async fn on_exit(d: Daemon, id: String) {
         delay_ms = delay.as_millis() as u64, "restarting by policy");
     emit(&d, &id, "restarting", exit.code);
     let scheduled = Instant::now();
-    tokio::time::sleep(delay).await;
+    if d.unless_stopping(tokio::time::sleep(delay)).await.is_none() {
+        // The next warrend finds the container stopped and applies its policy afresh.
+        r.lock().pending.remove(&id);
+        return;
+    }
     if !r.lock().backoff_over(&id, scheduled) {
         return;
     }
@@ -446,7 +463,9 @@ async fn on_exit(d: Daemon, id: String) {
     // came during the back-off or while waiting for the turn wins. A user's command that
     // comes now waits until this start is done (seconds in the cgroup v2 guest), then acts
     // on the running container.
-    let _turn = r.hold(&id).await;
+    let Some(_turn) = d.unless_stopping(r.hold(&id)).await else {
+        return;
+    };
     if !r.lock().still_wanted(&id, scheduled) {
         return;
     }

@@ -148,7 +148,7 @@ async fn session(
         Ending::Container(id) => {
             let exit = d.rt.wait_container(&id).await;
             if remove {
-                tokio::spawn(restart::remove_after_exit(d.clone(), id));
+                d.spawn(restart::remove_after_exit(d.clone(), id));
             }
             exit
         }

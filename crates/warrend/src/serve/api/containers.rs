@@ -196,13 +196,16 @@ pub async fn run(d: &Daemon, req: api::RunRequest) -> Result<Stream<api::RunEven
         .await;
     if !req.attach {
         if req.remove {
-            tokio::spawn(restart::remove_after_exit(d.clone(), id));
+            d.spawn(restart::remove_after_exit(d.clone(), id));
         }
         return Ok(super::stream(rx));
     }
     let d = d.clone();
-    tokio::spawn(async move {
-        let options = LogOptions::default().follow(true);
+    d.clone().spawn(async move {
+        // Until the exit; at warrend's shutdown, the next warrend finds a `--rm` container
+        // still to remove.
+        let follow = async {
+            let options = LogOptions::default().follow(true);
         match d.rt.container_logs(&id, &options).await {
             Ok(mut lines) => {
                 while let Some(line) = lines.next().await {
@@ -222,7 +225,11 @@ pub async fn run(d: &Daemon, req: api::RunRequest) -> Result<Stream<api::RunEven
             }
             Err(e) => tracing::warn!(container = %id, error = %e, "run: cannot read output"),
         }
-        let exit = d.rt.wait_container(&id).await;
+            d.rt.wait_container(&id).await
+        };
+        let Some(exit) = d.unless_stopping(follow).await else {
+            return;
+        };
         let exited = exit.is_ok();
         let result = match exit {
             Ok(e) => run_event(api::run_event::Event::Exit(convert::exit(&e))),

@@ -38,10 +38,7 @@ fn detailed<T: Send + 'static>(s: Stream<T>) -> Stream<T> {
 /// `s`, ended when warrend starts shutting down.
 fn until_stopping<T: Send + 'static>(d: &Daemon, s: Stream<T>) -> Stream<T> {
     use futures::StreamExt;
-    let mut stopping = d.stopping.clone();
-    Box::pin(s.take_until(async move {
-        let _ = stopping.wait_for(|v| *v).await;
-    }))
+    Box::pin(s.take_until(d.stopping.clone().cancelled_owned()))
 }
 
 fn log_line(l: &warren_runtime::LogLine) -> api::LogLine {

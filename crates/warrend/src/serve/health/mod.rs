@@ -126,14 +126,12 @@ impl Monitor {
             state.status = s.status;
             state.failing_streak = s.failing_streak;
         }
-        let task = tokio::spawn(scheduler::check_loop(
-            d.clone(),
-            c.id.clone(),
-            check.clone(),
-            pid,
-            Instant::now(),
-        ))
-        .abort_handle();
+        let checks =
+            scheduler::check_loop(d.clone(), c.id.clone(), check.clone(), pid, Instant::now());
+        let owner = d.clone();
+        let task = d
+            .spawn(async move { owner.unless_stopping(checks).await })
+            .abort_handle();
         tracing::debug!(container = %c.id, pid, resumed = resumed.is_some(), "health checks start");
         if let Some(old) = entries.insert(
             c.id.clone(),

@@ -53,7 +53,7 @@ pub async fn check_loop(d: Daemon, id: String, check: HealthCheck, pid: u32, sin
             // this loop (which would cut the stop short, leaving the task undeleted), and
             // the policy's start must wait until the stop has removed the old task.
             let (d, id) = (d.clone(), id.clone());
-            tokio::spawn(async move {
+            d.clone().spawn(async move {
                 let _turn = d.restart.hold(&id).await;
                 if let Err(e) = d.rt.stop_container(&id, Duration::ZERO).await {
                     tracing::warn!(container = %id, error = %e, "could not kill the unhealthy container");
