@@ -1,7 +1,7 @@
 //! One model of a container spec, for the CLI and the daemon alike: a [`NodeSpec`] is
 //! warren-runtime's [`ContainerRequest`] plus what warrend itself adds (the restart policy,
 //! the node's default network). The node API's `ContainerSpec` is converted to it in
-//! [`from_api`] (checking every field, naming the one at fault) and from it in [`to_api`]; no
+//! `from_api` (checking every field, naming the one at fault) and from it in `to_api`; no
 //! other code maps one to the other. The CLI's flags parse into library types and build a
 //! `NodeSpec`, so a flag is read once, by the same parser the library uses.
 

@@ -16,9 +16,6 @@ use crate::container_id::not_found;
 use crate::{ContainerdRuntime, RuntimeError};
 use warren_spec::ResolvedUser;
 
-/// Where [`ContainerdRuntime::exec_forwarding`] sends output as it is read. Bounded: when
-/// the reader falls behind, reading the FIFOs stops, and the process waits on its full pipe
-/// rather than its output piling up in memory.
 /// One item of an [`ExecStream`](super::ExecStream).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]

@@ -1,6 +1,6 @@
 //! The seam between the runtime's network orchestration and the host: where namespaces are
-//! made and how a CNI plugin is run. [`HostNetwork`] is the real one (pinned namespaces,
-//! plugin binaries, iptables); a test gives the runtime a fake through
+//! made and how a CNI plugin is run. [`HostNetwork`](super::HostNetwork) is the real one
+//! (pinned namespaces, plugin binaries, iptables); a test gives the runtime a fake through
 //! [`RuntimeOptions::network_backend`](crate::RuntimeOptions::network_backend) and checks,
 //! without root, what the orchestration above sets up and undoes.
 //!
@@ -11,7 +11,6 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use super::{cni, localnet, netns};
 use crate::RuntimeError;
 
 /// One run of a CNI plugin: the `CNI_*` arguments. Made by the runtime, read by a
@@ -59,37 +58,4 @@ pub trait NetworkBackend: std::fmt::Debug + Send + Sync + 'static {
     /// Called before a container publishes ports: keep the host's loopback out of reach
     /// of the bridge (see the operator guide's network section).
     async fn protect_host_loopback(&self) -> Result<(), RuntimeError>;
-}
-
-/// The host's own network: namespaces pinned by bind mounts, the CNI plugin binaries run
-/// as child processes, one iptables rule guarding loopback. Needs root. The default.
-#[derive(Debug, Clone, Copy, Default)]
-#[non_exhaustive]
-pub struct HostNetwork;
-
-#[async_trait::async_trait]
-impl NetworkBackend for HostNetwork {
-    async fn create_namespace(&self, path: &Path) -> Result<(), RuntimeError> {
-        netns::create(path).await
-    }
-
-    async fn namespace_exists(&self, path: &Path) -> bool {
-        netns::is_pinned(path).await
-    }
-
-    async fn remove_namespace(&self, path: &Path) -> Result<(), RuntimeError> {
-        netns::remove(path).await
-    }
-
-    async fn run_plugin(
-        &self,
-        call: &PluginCall<'_>,
-        config: &Value,
-    ) -> Result<Value, RuntimeError> {
-        cni::exec(call, config).await
-    }
-
-    async fn protect_host_loopback(&self) -> Result<(), RuntimeError> {
-        localnet::protect_host_loopback().await
-    }
 }

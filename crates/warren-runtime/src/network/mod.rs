@@ -10,6 +10,7 @@ pub mod bench;
 pub(crate) mod cni;
 pub(crate) mod config;
 pub(crate) mod files;
+mod host;
 mod localnet;
 pub(crate) mod netns;
 
@@ -18,8 +19,9 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{json, Value};
 
-pub use backend::{HostNetwork, NetworkBackend, PluginCall};
+pub use backend::{NetworkBackend, PluginCall};
 pub use config::{NetworkConfig, Subnet};
+pub use host::HostNetwork;
 pub use warren_spec::network::{
     DnsConfig, HostAddress, HostEntry, NetworkMode, PortMapping, Protocol,
 };
