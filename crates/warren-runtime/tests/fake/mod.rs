@@ -43,8 +43,22 @@ pub(crate) struct State {
     /// Task status by container id.
     pub tasks: BTreeMap<String, TaskStatus>,
     pub leases: BTreeSet<String>,
+    /// Exec processes by `container/exec id`.
+    pub execs: BTreeMap<String, FakeExec>,
+    /// What an exec does once started: write `output` to its stdout and exit with `code`,
+    /// or (`None`) run until killed.
+    pub exec_script: (Vec<u8>, Option<u32>),
     blobs: BTreeMap<String, Vec<u8>>,
     image: Option<images::Image>,
+}
+
+/// An exec process of the fake daemon.
+#[derive(Debug, Clone)]
+pub(crate) struct FakeExec {
+    pub status: TaskStatus,
+    pub exit_code: u32,
+    stdout: PathBuf,
+    stderr: PathBuf,
 }
 
 impl State {
@@ -190,6 +204,44 @@ impl Svc {
         }
     }
 
+    /// Start exec `exec_id`: like a shim, open its stdout and stderr FIFOs for writing (a
+    /// FIFO's reader sees no end until a writer has come and gone); then run the state's
+    /// `exec_script`.
+    async fn start_exec(&self, id: &str, exec_id: &str) -> Answer<tasks::StartResponse> {
+        let key = format!("{id}/{exec_id}");
+        self.stalled("Tasks.Start").await;
+        let (stdout, stderr, (output, code)) = {
+            let mut s = self.enter("Tasks.Start", &key)?;
+            let script = s.exec_script.clone();
+            let e = s
+                .execs
+                .get_mut(&key)
+                .ok_or_else(|| not_found("process", &key))?;
+            e.status = TaskStatus::Running;
+            (e.stdout.clone(), e.stderr.clone(), script)
+        };
+        // The runtime holds the read end open already, so this open does not block.
+        let written = tokio::task::spawn_blocking(move || {
+            use std::io::Write;
+            std::fs::OpenOptions::new().write(true).open(stderr)?;
+            let mut w = std::fs::OpenOptions::new().write(true).open(stdout)?;
+            w.write_all(&output)
+        })
+        .await
+        .unwrap();
+        if let Err(e) = written {
+            return Err(Status::internal(format!("writing the exec's output: {e}")));
+        }
+        if let Some(code) = code {
+            let mut s = self.0.lock().unwrap();
+            if let Some(e) = s.execs.get_mut(&key) {
+                e.status = TaskStatus::Stopped;
+                e.exit_code = code;
+            }
+        }
+        ok(tasks::StartResponse { pid: 4343 })
+    }
+
     /// Log the call; fail it if the test asked for that.
     fn enter(&self, method: &str, key: &str) -> Result<std::sync::MutexGuard<'_, State>, Status> {
         let mut s = self.0.lock().unwrap();
@@ -307,7 +359,11 @@ impl tasks::tasks_server::Tasks for Svc {
         })
     }
     async fn start(&self, r: Request<tasks::StartRequest>) -> Answer<tasks::StartResponse> {
-        let id = r.into_inner().container_id;
+        let r = r.into_inner();
+        if !r.exec_id.is_empty() {
+            return self.start_exec(&r.container_id, &r.exec_id).await;
+        }
+        let id = r.container_id;
         self.stalled("Tasks.Start").await;
         let mut s = self.enter("Tasks.Start", &id)?;
         let t = s.tasks.get_mut(&id).ok_or_else(|| not_found("task", &id))?;
@@ -334,9 +390,26 @@ impl tasks::tasks_server::Tasks for Svc {
     }
     async fn delete_process(
         &self,
-        _: Request<tasks::DeleteProcessRequest>,
+        r: Request<tasks::DeleteProcessRequest>,
     ) -> Answer<tasks::DeleteResponse> {
-        Err(unneeded("Tasks.DeleteProcess"))
+        let r = r.into_inner();
+        let key = format!("{}/{}", r.container_id, r.exec_id);
+        let mut s = self.enter("Tasks.DeleteProcess", &key)?;
+        match s.execs.get(&key).map(|e| e.status) {
+            None => Err(not_found("process", &key)),
+            Some(TaskStatus::Running) => {
+                Err(Status::failed_precondition(format!("{key} is running")))
+            }
+            Some(_) => {
+                let e = s.execs.remove(&key).unwrap();
+                ok(tasks::DeleteResponse {
+                    id: r.exec_id,
+                    pid: 4343,
+                    exit_status: e.exit_code,
+                    exited_at: None,
+                })
+            }
+        }
     }
     async fn get(&self, r: Request<tasks::GetRequest>) -> Answer<tasks::GetResponse> {
         let id = r.into_inner().container_id;
@@ -356,14 +429,47 @@ impl tasks::tasks_server::Tasks for Svc {
         Err(unneeded("Tasks.List"))
     }
     async fn kill(&self, r: Request<tasks::KillRequest>) -> Answer<()> {
-        let id = r.into_inner().container_id;
+        let r = r.into_inner();
+        if !r.exec_id.is_empty() {
+            let key = format!("{}/{}", r.container_id, r.exec_id);
+            let mut s = self.enter("Tasks.Kill", &key)?;
+            let e = s
+                .execs
+                .get_mut(&key)
+                .ok_or_else(|| not_found("process", &key))?;
+            if e.status != TaskStatus::Stopped {
+                e.status = TaskStatus::Stopped;
+                e.exit_code = 137;
+            }
+            return ok(());
+        }
+        let id = r.container_id;
         let mut s = self.enter("Tasks.Kill", &id)?;
         let t = s.tasks.get_mut(&id).ok_or_else(|| not_found("task", &id))?;
         *t = TaskStatus::Stopped;
         ok(())
     }
-    async fn exec(&self, _: Request<tasks::ExecProcessRequest>) -> Answer<()> {
-        Err(unneeded("Tasks.Exec"))
+    async fn exec(&self, r: Request<tasks::ExecProcessRequest>) -> Answer<()> {
+        let r = r.into_inner();
+        let key = format!("{}/{}", r.container_id, r.exec_id);
+        let mut s = self.enter("Tasks.Exec", &key)?;
+        if s.tasks.get(&r.container_id) != Some(&TaskStatus::Running) {
+            return Err(Status::failed_precondition(format!(
+                "{} is not running",
+                r.container_id
+            )));
+        }
+        if s.execs.contains_key(&key) {
+            return Err(Status::already_exists(key));
+        }
+        let exec = FakeExec {
+            status: TaskStatus::Created,
+            exit_code: 0,
+            stdout: PathBuf::from(r.stdout),
+            stderr: PathBuf::from(r.stderr),
+        };
+        s.execs.insert(key, exec);
+        ok(())
     }
     async fn resize_pty(&self, _: Request<tasks::ResizePtyRequest>) -> Answer<()> {
         Err(unneeded("Tasks.ResizePty"))
@@ -396,7 +502,25 @@ impl tasks::tasks_server::Tasks for Svc {
         Err(unneeded("Tasks.Metrics"))
     }
     async fn wait(&self, r: Request<tasks::WaitRequest>) -> Answer<tasks::WaitResponse> {
-        let id = r.into_inner().container_id;
+        let r = r.into_inner();
+        if !r.exec_id.is_empty() {
+            let key = format!("{}/{}", r.container_id, r.exec_id);
+            drop(self.enter("Tasks.Wait", &key)?);
+            loop {
+                match self.0.lock().unwrap().execs.get(&key) {
+                    None => return Err(not_found("process", &key)),
+                    Some(e) if e.status == TaskStatus::Stopped => {
+                        return ok(tasks::WaitResponse {
+                            exit_status: e.exit_code,
+                            exited_at: None,
+                        })
+                    }
+                    Some(_) => {}
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+            }
+        }
+        let id = r.container_id;
         drop(self.enter("Tasks.Wait", &id)?);
         // Like the daemon: answers once the task has stopped.
         loop {
