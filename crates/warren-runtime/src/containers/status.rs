@@ -137,7 +137,6 @@ pub(crate) fn task_container(p: &Process) -> String {
     }
 }
 
-/// The exit the runtime recorded on the container when it deleted the task.
 /// How the last run of a container without a task ended: the recorded exit if it is of the
 /// last run; [`UNSEEN_EXIT`] for a run that started and whose end nobody recorded (the task
 /// vanished: containerd 2.x drops the task of a process that ended while it was down); `None`
