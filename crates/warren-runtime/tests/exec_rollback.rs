@@ -9,10 +9,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use fake::{FakeContainerd, IMAGE};
-use warren_runtime::{
-    ContainerRequest, ContainerdRuntime, ErrorKind, ExecRequest, LogDriver, PullPolicy,
-    RuntimeOptions,
-};
+use warren_runtime::{ContainerRequest, ContainerdRuntime, ErrorKind, ExecRequest, PullPolicy};
 
 const ID: &str = "box";
 
@@ -26,16 +23,8 @@ struct Running {
 async fn running() -> Running {
     let fake = FakeContainerd::start();
     let state = tempfile::tempdir().unwrap();
-    let rt = ContainerdRuntime::with_options(
-        RuntimeOptions::default()
-            .socket(fake.socket.clone())
-            .namespace("exec")
-            .reconnect_deadline(Duration::from_secs(1))
-            .state_dir(state.path().to_path_buf())
-            // Only named in the task's log URI; the fake starts nothing.
-            .log_driver(LogDriver::Shim("/nonexistent/warren-logger".into())),
-    )
-    .expect("runtime options");
+    let rt = ContainerdRuntime::with_options(fake.options("exec", state.path()))
+        .expect("runtime options");
     rt.run_container(&ContainerRequest::new(ID, IMAGE).pull(PullPolicy::Never))
         .await
         .expect("run");

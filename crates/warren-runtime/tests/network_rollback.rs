@@ -12,20 +12,14 @@ use std::time::Duration;
 use fake::network::FakeNetwork;
 use fake::{FakeContainerd, IMAGE};
 use warren_runtime::{
-    ContainerRequest, ContainerdRuntime, ErrorKind, LogDriver, NetworkMode, PortMapping,
-    PullPolicy, RuntimeOptions,
+    ContainerRequest, ContainerdRuntime, ErrorKind, NetworkMode, PortMapping, PullPolicy,
 };
 
 const ID: &str = "web";
 
 fn runtime(fake: &FakeContainerd, net: &FakeNetwork, state: &Path) -> ContainerdRuntime {
     ContainerdRuntime::with_options(
-        RuntimeOptions::default()
-            .socket(fake.socket.clone())
-            .namespace("net")
-            .reconnect_deadline(Duration::from_secs(1))
-            .state_dir(state.to_path_buf())
-            .log_driver(LogDriver::Shim("/nonexistent/warren-logger".into()))
+        fake.options("net", state)
             .network_backend(Arc::new(net.clone())),
     )
     .expect("runtime options")
@@ -57,34 +51,23 @@ fn assert_nothing_left(fake: &FakeContainerd, net: &FakeNetwork, state: &Path, s
     );
 }
 
-struct Setup {
-    fake: FakeContainerd,
-    net: FakeNetwork,
-    state: tempfile::TempDir,
-    rt: ContainerdRuntime,
-}
-
-fn setup() -> Setup {
+/// A fake daemon, a fake host network, a state folder, and a runtime on them.
+fn setup() -> (
+    FakeContainerd,
+    FakeNetwork,
+    tempfile::TempDir,
+    ContainerdRuntime,
+) {
     let fake = FakeContainerd::start();
     let net = FakeNetwork::default();
     let state = tempfile::tempdir().unwrap();
     let rt = runtime(&fake, &net, state.path());
-    Setup {
-        fake,
-        net,
-        state,
-        rt,
-    }
+    (fake, net, state, rt)
 }
 
 #[tokio::test]
 async fn a_bridge_container_gets_its_network_and_delete_takes_all_of_it_back() {
-    let Setup {
-        fake,
-        net,
-        state,
-        rt,
-    } = setup();
+    let (fake, net, state, rt) = setup();
     rt.create_container(&request(true)).await.expect("create");
     {
         let n = net.state();
@@ -128,12 +111,7 @@ async fn a_failed_network_step_leaves_no_namespace_address_or_record() {
         ("ADD bridge", false),
         ("ADD portmap", true),
     ] {
-        let Setup {
-            fake,
-            net,
-            state,
-            rt,
-        } = setup();
+        let (fake, net, state, rt) = setup();
         net.fail(step);
         let err = rt.create_container(&request(ports)).await.expect_err(step);
         assert!(
@@ -166,12 +144,7 @@ async fn a_failed_network_step_leaves_no_namespace_address_or_record() {
 #[tokio::test]
 async fn a_failed_daemon_step_after_the_network_takes_the_network_down() {
     for step in ["Leases.Create", "Snapshots.Prepare", "Containers.Create"] {
-        let Setup {
-            fake,
-            net,
-            state,
-            rt,
-        } = setup();
+        let (fake, net, state, rt) = setup();
         fake.fail(step);
         let err = rt.create_container(&request(true)).await.expect_err(step);
         assert_eq!(err.kind(), ErrorKind::Internal, "{step}: {err}");
@@ -184,12 +157,7 @@ async fn a_failed_daemon_step_after_the_network_takes_the_network_down() {
 #[tokio::test]
 async fn a_del_that_fails_is_retried_and_its_state_kept_until_it_works() {
     // Fails twice, then works: retried within the one delete.
-    let Setup {
-        fake,
-        net,
-        state,
-        rt,
-    } = setup();
+    let (fake, net, state, rt) = setup();
     rt.create_container(&request(false)).await.expect("create");
     net.fail_times("DEL bridge", 2);
     rt.delete_container(ID).await.expect("delete with retries");
@@ -197,12 +165,7 @@ async fn a_del_that_fails_is_retried_and_its_state_kept_until_it_works() {
     assert_nothing_left(&fake, &net, state.path(), "retried DEL");
 
     // Fails every time: the delete says so and keeps what a later delete needs.
-    let Setup {
-        fake,
-        net,
-        state,
-        rt,
-    } = setup();
+    let (fake, net, state, rt) = setup();
     rt.create_container(&request(true)).await.expect("create");
     net.fail("DEL bridge");
     let err = rt.delete_container(ID).await.expect_err("delete");
@@ -228,12 +191,7 @@ async fn a_del_that_fails_is_retried_and_its_state_kept_until_it_works() {
 
 #[tokio::test]
 async fn a_create_whose_caller_stops_waiting_during_the_network_is_undone() {
-    let Setup {
-        fake,
-        net,
-        state,
-        rt,
-    } = setup();
+    let (fake, net, state, rt) = setup();
     net.stall("ADD bridge");
     let dropped = tokio::time::timeout(
         Duration::from_millis(200),
@@ -255,12 +213,7 @@ async fn a_create_whose_caller_stops_waiting_during_the_network_is_undone() {
 
 #[tokio::test]
 async fn a_second_create_of_the_same_id_leaves_the_first_network_alone() {
-    let Setup {
-        fake: _fake,
-        state: _state,
-        net,
-        rt,
-    } = setup();
+    let (_fake, net, _state, rt) = setup();
     rt.create_container(&request(false)).await.expect("create");
     let err = rt
         .create_container(&request(false))
@@ -275,12 +228,7 @@ async fn a_second_create_of_the_same_id_leaves_the_first_network_alone() {
 
 #[tokio::test]
 async fn a_check_reports_a_network_the_plugins_no_longer_know() {
-    let Setup {
-        fake: _fake,
-        state: _state,
-        net,
-        rt,
-    } = setup();
+    let (_fake, net, _state, rt) = setup();
     rt.create_container(&request(false)).await.expect("create");
     rt.check_network(ID).await.expect("check");
     net.state().addresses.clear();

@@ -9,23 +9,12 @@ use std::path::Path;
 use std::time::Duration;
 
 use fake::{FakeContainerd, IMAGE};
-use warren_runtime::{
-    ContainerRequest, ContainerdRuntime, ErrorKind, LogDriver, PullPolicy, RuntimeOptions,
-};
+use warren_runtime::{ContainerRequest, ContainerdRuntime, ErrorKind, PullPolicy};
 
 const ID: &str = "c1";
 
 fn runtime(fake: &FakeContainerd, state: &Path) -> ContainerdRuntime {
-    ContainerdRuntime::with_options(
-        RuntimeOptions::default()
-            .socket(fake.socket.clone())
-            .namespace("rollback")
-            .reconnect_deadline(Duration::from_secs(1))
-            .state_dir(state.to_path_buf())
-            // Only named in the task's log URI; the fake starts nothing.
-            .log_driver(LogDriver::Shim("/nonexistent/warren-logger".into())),
-    )
-    .expect("runtime options")
+    ContainerdRuntime::with_options(fake.options("rollback", state)).expect("runtime options")
 }
 
 fn request() -> ContainerRequest {

@@ -25,6 +25,7 @@ use warren_proto::containerd::services::snapshots::v1 as snap;
 use warren_proto::containerd::services::tasks::v1 as tasks;
 use warren_proto::containerd::types::Descriptor;
 use warren_proto::containerd::v1::types::{Process, Status as TaskStatus};
+use warren_runtime::{LogDriver, RuntimeOptions};
 
 /// The image every fake daemon holds.
 pub(crate) const IMAGE: &str = "docker.io/library/fake:latest";
@@ -117,6 +118,18 @@ impl FakeContainerd {
             server,
             _dir: dir,
         }
+    }
+
+    /// Options of a runtime on this daemon: namespace `namespace`, state under `state`, a
+    /// one-second reconnect deadline, and a logger that is only named in a task's log URI
+    /// (the fake starts nothing).
+    pub(crate) fn options(&self, namespace: &str, state: &std::path::Path) -> RuntimeOptions {
+        RuntimeOptions::default()
+            .socket(self.socket.clone())
+            .namespace(namespace)
+            .reconnect_deadline(std::time::Duration::from_secs(1))
+            .state_dir(state.to_path_buf())
+            .log_driver(LogDriver::Shim("/nonexistent/warren-logger".into()))
     }
 
     /// Make every call to `method` (`Service.Method`) fail from now on.
