@@ -3,7 +3,7 @@
 //! killed). A failure is injected at each daemon call an exec makes, and the test checks that
 //! no process and no FIFO is left, whatever happened. No root, no daemon.
 
-mod fake;
+use warren_testkit as fake;
 
 use std::path::Path;
 use std::time::Duration;

@@ -3,7 +3,7 @@
 //! step, and the test checks what was undone: no namespace, address, port rule, record or
 //! snapshot left, and a DEL that fails is retried. No root, nothing on the host touched.
 
-mod fake;
+use warren_testkit as fake;
 
 use std::path::Path;
 use std::sync::Arc;

@@ -3,7 +3,7 @@
 //! which undo calls followed and that the daemon is left as it was. No root, no daemon.
 //! The happy path runs first in each test, so a fake that answered wrongly would show.
 
-mod fake;
+use warren_testkit as fake;
 
 use std::path::Path;
 use std::time::Duration;

@@ -163,6 +163,26 @@ pub struct Daemon {
 }
 
 impl Daemon {
+    /// The daemon's shared state around `rt`, a handle on `containerd`: nothing runs yet.
+    pub async fn new(
+        config: Arc<Config>,
+        containerd: Arc<containerd::Containerd>,
+        rt: ContainerdRuntime,
+    ) -> Daemon {
+        Daemon {
+            rt,
+            metrics: Arc::new(metrics::Metrics::new()),
+            journal: journal::Journal::new(config.api.events_retained),
+            restart: restart::Restarts::new(&config),
+            health: health::Monitor::new(&config),
+            containerd,
+            host: Arc::new(host_info::detect(&config).await),
+            stopping: Default::default(),
+            background: Default::default(),
+            config,
+        }
+    }
+
     /// Run a per-container task that warrend's shutdown waits for (up to 10 s).
     pub fn spawn<F>(&self, task: F) -> tokio::task::JoinHandle<F::Output>
     where
@@ -228,22 +248,8 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         .map(|d| d.join("runc"))
         .filter(|p| p.is_file());
     let rt = ContainerdRuntime::with_options(options)?;
-    let journal = journal::Journal::new(config.api.events_retained);
-    let metrics = Arc::new(metrics::Metrics::new());
-    let restart = restart::Restarts::new(&config);
-    let stopping = tokio_util::sync::CancellationToken::new();
-    let daemon = Daemon {
-        rt: rt.clone(),
-        config: config.clone(),
-        metrics,
-        journal,
-        restart,
-        health: health::Monitor::new(&config),
-        containerd: containerd.clone(),
-        host: Arc::new(host_info::detect(&config).await),
-        stopping: stopping.clone(),
-        background: Default::default(),
-    };
+    let daemon = Daemon::new(config.clone(), containerd.clone(), rt.clone()).await;
+    let stopping = daemon.stopping.clone();
 
     let reattached = rt
         .reattach_logs()

@@ -389,7 +389,7 @@ fn emit(d: &Daemon, id: &str, kind: &str, exit_code: u32) {
 }
 
 /// A container's init process ended: restart it if its policy says so.
-async fn on_exit(d: Daemon, id: String) {
+pub(super) async fn on_exit(d: Daemon, id: String) {
     // The record alone says whether a policy applies (one RPC for most containers).
     match d.rt.container_settings(&id).await {
         Ok(c) if is_auto_remove(&c) || policy_of(&c) == Policy::No => return,

@@ -9,6 +9,8 @@ mod idempotent;
 mod images;
 mod observe;
 mod selector;
+#[cfg(test)]
+mod turns_tests;
 
 use std::pin::Pin;
 

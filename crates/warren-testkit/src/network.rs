@@ -16,7 +16,7 @@ use warren_runtime::RuntimeError;
 
 /// The fake's state, for tests to look at.
 #[derive(Debug, Default)]
-pub(crate) struct NetState {
+pub struct NetState {
     /// Namespaces that exist, by path.
     pub namespaces: BTreeSet<PathBuf>,
     /// Addresses handed out by IPAM, by the id the plugins were given.
@@ -34,50 +34,50 @@ pub(crate) struct NetState {
 
 impl NetState {
     /// How many times `call` was made.
-    pub(crate) fn count(&self, call: &str) -> usize {
+    pub fn count(&self, call: &str) -> usize {
         self.calls.iter().filter(|c| *c == call).count()
     }
 
     /// Whether nothing is held: no namespace, address or port rule.
-    pub(crate) fn is_clean(&self) -> bool {
+    pub fn is_clean(&self) -> bool {
         self.namespaces.is_empty() && self.addresses.is_empty() && self.port_rules.is_empty()
     }
 }
 
 /// See the module docs. Clones share their state.
 #[derive(Debug, Default, Clone)]
-pub(crate) struct FakeNetwork {
+pub struct FakeNetwork {
     state: Arc<Mutex<NetState>>,
 }
 
 impl FakeNetwork {
     /// Make `call` fail from now on.
-    pub(crate) fn fail(&self, call: &str) {
+    pub fn fail(&self, call: &str) {
         self.fail_times(call, u32::MAX);
     }
 
     /// Make `call` fail the next `times` times.
-    pub(crate) fn fail_times(&self, call: &str, times: u32) {
+    pub fn fail_times(&self, call: &str, times: u32) {
         self.state().fail.insert(call.to_string(), times);
     }
 
     /// Let `call` succeed again.
-    pub(crate) fn heal(&self, call: &str) {
+    pub fn heal(&self, call: &str) {
         self.state().fail.remove(call);
     }
 
     /// Hold `call` until [`release`](Self::release).
-    pub(crate) fn stall(&self, call: &str) {
+    pub fn stall(&self, call: &str) {
         self.state().stall.insert(call.to_string());
     }
 
     /// Let held calls of `call` go on.
-    pub(crate) fn release(&self, call: &str) {
+    pub fn release(&self, call: &str) {
         self.state().stall.remove(call);
     }
 
     /// A look at the state.
-    pub(crate) fn state(&self) -> std::sync::MutexGuard<'_, NetState> {
+    pub fn state(&self) -> std::sync::MutexGuard<'_, NetState> {
         self.state.lock().unwrap()
     }
 

@@ -4,11 +4,6 @@
 //! (records, snapshots, tasks, leases, one image), logs every call, and fails the calls a
 //! test names, so that the runtime's undo paths can be checked without root or a daemon.
 
-// Each test file that includes this module uses a part of it.
-#![allow(dead_code)]
-
-pub(crate) mod network;
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -28,11 +23,11 @@ use warren_proto::containerd::v1::types::{Process, Status as TaskStatus};
 use warren_runtime::{LogDriver, RuntimeOptions};
 
 /// The image every fake daemon holds.
-pub(crate) const IMAGE: &str = "docker.io/library/fake:latest";
+pub const IMAGE: &str = "docker.io/library/fake:latest";
 
 /// What the fake daemon holds and has been asked.
 #[derive(Default)]
-pub(crate) struct State {
+pub struct State {
     /// Every call, as `Service.Method key`, in order.
     pub calls: Vec<String>,
     /// Calls (`Service.Method`) that fail with INTERNAL, every time they are made.
@@ -55,7 +50,7 @@ pub(crate) struct State {
 
 /// An exec process of the fake daemon.
 #[derive(Debug, Clone)]
-pub(crate) struct FakeExec {
+pub struct FakeExec {
     pub status: TaskStatus,
     pub exit_code: u32,
     stdout: PathBuf,
@@ -64,7 +59,7 @@ pub(crate) struct FakeExec {
 
 impl State {
     /// The calls made to `method` (`Service.Method`), by key.
-    pub(crate) fn keys_of(&self, method: &str) -> Vec<String> {
+    pub fn keys_of(&self, method: &str) -> Vec<String> {
         self.calls
             .iter()
             .filter_map(|c| c.strip_prefix(method)?.strip_prefix(' '))
@@ -73,13 +68,13 @@ impl State {
     }
 
     /// Whether `method` was called at all.
-    pub(crate) fn called(&self, method: &str) -> bool {
+    pub fn called(&self, method: &str) -> bool {
         !self.keys_of(method).is_empty()
     }
 }
 
 /// A running fake daemon; dropping it stops serving.
-pub(crate) struct FakeContainerd {
+pub struct FakeContainerd {
     pub socket: PathBuf,
     pub state: Arc<Mutex<State>>,
     server: tokio::task::JoinHandle<()>,
@@ -94,7 +89,7 @@ impl Drop for FakeContainerd {
 
 impl FakeContainerd {
     /// Serve on a new socket, holding one image ([`IMAGE`], one layer, `cmd: ["true"]`).
-    pub(crate) fn start() -> FakeContainerd {
+    pub fn start() -> FakeContainerd {
         let dir = tempfile::tempdir().expect("temp dir");
         let socket = dir.path().join("containerd.sock");
         let state = Arc::new(Mutex::new(State::default()));
@@ -123,7 +118,7 @@ impl FakeContainerd {
     /// Options of a runtime on this daemon: namespace `namespace`, state under `state`, a
     /// one-second reconnect deadline, and a logger that is only named in a task's log URI
     /// (the fake starts nothing).
-    pub(crate) fn options(&self, namespace: &str, state: &std::path::Path) -> RuntimeOptions {
+    pub fn options(&self, namespace: &str, state: &std::path::Path) -> RuntimeOptions {
         RuntimeOptions::default()
             .socket(self.socket.clone())
             .namespace(namespace)
@@ -133,27 +128,27 @@ impl FakeContainerd {
     }
 
     /// Make every call to `method` (`Service.Method`) fail from now on.
-    pub(crate) fn fail(&self, method: &str) {
+    pub fn fail(&self, method: &str) {
         self.state.lock().unwrap().fail.insert(method.to_string());
     }
 
     /// Make every call to `method` wait, doing nothing, until [`release`](Self::release).
-    pub(crate) fn stall(&self, method: &str) {
+    pub fn stall(&self, method: &str) {
         self.state.lock().unwrap().stall.insert(method.to_string());
     }
 
     /// Let stalled calls to `method` go on.
-    pub(crate) fn release(&self, method: &str) {
+    pub fn release(&self, method: &str) {
         self.state.lock().unwrap().stall.remove(method);
     }
 
     /// Let `method` succeed again.
-    pub(crate) fn heal(&self, method: &str) {
+    pub fn heal(&self, method: &str) {
         self.state.lock().unwrap().fail.remove(method);
     }
 
     /// A look at the state.
-    pub(crate) fn state(&self) -> std::sync::MutexGuard<'_, State> {
+    pub fn state(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().unwrap()
     }
 }
