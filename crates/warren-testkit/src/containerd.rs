@@ -133,6 +133,8 @@ impl FakeContainerd {
     }
 
     /// Make every call to `method` wait, doing nothing, until [`release`](Self::release).
+    /// Held calls are logged once they go on. The methods that can be held:
+    /// `Containers.Create`, `Containers.Delete`, `Tasks.Create` and `Tasks.Start`.
     pub fn stall(&self, method: &str) {
         self.state.lock().unwrap().stall.insert(method.to_string());
     }
@@ -264,6 +266,17 @@ impl Svc {
     }
 }
 
+/// Task `id` as the daemon describes it (its init process, pid 4242).
+fn process(id: &str, status: TaskStatus) -> Process {
+    Process {
+        container_id: id.to_string(),
+        id: id.to_string(),
+        pid: 4242,
+        status: status as i32,
+        ..Default::default()
+    }
+}
+
 fn not_found(what: &str, key: &str) -> Status {
     Status::not_found(format!("{what} {key}: not found"))
 }
@@ -334,6 +347,7 @@ impl ctr::containers_server::Containers for Svc {
     }
     async fn delete(&self, r: Request<ctr::DeleteContainerRequest>) -> Answer<()> {
         let id = r.into_inner().id;
+        self.stalled("Containers.Delete").await;
         let mut s = self.enter("Containers.Delete", &id)?;
         if s.tasks.contains_key(&id) {
             return Err(Status::failed_precondition(format!("{id} has a task")));
@@ -424,17 +438,14 @@ impl tasks::tasks_server::Tasks for Svc {
         let s = self.enter("Tasks.Get", &id)?;
         let status = *s.tasks.get(&id).ok_or_else(|| not_found("task", &id))?;
         ok(tasks::GetResponse {
-            process: Some(Process {
-                container_id: id.clone(),
-                id,
-                pid: 4242,
-                status: status as i32,
-                ..Default::default()
-            }),
+            process: Some(process(&id, status)),
         })
     }
     async fn list(&self, _: Request<tasks::ListTasksRequest>) -> Answer<tasks::ListTasksResponse> {
-        Err(unneeded("Tasks.List"))
+        let s = self.enter("Tasks.List", "")?;
+        ok(tasks::ListTasksResponse {
+            tasks: s.tasks.iter().map(|(id, st)| process(id, *st)).collect(),
+        })
     }
     async fn kill(&self, r: Request<tasks::KillRequest>) -> Answer<()> {
         let r = r.into_inner();

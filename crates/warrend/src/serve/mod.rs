@@ -13,8 +13,12 @@ mod http;
 pub mod journal;
 mod labels;
 mod metrics;
+#[cfg(test)]
+mod policy_tests;
 mod restart;
 mod socket;
+#[cfg(test)]
+pub(crate) mod testing;
 
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -361,7 +361,7 @@ pub async fn watch(d: Daemon) {
 }
 
 /// Look at every stopped container with a policy (exits that happened unseen).
-async fn reconcile(d: &Daemon) {
+pub(super) async fn reconcile(d: &Daemon) {
     match d.rt.list_containers().await {
         Ok(list) => {
             for c in list {

@@ -3,45 +3,18 @@
 //! then stops what it started, and the policy does not start the container again.
 
 use std::collections::BTreeMap;
-use std::path::Path;
-use std::sync::Arc;
 use std::time::Duration;
 
 use warren_proto::containerd::v1::types::Status as TaskStatus;
 use warren_proto::warren::node::v1 as api;
-use warren_runtime::{ContainerRequest, ContainerdRuntime, PullPolicy};
+use warren_runtime::{ContainerRequest, PullPolicy};
 use warren_testkit::{FakeContainerd, IMAGE};
 
 use super::containers;
-use crate::config::Config;
-use crate::serve::containerd::Containerd;
-use crate::serve::{labels, restart, Daemon};
+use crate::serve::testing::{daemon, until};
+use crate::serve::{labels, restart};
 
 const ID: &str = "web";
-
-/// warrend's shared state on the fake daemon, with its folders under `dir`.
-async fn daemon(fake: &FakeContainerd, dir: &Path) -> Daemon {
-    let mut config = Config::default();
-    config.paths.root = dir.join("root");
-    config.paths.state = dir.join("state");
-    config.containerd.address = Some(fake.socket.clone());
-    std::fs::create_dir_all(&config.paths.root).unwrap();
-    let containerd = Containerd::start(&config).await.expect("attach");
-    let options = fake.options(&config.namespace(), &config.paths.root.join("runtime"));
-    let rt = ContainerdRuntime::with_options(options).expect("runtime");
-    Daemon::new(Arc::new(config), Arc::new(containerd), rt).await
-}
-
-/// Wait (up to 5 s) until `done` holds.
-async fn until(what: &str, done: impl Fn() -> bool) {
-    for _ in 0..500 {
-        if done() {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    panic!("waiting for {what}");
-}
 
 #[tokio::test]
 async fn a_users_stop_during_a_policys_start_waits_for_it_then_stops_the_container() {
