@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use warren_proto::containerd::v1::types::Status as TaskStatus;
-use warren_runtime::{ContainerRequest, PullPolicy};
+use warren_runtime::{ContainerRequest, HealthOverrides, PullPolicy};
 use warren_testkit::{FakeContainerd, IMAGE};
 
 use super::testing::{daemon, until};
@@ -113,4 +113,45 @@ async fn shutdown_ends_an_auto_removals_wait_but_not_a_removal_under_way() {
         "{:?}",
         fake.state().calls
     );
+}
+
+#[tokio::test]
+async fn a_failing_check_makes_a_container_unhealthy_and_its_policy_gets_it_killed() {
+    let fake = FakeContainerd::start();
+    let dir = tempfile::tempdir().unwrap();
+    let d = daemon(&fake, dir.path()).await;
+    // Every check's process prints and exits 1.
+    fake.state().exec_script = (b"not ready\n".to_vec(), Some(1));
+    let mut req = ContainerRequest::new("sick", IMAGE).pull(PullPolicy::Never);
+    req.labels = BTreeMap::from([
+        (labels::RESTART.to_string(), "on-failure".to_string()),
+        (labels::RESTART_ON_UNHEALTHY.to_string(), "true".to_string()),
+    ]);
+    let mut health = HealthOverrides::default();
+    health.cmd = Some("test -e /ready".into());
+    health.interval = Some(Duration::from_millis(20));
+    health.timeout = Some(Duration::from_secs(1));
+    health.retries = Some(2);
+    req.health = health;
+    d.rt.run_container(&req).await.expect("run");
+    super::health::ensure_all(&d).await;
+    until("the kill for the policy", || {
+        calls(&fake, "Tasks.Kill", "sick") > 0
+    })
+    .await;
+    until("the checks' processes to go", || {
+        fake.state().execs.is_empty()
+    })
+    .await;
+    let s = fake.state();
+    // Two failed checks in a row, each an exec removed afterwards, then the kill.
+    let checks = s.keys_of("Tasks.Exec").len();
+    assert!(checks >= 2, "{:?}", s.calls);
+    assert_eq!(
+        s.keys_of("Tasks.DeleteProcess").len(),
+        checks,
+        "{:?}",
+        s.calls
+    );
+    assert_ne!(s.tasks.get("sick"), Some(&TaskStatus::Running));
 }

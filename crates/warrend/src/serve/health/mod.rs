@@ -271,7 +271,7 @@ pub fn split_kind(kind: &str) -> (api::EventKind, api::HealthStatus) {
 }
 
 /// Check every running container that has a check and is not checked yet.
-async fn ensure_all(d: &Daemon) {
+pub(super) async fn ensure_all(d: &Daemon) {
     match d.rt.list_containers().await {
         Ok(list) => list.iter().for_each(|c| d.health.ensure(d, c)),
         Err(e) => tracing::warn!(error = %e, "health: could not list containers"),
