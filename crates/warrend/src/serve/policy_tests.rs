@@ -155,3 +155,23 @@ async fn a_failing_check_makes_a_container_unhealthy_and_its_policy_gets_it_kill
     );
     assert_ne!(s.tasks.get("sick"), Some(&TaskStatus::Running));
 }
+
+#[tokio::test]
+async fn an_exit_whose_wait_fails_is_still_acted_on() {
+    let fake = FakeContainerd::start();
+    let dir = tempfile::tempdir().unwrap();
+    let d = daemon(&fake, dir.path()).await;
+    run(&d, "web", labels::RESTART, "always").await;
+    // The process ended, and the wait for it fails (containerd 1.7 says "ttrpc: closed"
+    // when the shim goes away under the call): the exit is read from the container.
+    fake.state().tasks.insert("web".into(), TaskStatus::Stopped);
+    fake.fail("Tasks.Wait");
+    restart::on_exit(d.clone(), "web".into()).await;
+    assert_eq!(
+        calls(&fake, "Tasks.Start", "web"),
+        2,
+        "{:?}",
+        fake.state().calls
+    );
+    assert_eq!(d.restart.count("web"), 1);
+}

@@ -406,19 +406,18 @@ pub(super) async fn on_exit(d: Daemon, id: String) {
     let Some(waited) = d.unless_stopping(d.rt.wait_container(&id)).await else {
         return;
     };
-    let info = match waited {
-        Ok(_) => match d.rt.container_info(&id).await {
-            Ok(c) if c.status.state == ContainerState::Stopped => Some(c),
-            Ok(_) => None,
-            Err(RuntimeError::NotFound { .. }) => return,
-            Err(e) => {
-                tracing::warn!(container = %id, error = %e, "restart: cannot read the container");
-                return;
-            }
-        },
+    if let Err(e) = waited {
+        // The task can be gone before the wait is answered (deleted by a stop, or its shim
+        // closed under the call, which containerd 1.7 reports as an internal error): the
+        // exit is then read from the container.
+        tracing::debug!(container = %id, error = %e, "restart: no exit from the wait; reading the container");
+    }
+    let info = match d.rt.container_info(&id).await {
+        Ok(c) if c.status.state == ContainerState::Stopped => Some(c),
+        Ok(_) => None,
         Err(RuntimeError::NotFound { .. }) => return,
         Err(e) => {
-            tracing::warn!(container = %id, error = %e, "restart: cannot wait for the container");
+            tracing::warn!(container = %id, error = %e, "restart: cannot read the container");
             return;
         }
     };
