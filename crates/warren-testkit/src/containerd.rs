@@ -39,6 +39,8 @@ pub struct State {
     /// Task status by container id.
     pub tasks: BTreeMap<String, TaskStatus>,
     pub leases: BTreeSet<String>,
+    /// The write ends of each task's output FIFOs, held as the shim holds them.
+    task_io: BTreeMap<String, Vec<std::fs::File>>,
     /// Exec processes by `container/exec id`.
     pub execs: BTreeMap<String, FakeExec>,
     /// What an exec does once started: write `output` to its stdout and exit with `code`,
@@ -365,7 +367,8 @@ impl tasks::tasks_server::Tasks for Svc {
         &self,
         r: Request<tasks::CreateTaskRequest>,
     ) -> Answer<tasks::CreateTaskResponse> {
-        let id = r.into_inner().container_id;
+        let r = r.into_inner();
+        let id = r.container_id;
         self.stalled("Tasks.Create").await;
         let mut s = self.enter("Tasks.Create", &id)?;
         if !s.containers.contains_key(&id) {
@@ -375,6 +378,22 @@ impl tasks::tasks_server::Tasks for Svc {
             return Err(Status::already_exists(id));
         }
         s.tasks.insert(id.clone(), TaskStatus::Created);
+        // Like the shim: output given as FIFOs is held open for writing while the task
+        // lives (a log URI is the logger's business).
+        let held = [r.stdout, r.stderr]
+            .iter()
+            .filter(|p| p.starts_with('/'))
+            .filter_map(|p| {
+                use std::os::unix::fs::OpenOptionsExt;
+                std::fs::OpenOptions::new()
+                    .write(true)
+                    // A FIFO without a reader is not waited for: its open fails.
+                    .custom_flags(libc::O_NONBLOCK)
+                    .open(p)
+                    .ok()
+            })
+            .collect();
+        s.task_io.insert(id.clone(), held);
         ok(tasks::CreateTaskResponse {
             container_id: id,
             pid: 4242,
@@ -403,6 +422,8 @@ impl tasks::tasks_server::Tasks for Svc {
             Some(_) => {}
         }
         s.tasks.remove(&id);
+        // The shim goes, and its ends of the task's FIFOs with it.
+        s.task_io.remove(&id);
         ok(tasks::DeleteResponse {
             id,
             pid: 4242,
