@@ -29,6 +29,20 @@ fn loggers_of(state: &Path) -> Vec<u32> {
         .collect()
 }
 
+/// Kills the loggers of a state folder when dropped, so a failing test leaves none.
+struct KillLoggers<'a>(&'a Path);
+
+impl Drop for KillLoggers<'_> {
+    fn drop(&mut self) {
+        for pid in loggers_of(self.0) {
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(pid as i32),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+        }
+    }
+}
+
 fn runtime(fake: &FakeContainerd, state: &Path) -> ContainerdRuntime {
     let logger = env!("CARGO_BIN_EXE_warren-logger");
     let options = fake
@@ -59,6 +73,7 @@ async fn a_start_that_fails_after_its_logger_is_up_kills_the_logger() {
     for step in ["Tasks.Create", "Tasks.Start"] {
         let fake = FakeContainerd::start();
         let state = tempfile::tempdir().unwrap();
+        let _cleanup = KillLoggers(state.path());
         let rt = runtime(&fake, state.path());
         rt.create_container(&request()).await.expect("create");
         fake.fail(step);
@@ -77,13 +92,6 @@ async fn a_start_that_fails_after_its_logger_is_up_kills_the_logger() {
             .unwrap_or_else(|e| panic!("{step}: start after healing: {e}"));
         let alive = loggers_of(state.path());
         assert_eq!(alive.len(), 1, "{step}: {alive:?}");
-        // No shim will ever write to it: end it here.
-        for pid in alive {
-            let _ = nix::sys::signal::kill(
-                nix::unistd::Pid::from_raw(pid as i32),
-                nix::sys::signal::Signal::SIGKILL,
-            );
-        }
-        no_logger_left(state.path(), step).await;
+        // No shim will ever write to it: `_cleanup` ends it.
     }
 }

@@ -401,8 +401,7 @@ pub(super) async fn on_exit(d: Daemon, id: String) {
         }
     }
     // The exit (code, time): containerd's Wait answers once the process has ended, at once
-    // for one that has.
-    // At warrend's shutdown, the next warrend's reconcile finds the exit.
+    // for one that has. At warrend's shutdown, the next warrend's reconcile finds the exit.
     let Some(waited) = d.unless_stopping(d.rt.wait_container(&id)).await else {
         return;
     };
@@ -412,16 +411,14 @@ pub(super) async fn on_exit(d: Daemon, id: String) {
         // exit is then read from the container.
         tracing::debug!(container = %id, error = %e, "restart: no exit from the wait; reading the container");
     }
-    let info = match d.rt.container_info(&id).await {
-        Ok(c) if c.status.state == ContainerState::Stopped => Some(c),
-        Ok(_) => None,
-        Err(RuntimeError::NotFound { .. }) => return,
+    let c = match d.rt.container_info(&id).await {
+        Ok(c) if c.status.state == ContainerState::Stopped => c,
+        Ok(_) | Err(RuntimeError::NotFound { .. }) => return,
         Err(e) => {
             tracing::warn!(container = %id, error = %e, "restart: cannot read the container");
             return;
         }
     };
-    let Some(c) = info else { return };
     if is_auto_remove(&c) {
         return; // its remover handles it
     }
